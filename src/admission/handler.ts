@@ -1,0 +1,98 @@
+/**
+ * Admission decisions, separate from transport: given an AdmissionRequest and the view, return
+ * a Response. The Fastify routes in `server/` only parse, call these, and serialise.
+ */
+import jsonPatch from 'fast-json-patch'
+import { describeRef, type K8sObject, refOf } from '../model/object.js'
+import { evaluate } from '../engine.js'
+import { decide, type Policy } from '../policy.js'
+import { SUBJECT_KINDS } from '../rules/index.js'
+import type { Finding } from '../rules/types.js'
+import type { View } from '../view/view.js'
+import { type AdmissionRequest, requestKindKey, subjectOf } from './review.js'
+import { Response } from './response.js'
+
+export type Decision = 'allowed' | 'denied' | 'warned' | 'errored'
+
+export interface Outcome {
+  response: Response
+  decision: Decision
+  findings: Finding[]
+  /** identity for logs: `Kind ns/name` */
+  object?: string
+}
+
+export interface HandlerDeps {
+  view: View
+  policy: Policy
+  /** Fail → deny, Ignore → allow, when the object under review cannot be read */
+  failurePolicy: 'Fail' | 'Ignore'
+  /**
+   * Called for every admitted, non-dryRun change (standalone mode keeps its view this way).
+   * In cluster mode informers update the view instead and this is absent.
+   */
+  record?: (operation: AdmissionRequest['operation'], object: K8sObject) => void
+  /** When the view is not ready, the reason; the request is answered per `unsyncedPolicy`. */
+  notReady?: () => string | undefined
+  unsyncedPolicy?: 'deny' | 'allow'
+}
+
+/** Per-kind object rewrites for /mutate: return the object to admit (or the same object). */
+export type Mutator = (object: K8sObject, req: AdmissionRequest, deps: HandlerDeps) => K8sObject
+
+/** /validate: run the rules on the object under review and decide. Never throws for bad objects. */
+export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
+  if (req.operation === 'CONNECT') return { response: Response.allowed(), decision: 'allowed', findings: [] }
+  const subject = subjectOf(req)
+  if ('error' in subject) return unreadable(subject.error, deps)
+  const object = subject.object
+  const name = describeRef(refOf(object))
+  if (req.operation === 'DELETE') {
+    if (!req.dryRun) deps.record?.('DELETE', object)
+    return { response: Response.allowed(), decision: 'allowed', findings: [], object: name }
+  }
+  if (!SUBJECT_KINDS.has(requestKindKey(req))) {
+    if (!req.dryRun) deps.record?.(req.operation, object)
+    return { response: Response.allowed(), decision: 'allowed', findings: [], object: name }
+  }
+  const notReady = deps.notReady?.()
+  if (notReady !== undefined) {
+    const msg = `routeguard: the cluster view is not ready (${notReady})`
+    const response = deps.unsyncedPolicy === 'allow' ? Response.allowed().withWarnings(msg) : Response.errored(503, msg)
+    return { response, decision: deps.unsyncedPolicy === 'allow' ? 'warned' : 'errored', findings: [], object: name }
+  }
+  const findings = evaluate(object, deps.view, { mode: 'admission' })
+  const { deny, warn } = decide(deps.policy, object.metadata?.namespace ?? '', findings)
+  const annotations: Record<string, string> = findings.length ? { findings: [...new Set(findings.map((f) => f.code))].join(',') } : {}
+  if (deny.length) {
+    const response = Response.denied(deny.map((f) => f.message).join('\n'))
+      .withWarnings(...warn.map((f) => f.message))
+      .withAuditAnnotations(annotations)
+    return { response, decision: 'denied', findings, object: name }
+  }
+  if (!req.dryRun) deps.record?.(req.operation, object)
+  const response = Response.allowed().withWarnings(...warn.map((f) => f.message)).withAuditAnnotations(annotations)
+  return { response, decision: warn.length ? 'warned' : 'allowed', findings, object: name }
+}
+
+/** /mutate: apply the mutators for the kind and answer with the JSONPatch between before and after. */
+export function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators: readonly Mutator[]): Outcome {
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') {
+    return { response: Response.allowed(), decision: 'allowed', findings: [] }
+  }
+  const subject = subjectOf(req)
+  if ('error' in subject) return unreadable(subject.error, deps)
+  const original = req.object as K8sObject
+  let mutated: K8sObject = jsonPatch.deepClone(original) as K8sObject
+  for (const m of mutators) mutated = m(mutated, req, deps)
+  const patch = jsonPatch.compare(original, mutated)
+  return { response: Response.patched(patch), decision: 'allowed', findings: [], object: describeRef(refOf(subject.object)) }
+}
+
+function unreadable(reason: string, deps: HandlerDeps): Outcome {
+  const msg = `routeguard: cannot read the object under review: ${reason}`
+  if (deps.failurePolicy === 'Ignore') {
+    return { response: Response.allowed().withWarnings(msg), decision: 'warned', findings: [] }
+  }
+  return { response: Response.errored(400, msg), decision: 'errored', findings: [] }
+}

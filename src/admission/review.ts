@@ -1,0 +1,99 @@
+/**
+ * The `admission.k8s.io/v1` AdmissionReview envelope: our JSON schema for what the API server
+ * sends (only the fields we rely on are required; `object` is left free so that an object we
+ * cannot read is answered per the failure policy rather than rejected as a bad envelope).
+ */
+import type { K8sObject } from '../model/object.js'
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1'
+
+export interface GroupVersionKind {
+  group: string
+  version: string
+  kind: string
+}
+
+export interface AdmissionRequest {
+  uid: string
+  kind: GroupVersionKind
+  resource?: { group: string; version: string; resource: string }
+  subResource?: string
+  name?: string
+  namespace?: string
+  operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT'
+  userInfo?: { username?: string }
+  object?: unknown
+  oldObject?: unknown
+  dryRun?: boolean
+  options?: unknown
+}
+
+export interface AdmissionReview {
+  apiVersion: typeof ADMISSION_API_VERSION
+  kind: 'AdmissionReview'
+  request: AdmissionRequest
+}
+
+const gvk = {
+  type: 'object',
+  required: ['kind'],
+  properties: { group: { type: 'string' }, version: { type: 'string' }, kind: { type: 'string', minLength: 1 } },
+} as const
+
+/** JSON schema of the envelope (draft-07, for ajv via Fastify's route schema). */
+export const admissionReviewSchema = {
+  $id: 'AdmissionReview',
+  type: 'object',
+  required: ['apiVersion', 'kind', 'request'],
+  properties: {
+    apiVersion: { const: ADMISSION_API_VERSION },
+    kind: { const: 'AdmissionReview' },
+    request: {
+      type: 'object',
+      required: ['uid', 'kind', 'operation'],
+      properties: {
+        uid: { type: 'string', minLength: 1, maxLength: 256 },
+        kind: gvk,
+        resource: { type: 'object' },
+        subResource: { type: 'string' },
+        name: { type: 'string' },
+        namespace: { type: 'string' },
+        operation: { enum: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] },
+        userInfo: { type: 'object' },
+        dryRun: { type: 'boolean' },
+      },
+    },
+  },
+} as const
+
+/** `<group>/<Kind>` of the request, as the view keys kinds. */
+export function requestKindKey(req: AdmissionRequest): string {
+  return `${req.kind.group ?? ''}/${req.kind.kind}`
+}
+
+/**
+ * The object under review, with identity filled in from the request when the object lacks it
+ * (CREATE with generateName has no name yet; namespaced objects may omit the namespace).
+ * @returns the object, or a reason why it cannot be read.
+ */
+export function subjectOf(req: AdmissionRequest): { object: K8sObject } | { error: string } {
+  const raw = req.operation === 'DELETE' ? req.oldObject : req.object
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { error: `request.${req.operation === 'DELETE' ? 'oldObject' : 'object'} is not a JSON object` }
+  }
+  const obj = raw as K8sObject
+  const meta = obj.metadata
+  if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta))) {
+    return { error: 'metadata is not an object' }
+  }
+  const m = { ...(meta ?? {}) }
+  if (typeof m.name !== 'string' || m.name === '') {
+    m.name = req.name || (typeof m.generateName === 'string' ? `${m.generateName}<generated>` : '<unnamed>')
+  }
+  if ((m.namespace === undefined || m.namespace === '') && req.namespace) m.namespace = req.namespace
+  if (typeof m.name !== 'string' || (m.namespace !== undefined && typeof m.namespace !== 'string')) {
+    return { error: 'metadata.name or metadata.namespace is not a string' }
+  }
+  const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version}` : req.kind.version
+  return { object: { ...obj, apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : apiVersion, kind: req.kind.kind, metadata: m } }
+}

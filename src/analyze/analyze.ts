@@ -1,0 +1,77 @@
+/**
+ * The offline driver (`routeguard analyze`, and the conformance harness): load objects into a
+ * view, then evaluate every object against all the others with the same rules the webhook runs.
+ */
+import { evaluate } from '../engine.js'
+import { idOf, kindKeyOf, nsOf } from '../model/object.js'
+import { RULES } from '../rules/index.js'
+import type { Severity } from '../rules/messages.js'
+import type { Finding, Rule } from '../rules/types.js'
+import { ClusterView } from '../view/view.js'
+import type { LoadedObject, Source } from './load.js'
+
+export interface SourcedFinding extends Finding {
+  source?: Source
+}
+
+export interface AnalyzeOptions {
+  rules?: readonly Rule[]
+  /** objects in these namespaces are left out entirely (Istio's harness drops kube-system etc.) */
+  dropNamespaces?: readonly string[]
+}
+
+/**
+ * Rules named by code (`IST0109`) or by the Istio analyzer they mirror
+ * (`virtualservice.ConflictingMeshGatewayHostsAnalyzer`).
+ * @throws Error listing the names that match no rule.
+ */
+export function selectRules(names: string[]): Rule[] {
+  const unknown = names.filter((n) => !RULES.some((r) => r.code === n || r.istioAnalyzer === n))
+  if (unknown.length) throw new Error(`unknown rule or analyzer: ${unknown.join(', ')} (known: ${RULES.map((r) => r.code).join(', ')})`)
+  return RULES.filter((r) => names.includes(r.code) || (r.istioAnalyzer !== undefined && names.includes(r.istioAnalyzer)))
+}
+
+/** Evaluates every loaded object against the others. Later duplicates of an identity replace earlier ones. */
+export function analyzeObjects(loaded: LoadedObject[], opts: AnalyzeOptions = {}): { findings: SourcedFinding[]; view: ClusterView } {
+  const rules = opts.rules ?? RULES
+  const drop = new Set(opts.dropNamespaces ?? [])
+  const view = new ClusterView()
+  const sources = new Map<string, Source>()
+  for (const { object, source } of loaded) {
+    if (drop.has(nsOf(object))) continue
+    if (view.upsert(object)) sources.set(idOf(object), source)
+  }
+  const subjects = new Set(rules.flatMap((r) => r.subjects))
+  const findings: SourcedFinding[] = []
+  for (const object of view.all()) {
+    if (!subjects.has(kindKeyOf(object) ?? '')) continue
+    const source = sources.get(idOf(object))
+    for (const f of evaluate(object, view, { mode: 'audit', rules })) findings.push(source ? { ...f, source } : f)
+  }
+  findings.sort((a, b) => {
+    const fa = a.source?.file ?? ''
+    const fb = b.source?.file ?? ''
+    if (fa !== fb) return fa < fb ? -1 : 1
+    return (a.source?.line ?? 0) - (b.source?.line ?? 0) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)
+  })
+  return { findings, view }
+}
+
+export function hasErrors(findings: Finding[]): boolean {
+  return findings.some((f) => f.severity === 'error')
+}
+
+const LEVEL_WORD: Record<Severity, string> = { error: 'Error', warning: 'Warning', info: 'Info' }
+
+/** `file:line: Error [IST0109] VirtualService ns/name: message` per finding. */
+export function formatText(findings: SourcedFinding[]): string {
+  return findings
+    .map((f) => {
+      const where = f.source ? `${f.source.file}:${f.source.line}: ` : ''
+      const res = f.resource.namespace ? `${f.resource.kind} ${f.resource.namespace}/${f.resource.name}` : `${f.resource.kind} ${f.resource.name}`
+      const body = f.message.startsWith(`${f.code}: `) ? f.message.slice(f.code.length + 2) : f.message
+      return `${where}${LEVEL_WORD[f.severity]} [${f.code}] (${res}${f.path ? ` ${f.path}` : ''}) ${body}`
+    })
+    .join('\n')
+}
+

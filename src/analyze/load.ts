@@ -1,0 +1,112 @@
+/**
+ * Reads Kubernetes objects from YAML or JSON files and folders: multi-document YAML, `List`
+ * kinds (`v1/List`, `*List`), each object with the file and line where it starts. A broken
+ * document is reported with its file:line and the other documents are still read.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { extname, join } from 'node:path'
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml'
+import type { K8sObject } from '../model/object.js'
+
+export interface Source {
+  file: string
+  /** 1-based line where the object starts */
+  line: number
+}
+
+export interface LoadedObject {
+  object: K8sObject
+  source: Source
+}
+
+export interface LoadProblem {
+  source: Source
+  message: string
+}
+
+export interface LoadResult {
+  objects: LoadedObject[]
+  problems: LoadProblem[]
+}
+
+const EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
+
+/** Files under each path (folders recursively, `.yaml`/`.yml`/`.json`), sorted. Unreadable paths are problems. */
+export function listFiles(paths: string[], problems: LoadProblem[]): string[] {
+  const out: string[] = []
+  const walk = (p: string, top: boolean) => {
+    let st
+    try {
+      st = statSync(p)
+    } catch (e) {
+      problems.push({ source: { file: p, line: 0 }, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
+      return
+    }
+    if (st.isDirectory()) {
+      for (const entry of readdirSync(p).sort()) if (!entry.startsWith('.')) walk(join(p, entry), false)
+    } else if (top || EXTENSIONS.has(extname(p))) {
+      out.push(p)
+    }
+  }
+  for (const p of paths) walk(p, true)
+  return out
+}
+
+/** Parses one file's text. */
+export function parseObjects(text: string, file: string): LoadResult {
+  const lc = new LineCounter()
+  const objects: LoadedObject[] = []
+  const problems: LoadProblem[] = []
+  const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false })
+  const list = Array.isArray(docs) ? docs : [docs]
+  for (const doc of list) {
+    if (doc.errors.length) {
+      for (const err of doc.errors) {
+        const line = err.linePos?.[0]?.line ?? lc.linePos(err.pos[0]).line
+        problems.push({ source: { file, line }, message: err.message.split('\n')[0]! })
+      }
+      continue
+    }
+    const contents = doc.contents as Node | null
+    if (contents === null || contents === undefined) continue
+    const line = contents.range ? lc.linePos(contents.range[0]).line : 1
+    const value = doc.toJS({ maxAliasCount: 100 }) as unknown
+    if (value === null || value === undefined) continue // an empty document (`---` with nothing after it)
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !isMap(contents)) {
+      problems.push({ source: { file, line }, message: 'document is not a Kubernetes object (a mapping)' })
+      continue
+    }
+    const obj = value as K8sObject
+    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
+      const itemsNode = contents.get('items', true)
+      obj.items.forEach((item: unknown, i: number) => {
+        const node = isSeq(itemsNode) ? (itemsNode.items[i] as Node | undefined) : undefined
+        const itemLine = node?.range ? lc.linePos(node.range[0]).line : line
+        if (item !== null && typeof item === 'object' && !Array.isArray(item)) objects.push({ object: item as K8sObject, source: { file, line: itemLine } })
+        else problems.push({ source: { file, line: itemLine }, message: 'List item is not a Kubernetes object' })
+      })
+      continue
+    }
+    objects.push({ object: obj, source: { file, line } })
+  }
+  return { objects, problems }
+}
+
+/** Reads every object under `paths`. Never throws for bad files: they become problems. */
+export function loadObjects(paths: string[]): LoadResult {
+  const problems: LoadProblem[] = []
+  const objects: LoadedObject[] = []
+  for (const file of listFiles(paths, problems)) {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (e) {
+      problems.push({ source: { file, line: 0 }, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
+      continue
+    }
+    const r = parseObjects(text, file)
+    objects.push(...r.objects)
+    problems.push(...r.problems)
+  }
+  return { objects, problems }
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * routeguard's command line: `serve`, `certs`, `analyze`, `docs`. Exit codes: 0 success,
+ * 1 findings at error level (analyze), 2 usage errors or unreadable input.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Command, CommanderError, Option } from 'commander'
+import { parseDocument } from 'yaml'
+import { analyzeObjects, formatText, hasErrors, selectRules } from './analyze/analyze.js'
+import { loadObjects } from './analyze/load.js'
+import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
+import { ConfigError, loadConfig } from './config/config.js'
+import { renderRulesDoc } from './docs.js'
+import { startServe } from './serve.js'
+
+const program = new Command()
+program.name('routeguard').description('Admission webhook that blocks conflicting Istio and Gateway API routing config').exitOverride()
+
+program
+  .command('serve')
+  .description('run the HTTPS admission webhook (standalone: view seeded from --state and kept by admitted changes)')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on', (v) => parsePort(v), 8443)
+  .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when it changes', 'certs/tls.crt')
+  .option('--tls-key <file>', 'serving key (PEM)', 'certs/tls.key')
+  .option('--state <paths...>', 'YAML/JSON files or folders that seed the view', [])
+  .option('--config <file>', 'configuration file (YAML): rules, exemptNamespaces, failurePolicy')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+  .option('--generate-certs', 'create a development CA and serving certificate next to --tls-cert when missing', false)
+  .option('--shutdown-grace <seconds>', 'seconds to let in-flight reviews finish on SIGTERM', (v) => Number(v), 10)
+  .action(async (o) => {
+    let config
+    try {
+      config = o.config ? loadConfig(o.config) : undefined
+    } catch (e) {
+      fail(e instanceof ConfigError ? e.message : `--config: ${(e as Error).message}`)
+    }
+    let server
+    try {
+      server = await startServe({
+        host: o.host,
+        port: o.port,
+        tlsCert: o.tlsCert,
+        tlsKey: o.tlsKey,
+        state: o.state,
+        config,
+        logLevel: o.logLevel,
+        generateCerts: o.generateCerts,
+        shutdownGraceMs: o.shutdownGrace * 1000,
+      })
+    } catch (e) {
+      fail(`cannot start: ${(e as Error).message}`)
+    }
+    server.app.log.info({ url: server.url }, 'routeguard webhook listening')
+    const stop = async (signal: string) => {
+      server.app.log.info({ signal }, 'shutting down')
+      await server.close()
+      process.exit(0)
+    }
+    process.once('SIGTERM', () => void stop('SIGTERM'))
+    process.once('SIGINT', () => void stop('SIGINT'))
+  })
+
+program
+  .command('certs')
+  .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for the webhook Service')
+  .option('--out <dir>', 'directory to write into', 'certs')
+  .option('--service <name>', 'webhook Service name', 'routeguard')
+  .option('--namespace <ns>', 'webhook Service namespace', 'routeguard-system')
+  .option('--force', 'overwrite existing files', false)
+  .option('--ca-bundle', 'print the base64 CA (for caBundle) from --out and exit', false)
+  .option('--patch-manifests [file]', 'write the caBundle into the webhook configurations in this file', false)
+  .action((o) => {
+    if (o.caBundle) {
+      try {
+        process.stdout.write(`${caBundle(o.out)}\n`)
+      } catch (e) {
+        fail(`no CA in ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (run 'routeguard certs' first)`)
+      }
+      return
+    }
+    if (o.patchManifests !== false) {
+      const file = typeof o.patchManifests === 'string' ? o.patchManifests : 'manifests/webhooks.yaml'
+      let bundle: string
+      try {
+        bundle = caBundle(o.out)
+      } catch {
+        fail(`no CA in ${o.out} (run 'routeguard certs' first)`)
+      }
+      const n = patchCaBundle(file, bundle)
+      process.stderr.write(`wrote caBundle into ${n} webhook(s) in ${file}\n`)
+      return
+    }
+    if (certificatesExist(o.out) && !o.force) fail(`${o.out} already holds certificates; use --force to replace them`)
+    writeCertificates(o.out, generateCertificates({ service: o.service, namespace: o.namespace }))
+    process.stderr.write(`wrote ${Object.values(CERT_FILES).map((f) => join(o.out, f)).join(', ')} for ${o.service}.${o.namespace}.svc\n`)
+  })
+
+program
+  .command('analyze')
+  .description('check YAML/JSON files offline with the webhook rules; exit 1 on error-level findings')
+  .argument('<paths...>', 'files or folders (multi-document YAML, JSON, List kinds)')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .option('--rules <names>', 'only these rule codes or Istio analyzer names, comma-separated')
+  .action((paths: string[], o) => {
+    let rules
+    try {
+      rules = o.rules ? selectRules(String(o.rules).split(',').map((s: string) => s.trim()).filter(Boolean)) : undefined
+    } catch (e) {
+      fail((e as Error).message)
+    }
+    const loaded = loadObjects(paths)
+    const { findings } = analyzeObjects(loaded.objects, { rules })
+    if (o.output === 'json') {
+      process.stdout.write(`${JSON.stringify({ findings, problems: loaded.problems }, null, 2)}\n`)
+    } else {
+      for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
+      if (findings.length) process.stdout.write(`${formatText(findings)}\n`)
+      process.stderr.write(`${findings.length} finding(s) in ${loaded.objects.length} object(s)\n`)
+    }
+    process.exitCode = loaded.problems.length ? 2 : hasErrors(findings) ? 1 : 0
+  })
+
+program
+  .command('docs')
+  .description('print docs/rules.md, generated from the message catalogue')
+  .action(() => {
+    process.stdout.write(renderRulesDoc())
+  })
+
+function parsePort(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderError(2, 'routeguard.port', `--port: not a port number: ${v}`)
+  return n
+}
+
+function fail(message: string): never {
+  process.stderr.write(`routeguard: ${message}\n`)
+  process.exit(2)
+}
+
+/** Sets `caBundle` on every webhook of the (Validating|Mutating)WebhookConfigurations in `file`. */
+function patchCaBundle(file: string, bundle: string): number {
+  const text = readFileSync(file, 'utf8')
+  let n = 0
+  const docs = text.split(/^---\s*$/m).map((part) => {
+    if (!part.trim()) return part
+    const doc = parseDocument(part)
+    const kind = doc.get('kind')
+    if (kind !== 'ValidatingWebhookConfiguration' && kind !== 'MutatingWebhookConfiguration') return part
+    const webhooks = doc.get('webhooks') as { items: unknown[] } | undefined
+    webhooks?.items.forEach((_w, i) => {
+      doc.setIn(['webhooks', i, 'clientConfig', 'caBundle'], bundle)
+      n++
+    })
+    return `${part.startsWith('\n') ? '\n' : ''}${doc.toString()}`
+  })
+  writeFileSync(file, docs.join('---\n'))
+  return n
+}
+
+try {
+  await program.parseAsync(process.argv)
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2)
+  process.stderr.write(`routeguard: ${(e as Error).message}\n`)
+  process.exit(2)
+}

@@ -1,0 +1,75 @@
+/**
+ * The configuration file (`serve --config FILE`): YAML, validated with ajv against the schema
+ * below; an invalid file is refused with errors that name the offending key.
+ *
+ * ```yaml
+ * rules:               # per rule code: deny | warn | off
+ *   RG0103: warn
+ * exemptNamespaces: [istio-system]
+ * failurePolicy: Fail  # Fail (deny) or Ignore (allow) when an object under review cannot be read
+ * ```
+ */
+import { readFileSync } from 'node:fs'
+import { Ajv } from 'ajv'
+import { parse } from 'yaml'
+import { CATALOGUE } from '../rules/messages.js'
+import type { Policy } from '../policy.js'
+
+export interface Config {
+  policy: Policy
+  failurePolicy: 'Fail' | 'Ignore'
+}
+
+export const DEFAULT_CONFIG: Config = { policy: { rules: {}, exemptNamespaces: [] }, failurePolicy: 'Fail' }
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rules: {
+      type: 'object',
+      propertyNames: { enum: Object.keys(CATALOGUE) },
+      additionalProperties: { enum: ['deny', 'warn', 'off'] },
+    },
+    exemptNamespaces: { type: 'array', items: { type: 'string' } },
+    failurePolicy: { enum: ['Fail', 'Ignore'] },
+  },
+} as const
+
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validate = ajv.compile(schema)
+
+export class ConfigError extends Error {}
+
+/**
+ * Parses and validates a configuration document.
+ * @throws ConfigError naming each bad key (`rules.RG9999: unknown rule code`).
+ */
+export function parseConfig(text: string, source = 'config'): Config {
+  let doc: unknown
+  try {
+    doc = parse(text) ?? {}
+  } catch (e) {
+    throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message}`)
+  }
+  if (!validate(doc)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const at = e.instancePath.replace(/^\//, '').replace(/\//g, '.')
+      if (e.keyword === 'additionalProperties') return `${at ? at + '.' : ''}${String(e.params.additionalProperty)}: unknown key`
+      if (e.keyword === 'propertyNames') return `${at}.${String(e.params.propertyName)}: unknown rule code`
+      if (e.keyword === 'enum') return `${at}: must be one of ${(e.params.allowedValues as string[]).join(', ')}`
+      return `${at || '(top)'}: ${e.message}`
+    })
+    throw new ConfigError(`${source}: ${[...new Set(problems)].join('; ')}`)
+  }
+  const d = doc as { rules?: Policy['rules']; exemptNamespaces?: string[]; failurePolicy?: Config['failurePolicy'] }
+  return {
+    policy: { rules: d.rules ?? {}, exemptNamespaces: d.exemptNamespaces ?? [] },
+    failurePolicy: d.failurePolicy ?? 'Fail',
+  }
+}
+
+/** Reads and validates a configuration file. @throws ConfigError, or the fs error when unreadable. */
+export function loadConfig(path: string): Config {
+  return parseConfig(readFileSync(path, 'utf8'), path)
+}

@@ -1,0 +1,273 @@
+/**
+ * Facts about Gateway API objects (HTTPRoute, GRPCRoute, Gateway) that rules and indexes share.
+ *
+ * Sources: Gateway API v1.6 `apis/v1` (HTTPRoute, GRPCRoute, Gateway, ParentReference defaults),
+ * the HTTPRoute match precedence rules (HTTPRouteRule docs) and GEP-1294 (Service parents, GAMMA).
+ */
+import { arr, canonicalJSON, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, str, strs } from './object.js'
+import { hostsMatch, moreSpecific } from './hosts.js'
+
+export const GATEWAY_GROUP = 'gateway.networking.k8s.io'
+
+/** A parentRef with the spec's defaults applied (group gateway.networking.k8s.io, kind Gateway, route's namespace). */
+export interface ParentRef {
+  index: number
+  group: string
+  kind: string
+  namespace: string
+  name: string
+  sectionName?: string
+  port?: number
+}
+
+/** One match of one rule, reduced to what decides which requests it selects. */
+export interface RouteMatch {
+  ruleIndex: number
+  /** undefined for a rule without matches (the default match) */
+  matchIndex: number | undefined
+  /** equal signatures select the same requests */
+  sig: string
+  /** human form for messages: `PathPrefix /api, method GET` */
+  text: string
+  /** field path of the match: `spec.rules[1].matches[0]` */
+  path: string
+}
+
+export interface RouteFacts {
+  kindKey: string
+  kind: string
+  namespace: string
+  name: string
+  hostnames: string[]
+  parentRefs: ParentRef[]
+  matches: RouteMatch[]
+}
+
+const routeCache = new WeakMap<K8sObject, RouteFacts>()
+
+export function isRouteKind(kindKey: string | undefined): boolean {
+  return kindKey === KIND.HTTPRoute || kindKey === KIND.GRPCRoute
+}
+
+export function route(obj: K8sObject): RouteFacts {
+  let f = routeCache.get(obj)
+  if (f) return f
+  const spec = rec(obj.spec)
+  const namespace = nsOf(obj)
+  const kindKey = kindKeyOf(obj) ?? ''
+  const grpc = kindKey === KIND.GRPCRoute
+  f = {
+    kindKey,
+    kind: str(obj.kind) ?? '',
+    namespace,
+    name: nameOf(obj),
+    hostnames: [...new Set(strs(spec.hostnames))],
+    parentRefs: arr(spec.parentRefs).map((p, index) => parentRef(p, index, namespace)),
+    matches: arr(spec.rules).flatMap((r, ruleIndex): RouteMatch[] => {
+      const matches = arr(rec(r).matches)
+      if (matches.length === 0) {
+        const m = grpc ? grpcMatch(undefined) : httpMatch(undefined)
+        return [{ ruleIndex, matchIndex: undefined, ...m, path: `spec.rules[${ruleIndex}]` }]
+      }
+      return matches.map((raw, matchIndex) => ({
+        ruleIndex,
+        matchIndex,
+        ...(grpc ? grpcMatch(raw) : httpMatch(raw)),
+        path: `spec.rules[${ruleIndex}].matches[${matchIndex}]`,
+      }))
+    }),
+  }
+  routeCache.set(obj, f)
+  return f
+}
+
+function parentRef(raw: unknown, index: number, routeNamespace: string): ParentRef {
+  const p = rec(raw)
+  return {
+    index,
+    group: str(p.group) ?? GATEWAY_GROUP,
+    kind: str(p.kind) ?? 'Gateway',
+    namespace: str(p.namespace) ?? routeNamespace,
+    name: str(p.name) ?? '',
+    sectionName: str(p.sectionName),
+    port: num(p.port),
+  }
+}
+
+export function isGatewayParent(p: ParentRef): boolean {
+  return p.group === GATEWAY_GROUP && p.kind === 'Gateway'
+}
+
+export function isServiceParent(p: ParentRef): boolean {
+  return p.group === '' && p.kind === 'Service'
+}
+
+/**
+ * HTTPRoute match identity: path type and value (PathPrefix trailing `/` ignored; defaults
+ * PathPrefix `/`), method, headers (names case-insensitive, first entry per name counts; type
+ * defaults to Exact) and query params (names exact, first entry counts).
+ */
+export function httpMatch(raw: unknown): { sig: string; text: string } {
+  const m = rec(raw)
+  const path = rec(m.path)
+  const type = str(path.type) ?? 'PathPrefix'
+  let value = str(path.value) ?? '/'
+  if (type === 'PathPrefix' && value.length > 1) value = value.replace(/\/+$/, '') || '/'
+  const method = str(m.method)
+  const headers = firstByName(arr(m.headers), true)
+  const query = firstByName(arr(m.queryParams), false)
+  const sig = canonicalJSON({ p: [type, value], m: method ?? null, h: headers, q: query })
+  const text = [
+    `${type} ${value}`,
+    method ? `method ${method}` : '',
+    ...headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+    ...query.map(([n, t, v]) => `query ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+  ]
+    .filter(Boolean)
+    .join(', ')
+  return { sig, text }
+}
+
+/** GRPCRoute match identity: method (type defaults to Exact; service, method) and headers. */
+export function grpcMatch(raw: unknown): { sig: string; text: string } {
+  const m = rec(raw)
+  const method = rec(m.method)
+  const type = str(method.type) ?? 'Exact'
+  const service = str(method.service) ?? ''
+  const name = str(method.method) ?? ''
+  const headers = firstByName(arr(m.headers), true)
+  const sig = canonicalJSON({ g: [type, service, name], h: headers })
+  const text = [
+    service || name ? `${type} ${service || '*'}/${name || '*'}` : 'any method',
+    ...headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+  ].join(', ')
+  return { sig, text }
+}
+
+function firstByName(entries: unknown[], foldCase: boolean): [string, string, string][] {
+  const seen = new Map<string, [string, string, string]>()
+  for (const e of entries) {
+    const r = rec(e)
+    const raw = str(r.name)
+    if (raw === undefined) continue
+    const name = foldCase ? raw.toLowerCase() : raw
+    if (!seen.has(name)) seen.set(name, [name, str(r.type) ?? 'Exact', str(r.value) ?? ''])
+  }
+  return [...seen.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+}
+
+export interface Listener {
+  name: string
+  port: number | undefined
+  protocol: string
+  hostname: string | undefined
+  allowedFrom: string
+  allowedSelector: Record<string, unknown>
+  allowedKinds: string[] | undefined
+}
+
+const gatewayCache = new WeakMap<K8sObject, Listener[]>()
+
+export function listeners(gateway: K8sObject): Listener[] {
+  let ls = gatewayCache.get(gateway)
+  if (ls) return ls
+  ls = arr(rec(gateway.spec).listeners).map((raw) => {
+    const l = rec(raw)
+    const allowed = rec(l.allowedRoutes)
+    const ns = rec(allowed.namespaces)
+    const kinds = arr(allowed.kinds).map((k) => str(rec(k).kind)).filter((k): k is string => !!k)
+    return {
+      name: str(l.name) ?? '',
+      port: num(l.port),
+      protocol: str(l.protocol) ?? '',
+      hostname: str(l.hostname),
+      allowedFrom: str(ns.from) ?? 'Same',
+      allowedSelector: rec(ns.selector),
+      allowedKinds: kinds.length ? kinds : undefined,
+    }
+  })
+  gatewayCache.set(gateway, ls)
+  return ls
+}
+
+/** Route kinds a listener accepts when `allowedRoutes.kinds` is empty, by protocol. */
+export function defaultKinds(protocol: string): string[] {
+  switch (protocol) {
+    case 'HTTP':
+    case 'HTTPS':
+      return ['HTTPRoute', 'GRPCRoute']
+    case 'TLS':
+      return ['TLSRoute']
+    case 'TCP':
+      return ['TCPRoute']
+    case 'UDP':
+      return ['UDPRoute']
+    default:
+      return []
+  }
+}
+
+/**
+ * Listeners of `gateway` that a parentRef selects (sectionName and port both must match when
+ * set) and that admit the route (allowedRoutes namespaces and kinds). `namespaceLabels` resolves
+ * a namespace's labels for `from: Selector`; undefined labels (namespace unknown) admit.
+ */
+export function attachedListeners(
+  gateway: K8sObject,
+  ref: ParentRef,
+  routeKind: string,
+  routeNamespace: string,
+  namespaceLabels: (ns: string) => Record<string, string> | undefined,
+): Listener[] {
+  return listeners(gateway).filter((l) => {
+    if (ref.sectionName !== undefined && l.name !== ref.sectionName) return false
+    if (ref.port !== undefined && l.port !== ref.port) return false
+    const kinds = l.allowedKinds ?? defaultKinds(l.protocol)
+    if (!kinds.includes(routeKind)) return false
+    if (l.allowedFrom === 'Same') return routeNamespace === nsOf(gateway)
+    if (l.allowedFrom === 'Selector') {
+      const labels = namespaceLabels(routeNamespace)
+      return labels === undefined || labelSelectorMatches(l.allowedSelector, labels)
+    }
+    return l.allowedFrom === 'All'
+  })
+}
+
+/** metav1.LabelSelector (matchLabels and matchExpressions) against a label set. */
+export function labelSelectorMatches(selector: Record<string, unknown>, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(rec(selector.matchLabels))) if (labels[k] !== v) return false
+  for (const e of arr(selector.matchExpressions)) {
+    const x = rec(e)
+    const key = str(x.key) ?? ''
+    const values = strs(x.values)
+    const has = Object.prototype.hasOwnProperty.call(labels, key)
+    switch (str(x.operator)) {
+      case 'In':
+        if (!has || !values.includes(labels[key]!)) return false
+        break
+      case 'NotIn':
+        if (has && values.includes(labels[key]!)) return false
+        break
+      case 'Exists':
+        if (!has) return false
+        break
+      case 'DoesNotExist':
+        if (has) return false
+        break
+      default:
+        return false
+    }
+  }
+  return true
+}
+
+/**
+ * Effective hostnames of a route on a listener (Gateway API hostname intersection): the route's
+ * hostnames that intersect the listener's, each narrowed to the more specific of the pair; a
+ * route without hostnames takes the listener's; `*` stands for "any host" (neither sets one).
+ */
+export function effectiveHostnames(routeHostnames: string[], listenerHostname: string | undefined): string[] {
+  if (routeHostnames.length === 0) return [listenerHostname ?? '*']
+  if (listenerHostname === undefined) return routeHostnames
+  return routeHostnames.filter((h) => hostsMatch(h, listenerHostname)).map((h) => moreSpecific(h, listenerHostname))
+}

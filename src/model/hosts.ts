@@ -1,0 +1,182 @@
+/**
+ * Host names: Istio's FQDN expansion and wildcard matching, and an index of hosts that answers
+ * "which stored hosts match this one" without looking at unrelated hosts.
+ *
+ * Sources: Istio `pkg/config/host/name.go` (`Name.Matches`) and
+ * `pkg/config/analysis/analyzers/util/hosts.go` (`ConvertHostToFQDN`); Gateway API hostname rules
+ * (HTTPRoute `spec.hostnames`, listener `hostname`): a `*.` wildcard covers one or more labels and
+ * never the bare parent domain, which is what Istio's suffix match gives too.
+ */
+
+export const CLUSTER_DOMAIN = 'cluster.local'
+
+/**
+ * Istio's `ConvertHostToFQDN`: a host that neither starts with `*` nor contains a dot is a short
+ * Service name and gets `.<namespace>.svc.cluster.local`. Anything else is kept verbatim
+ * (no lower-casing, as Istio does not lower-case either).
+ */
+export function toFQDN(host: string, namespace: string): string {
+  if (host.startsWith('*') || host.includes('.')) return host
+  return `${host}.${namespace}.svc.${CLUSTER_DOMAIN}`
+}
+
+export function isWildcard(host: string): boolean {
+  return host.startsWith('*')
+}
+
+/**
+ * Istio's symmetric `Name.Matches`: equal names match; a wildcard matches every name that ends
+ * with what follows its `*`; two wildcards match when the longer ends with the shorter's suffix.
+ */
+export function hostsMatch(a: string, b: string): boolean {
+  const aw = isWildcard(a)
+  const bw = isWildcard(b)
+  if (aw && bw) return a.length < b.length ? b.slice(1).endsWith(a.slice(1)) : a.slice(1).endsWith(b.slice(1))
+  if (aw) return b.endsWith(a.slice(1))
+  if (bw) return a.endsWith(b.slice(1))
+  return a === b
+}
+
+/** The more specific of two intersecting hostnames (Gateway API listener/route intersection). */
+export function moreSpecific(a: string, b: string): string {
+  if (!isWildcard(a)) return a
+  if (!isWildcard(b)) return b
+  return a.length >= b.length ? a : b
+}
+
+/** `name.namespace.svc.cluster.local` → {name, namespace}; anything else → undefined. */
+export function serviceOfFQDN(host: string): { name: string; namespace: string } | undefined {
+  const suffix = `.svc.${CLUSTER_DOMAIN}`
+  if (!host.endsWith(suffix) || isWildcard(host)) return undefined
+  const parts = host.slice(0, -suffix.length).split('.')
+  if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined
+  return { name: parts[0], namespace: parts[1] }
+}
+
+interface TrieNode<T> {
+  children: Map<string, TrieNode<T>>
+  /** values stored under exactly this name */
+  exact: Set<T>
+  /** values stored under `*.<this name>` (`*` alone at the root) */
+  wild: Set<T>
+  /** values stored under `*xyz.<this name>` (a wildcard whose first label is more than `*`), by host */
+  partial: Map<string, Set<T>>
+}
+
+function node<T>(): TrieNode<T> {
+  return { children: new Map(), exact: new Set(), wild: new Set(), partial: new Map() }
+}
+
+/** Where a host lives in the trie: the label path, and which set of the node holds it. */
+interface Slot {
+  labels: string[]
+  kind: 'exact' | 'wild' | 'partial'
+  /** for `partial`: the part of the first label after `*` (`*foo.com` → `foo`) */
+  partialLabel: string
+}
+
+function slotOf(host: string): Slot {
+  if (!isWildcard(host)) return { labels: splitLabels(host), kind: 'exact', partialLabel: '' }
+  if (host === '*' || host.startsWith('*.')) return { labels: splitLabels(host.slice(1)), kind: 'wild', partialLabel: '' }
+  const rest = host.slice(1)
+  const dot = rest.indexOf('.')
+  const first = dot < 0 ? rest : rest.slice(0, dot)
+  return { labels: dot < 0 ? [] : splitLabels(rest.slice(dot + 1)), kind: 'partial', partialLabel: first }
+}
+
+/**
+ * An index of values by host name, organised as a trie of labels read right to left
+ * (`reviews.default.svc.cluster.local` → local, cluster, svc, default, reviews).
+ *
+ * `matching(h)` returns every value whose host `hostsMatch`es `h`, visiting only the path of `h`
+ * (for wildcards stored above it) and, when `h` is itself a wildcard, the subtree below its suffix.
+ * Cost: O(labels of h) plus the values returned (a wildcard query also walks the subtree under
+ * its suffix, all of which matches). `add` and `remove` are O(labels). A value may be stored
+ * under several hosts; `matching` can then yield it more than once.
+ */
+export class HostTrie<T> {
+  private readonly root: TrieNode<T> = node()
+
+  add(host: string, value: T): void {
+    const s = slotOf(host)
+    let n = this.root
+    for (const l of s.labels) {
+      let c = n.children.get(l)
+      if (!c) n.children.set(l, (c = node()))
+      n = c
+    }
+    this.setOf(n, s, host, true)!.add(value)
+  }
+
+  remove(host: string, value: T): void {
+    const s = slotOf(host)
+    const path = [this.root]
+    for (const l of s.labels) {
+      const c = path[path.length - 1]!.children.get(l)
+      if (!c) return
+      path.push(c)
+    }
+    const n = path[path.length - 1]!
+    const set = this.setOf(n, s, host, false)
+    if (!set?.delete(value)) return
+    if (s.kind === 'partial' && set.size === 0) n.partial.delete(host)
+    for (let i = path.length - 1; i > 0; i--) {
+      const p = path[i]!
+      if (p.exact.size || p.wild.size || p.partial.size || p.children.size) break
+      path[i - 1]!.children.delete(s.labels[i - 1]!)
+    }
+  }
+
+  /** Values stored under exactly `host`. */
+  exact(host: string): Iterable<T> {
+    const s = slotOf(host)
+    let n: TrieNode<T> | undefined = this.root
+    for (const l of s.labels) if (!(n = n.children.get(l))) return []
+    return this.setOf(n, s, host, false) ?? []
+  }
+
+  /** Values whose stored host matches `host` by Istio's `Name.Matches` (both directions). */
+  *matching(host: string): Generator<T> {
+    const s = slotOf(host)
+    let n: TrieNode<T> | undefined = this.root
+    for (let i = 0; ; i++) {
+      // stored wildcards whose suffix is a proper suffix of `host` (or equal, for wildcard queries)
+      const atEnd = i === s.labels.length
+      if (!atEnd || s.kind !== 'exact') yield* n.wild
+      for (const [pattern, set] of n.partial) if (hostsMatch(pattern, host)) yield* set
+      if (atEnd) break
+      n = n.children.get(s.labels[i]!)
+      if (!n) return
+    }
+    if (s.kind === 'exact') {
+      yield* n.exact
+    } else {
+      for (const [label, child] of n.children) {
+        if (s.kind === 'wild' || label.endsWith(s.partialLabel)) yield* this.subtree(child)
+      }
+    }
+  }
+
+  private *subtree(n: TrieNode<T>): Generator<T> {
+    yield* n.exact
+    yield* n.wild
+    for (const set of n.partial.values()) yield* set
+    for (const c of n.children.values()) yield* this.subtree(c)
+  }
+
+  private setOf(n: TrieNode<T>, s: Slot, host: string, create: boolean): Set<T> | undefined {
+    if (s.kind === 'exact') return n.exact
+    if (s.kind === 'wild') return n.wild
+    let set = n.partial.get(host)
+    if (!set && create) n.partial.set(host, (set = new Set()))
+    return set
+  }
+}
+
+/** `a.b.c` → [c, b, a]; `.a.b` (a wildcard's suffix) → [b, a]. */
+function splitLabels(host: string): string[] {
+  return host
+    .split('.')
+    .filter((l) => l !== '')
+    .reverse()
+}

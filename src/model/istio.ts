@@ -1,0 +1,172 @@
+/**
+ * Facts about Istio objects (VirtualService, Istio Gateway) that rules and indexes share.
+ * Derived once per object (memoised by identity) from untrusted input: wrong types read as absent.
+ *
+ * Semantics follow Istio's analyzers: `analyzers/util/exportto.go`, `util/hosts.go`,
+ * `virtualservice/conflictingmeshgatewayhosts.go`, `gateway/conflictinggateway.go`.
+ */
+import { arr, canonicalJSON, type K8sObject, nameOf, nsOf, num, rec, str, stringMap, strs } from './object.js'
+import { toFQDN } from './hosts.js'
+
+export const MESH_GATEWAY = 'mesh'
+/** exportTo scope meaning "every namespace". */
+export const PUBLIC_SCOPE = '*'
+
+export interface VirtualServiceFacts {
+  namespace: string
+  name: string
+  /** `spec.hosts` as written */
+  hosts: string[]
+  /** bound to the mesh: no `gateways`, or the literal `mesh` among them */
+  mesh: boolean
+  /** gateways other than `mesh`, resolved to `namespace/name` */
+  gateways: string[]
+  /** exportTo scopes: [`*`] or a de-duplicated list of namespaces (`.` → own namespace) */
+  scopes: string[]
+  http: Record<string, unknown>[]
+  tcp: Record<string, unknown>[]
+  tls: Record<string, unknown>[]
+}
+
+const vsCache = new WeakMap<K8sObject, VirtualServiceFacts>()
+
+export function virtualService(obj: K8sObject): VirtualServiceFacts {
+  let f = vsCache.get(obj)
+  if (f) return f
+  const spec = rec(obj.spec)
+  const namespace = nsOf(obj)
+  const rawGateways = strs(spec.gateways)
+  f = {
+    namespace,
+    name: nameOf(obj),
+    hosts: strs(spec.hosts),
+    mesh: rawGateways.length === 0 || rawGateways.includes(MESH_GATEWAY),
+    gateways: [...new Set(rawGateways.filter((g) => g !== MESH_GATEWAY).map((g) => resolveGatewayName(g, namespace)))],
+    scopes: exportScopes(strs(spec.exportTo), namespace),
+    http: arr(spec.http).map(rec),
+    tcp: arr(spec.tcp).map(rec),
+    tls: arr(spec.tls).map(rec),
+  }
+  vsCache.set(obj, f)
+  return f
+}
+
+/**
+ * Istio's exportTo scopes for conflict analysis: empty or containing `*` → [`*`] (the mesh-wide
+ * default is ignored, as the analyzer ignores it); otherwise each entry, `.` replaced by the
+ * object's namespace, duplicates removed.
+ */
+export function exportScopes(exportTo: string[], namespace: string): string[] {
+  if (exportTo.length === 0 || exportTo.includes(PUBLIC_SCOPE)) return [PUBLIC_SCOPE]
+  return [...new Set(exportTo.map((e) => (e === '.' ? namespace : e)))]
+}
+
+/** True when two scope lists share a namespace, or either is public. */
+export function scopesOverlap(a: string[], b: string[]): boolean {
+  if (a.includes(PUBLIC_SCOPE) || b.includes(PUBLIC_SCOPE)) return true
+  return a.some((s) => b.includes(s))
+}
+
+/**
+ * A VirtualService `gateways` entry as `namespace/name`: `ns/name` is kept, the legacy
+ * `name.namespace` form is turned around, a short name lives in the VirtualService's namespace.
+ */
+export function resolveGatewayName(gateway: string, vsNamespace: string): string {
+  if (gateway.includes('/')) return gateway
+  const dot = gateway.indexOf('.')
+  if (dot > 0) return `${gateway.slice(dot + 1).split('.')[0]}/${gateway.slice(0, dot)}`
+  return `${vsNamespace}/${gateway}`
+}
+
+/** The FQDN of each host of a VirtualService (short names expanded in its namespace). */
+export function vsFQDNs(f: VirtualServiceFacts): string[] {
+  return [...new Set(f.hosts.map((h) => toFQDN(h, f.namespace)))]
+}
+
+/**
+ * A match compared by value, as Istio's `asJSON`: the JSON of the match without its `name`.
+ * The catch-all (a rule without `match`) is the string `catch-all`.
+ */
+export function matchSignature(match: unknown): string {
+  const m = { ...rec(match) }
+  delete m.name
+  return canonicalJSON(m)
+}
+
+export const CATCH_ALL = 'catch-all'
+
+/** Every match signature of an HTTP rule; [`catch-all`] when the rule has no match. */
+export function httpRuleSignatures(rule: Record<string, unknown>): { sig: string; index: number | undefined }[] {
+  const matches = arr(rule.match)
+  if (matches.length === 0) return [{ sig: CATCH_ALL, index: undefined }]
+  return matches.map((m, index) => ({ sig: matchSignature(m), index }))
+}
+
+/** A short human form of a VirtualService HTTP match (`uri prefix /api, method exact GET`). */
+export function describeHttpMatch(match: unknown): string {
+  if (match === undefined) return 'any request (no match)'
+  const m = rec(match)
+  const parts: string[] = []
+  for (const field of ['uri', 'scheme', 'method', 'authority']) {
+    const sm = rec(m[field])
+    for (const [k, v] of Object.entries(sm)) parts.push(`${field} ${k} ${String(v)}`)
+  }
+  for (const field of ['headers', 'queryParams', 'withoutHeaders']) {
+    for (const [name, sm] of Object.entries(rec(m[field]))) {
+      for (const [k, v] of Object.entries(rec(sm))) parts.push(`${field === 'withoutHeaders' ? 'without header' : field === 'headers' ? 'header' : 'query'} ${name} ${k} ${String(v)}`)
+    }
+  }
+  if (num(m.port) !== undefined) parts.push(`port ${m.port}`)
+  return parts.length ? parts.join(', ') : 'any request'
+}
+
+export interface IstioGatewayServer {
+  index: number
+  /** port number; 0 when the server has none (Istio reads a missing port as 0) */
+  port: number
+  bind: string
+  hosts: string[]
+}
+
+export interface IstioGatewayFacts {
+  namespace: string
+  name: string
+  selector: Record<string, string>
+  /** Kubernetes' `labels.SelectorFromSet(sel).String()`: `k=v` pairs sorted by key, comma-joined */
+  selectorString: string
+  servers: IstioGatewayServer[]
+}
+
+const gwCache = new WeakMap<K8sObject, IstioGatewayFacts>()
+
+export function istioGateway(obj: K8sObject): IstioGatewayFacts {
+  let f = gwCache.get(obj)
+  if (f) return f
+  const spec = rec(obj.spec)
+  const selector = stringMap(spec.selector)
+  f = {
+    namespace: nsOf(obj),
+    name: nameOf(obj),
+    selector,
+    selectorString: selectorString(selector),
+    servers: arr(spec.servers).map((s, index) => {
+      const server = rec(s)
+      return { index, port: num(rec(server.port).number) ?? 0, bind: str(server.bind) ?? '', hosts: strs(server.hosts) }
+    }),
+  }
+  gwCache.set(obj, f)
+  return f
+}
+
+export function selectorString(sel: Record<string, string>): string {
+  return Object.keys(sel)
+    .sort()
+    .map((k) => `${k}=${sel[k]}`)
+    .join(',')
+}
+
+/** Does a label set satisfy an equality selector? An empty selector selects everything. */
+export function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false
+  return true
+}

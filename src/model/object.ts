@@ -1,0 +1,156 @@
+/**
+ * Kubernetes object shapes as routeguard reads them, and defensive accessors.
+ *
+ * Objects reach us from AdmissionReviews, informers and YAML files; none of them is trusted
+ * to match its schema, so every rule reads fields through `str`, `arr`, `rec`, `num` instead of
+ * casting. A field of the wrong type reads as absent: rules never throw on bad shapes.
+ */
+
+/** `metadata` fields routeguard reads. */
+export interface ObjectMeta {
+  name?: string
+  namespace?: string
+  uid?: string
+  creationTimestamp?: string
+  resourceVersion?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  [key: string]: unknown
+}
+
+/** Any Kubernetes object. `spec` is left `unknown`: read it with the accessors below. */
+export interface K8sObject {
+  apiVersion?: string
+  kind?: string
+  metadata?: ObjectMeta
+  spec?: unknown
+  [key: string]: unknown
+}
+
+/**
+ * A group-qualified kind, `<group>/<Kind>`; the core group is the empty string (`/Service`).
+ * Versions are deliberately left out: v1 and v1beta1 of one kind are the same object.
+ */
+export type KindKey = string
+
+export const KIND = {
+  VirtualService: 'networking.istio.io/VirtualService',
+  DestinationRule: 'networking.istio.io/DestinationRule',
+  IstioGateway: 'networking.istio.io/Gateway',
+  ServiceEntry: 'networking.istio.io/ServiceEntry',
+  HTTPRoute: 'gateway.networking.k8s.io/HTTPRoute',
+  GRPCRoute: 'gateway.networking.k8s.io/GRPCRoute',
+  Gateway: 'gateway.networking.k8s.io/Gateway',
+  ReferenceGrant: 'gateway.networking.k8s.io/ReferenceGrant',
+  Service: '/Service',
+  Pod: '/Pod',
+  Namespace: '/Namespace',
+} as const
+
+/** Identity of one object, as findings and messages name it. */
+export interface ObjectRef {
+  apiVersion?: string
+  kind: string
+  namespace: string
+  name: string
+}
+
+/** `group` of an apiVersion: `networking.istio.io/v1` → `networking.istio.io`, `v1` → ``. */
+export function groupOf(apiVersion: unknown): string {
+  if (typeof apiVersion !== 'string') return ''
+  const slash = apiVersion.indexOf('/')
+  return slash < 0 ? '' : apiVersion.slice(0, slash)
+}
+
+/** The KindKey of an object, or undefined when apiVersion/kind are missing. */
+export function kindKeyOf(obj: K8sObject): KindKey | undefined {
+  if (typeof obj.kind !== 'string' || obj.kind === '') return undefined
+  return `${groupOf(obj.apiVersion)}/${obj.kind}`
+}
+
+/** Namespace of an object; the empty string when it has none (Istio's analyzer harness does the same). */
+export function nsOf(obj: K8sObject): string {
+  return str(obj.metadata?.namespace) ?? ''
+}
+
+export function nameOf(obj: K8sObject): string {
+  return str(obj.metadata?.name) ?? ''
+}
+
+export function refOf(obj: K8sObject): ObjectRef {
+  return { apiVersion: str(obj.apiVersion), kind: str(obj.kind) ?? '', namespace: nsOf(obj), name: nameOf(obj) }
+}
+
+/** Unique id of an object in a view: `<group>/<Kind>|<namespace>|<name>`. */
+export function idOf(obj: K8sObject): string {
+  return `${kindKeyOf(obj) ?? '?'}|${nsOf(obj)}|${nameOf(obj)}`
+}
+
+/** `Kind namespace/name` (or `Kind name` when cluster-scoped / namespace-less), as messages print objects. */
+export function describeRef(ref: { kind: string; namespace: string; name: string }): string {
+  return ref.namespace ? `${ref.kind} ${ref.namespace}/${ref.name}` : `${ref.kind} ${ref.name}`
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined
+}
+
+export function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+}
+
+export function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : []
+}
+
+/** Strings of an array, skipping entries of other types. */
+export function strs(v: unknown): string[] {
+  return arr(v).filter((x): x is string => typeof x === 'string')
+}
+
+export function rec(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+}
+
+/** A string-valued map (labels, selectors), dropping non-string values. */
+export function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, val] of Object.entries(rec(v))) if (typeof val === 'string') out[k] = val
+  return out
+}
+
+/**
+ * Ordering for "who loses" (Gateway API's conflict rule, GEP-1364 / HTTPRoute spec): older
+ * `creationTimestamp` first, then `namespace/name` alphabetically. Returns < 0 when `a` is older.
+ * Objects without a timestamp (not yet persisted) count as newest.
+ */
+export function compareAge(a: K8sObject, b: K8sObject): number {
+  const ta = timestampMs(a)
+  const tb = timestampMs(b)
+  if (ta !== tb) return ta - tb
+  const ka = `${nsOf(a)}/${nameOf(a)}`
+  const kb = `${nsOf(b)}/${nameOf(b)}`
+  return ka < kb ? -1 : ka > kb ? 1 : 0
+}
+
+function timestampMs(o: K8sObject): number {
+  const t = str(o.metadata?.creationTimestamp)
+  const ms = t ? Date.parse(t) : NaN
+  return Number.isNaN(ms) ? Number.MAX_SAFE_INTEGER : ms
+}
+
+/**
+ * JSON with object keys sorted, for comparing matches by value (Istio compares matches by their
+ * JSON, and Go marshals struct fields in a fixed order and map keys sorted).
+ */
+export function canonicalJSON(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJSON).join(',')}]`
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v as object).sort()
+    return `{${keys
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJSON((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`
+  }
+  return JSON.stringify(v) ?? 'null'
+}

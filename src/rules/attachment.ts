@@ -1,0 +1,56 @@
+/**
+ * Which listeners a route's parentRef attaches to, shared by the route rules. Follows Gateway API
+ * attachment (parentRef sectionName/port, listener allowedRoutes namespaces and kinds) and
+ * hostname intersection. When the parent Gateway is not in the view (analyze on a partial set of
+ * files), attachment is judged from the parentRefs alone: two refs overlap unless their
+ * sectionNames or ports differ.
+ */
+import { KIND } from '../model/object.js'
+import { hostsMatch } from '../model/hosts.js'
+import { attachedListeners, type ParentRef, type RouteFacts } from '../model/gatewayapi.js'
+import type { View } from '../view/view.js'
+
+export interface Attachment {
+  ref: ParentRef
+  /** false when the Gateway is not in the view */
+  known: boolean
+  listeners: { name: string; hostname: string | undefined }[]
+}
+
+export function attach(view: View, r: RouteFacts, ref: ParentRef): Attachment {
+  const gw = view.get(KIND.Gateway, ref.namespace, ref.name)
+  if (!gw) return { ref, known: false, listeners: [] }
+  const ls = attachedListeners(gw, ref, r.kind, r.namespace, (ns) => view.namespaceLabels(ns))
+  return { ref, known: true, listeners: ls.map((l) => ({ name: l.name, hostname: l.hostname })) }
+}
+
+/** Listeners both attachments reach; for an unknown Gateway one pseudo-listener when the refs overlap. */
+export function sharedListeners(a: Attachment, b: Attachment): { name: string; hostname: string | undefined }[] {
+  if (a.known && b.known) return a.listeners.filter((l) => b.listeners.some((m) => m.name === l.name))
+  if (!refsOverlap(a.ref, b.ref)) return []
+  const name = a.ref.sectionName ?? b.ref.sectionName ?? (a.ref.port ?? b.ref.port)?.toString() ?? '*'
+  return [{ name, hostname: undefined }]
+}
+
+/** Do two parentRefs to the same parent select a common section? Unset sectionName/port select all. */
+export function refsOverlap(a: ParentRef, b: ParentRef): boolean {
+  const section = a.sectionName === undefined || b.sectionName === undefined || a.sectionName === b.sectionName
+  const port = a.port === undefined || b.port === undefined || a.port === b.port
+  return section && port
+}
+
+/**
+ * The hostnames a route claims on a listener, as written (precedence compares declared
+ * specificity): its hostnames that intersect the listener's, or the listener's own hostname
+ * (`*` for none) when the route sets none.
+ */
+export function claims(r: RouteFacts, hostname: string | undefined): string[] {
+  if (r.hostnames.length === 0) return [hostname ?? '*']
+  return r.hostnames.filter((h) => hostname === undefined || hostsMatch(h, hostname))
+}
+
+export function describeParent(ref: ParentRef, listener?: string): string {
+  const base = `${ref.kind} ${ref.namespace}/${ref.name}`
+  if (ref.kind === 'Service') return ref.port !== undefined ? `${base} port ${ref.port}` : base
+  return listener && listener !== '*' ? `${base} listener ${listener}` : base
+}

@@ -1,0 +1,63 @@
+/**
+ * IST0145 ConflictingGateways, after Istio's `gateway.ConflictingGatewayAnalyzer`: servers of
+ * two Istio Gateways conflict when the Gateways select the same workloads (equal selector
+ * strings, or one selector string contains the other and some Pod is selected by both), on the
+ * same port number and `bind`, with an identical host string (`ns/` prefix included). Protocol
+ * is ignored. One finding per conflicting server of the subject.
+ * Reads: Istio Gateways on the server's port (grouped by selector), Pods for sub-selectors.
+ */
+import { type K8sObject, KIND, idOf } from '../model/object.js'
+import { istioGateway } from '../model/istio.js'
+import { describeAll, finding } from './messages.js'
+import type { Finding, Rule } from './types.js'
+
+export const ist0145: Rule = {
+  code: 'IST0145',
+  subjects: [KIND.IstioGateway],
+  inputs: [KIND.IstioGateway, KIND.Pod],
+  istioAnalyzer: 'gateway.ConflictingGatewayAnalyzer',
+  check(subject, { view }) {
+    const gw = istioGateway(subject)
+    const self = idOf(subject)
+    const out: Finding[] = []
+    for (const server of gw.servers) {
+      const others = new Map<string, K8sObject>()
+      for (const [sel, gateways] of view.istioGatewaysOnPort(server.port)) {
+        if (!sameWorkload(gw.selectorString, gw.selector, sel, view.anyPodSelected.bind(view), gateways)) continue
+        for (const other of gateways) {
+          if (idOf(other) === self) continue
+          const conflict = istioGateway(other).servers.some(
+            (s) => s.port === server.port && s.bind === server.bind && s.hosts.some((h) => server.hosts.includes(h)),
+          )
+          if (conflict) others.set(idOf(other), other)
+        }
+      }
+      if (others.size === 0) continue
+      const list = [...others.values()]
+      out.push(
+        finding(
+          'IST0145',
+          subject,
+          { others: describeAll(list), selector: gw.selectorString || '(none)', port: String(server.port), hosts: server.hosts.join(',') },
+          { path: `spec.servers[${server.index}]`, related: list },
+        ),
+      )
+    }
+    return out
+  },
+}
+
+function sameWorkload(
+  mine: string,
+  mySelector: Record<string, string>,
+  theirs: string,
+  anyPodSelected: (sel: Record<string, string>) => boolean,
+  gateways: Iterable<K8sObject>,
+): boolean {
+  if (mine === theirs) return true
+  if (!mine.includes(theirs) && !theirs.includes(mine)) return false
+  // One selector string contains the other: the same workload only if some Pod carries both
+  // label sets. All gateways of a group share one selector, so the first one stands for all.
+  for (const g of gateways) return anyPodSelected({ ...mySelector, ...istioGateway(g).selector })
+  return false
+}

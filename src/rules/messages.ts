@@ -1,0 +1,120 @@
+/**
+ * The message catalogue: every code routeguard reports, its name, default level and template.
+ * Codes IST* mirror Istio's `pkg/config/analysis/msg/messages.yaml` (same code, name, level);
+ * RG* are routeguard's own. `docs/rules.md` is generated from this table (`npm run docs`).
+ */
+import { describeRef, type K8sObject, refOf } from '../model/object.js'
+import type { Finding } from './types.js'
+
+export type Severity = 'error' | 'warning' | 'info'
+
+export interface MessageSpec {
+  name: string
+  level: Severity
+  /** one line: what the rule finds */
+  description: string
+  /** where the semantics come from */
+  source: string
+  /** `{placeholders}` are filled from the finding's arguments */
+  template: string
+}
+
+export const CATALOGUE = {
+  IST0109: {
+    name: 'ConflictingMeshGatewayVirtualServiceHosts',
+    level: 'error',
+    description: 'Two mesh-bound VirtualServices claim the same host in overlapping exportTo scopes; sidecars keep only one.',
+    source: 'Istio analyzer virtualservice.ConflictingMeshGatewayHostsAnalyzer',
+    template: '{subject} and {others} are mesh VirtualServices that define the same host {host} (exportTo scope {scope}); sidecars use only one of them. Merge them into one VirtualService.',
+  },
+  IST0130: {
+    name: 'VirtualServiceUnreachableRule',
+    level: 'warning',
+    description: 'A VirtualService rule can never match: an earlier rule has no match, or all its matches are used by earlier rules.',
+    source: 'Istio validation (pkg/config/validation) analyzeUnreachable*Rules, via schema.ValidationAnalyzer.VirtualService',
+    template: '{subject} rule {rule} is not used: {reason}.',
+  },
+  IST0131: {
+    name: 'VirtualServiceIneffectiveMatch',
+    level: 'info',
+    description: 'A VirtualService match duplicates, or is covered by, a match of an earlier rule.',
+    source: 'Istio validation (pkg/config/validation) analyzeUnreachable*Rules and coveredValidation',
+    template: '{subject} rule {rule} match {match} is not used (a duplicate of, or covered by, {earlier}).',
+  },
+  IST0145: {
+    name: 'ConflictingGateways',
+    level: 'error',
+    description: 'Istio Gateways on the same workloads declare the same port and host.',
+    source: 'Istio analyzer gateway.ConflictingGatewayAnalyzer',
+    template: '{subject} conflicts with {others} on workload selector {selector}, port {port}, hosts {hosts}: the same port and host are declared twice.',
+  },
+  RG0101: {
+    name: 'GatewayRouteShadowed',
+    level: 'error',
+    description: 'Two VirtualServices bound to the same Istio Gateway and host have an identical match; Istio merges them in an order nobody chose.',
+    source: 'Istio gateway route merging (pilot/pkg/networking/core/gateway.go); routeguard policy',
+    template: '{subject} match {match} on host {host} of gateway {gateway} is identical to a match of older {others}; Istio merges both into one virtual host and one of them never gets traffic.',
+  },
+  RG0102: {
+    name: 'MeshRouteOwnershipConflict',
+    level: 'error',
+    description: 'A mesh VirtualService and a GAMMA HTTPRoute/GRPCRoute claim the same Service host for overlapping namespaces.',
+    source: 'Istio sidecar VirtualService selection (model.SelectVirtualServices); GEP-1294',
+    template: '{subject} and {others} both route the Service host {host} for the mesh ({scope}); Istio keeps one and silently drops the other.',
+  },
+  RG0103: {
+    name: 'RouteMatchConflict',
+    level: 'error',
+    description: 'Two routes on the same parent claim a hostname at equal specificity with an identical match; the older one takes all the traffic.',
+    source: 'Gateway API HTTPRoute/GRPCRoute rule precedence (HTTPRouteRule, GRPCRouteRule docs)',
+    template: '{subject} match {match} on host {host} of {parent} is identical to a match of older {others}; the spec gives that traffic to the older route.',
+  },
+  RG0104: {
+    name: 'MixedRouteKindsOnHostname',
+    level: 'error',
+    description: 'An HTTPRoute and a GRPCRoute attach to the same listener with intersecting hostnames; the spec requires rejecting the newer.',
+    source: 'Gateway API GRPCRoute spec (HTTPRoute and GRPCRoute on the same hostname)',
+    template: '{subject} and older {others} share host {host} on {parent}; an implementation must reject the newer of an HTTPRoute and a GRPCRoute on one hostname.',
+  },
+} as const satisfies Record<string, MessageSpec>
+
+export type Code = keyof typeof CATALOGUE
+
+export function isCode(c: string): c is Code {
+  return Object.prototype.hasOwnProperty.call(CATALOGUE, c)
+}
+
+/** Fills a template; unknown placeholders stay visible as `{name}`. */
+export function formatMessage(code: Code, args: Record<string, string>): string {
+  const body = CATALOGUE[code].template.replace(/\{(\w+)\}/g, (m, k: string) => args[k] ?? m)
+  return `${code}: ${body}`
+}
+
+/** `Kind ns/name, Kind ns/name` for a list of objects. */
+export function describeAll(objs: Iterable<K8sObject>): string {
+  return [...objs].map((o) => describeRef(refOf(o))).join(', ')
+}
+
+/** Builds a Finding for `subject`; `args.subject` defaults to the subject's `Kind ns/name`. */
+export function finding(
+  code: Code,
+  subject: K8sObject,
+  args: Record<string, string>,
+  extra: { path?: string; related?: K8sObject[]; reason?: string } = {},
+): Finding {
+  const spec = CATALOGUE[code]
+  const resource = refOf(subject)
+  return {
+    code,
+    name: spec.name,
+    severity: spec.level,
+    resource,
+    message: formatMessage(code, { subject: describeRef(resource), ...args }),
+    ...(extra.path !== undefined ? { path: extra.path } : {}),
+    related: (extra.related ?? []).map((o) => {
+      const r = refOf(o)
+      return { kind: r.kind, namespace: r.namespace, name: r.name }
+    }),
+    ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+  }
+}

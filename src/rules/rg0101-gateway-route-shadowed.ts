@@ -1,0 +1,46 @@
+/**
+ * RG0101 GatewayRouteShadowed: two VirtualServices bound to the same Istio Gateway (`name` or
+ * `ns/name`, resolved in the VirtualService's namespace) and the same host (identical names only:
+ * a more specific name is its own Envoy virtual host) where an HTTP match of one is identical to a
+ * match of the other, or both have a catch-all rule. Istio's gateway merges the routes of both
+ * into one virtual host in an order nobody chose, so one of them never gets traffic.
+ * Reported on the newer of the two. Reads: the (gateway, host, match) index.
+ */
+import { type K8sObject, KIND, idOf } from '../model/object.js'
+import { CATCH_ALL, describeHttpMatch, httpRuleSignatures, virtualService, vsFQDNs } from '../model/istio.js'
+import { arr } from '../model/object.js'
+import { describeAll, finding } from './messages.js'
+import type { Finding, Rule } from './types.js'
+
+export const rg0101: Rule = {
+  code: 'RG0101',
+  subjects: [KIND.VirtualService],
+  inputs: [KIND.VirtualService],
+  check(subject, { view, olderThanSubject }) {
+    const vs = virtualService(subject)
+    const self = idOf(subject)
+    const out: Finding[] = []
+    const reported = new Set<string>()
+    for (const gateway of vs.gateways) {
+      for (const host of vsFQDNs(vs)) {
+        vs.http.forEach((rule, ruleIndex) => {
+          for (const { sig, index } of httpRuleSignatures(rule)) {
+            const others = new Map<string, K8sObject>()
+            for (const p of view.gatewayVirtualServices(gateway, host, sig)) {
+              if (idOf(p.obj) !== self && olderThanSubject(p.obj)) others.set(idOf(p.obj), p.obj)
+            }
+            if (others.size === 0) continue
+            const path = index === undefined ? `spec.http[${ruleIndex}]` : `spec.http[${ruleIndex}].match[${index}]`
+            const key = `${gateway}|${host}|${sig}`
+            if (reported.has(key)) continue
+            reported.add(key)
+            const list = [...others.values()]
+            const match = sig === CATCH_ALL ? 'catch-all (no match)' : describeHttpMatch(arr(rule.match)[index!])
+            out.push(finding('RG0101', subject, { match, host, gateway, others: describeAll(list) }, { path, related: list }))
+          }
+        })
+      }
+    }
+    return out
+  },
+}

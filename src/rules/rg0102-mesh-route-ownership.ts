@@ -1,0 +1,61 @@
+/**
+ * RG0102 MeshRouteOwnershipConflict: a mesh VirtualService and an HTTPRoute/GRPCRoute with a
+ * Service parentRef (GAMMA) claim the same Service host for overlapping namespaces. Both become
+ * `gateways: [mesh]` configs in Istio; sidecars keep the first virtual host per domain and drop
+ * the other (Istio `model.SelectVirtualServices`, counted in `pilot_vservice_dup_domain`).
+ *
+ * Visibility: the VirtualService's exportTo scopes; a producer route (same namespace as the
+ * Service) applies to every namespace, a consumer route only to its own (GEP-1294).
+ * VirtualService hosts match the Service FQDN with Istio's wildcard rule.
+ * Reported on both sides. Reads: the mesh-host index and the Service-route index.
+ */
+import { type K8sObject, KIND, idOf } from '../model/object.js'
+import { PUBLIC_SCOPE, scopesOverlap, virtualService, vsFQDNs } from '../model/istio.js'
+import { isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
+import { describeAll, finding } from './messages.js'
+import type { Finding, Rule } from './types.js'
+
+/** Namespaces a GAMMA route applies to: producer → public, consumer → its own namespace. */
+export function routeScopes(routeNamespace: string, parent: ParentRef): string[] {
+  return parent.namespace === routeNamespace ? [PUBLIC_SCOPE] : [routeNamespace]
+}
+
+export const rg0102: Rule = {
+  code: 'RG0102',
+  subjects: [KIND.VirtualService, KIND.HTTPRoute, KIND.GRPCRoute],
+  inputs: [KIND.VirtualService, KIND.HTTPRoute, KIND.GRPCRoute],
+  check(subject, { view }) {
+    const self = idOf(subject)
+    const out: Finding[] = []
+    if (subject.kind === 'VirtualService') {
+      const vs = virtualService(subject)
+      if (!vs.mesh) return []
+      for (const host of vsFQDNs(vs)) {
+        const others = new Map<string, K8sObject>()
+        for (const p of view.serviceRoutesMatching(host)) {
+          if (idOf(p.obj) === self) continue
+          if (scopesOverlap(vs.scopes, routeScopes(route(p.obj).namespace, p.parent))) others.set(idOf(p.obj), p.obj)
+        }
+        if (others.size) out.push(report(subject, host, vs.scopes, [...others.values()], 'spec.hosts'))
+      }
+      return out
+    }
+    const r = route(subject)
+    for (const parent of r.parentRefs) {
+      if (!isServiceParent(parent)) continue
+      const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
+      const scopes = routeScopes(r.namespace, parent)
+      const others = new Map<string, K8sObject>()
+      for (const p of view.meshHostsMatching(host)) {
+        if (idOf(p.obj) !== self && scopesOverlap(scopes, [p.scope])) others.set(idOf(p.obj), p.obj)
+      }
+      if (others.size) out.push(report(subject, host, scopes, [...others.values()], `spec.parentRefs[${parent.index}]`))
+    }
+    return out
+  },
+}
+
+function report(subject: K8sObject, host: string, scopes: string[], others: K8sObject[], path: string): Finding {
+  const scope = scopes.includes(PUBLIC_SCOPE) ? 'all namespaces' : `namespaces ${scopes.join(',')}`
+  return finding('RG0102', subject, { others: describeAll(others), host, scope }, { path, related: others })
+}

@@ -1,0 +1,72 @@
+/**
+ * RG0103 RouteMatchConflict: two routes of one kind (HTTPRoute with HTTPRoute, GRPCRoute with
+ * GRPCRoute) on the same parent — a Gateway listener (by sectionName/port, allowedRoutes) or a
+ * Service (+ port, same route namespace, GEP-1294) — that claim a hostname at equal specificity
+ * (the same exact name or the same wildcard; a route without hostnames takes the listener's) with
+ * an identical match (see `httpMatch` / `grpcMatch`). Gateway API precedence gives such a tie to
+ * the older route (creationTimestamp, then namespace/name), so the newer one's rule never gets
+ * traffic. `foo.example.com` against `*.example.com` is an override, not a conflict.
+ * Reported on the newer. Reads: the (parent, hostname, match) index, and the parent Gateway.
+ */
+import { type K8sObject, KIND, idOf, kindKeyOf } from '../model/object.js'
+import { isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
+import { routeMatchKey } from '../view/view.js'
+import { attach, claims, describeParent, refsOverlap, sharedListeners } from './attachment.js'
+import { describeAll, finding } from './messages.js'
+import type { Finding, Rule } from './types.js'
+
+export const rg0103: Rule = {
+  code: 'RG0103',
+  subjects: [KIND.HTTPRoute, KIND.GRPCRoute],
+  inputs: [KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway, KIND.Namespace],
+  check(subject, { view, olderThanSubject }) {
+    const r = route(subject)
+    const kind = kindKeyOf(subject)!
+    const self = idOf(subject)
+    const out: Finding[] = []
+    for (const parent of r.parentRefs) {
+      if (isGatewayParent(parent)) {
+        const mine = attach(view, r, parent)
+        if (mine.known && mine.listeners.length === 0) continue
+        const keys = r.hostnames.length
+          ? [...r.hostnames, '']
+          : ['', ...new Set(mine.listeners.map((l) => l.hostname).filter((h): h is string => h !== undefined))]
+        for (const match of r.matches) {
+          const others = new Map<string, K8sObject>()
+          let where: { host: string; listener: string } | undefined
+          for (const key of keys) {
+            for (const p of view.routeMatches(routeMatchKey(kind, parent, key, match.sig))) {
+              if (idOf(p.obj) === self || others.has(idOf(p.obj)) || !olderThanSubject(p.obj)) continue
+              const theirs = route(p.obj)
+              for (const l of sharedListeners(mine, attach(view, theirs, p.parent))) {
+                const common = claims(r, l.hostname).filter((h) => claims(theirs, l.hostname).includes(h))
+                if (common.length) {
+                  others.set(idOf(p.obj), p.obj)
+                  where ??= { host: common[0]!, listener: l.name }
+                  break
+                }
+              }
+            }
+          }
+          if (where) out.push(report(subject, match.text, match.path, where.host, describeParent(parent, where.listener), others))
+        }
+      } else if (isServiceParent(parent)) {
+        const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
+        for (const match of r.matches) {
+          const others = new Map<string, K8sObject>()
+          for (const p of view.routeMatches(routeMatchKey(kind, parent, r.namespace, match.sig))) {
+            if (idOf(p.obj) === self || !olderThanSubject(p.obj) || !refsOverlap(parent, p.parent)) continue
+            others.set(idOf(p.obj), p.obj)
+          }
+          if (others.size) out.push(report(subject, match.text, match.path, host, describeParent(parent), others))
+        }
+      }
+    }
+    return out
+  },
+}
+
+function report(subject: K8sObject, match: string, path: string, host: string, parent: string, others: Map<string, K8sObject>): Finding {
+  const list = [...others.values()]
+  return finding('RG0103', subject, { match, host, parent, others: describeAll(list) }, { path, related: list })
+}

@@ -1,0 +1,73 @@
+/**
+ * RG0104 MixedRouteKindsOnHostname: an HTTPRoute and a GRPCRoute attached to the same Gateway
+ * listener with intersecting effective hostnames, or to the same Service (+ port, same route
+ * namespace). The Gateway API spec requires an implementation to accept only the older of the
+ * two (GRPCRoute spec, "cross serving"; GEP-1294 for Service parents); the newer gets
+ * `Accepted=False`. Reported on the newer. Reads: routes of the other kind on the same parent,
+ * narrowed by hostname through the per-parent host index.
+ */
+import { type K8sObject, KIND, idOf, kindKeyOf } from '../model/object.js'
+import { hostsMatch } from '../model/hosts.js'
+import { effectiveHostnames, isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
+import { parentKey } from '../view/view.js'
+import { attach, describeParent, refsOverlap, sharedListeners } from './attachment.js'
+import { describeAll, finding } from './messages.js'
+import type { Finding, Rule } from './types.js'
+
+export const rg0104: Rule = {
+  code: 'RG0104',
+  subjects: [KIND.HTTPRoute, KIND.GRPCRoute],
+  inputs: [KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway, KIND.Namespace],
+  check(subject, { view, olderThanSubject }) {
+    const r = route(subject)
+    const otherKind = kindKeyOf(subject) === KIND.HTTPRoute ? KIND.GRPCRoute : KIND.HTTPRoute
+    const self = idOf(subject)
+    const out: Finding[] = []
+    for (const parent of r.parentRefs) {
+      const others = new Map<string, K8sObject>()
+      let where: { host: string; listener?: string } | undefined
+      if (isGatewayParent(parent)) {
+        const mine = attach(view, r, parent)
+        if (mine.known && mine.listeners.length === 0) continue
+        const lookups = r.hostnames.length ? r.hostnames : [undefined]
+        for (const h of lookups) {
+          for (const p of view.routesOnParent(otherKind, parentKey(parent), h)) {
+            if (idOf(p.obj) === self || others.has(idOf(p.obj)) || !olderThanSubject(p.obj)) continue
+            const theirs = route(p.obj)
+            for (const l of sharedListeners(mine, attach(view, theirs, p.parent))) {
+              const host = intersection(effectiveHostnames(r.hostnames, l.hostname), effectiveHostnames(theirs.hostnames, l.hostname))
+              if (host !== undefined) {
+                others.set(idOf(p.obj), p.obj)
+                where ??= { host, listener: l.name }
+                break
+              }
+            }
+          }
+        }
+      } else if (isServiceParent(parent)) {
+        for (const p of view.routesOnParent(otherKind, parentKey(parent), undefined)) {
+          if (idOf(p.obj) === self || !olderThanSubject(p.obj)) continue
+          if (route(p.obj).namespace !== r.namespace || !refsOverlap(parent, p.parent)) continue
+          others.set(idOf(p.obj), p.obj)
+          where ??= { host: `${parent.name}.${parent.namespace}.svc.cluster.local` }
+        }
+      }
+      if (!where) continue
+      const list = [...others.values()]
+      out.push(
+        finding(
+          'RG0104',
+          subject,
+          { host: where.host, parent: describeParent(parent, where.listener), others: describeAll(list) },
+          { path: `spec.parentRefs[${parent.index}]`, related: list },
+        ),
+      )
+    }
+    return out
+  },
+}
+
+function intersection(a: string[], b: string[]): string | undefined {
+  for (const x of a) for (const y of b) if (hostsMatch(x, y)) return x === '*' ? y : x
+  return undefined
+}

@@ -1,0 +1,44 @@
+/**
+ * The rule interface, after Istio's `analysis.Analyzer`: metadata that declares what a rule reads,
+ * and one pure function. A rule sees one subject and the read-only view; it does no I/O and reads
+ * no clock, so the webhook, `analyze` and the audit get the same answer for the same input.
+ */
+import type { K8sObject, KindKey, ObjectRef } from '../model/object.js'
+import type { View } from '../view/view.js'
+import type { Code, Severity } from './messages.js'
+
+export interface Finding {
+  code: Code
+  name: string
+  severity: Severity
+  /** the object the finding is about */
+  resource: ObjectRef
+  /** starts with the code: `IST0109: …` */
+  message: string
+  /** field path in the resource, e.g. `spec.http[1].match[0]` */
+  path?: string
+  /** the other objects involved (the conflicting ones) */
+  related: { kind: string; namespace: string; name: string }[]
+  /** Gateway API condition reason the controller would set, where one applies */
+  reason?: string
+}
+
+export interface CheckContext {
+  view: View
+  /**
+   * Is `other` older than the subject (creationTimestamp, then namespace/name)? In admission the
+   * subject is always the newest; in analyze and audit ages are compared.
+   */
+  olderThanSubject(other: K8sObject): boolean
+}
+
+export interface Rule {
+  code: Code
+  /** kinds the rule is evaluated for */
+  subjects: KindKey[]
+  /** kinds the rule reads from the view (besides the subject) */
+  inputs: KindKey[]
+  /** the Istio analyzer this rule mirrors, named as in Istio's analyzer metadata */
+  istioAnalyzer?: string
+  check(subject: K8sObject, ctx: CheckContext): Finding[]
+}

@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics (prom-client), every name prefixed `routeguard_`.
+ * - `routeguard_admission_requests_total{kind,operation,decision,dry_run,path}`: reviews answered
+ * - `routeguard_admission_duration_seconds{path}`: time from request to answer, seconds,
+ *   buckets 0.25 ms … 10 s
+ * - `routeguard_findings_total{code,action}`: findings reported at admission
+ * - `routeguard_view_objects{kind}`: objects in the view
+ * - default process metrics (`routeguard_process_*`, `routeguard_nodejs_*`)
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export class Metrics {
+  readonly registry = new Registry()
+  readonly requests: Counter<'kind' | 'operation' | 'decision' | 'dry_run' | 'path'>
+  readonly duration: Histogram<'path'>
+  readonly findings: Counter<'code' | 'action'>
+  readonly viewObjects: Gauge<'kind'>
+
+  constructor(viewCounts?: () => Iterable<[string, number]>) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'routeguard_' })
+    this.requests = new Counter({
+      name: 'routeguard_admission_requests_total',
+      help: 'AdmissionReviews answered, by kind, operation, decision and dryRun',
+      labelNames: ['kind', 'operation', 'decision', 'dry_run', 'path'],
+      registers: [this.registry],
+    })
+    this.duration = new Histogram({
+      name: 'routeguard_admission_duration_seconds',
+      help: 'Time to answer an AdmissionReview, in seconds',
+      labelNames: ['path'],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    })
+    this.findings = new Counter({
+      name: 'routeguard_findings_total',
+      help: 'Findings reported at admission, by rule code and the action taken',
+      labelNames: ['code', 'action'],
+      registers: [this.registry],
+    })
+    this.viewObjects = new Gauge({
+      name: 'routeguard_view_objects',
+      help: 'Objects held in the view, by kind',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        if (!viewCounts) return
+        this.reset()
+        for (const [kind, n] of viewCounts()) this.set({ kind }, n)
+      },
+    })
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Serving certificate and key from files, reloaded when they change. Watches the directory (a
+ * mounted Secret swaps its `..data` symlink rather than writing the files), debounces, checks
+ * the new pair (parses, key matches certificate) and only then swaps it into the TLS server with
+ * `setSecureContext`: new handshakes get the new certificate, open connections keep theirs.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { type FSWatcher, readFileSync, watch } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Server as TlsServer } from 'node:tls'
+
+export interface KeyPair {
+  cert: Buffer
+  key: Buffer
+}
+
+/**
+ * Reads and checks a certificate/key pair.
+ * @throws Error saying which file is unreadable or that key and certificate do not match.
+ */
+export function readKeyPair(certPath: string, keyPath: string): KeyPair {
+  const cert = readFileSync(certPath)
+  const key = readFileSync(keyPath)
+  let x509: X509Certificate
+  try {
+    x509 = new X509Certificate(cert)
+  } catch (e) {
+    throw new Error(`${certPath}: not a PEM certificate (${(e as Error).message})`)
+  }
+  let pk
+  try {
+    pk = createPrivateKey(key)
+  } catch (e) {
+    throw new Error(`${keyPath}: not a PEM private key (${(e as Error).message})`)
+  }
+  if (!x509.checkPrivateKey(pk)) throw new Error(`${keyPath} does not belong to ${certPath}`)
+  return { cert, key }
+}
+
+export class CertReloader {
+  private watchers: FSWatcher[] = []
+  private timer: NodeJS.Timeout | undefined
+  /** fingerprint of the pair in use */
+  current: string
+
+  constructor(
+    private readonly certPath: string,
+    private readonly keyPath: string,
+    initial: KeyPair,
+    private readonly log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+    private readonly debounceMs = 200,
+  ) {
+    this.current = new X509Certificate(initial.cert).fingerprint256
+  }
+
+  /** Starts watching; `server` gets each new valid pair. */
+  start(server: TlsServer): void {
+    const dirs = new Set([dirname(this.certPath), dirname(this.keyPath)])
+    for (const d of dirs) {
+      const w = watch(d, () => this.schedule(server))
+      w.on('error', (e) => this.log.warn({ err: e.message, dir: d }, 'certificate directory watch failed'))
+      this.watchers.push(w)
+    }
+  }
+
+  private schedule(server: TlsServer): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.reload(server), this.debounceMs)
+    this.timer.unref()
+  }
+
+  /** Loads the files now; keeps the old pair when the new one is incomplete or invalid. */
+  reload(server: TlsServer): boolean {
+    let pair: KeyPair
+    try {
+      pair = readKeyPair(this.certPath, this.keyPath)
+    } catch (e) {
+      // during a rotation the two files may briefly not match; the next event retries
+      this.log.warn({ err: (e as Error).message }, 'certificate reload skipped')
+      return false
+    }
+    const fp = new X509Certificate(pair.cert).fingerprint256
+    if (fp === this.current) return false
+    server.setSecureContext({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' })
+    this.current = fp
+    this.log.info({ fingerprint: fp }, 'serving certificate reloaded')
+    return true
+  }
+
+  stop(): void {
+    clearTimeout(this.timer)
+    for (const w of this.watchers) w.close()
+    this.watchers = []
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * The indexed in-memory view of the cluster that every rule reads.
+ *
+ * One class, three feeders: admission (standalone mode: every admitted, non-dryRun change),
+ * files (`routeguard analyze`), informers (live cluster). Rules see only the read-only `View`
+ * interface and never know which feeder filled it.
+ *
+ * Every index answers one question for a bucket (a host, a gateway + host + match, a parent +
+ * hostname + match); no rule iterates over all objects. `upsert` and `remove` cost O(size of the
+ * object): each object remembers the postings it made and takes exactly those back.
+ */
+import {
+  type K8sObject,
+  KIND,
+  type KindKey,
+  idOf,
+  kindKeyOf,
+  nameOf,
+  stringMap,
+} from '../model/object.js'
+import { HostTrie } from '../model/hosts.js'
+import {
+  httpRuleSignatures,
+  istioGateway,
+  selects,
+  virtualService,
+  vsFQDNs,
+} from '../model/istio.js'
+import {
+  isGatewayParent,
+  isServiceParent,
+  type ParentRef,
+  route,
+  type RouteMatch,
+} from '../model/gatewayapi.js'
+
+/** A mesh-bound VirtualService claiming `host` (FQDN) in exportTo scope `scope`. */
+export interface MeshHostPosting {
+  obj: K8sObject
+  scope: string
+  host: string
+}
+
+/** A gateway-bound VirtualService rule match on (gateway, host). */
+export interface GatewayVsPosting {
+  obj: K8sObject
+  gateway: string
+  host: string
+  ruleIndex: number
+  matchIndex: number | undefined
+}
+
+/** One route match on one parent (and declared hostname, for Gateway parents). */
+export interface RouteMatchPosting {
+  obj: K8sObject
+  parent: ParentRef
+  match: RouteMatch
+}
+
+/** A route attached (by parentRef) to a parent, under one declared hostname or none. */
+export interface RouteParentPosting {
+  obj: K8sObject
+  parent: ParentRef
+}
+
+/** A route whose parentRef is a Service, by the Service's FQDN. */
+export interface ServiceRoutePosting {
+  obj: K8sObject
+  parent: ParentRef
+  host: string
+}
+
+/** What rules may read. All lookups are bucket lookups; none scans the whole view. */
+export interface View {
+  /** One object by identity, or undefined. */
+  get(kind: KindKey, namespace: string, name: string): K8sObject | undefined
+  /** Labels of a Namespace object, or undefined when the view does not hold it. */
+  namespaceLabels(namespace: string): Record<string, string> | undefined
+  /** Mesh VirtualService hosts stored under exactly `host`. */
+  meshHostsExact(host: string): Iterable<MeshHostPosting>
+  /** Mesh VirtualService hosts that match `host` by Istio's wildcard rule (either direction). */
+  meshHostsMatching(host: string): Iterable<MeshHostPosting>
+  /** Gateway-bound VirtualService matches on `gateway` (`ns/name`), identical `host`, identical match `sig`. */
+  gatewayVirtualServices(gateway: string, host: string, sig: string): Iterable<GatewayVsPosting>
+  /** Istio Gateways with a server on `port`, grouped by selector string. */
+  istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]>
+  /** Is there a Pod the equality selector selects? */
+  anyPodSelected(selector: Record<string, string>): boolean
+  /** Route matches of `kind` by `routeMatchKey(...)`. */
+  routeMatches(key: string): Iterable<RouteMatchPosting>
+  /** Routes of `kind` on a parent whose declared hostnames match `hostname`; undefined → all on the parent. */
+  routesOnParent(kind: KindKey, parentKey: string, hostname: string | undefined): Iterable<RouteParentPosting>
+  /** Routes whose Service parentRef's FQDN matches `host` (either direction). */
+  serviceRoutesMatching(host: string): Iterable<ServiceRoutePosting>
+}
+
+/** The parent of a parentRef as an index key: `Gateway ns/name` or `Service ns/name`. */
+export function parentKey(p: ParentRef): string {
+  return `${p.kind} ${p.namespace}/${p.name}`
+}
+
+/**
+ * Key of a route match bucket. Gateway parents: (kind, parent, declared hostname or `` for
+ * none, signature). Service parents ignore hostnames (GEP-1294) and group by the route's
+ * namespace (producer and consumer routes never merge).
+ */
+export function routeMatchKey(kind: KindKey, p: ParentRef, hostnameOrRouteNs: string, sig: string): string {
+  return `${kind}\u0000${parentKey(p)}\u0000${hostnameOrRouteNs}\u0000${sig}`
+}
+
+class MultiMap<K, V> {
+  readonly map = new Map<K, Set<V>>()
+  add(k: K, v: V): () => void {
+    let s = this.map.get(k)
+    if (!s) this.map.set(k, (s = new Set()))
+    s.add(v)
+    return () => {
+      const cur = this.map.get(k)
+      if (cur && cur.delete(v) && cur.size === 0) this.map.delete(k)
+    }
+  }
+  get(k: K): Iterable<V> {
+    return this.map.get(k) ?? []
+  }
+}
+
+/** The store behind every driver. Not safe for concurrent mutation (Node is single-threaded). */
+export class ClusterView implements View {
+  private readonly objects = new Map<string, K8sObject>()
+  private readonly undo = new Map<string, (() => void)[]>()
+  private readonly counts = new Map<KindKey, number>()
+  private readonly meshHosts = new HostTrie<MeshHostPosting>()
+  private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
+  private readonly gatewaysByPort = new Map<number, MultiMap<string, K8sObject>>()
+  private readonly podsByLabel = new MultiMap<string, K8sObject>()
+  private readonly pods = new Set<K8sObject>()
+  private readonly routeMatchIndex = new MultiMap<string, RouteMatchPosting>()
+  private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Set<RouteParentPosting>; size: number }>()
+  private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
+
+  /** Number of objects held, in total or of one kind. */
+  size(kind?: KindKey): number {
+    return kind === undefined ? this.objects.size : (this.counts.get(kind) ?? 0)
+  }
+
+  /** Objects held per kind: [kindKey, count]. */
+  kindCounts(): IterableIterator<[KindKey, number]> {
+    return this.counts.entries()
+  }
+
+  /** Every object held (for drivers that walk the view, e.g. analyze and audit; never for rules). */
+  all(): IterableIterator<K8sObject> {
+    return this.objects.values()
+  }
+
+  /**
+   * Adds or replaces an object (by kind, namespace, name).
+   * @returns false when the object has no kind or name (it is not stored).
+   */
+  upsert(obj: K8sObject): boolean {
+    const kind = kindKeyOf(obj)
+    if (!kind || !nameOf(obj)) return false
+    const id = idOf(obj)
+    this.removeId(id)
+    this.objects.set(id, obj)
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1)
+    this.undo.set(id, this.index(kind, obj))
+    return true
+  }
+
+  /** Removes an object by identity; true when it was held. */
+  remove(obj: K8sObject): boolean {
+    return this.removeId(idOf(obj))
+  }
+
+  private removeId(id: string): boolean {
+    const old = this.objects.get(id)
+    if (!old) return false
+    for (const u of this.undo.get(id) ?? []) u()
+    this.undo.delete(id)
+    this.objects.delete(id)
+    const kind = kindKeyOf(old)!
+    const n = (this.counts.get(kind) ?? 1) - 1
+    if (n) this.counts.set(kind, n)
+    else this.counts.delete(kind)
+    return true
+  }
+
+  get(kind: KindKey, namespace: string, name: string): K8sObject | undefined {
+    return this.objects.get(`${kind}|${namespace}|${name}`)
+  }
+
+  namespaceLabels(namespace: string): Record<string, string> | undefined {
+    const ns = this.get(KIND.Namespace, '', namespace)
+    return ns ? stringMap(ns.metadata?.labels) : undefined
+  }
+
+  meshHostsExact(host: string): Iterable<MeshHostPosting> {
+    return this.meshHosts.exact(host)
+  }
+
+  meshHostsMatching(host: string): Iterable<MeshHostPosting> {
+    return this.meshHosts.matching(host)
+  }
+
+  gatewayVirtualServices(gateway: string, host: string, sig: string): Iterable<GatewayVsPosting> {
+    return this.gatewayVs.get(`${gateway}\u0000${host}\u0000${sig}`)
+  }
+
+  *istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]> {
+    const m = this.gatewaysByPort.get(port)
+    if (m) yield* m.map.entries()
+  }
+
+  anyPodSelected(selector: Record<string, string>): boolean {
+    const pairs = Object.entries(selector)
+    if (pairs.length === 0) return this.pods.size > 0
+    let smallest: Set<K8sObject> | undefined
+    for (const [k, v] of pairs) {
+      const s = this.podsByLabel.map.get(`${k}=${v}`)
+      if (!s) return false
+      if (!smallest || s.size < smallest.size) smallest = s
+    }
+    for (const pod of smallest!) if (selects(selector, stringMap(pod.metadata?.labels))) return true
+    return false
+  }
+
+  routeMatches(key: string): Iterable<RouteMatchPosting> {
+    return this.routeMatchIndex.get(key)
+  }
+
+  *routesOnParent(kind: KindKey, pk: string, hostname: string | undefined): Iterable<RouteParentPosting> {
+    const p = this.routeParents.get(`${kind}\u0000${pk}`)
+    if (!p) return
+    yield* p.noHost
+    yield* hostname === undefined ? p.byHost.matching('*') : p.byHost.matching(hostname)
+  }
+
+  serviceRoutesMatching(host: string): Iterable<ServiceRoutePosting> {
+    return this.serviceRoutes.matching(host)
+  }
+
+  /** Posts an object into every index that concerns its kind; returns the undo list. */
+  private index(kind: KindKey, obj: K8sObject): (() => void)[] {
+    const undo: (() => void)[] = []
+    switch (kind) {
+      case KIND.VirtualService: {
+        const vs = virtualService(obj)
+        const hosts = vsFQDNs(vs)
+        if (vs.mesh) {
+          for (const scope of vs.scopes) {
+            for (const host of hosts) {
+              const p: MeshHostPosting = { obj, scope, host }
+              this.meshHosts.add(host, p)
+              undo.push(() => this.meshHosts.remove(host, p))
+            }
+          }
+        }
+        for (const gateway of vs.gateways) {
+          for (const host of hosts) {
+            vs.http.forEach((rule, ruleIndex) => {
+              for (const { sig, index } of httpRuleSignatures(rule)) {
+                const p: GatewayVsPosting = { obj, gateway, host, ruleIndex, matchIndex: index }
+                undo.push(this.gatewayVs.add(`${gateway}\u0000${host}\u0000${sig}`, p))
+              }
+            })
+          }
+        }
+        break
+      }
+      case KIND.IstioGateway: {
+        const gw = istioGateway(obj)
+        for (const port of new Set(gw.servers.map((s) => s.port))) {
+          let m = this.gatewaysByPort.get(port)
+          if (!m) this.gatewaysByPort.set(port, (m = new MultiMap()))
+          const mm = m
+          const remove = mm.add(gw.selectorString, obj)
+          undo.push(() => {
+            remove()
+            if (mm.map.size === 0) this.gatewaysByPort.delete(port)
+          })
+        }
+        break
+      }
+      case KIND.Pod: {
+        this.pods.add(obj)
+        undo.push(() => this.pods.delete(obj))
+        for (const [k, v] of Object.entries(stringMap(obj.metadata?.labels))) undo.push(this.podsByLabel.add(`${k}=${v}`, obj))
+        break
+      }
+      case KIND.HTTPRoute:
+      case KIND.GRPCRoute: {
+        const r = route(obj)
+        for (const parent of r.parentRefs) {
+          if (isGatewayParent(parent)) {
+            for (const h of r.hostnames.length ? r.hostnames : ['']) {
+              for (const match of r.matches) {
+                undo.push(this.routeMatchIndex.add(routeMatchKey(kind, parent, h, match.sig), { obj, parent, match }))
+              }
+            }
+            undo.push(this.postParent(kind, parent, obj, r.hostnames))
+          } else if (isServiceParent(parent)) {
+            for (const match of r.matches) {
+              undo.push(this.routeMatchIndex.add(routeMatchKey(kind, parent, r.namespace, match.sig), { obj, parent, match }))
+            }
+            const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
+            const p: ServiceRoutePosting = { obj, parent, host }
+            this.serviceRoutes.add(host, p)
+            undo.push(() => this.serviceRoutes.remove(host, p))
+            undo.push(this.postParent(kind, parent, obj, []))
+          }
+        }
+        break
+      }
+      default:
+        break
+    }
+    return undo
+  }
+
+  /** Posts a route under its parent, by declared hostname (none → the no-hostname set). */
+  private postParent(kind: KindKey, parent: ParentRef, obj: K8sObject, hostnames: string[]): () => void {
+    const pk = `${kind}\u0000${parentKey(parent)}`
+    let slot = this.routeParents.get(pk)
+    if (!slot) this.routeParents.set(pk, (slot = { byHost: new HostTrie(), noHost: new Set(), size: 0 }))
+    const s = slot
+    const posting: RouteParentPosting = { obj, parent }
+    if (hostnames.length === 0) s.noHost.add(posting)
+    for (const h of hostnames) s.byHost.add(h, posting)
+    s.size++
+    return () => {
+      s.noHost.delete(posting)
+      for (const h of hostnames) s.byHost.remove(h, posting)
+      if (--s.size === 0) this.routeParents.delete(pk)
+    }
+  }
+}
