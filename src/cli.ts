@@ -103,6 +103,7 @@ program
   .argument('<paths...>', 'files or folders (multi-document YAML, JSON, List kinds)')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .option('--rules <names>', 'only these rule codes or Istio analyzer names, comma-separated')
+  .option('-n, --namespace <ns>', 'namespace for objects that set none', 'default')
   .action((paths: string[], o) => {
     let rules
     try {
@@ -110,7 +111,7 @@ program
     } catch (e) {
       fail((e as Error).message)
     }
-    const loaded = loadObjects(paths)
+    const loaded = loadObjects(paths, o.namespace)
     const { findings } = analyzeObjects(loaded.objects, { rules })
     if (o.output === 'json') {
       process.stdout.write(`${JSON.stringify({ findings, problems: loaded.problems }, null, 2)}\n`)

@@ -70,7 +70,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     logLevel: o.logLevel,
     notReady: () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : undefined),
   })
-  const loaded = loadObjects(o.state)
+  const loaded = loadObjects(o.state, 'default')
   for (const p of loaded.problems) app.log.warn({ file: p.source.file, line: p.source.line, problem: p.message }, 'state file problem')
   for (const { object } of loaded.objects) view.upsert(object)
   synced = true

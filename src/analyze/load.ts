@@ -92,8 +92,18 @@ export function parseObjects(text: string, file: string): LoadResult {
   return { objects, problems }
 }
 
-/** Reads every object under `paths`. Never throws for bad files: they become problems. */
-export function loadObjects(paths: string[]): LoadResult {
+/** Kinds without a namespace: they never get the default namespace. */
+const CLUSTER_SCOPED = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding',
+  'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'GatewayClass', 'StorageClass', 'PriorityClass',
+])
+
+/**
+ * Reads every object under `paths`. Never throws for bad files: they become problems.
+ * @param defaultNamespace given to namespaced objects without `metadata.namespace`, as
+ *   `kubectl apply` would (`''` keeps them namespace-less, as Istio's analyzer harness does)
+ */
+export function loadObjects(paths: string[], defaultNamespace = ''): LoadResult {
   const problems: LoadProblem[] = []
   const objects: LoadedObject[] = []
   for (const file of listFiles(paths, problems)) {
@@ -105,6 +115,12 @@ export function loadObjects(paths: string[]): LoadResult {
       continue
     }
     const r = parseObjects(text, file)
+    if (defaultNamespace) {
+      for (const { object } of r.objects) {
+        const meta = object.metadata
+        if (meta && typeof meta === 'object' && !meta.namespace && !CLUSTER_SCOPED.has(String(object.kind))) meta.namespace = defaultNamespace
+      }
+    }
     objects.push(...r.objects)
     problems.push(...r.problems)
   }

@@ -6,7 +6,7 @@
  * Bad input never reaches a handler: a body that is not JSON → 400, not an AdmissionReview
  * (schema) → 400 naming the field, wrong content type → 415, over `bodyLimit` → 413.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify'
 import type { Server as TlsServer } from 'node:tls'
 import { type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
 import { type AdmissionReview, admissionReviewSchema, requestKindKey } from '../admission/review.js'
@@ -110,7 +110,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
     bodyLimit: BODY_LIMIT,
     logger: { level: opts.logLevel ?? 'info' },
-    disableRequestLogging: true,
+    // one structured line per review is logged by the route itself; no per-request noise
+    logController: new LogController({ disableRequestLogging: true }),
     connectionTimeout: 30_000,
     keepAliveTimeout: 30_000,
     requestTimeout: opts.requestTimeoutMs ?? 10_000,
@@ -127,6 +128,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     req.log.warn({ status, code: err.code, message }, 'bad request')
     return reply.code(status).send({ error: httpReason(status), code: err.code, message, statusCode: status })
   })
+  // Only JSON bodies: Fastify's built-in text/plain parser would turn other bodies into strings.
+  app.removeContentTypeParser('text/plain')
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url}`, statusCode: 404 }))
   await app.register(admission(opts))
   await app.register(probes(opts))

@@ -1,0 +1,128 @@
+/** Test helpers: certificates in a temp dir, an HTTPS client that verifies against our CA, review builders. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Agent, request } from 'undici'
+import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
+import type { Config } from '../src/config/config.js'
+import { type RunningServer, startServe } from '../src/serve.js'
+
+export function tempDir(t: { teardown: (fn: () => void) => void }, prefix = 'routeguard-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export function certDir(t: { teardown: (fn: () => void) => void }): string {
+  const dir = tempDir(t)
+  writeCertificates(dir, generateCertificates())
+  return dir
+}
+
+export interface TestServer extends RunningServer {
+  dir: string
+  ca: Buffer
+  agent: Agent
+}
+
+/** Starts the webhook on 127.0.0.1:<free port> with fresh certs; closed on teardown. */
+export async function startTestServer(
+  t: { teardown: (fn: () => void | Promise<void>) => void },
+  o: { state?: string[]; config?: Config; dir?: string } = {},
+): Promise<TestServer> {
+  const dir = o.dir ?? certDir(t)
+  const server = await startServe({
+    host: '127.0.0.1',
+    port: 0,
+    tlsCert: join(dir, 'tls.crt'),
+    tlsKey: join(dir, 'tls.key'),
+    state: o.state ?? [],
+    config: o.config,
+    logLevel: 'silent',
+  })
+  const ca = readFileSync(join(dir, 'ca.crt'))
+  const agent = tlsAgent(ca)
+  t.teardown(async () => {
+    await server.close()
+    await agent.close()
+  })
+  return { ...server, dir, ca, agent }
+}
+
+/** An undici Agent that trusts only `ca` and checks the server name (127.0.0.1 SAN). */
+export function tlsAgent(ca: Buffer, opts: { pipelining?: number } = {}): Agent {
+  return new Agent({ connect: { ca, rejectUnauthorized: true }, ...opts })
+}
+
+export interface HttpResult {
+  status: number
+  body: any
+  text: string
+}
+
+export async function post(agent: Agent, url: string, body: unknown, contentType = 'application/json'): Promise<HttpResult> {
+  const res = await request(url, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+  })
+  const text = await res.body.text()
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  return { status: res.statusCode, body: parsed, text }
+}
+
+export async function get(agent: Agent, url: string): Promise<HttpResult> {
+  const res = await request(url, { dispatcher: agent })
+  const text = await res.body.text()
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  return { status: res.statusCode, body: parsed, text }
+}
+
+let uidCounter = 0
+
+/** An admission.k8s.io/v1 AdmissionReview for `object`, as the API server would send it. */
+export function review(
+  object: any,
+  o: { operation?: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT'; dryRun?: boolean; uid?: string; oldObject?: any } = {},
+): any {
+  const [group, version] = String(object.apiVersion).includes('/') ? String(object.apiVersion).split('/') : ['', object.apiVersion]
+  const plural = `${String(object.kind).toLowerCase()}s`
+  const operation = o.operation ?? 'CREATE'
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: o.uid ?? `uid-${++uidCounter}-${Date.now()}`,
+      kind: { group, version, kind: object.kind },
+      resource: { group, version, resource: plural },
+      name: object.metadata?.name,
+      namespace: object.metadata?.namespace,
+      operation,
+      userInfo: { username: 'tester' },
+      object: operation === 'DELETE' ? null : object,
+      oldObject: operation === 'DELETE' || operation === 'UPDATE' ? (o.oldObject ?? object) : null,
+      dryRun: o.dryRun ?? false,
+    },
+  }
+}
+
+/** A minimal mesh VirtualService for `hosts`. */
+export function virtualService(namespace: string, name: string, hosts: string[], extra: Record<string, unknown> = {}): any {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace },
+    spec: { hosts, http: [{ route: [{ destination: { host: hosts[0] } }] }], ...extra },
+  }
+}
