@@ -1,0 +1,62 @@
+/**
+ * Scores the rules against Istio's analyzer corpus (../shared/conformance/istio-analyzers):
+ * for every row whose analyzer we mirror, run only that analyzer's rules over the row's files
+ * (plus the harness's implicit ingress Pod and Service, minus system namespaces, objects without
+ * a namespace left namespace-less, as Istio's harness does) and compare the (code, resource)
+ * multiset with expected.json. Rows of analyzers we do not mirror are listed as not covered.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { analyzeObjects } from '../src/analyze/analyze.js'
+import { loadObjects } from '../src/analyze/load.js'
+import { RULES } from '../src/rules/index.js'
+
+const CORPUS = join(process.env.SHARED_DIR ?? '../shared', 'conformance/istio-analyzers')
+const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']
+
+interface Case {
+  name: string
+  analyzer: string
+  inputFiles: string[]
+  meshConfigFile: string | null
+  harness?: string
+  expected: { code: string; resource: string }[]
+}
+
+if (!existsSync(join(CORPUS, 'expected.json'))) {
+  t.fail(`Istio analyzer corpus not found at ${CORPUS} (set SHARED_DIR)`)
+} else {
+  const { cases } = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as { cases: Case[] }
+  const mirrored = new Set(RULES.map((r) => r.istioAnalyzer).filter(Boolean))
+  const score = new Map<string, { passed: number; rows: number }>()
+  const notCovered = new Map<string, number>()
+
+  for (const [i, c] of cases.entries()) {
+    if (!mirrored.has(c.analyzer) || c.harness === 'multicluster') {
+      notCovered.set(c.analyzer, (notCovered.get(c.analyzer) ?? 0) + 1)
+      continue
+    }
+    t.test(`${c.analyzer} #${i} ${c.name}`, async (t) => {
+      const files = [...c.inputFiles, 'testdata/_harness-default-resources.yaml'].map((f) => join(CORPUS, f))
+      const loaded = loadObjects(files, '')
+      const rules = RULES.filter((r) => r.istioAnalyzer === c.analyzer)
+      const { findings } = analyzeObjects(loaded.objects, { rules, dropNamespaces: SYSTEM_NAMESPACES })
+      const got = findings.map((f) => `${f.code} ${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}`).sort()
+      const want = c.expected.map((e) => `${e.code} ${e.resource}`).sort()
+      const s = score.get(c.analyzer) ?? { passed: 0, rows: 0 }
+      s.rows++
+      const ok = t.same(got, want, 'same (code, resource) multiset as upstream')
+      if (ok) s.passed++
+      score.set(c.analyzer, s)
+    })
+  }
+
+  t.teardown(() => {
+    const lines = ['', 'Istio analyzer corpus, rows passed per mirrored analyzer:']
+    for (const [a, s] of [...score].sort()) lines.push(`  ${a}: ${s.passed}/${s.rows}`)
+    lines.push('Not covered yet (rows):')
+    for (const [a, n] of [...notCovered].sort()) lines.push(`  ${a}: ${n}`)
+    console.log(lines.map((l) => `# ${l}`).join('\n'))
+  })
+}
