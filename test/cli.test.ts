@@ -1,0 +1,130 @@
+/**
+ * The built command line (`dist/cli.js`, built by `npm test`'s pretest): serve from a fresh
+ * directory with generated certs, certs, analyze exit codes and JSON output.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import { parseAllDocuments } from 'yaml'
+import { get, post, review, tempDir, tlsAgent, virtualService } from './helpers.js'
+
+const CLI = 'dist/cli.js'
+
+function cli(args: string[], cwd?: string) {
+  const r = spawnSync(process.execPath, [join(process.cwd(), CLI), ...args], { encoding: 'utf8', cwd: cwd ?? process.cwd(), timeout: 60_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+t.test('serve: fresh directory, dev certs generated, /readyz 200 within 10 s, IST0109 denied, SIGTERM exits', async (t) => {
+  t.ok(existsSync(CLI), 'dist/cli.js is built')
+  const dir = tempDir(t)
+  const port = await freePort()
+  const started = Date.now()
+  const child: ChildProcess = spawn(process.execPath, [join(process.cwd(), CLI), 'serve', '--generate-certs', '--port', String(port), '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  let agent
+  let ready = false
+  while (Date.now() - started < 10_000 && !ready) {
+    await new Promise((r) => setTimeout(r, 100))
+    if (!existsSync(join(dir, 'certs/ca.crt'))) continue
+    agent ??= tlsAgent(readFileSync(join(dir, 'certs/ca.crt')))
+    ready = await get(agent, `https://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false)
+  }
+  t.ok(ready, `ready within 10 s (took ${Date.now() - started} ms) ${stderr}`)
+  t.equal(statSync(join(dir, 'certs/tls.key')).mode & 0o777, 0o600, 'tls.key is 0600')
+  const url = `https://127.0.0.1:${port}/validate`
+  t.equal((await post(agent!, url, review(virtualService('default', 'reviews', ['reviews'])))).body.response.allowed, true)
+  const denied = await post(agent!, url, review(virtualService('default', 'reviews-conflict', ['reviews'])))
+  t.equal(denied.body.response.allowed, false)
+  t.match(denied.body.response.status.message, /IST0109.*VirtualService default\/reviews\b/)
+  await agent!.close()
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'exits 0 on SIGTERM')
+})
+
+t.test('serve refuses a missing certificate with a clear error', async (t) => {
+  const dir = tempDir(t)
+  const r = cli(['serve', '--port', '0'], dir)
+  t.equal(r.code, 2)
+  t.match(r.stderr, /cannot start: .*certs\/tls\.crt/)
+})
+
+t.test('certs: writes ca.crt, tls.crt, tls.key (0600); --ca-bundle; --patch-manifests', async (t) => {
+  const dir = tempDir(t)
+  const r = cli(['certs', '--out', join(dir, 'c'), '--service', 'rg', '--namespace', 'ops'], dir)
+  t.equal(r.code, 0, r.stderr)
+  for (const f of ['ca.crt', 'tls.crt', 'tls.key']) t.ok(existsSync(join(dir, 'c', f)), f)
+  t.equal(statSync(join(dir, 'c/tls.key')).mode & 0o777, 0o600)
+  const { X509Certificate } = await import('node:crypto')
+  const leaf = new X509Certificate(readFileSync(join(dir, 'c/tls.crt')))
+  const ca = new X509Certificate(readFileSync(join(dir, 'c/ca.crt')))
+  t.ok(leaf.verify(ca.publicKey), 'signed by the CA')
+  for (const n of ['rg', 'rg.ops', 'rg.ops.svc', 'rg.ops.svc.cluster.local', 'localhost']) t.equal(leaf.checkHost(n), n, `SAN ${n}`)
+  t.equal(leaf.checkIP('127.0.0.1'), '127.0.0.1')
+  t.ok(Date.parse(ca.validTo) - Date.now() > 9 * 365 * 86_400_000, 'CA valid ~10 years')
+  const days = (Date.parse(leaf.validTo) - Date.now()) / 86_400_000
+  t.ok(days > 360 && days < 370, 'serving cert valid 1 year')
+  t.equal(cli(['certs', '--out', join(dir, 'c')], dir).code, 2, 'no silent overwrite')
+  const bundle = cli(['certs', '--out', join(dir, 'c'), '--ca-bundle'], dir)
+  t.equal(bundle.stdout.trim(), readFileSync(join(dir, 'c/ca.crt')).toString('base64'))
+  copyFileSync('manifests/webhooks.yaml', join(dir, 'webhooks.yaml'))
+  const p = cli(['certs', '--out', join(dir, 'c'), '--patch-manifests', join(dir, 'webhooks.yaml')], dir)
+  t.equal(p.code, 0, p.stderr)
+  const docs = parseAllDocuments(readFileSync(join(dir, 'webhooks.yaml'), 'utf8')).map((d) => d.toJS())
+  t.equal(docs.length, 2)
+  for (const d of docs) t.equal(d.webhooks[0].clientConfig.caBundle, bundle.stdout.trim(), `${d.kind} caBundle set`)
+})
+
+t.test('analyze: text with file:line, exit 1 on errors, 0 when clean', async (t) => {
+  const r = cli(['analyze', 'test/fixtures/rules/rg0103.yaml'])
+  t.equal(r.code, 1)
+  t.match(r.stdout, /test\/fixtures\/rules\/rg0103\.yaml:\d+: Error \[RG0103\] \(HTTPRoute team-b\/api-b spec\.rules\[0\]\.matches\[0\]\)/)
+  const clean = cli(['analyze', '../shared/samples/istio/bookinfo/networking/virtual-service-all-v1.yaml'])
+  t.equal(clean.code, 0, clean.stderr)
+})
+
+t.test('analyze -o json: findings with source file and line; --rules filters', async (t) => {
+  const r = cli(['analyze', '-o', 'json', '--rules', 'IST0109', 'test/fixtures/rules'])
+  t.equal(r.code, 1)
+  const out = JSON.parse(r.stdout)
+  t.ok(out.findings.length > 0)
+  for (const f of out.findings) {
+    t.equal(f.code, 'IST0109')
+    t.match(f.source, { file: 'test/fixtures/rules/ist0109.yaml', line: Number })
+    t.match(f, { name: String, severity: 'error', resource: { kind: 'VirtualService' }, message: String, related: Array })
+  }
+  const first = out.findings.find((f: any) => f.resource.name === 'reviews')
+  t.equal(first.source.line, 2, 'line of the object start')
+})
+
+t.test('analyze: a broken document is reported with file:line, the rest still analysed, exit 2', async (t) => {
+  const dir = tempDir(t)
+  const a = virtualService('default', 'a', ['x'])
+  const b = virtualService('default', 'b', ['x'])
+  writeFileSync(join(dir, 'mixed.yaml'), `${JSON.stringify(a)}\n---\nkind: [broken\n---\n${JSON.stringify(b)}\n`)
+  const r = cli(['analyze', join(dir, 'mixed.yaml')])
+  t.equal(r.code, 2)
+  t.match(r.stderr, /mixed\.yaml:[34]: /, 'points into the broken document (lines 3-4)')
+  t.match(r.stdout, /IST0109/, 'the good documents were analysed')
+  t.equal(cli(['analyze', join(dir, 'nope.yaml')]).code, 2, 'unreadable path')
+  t.equal(cli(['analyze', '--rules', 'XX1', join(dir, 'mixed.yaml')]).code, 2, 'unknown rule')
+  t.equal(cli(['analyze']).code, 2, 'usage error')
+  t.equal(cli(['--help']).code, 0)
+})
