@@ -28,6 +28,7 @@ program
   .option('--config <file>', 'configuration file (YAML): rules, exemptNamespaces, failurePolicy')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--generate-certs', 'create a development CA and serving certificate next to --tls-cert when missing', false)
+  .addOption(new Option('--noop-route', 'serve POST /noop as a benchmark baseline').hideHelp())
   .option('--shutdown-grace <seconds>', 'seconds to let in-flight reviews finish on SIGTERM', (v) => Number(v), 10)
   .action(async (o) => {
     let config
@@ -48,6 +49,7 @@ program
         logLevel: o.logLevel,
         generateCerts: o.generateCerts,
         shutdownGraceMs: o.shutdownGrace * 1000,
+        noopRoute: o.noopRoute === true,
       })
     } catch (e) {
       fail(`cannot start: ${(e as Error).message}`)

@@ -26,6 +26,8 @@ export interface ServeOptions {
   logLevel?: string
   /** generate a dev CA + serving cert next to tlsCert when the files are missing */
   generateCerts?: boolean
+  /** serve `POST /noop` as a benchmark baseline */
+  noopRoute?: boolean
   /** ms to let in-flight reviews finish on close (default 10 s) */
   shutdownGraceMs?: number
 }
@@ -68,6 +70,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     deps,
     metrics,
     logLevel: o.logLevel,
+    noopRoute: o.noopRoute,
     notReady: () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : undefined),
   })
   const loaded = loadObjects(o.state, 'default')

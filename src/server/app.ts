@@ -25,6 +25,8 @@ export interface ServerOptions {
   /** why the server is not ready (503 on /readyz), or undefined when it is */
   notReady: () => string | undefined
   logLevel?: string
+  /** add `POST /noop` (parses the body, answers {}): the baseline route for benchmarks */
+  noopRoute?: boolean
   /** ms a whole request may take before the connection is dropped (default 10 s) */
   requestTimeoutMs?: number
 }
@@ -87,6 +89,7 @@ const admission =
         return reply.send(outcome.response.toReview(r.uid))
       })
     route('/validate', (review) => validate(review.request, opts.deps))
+    if (opts.noopRoute) app.post('/noop', async () => ({}))
     route('/mutate', (review) => mutate(review.request, opts.deps, opts.mutators ?? []))
   }
 
