@@ -101,6 +101,7 @@ t.test('selectRules takes codes and Istio analyzer names, and refuses unknown na
 t.test('every rule declares metadata and a catalogue entry', async (t) => {
   for (const r of RULES) {
     t.ok(r.subjects.length > 0, `${r.code} has subjects`)
+    t.match(r, { name: /^[A-Z]\w+$/, severity: /^(error|warning|info)$/, description: /\w/ }, `${r.code} has name, severity, description`)
     t.ok(Array.isArray(r.inputs), `${r.code} declares inputs`)
   }
 })

@@ -13,9 +13,9 @@
 import { type K8sObject, KIND, idOf } from '../model/object.js'
 import { PUBLIC_SCOPE, virtualService, vsFQDNs } from '../model/istio.js'
 import { describeAll, finding } from './messages.js'
-import type { Rule } from './types.js'
+import { defineRule } from './types.js'
 
-export const ist0109: Rule = {
+export const ist0109 = defineRule({
   code: 'IST0109',
   subjects: [KIND.VirtualService],
   inputs: [KIND.VirtualService],
@@ -52,4 +52,4 @@ export const ist0109: Rule = {
       ),
     ]
   },
-}
+})

@@ -14,7 +14,7 @@
 import { arr, type K8sObject, KIND, num, rec, str } from '../model/object.js'
 import { matchSignature, virtualService } from '../model/istio.js'
 import { finding } from './messages.js'
-import type { Finding, Rule } from './types.js'
+import { defineRule, type Finding } from './types.js'
 
 interface PrefixMatch {
   route: string
@@ -175,18 +175,18 @@ function check(subject: K8sObject): Finding[] {
 }
 
 /** Both codes come from one pass; the engine asks each rule for its own code only. */
-export const ist0130: Rule = {
+export const ist0130 = defineRule({
   code: 'IST0130',
   subjects: [KIND.VirtualService],
   inputs: [],
   istioAnalyzer: 'schema.ValidationAnalyzer.VirtualService',
   check: (subject) => check(subject).filter((f) => f.code === 'IST0130'),
-}
+})
 
-export const ist0131: Rule = {
+export const ist0131 = defineRule({
   code: 'IST0131',
   subjects: [KIND.VirtualService],
   inputs: [],
   istioAnalyzer: 'schema.ValidationAnalyzer.VirtualService',
   check: (subject) => check(subject).filter((f) => f.code === 'IST0131'),
-}
+})

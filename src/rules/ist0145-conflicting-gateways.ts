@@ -9,9 +9,9 @@
 import { type K8sObject, KIND, idOf } from '../model/object.js'
 import { istioGateway } from '../model/istio.js'
 import { describeAll, finding } from './messages.js'
-import type { Finding, Rule } from './types.js'
+import { defineRule, type Finding } from './types.js'
 
-export const ist0145: Rule = {
+export const ist0145 = defineRule({
   code: 'IST0145',
   subjects: [KIND.IstioGateway],
   inputs: [KIND.IstioGateway, KIND.Pod],
@@ -45,7 +45,7 @@ export const ist0145: Rule = {
     }
     return out
   },
-}
+})
 
 function sameWorkload(
   mine: string,

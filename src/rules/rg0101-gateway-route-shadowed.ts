@@ -10,9 +10,9 @@ import { type K8sObject, KIND, idOf } from '../model/object.js'
 import { CATCH_ALL, describeHttpMatch, httpRuleSignatures, virtualService, vsFQDNs } from '../model/istio.js'
 import { arr } from '../model/object.js'
 import { describeAll, finding } from './messages.js'
-import type { Finding, Rule } from './types.js'
+import { defineRule, type Finding } from './types.js'
 
-export const rg0101: Rule = {
+export const rg0101 = defineRule({
   code: 'RG0101',
   subjects: [KIND.VirtualService],
   inputs: [KIND.VirtualService],
@@ -43,4 +43,4 @@ export const rg0101: Rule = {
     }
     return out
   },
-}
+})

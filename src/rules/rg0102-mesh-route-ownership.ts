@@ -13,14 +13,14 @@ import { type K8sObject, KIND, idOf } from '../model/object.js'
 import { PUBLIC_SCOPE, scopesOverlap, virtualService, vsFQDNs } from '../model/istio.js'
 import { isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import { describeAll, finding } from './messages.js'
-import type { Finding, Rule } from './types.js'
+import { defineRule, type Finding } from './types.js'
 
 /** Namespaces a GAMMA route applies to: producer → public, consumer → its own namespace. */
 export function routeScopes(routeNamespace: string, parent: ParentRef): string[] {
   return parent.namespace === routeNamespace ? [PUBLIC_SCOPE] : [routeNamespace]
 }
 
-export const rg0102: Rule = {
+export const rg0102 = defineRule({
   code: 'RG0102',
   subjects: [KIND.VirtualService, KIND.HTTPRoute, KIND.GRPCRoute],
   inputs: [KIND.VirtualService, KIND.HTTPRoute, KIND.GRPCRoute],
@@ -53,7 +53,7 @@ export const rg0102: Rule = {
     }
     return out
   },
-}
+})
 
 function report(subject: K8sObject, host: string, scopes: string[], others: K8sObject[], path: string): Finding {
   const scope = scopes.includes(PUBLIC_SCOPE) ? 'all namespaces' : `namespaces ${scopes.join(',')}`

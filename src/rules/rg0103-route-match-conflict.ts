@@ -13,9 +13,9 @@ import { isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
 import { routeMatchKey } from '../view/view.js'
 import { attach, claims, describeParent, refsOverlap, sharedListeners } from './attachment.js'
 import { describeAll, finding } from './messages.js'
-import type { Finding, Rule } from './types.js'
+import { defineRule, type Finding } from './types.js'
 
-export const rg0103: Rule = {
+export const rg0103 = defineRule({
   code: 'RG0103',
   subjects: [KIND.HTTPRoute, KIND.GRPCRoute],
   inputs: [KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway, KIND.Namespace],
@@ -64,7 +64,7 @@ export const rg0103: Rule = {
     }
     return out
   },
-}
+})
 
 function report(subject: K8sObject, match: string, path: string, host: string, parent: string, others: Map<string, K8sObject>): Finding {
   const list = [...others.values()]

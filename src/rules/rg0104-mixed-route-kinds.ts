@@ -12,9 +12,9 @@ import { effectiveHostnames, isGatewayParent, isServiceParent, route } from '../
 import { parentKey } from '../view/view.js'
 import { attach, describeParent, refsOverlap, sharedListeners } from './attachment.js'
 import { describeAll, finding } from './messages.js'
-import type { Finding, Rule } from './types.js'
+import { defineRule, type Finding } from './types.js'
 
-export const rg0104: Rule = {
+export const rg0104 = defineRule({
   code: 'RG0104',
   subjects: [KIND.HTTPRoute, KIND.GRPCRoute],
   inputs: [KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway, KIND.Namespace],
@@ -65,7 +65,7 @@ export const rg0104: Rule = {
     }
     return out
   },
-}
+})
 
 function intersection(a: string[], b: string[]): string | undefined {
   for (const x of a) for (const y of b) if (hostsMatch(x, y)) return x === '*' ? y : x

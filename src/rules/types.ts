@@ -5,7 +5,7 @@
  */
 import type { K8sObject, KindKey, ObjectRef } from '../model/object.js'
 import type { View } from '../view/view.js'
-import type { Code, Severity } from './messages.js'
+import { CATALOGUE, type Code, type Severity } from './messages.js'
 
 export interface Finding {
   code: Code
@@ -32,7 +32,8 @@ export interface CheckContext {
   olderThanSubject(other: K8sObject): boolean
 }
 
-export interface Rule {
+/** What a rule module declares; `defineRule` adds name, severity and description from the catalogue. */
+export interface RuleSpec {
   code: Code
   /** kinds the rule is evaluated for */
   subjects: KindKey[]
@@ -41,4 +42,18 @@ export interface Rule {
   /** the Istio analyzer this rule mirrors, named as in Istio's analyzer metadata */
   istioAnalyzer?: string
   check(subject: K8sObject, ctx: CheckContext): Finding[]
+}
+
+export interface Rule extends RuleSpec {
+  name: string
+  /** default severity (the policy maps it to deny / warn / off) */
+  severity: Severity
+  /** one line: what the rule finds */
+  description: string
+}
+
+/** Builds a rule from its module's declaration and its catalogue entry. */
+export function defineRule(spec: RuleSpec): Rule {
+  const m = CATALOGUE[spec.code]
+  return { ...spec, name: m.name, severity: m.level, description: m.description }
 }
