@@ -13,6 +13,7 @@ import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCer
 import { ConfigError, loadConfig } from './config/config.js'
 import { renderRulesDoc } from './docs.js'
 import { startServe } from './serve.js'
+import { loadKubeConfig } from './cluster/client.js'
 
 const program = new Command()
 program.name('routeguard').description('Admission webhook that blocks conflicting Istio and Gateway API routing config').exitOverride()
@@ -26,6 +27,9 @@ program
   .option('--tls-key <file>', 'serving key (PEM)', 'certs/tls.key')
   .option('--state <paths...>', 'YAML/JSON files or folders that seed the view', [])
   .option('--config <file>', 'configuration file (YAML): rules, exemptNamespaces, failurePolicy')
+  .option('--kubeconfig <file>', 'cluster mode: keep the view with informers against this cluster (in-cluster config is detected)')
+  .option('--max-staleness <seconds>', 'cluster mode: /readyz fails when a watch is down longer than this', (v) => positive(v, '--max-staleness'), 60)
+  .addOption(new Option('--unsynced <policy>', 'cluster mode: answer while the view is not synced').choices(['deny', 'allow']).default('deny'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--generate-certs', 'create a development CA and serving certificate next to --tls-cert when missing', false)
   .addOption(new Option('--noop-route', 'serve POST /noop as a benchmark baseline').hideHelp())
@@ -37,9 +41,18 @@ program
     } catch (e) {
       fail(e instanceof ConfigError ? e.message : `--config: ${(e as Error).message}`)
     }
+    let kubeConfig
+    try {
+      kubeConfig = loadKubeConfig(o.kubeconfig)
+    } catch (e) {
+      fail(`--kubeconfig: ${(e as Error).message}`)
+    }
     let server
     try {
       server = await startServe({
+        kubeConfig,
+        maxStalenessMs: o.maxStaleness * 1000,
+        unsynced: o.unsynced,
         host: o.host,
         port: o.port,
         tlsCert: o.tlsCert,
@@ -54,7 +67,7 @@ program
     } catch (e) {
       fail(`cannot start: ${(e as Error).message}`)
     }
-    server.app.log.info({ url: server.url }, 'routeguard webhook listening')
+    server.app.log.info({ url: server.url, mode: kubeConfig ? 'cluster' : 'standalone' }, 'routeguard webhook listening')
     const stop = async (signal: string) => {
       server.app.log.info({ signal }, 'shutting down')
       await server.close()
@@ -135,6 +148,12 @@ program
 function parsePort(v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderError(2, 'routeguard.port', `--port: not a port number: ${v}`)
+  return n
+}
+
+function positive(v: string, flag: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new CommanderError(2, 'routeguard.number', `${flag}: not a positive number: ${v}`)
   return n
 }
 

@@ -1,7 +1,7 @@
 /**
- * `routeguard serve`, standalone: the HTTPS webhook over an in-memory view seeded from
- * `--state` files and kept by every admitted, non-dryRun change. (The informer-fed cluster view
- * plugs into the same `HandlerDeps.view`.)
+ * `routeguard serve`: the HTTPS webhook over an in-memory view. Standalone (default), the view
+ * is seeded from `--state` files and kept by every admitted, non-dryRun change. In cluster mode
+ * (a kubeconfig, or in-cluster config), informers keep it; rules read the same view either way.
  */
 import { dirname } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -13,6 +13,8 @@ import { buildServer, tlsServer } from './server/app.js'
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { ClusterSync, type SyncOptions } from './cluster/informers.js'
 
 export interface ServeOptions {
   host: string
@@ -30,11 +32,21 @@ export interface ServeOptions {
   noopRoute?: boolean
   /** ms to let in-flight reviews finish on close (default 10 s) */
   shutdownGraceMs?: number
+  /** cluster mode: the view comes from informers against this API server (see cluster/) */
+  kubeConfig?: KubeConfig
+  /** cluster mode: a watch down longer than this makes /readyz 503 (default 60 s) */
+  maxStalenessMs?: number
+  /** cluster mode: how to answer while the view is not synced (default deny) */
+  unsynced?: 'deny' | 'allow'
+  /** cluster mode: informer tuning (tests) */
+  sync?: Pick<SyncOptions, 'discoveryIntervalMs' | 'watchTimeoutSeconds' | 'pageSize'>
 }
 
 export interface RunningServer {
   app: FastifyInstance
   view: ClusterView
+  /** cluster mode only */
+  sync?: ClusterSync
   /** https://host:port */
   url: string
   port: number
@@ -56,14 +68,19 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   let synced = false
   let closing = false
   const metrics = new Metrics(() => view.kindCounts())
+  let sync: ClusterSync | undefined
   const deps: HandlerDeps = {
     view,
     policy: config.policy,
     failurePolicy: config.failurePolicy,
-    record: (operation, object) => {
+    unsyncedPolicy: o.unsynced ?? 'deny',
+  }
+  if (!o.kubeConfig) {
+    // standalone: admitted changes are the only source of truth after the state files
+    deps.record = (operation, object) => {
       if (operation === 'DELETE') view.remove(object)
       else view.upsert(object)
-    },
+    }
   }
   const app = await buildServer({
     tls: pair,
@@ -71,15 +88,24 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     metrics,
     logLevel: o.logLevel,
     noopRoute: o.noopRoute,
-    notReady: () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : undefined),
+    notReady: () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady()),
   })
-  const loaded = loadObjects(o.state, 'default')
-  for (const p of loaded.problems) app.log.warn({ file: p.source.file, line: p.source.line, problem: p.message }, 'state file problem')
-  for (const { object } of loaded.objects) view.upsert(object)
-  synced = true
-  app.log.info({ objects: view.size(), files: o.state }, 'standalone state view loaded')
+  if (o.kubeConfig) {
+    sync = new ClusterSync(o.kubeConfig, view, { maxStalenessMs: o.maxStalenessMs, log: app.log, ...o.sync })
+    deps.notReady = () => sync!.notReady()
+    metrics.watchInformers(() => sync!.status())
+    synced = true
+  } else {
+    const loaded = loadObjects(o.state, 'default')
+    for (const p of loaded.problems) app.log.warn({ file: p.source.file, line: p.source.line, problem: p.message }, 'state file problem')
+    for (const { object } of loaded.objects) view.upsert(object)
+    synced = true
+    app.log.info({ objects: view.size(), files: o.state }, 'standalone state view loaded')
+  }
 
   await app.listen({ host: o.host, port: o.port })
+  // informers start after the server listens, so /readyz can say what it is waiting for
+  void sync?.start()
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log)
   reloader.start(tlsServer(app))
   const address = app.server.address()
@@ -88,12 +114,14 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   return {
     app,
     view,
+    sync,
     url: `https://${host}:${port}`,
     port,
     async close() {
       if (closing) return
       closing = true
       reloader.stop()
+      await sync?.stop()
       const grace = o.shutdownGraceMs ?? 10_000
       let timer: NodeJS.Timeout | undefined
       await Promise.race([

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import type { Config } from '../src/config/config.js'
-import { type RunningServer, startServe } from '../src/serve.js'
+import { type RunningServer, type ServeOptions, startServe } from '../src/serve.js'
 
 export function tempDir(t: { teardown: (fn: () => void) => void }, prefix = 'routeguard-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -28,7 +28,7 @@ export interface TestServer extends RunningServer {
 /** Starts the webhook on 127.0.0.1:<free port> with fresh certs; closed on teardown. */
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
-  o: { state?: string[]; config?: Config; dir?: string } = {},
+  o: { state?: string[]; config?: Config; dir?: string } & Partial<Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync'>> = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
   const server = await startServe({
@@ -39,6 +39,10 @@ export async function startTestServer(
     state: o.state ?? [],
     config: o.config,
     logLevel: 'silent',
+    kubeConfig: o.kubeConfig,
+    maxStalenessMs: o.maxStalenessMs,
+    unsynced: o.unsynced,
+    sync: o.sync,
   })
   const ca = readFileSync(join(dir, 'ca.crt'))
   const agent = tlsAgent(ca)
@@ -125,4 +129,15 @@ export function virtualService(namespace: string, name: string, hosts: string[],
     metadata: { name, namespace },
     spec: { hosts, http: [{ route: [{ destination: { host: hosts[0] } }] }], ...extra },
   }
+}
+
+/** Polls `fn` every 50 ms until it returns a truthy value or `ms` pass; returns the last value. */
+export async function eventually<T>(fn: () => T | Promise<T>, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms
+  let v = await fn()
+  while (!v && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50))
+    v = await fn()
+  }
+  return v
 }

@@ -18,6 +18,41 @@ export class Metrics {
   readonly findings: Counter<'code' | 'action'>
   readonly viewObjects: Gauge<'kind'>
 
+  /**
+   * Informer metrics, read at scrape time: `routeguard_informer_restarts{kind}`,
+   * `routeguard_informer_seconds_since_last_event{kind}` (seconds), `routeguard_informer_synced{kind}` (0/1).
+   */
+  watchInformers(status: () => { kind: string; restarts: number; lastActivity: number; synced: boolean }[]): void {
+    new Gauge({
+      name: 'routeguard_informer_restarts',
+      help: 'Informer restarts after watch errors, by kind',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        for (const s of status()) this.set({ kind: s.kind }, s.restarts)
+      },
+    })
+    new Gauge({
+      name: 'routeguard_informer_seconds_since_last_event',
+      help: 'Seconds since the last watch event, bookmark or reconnect, by kind',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        const now = Date.now()
+        for (const s of status()) this.set({ kind: s.kind }, s.lastActivity ? (now - s.lastActivity) / 1000 : -1)
+      },
+    })
+    new Gauge({
+      name: 'routeguard_informer_synced',
+      help: '1 when the informer has listed at least once, by kind',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        for (const s of status()) this.set({ kind: s.kind }, s.synced ? 1 : 0)
+      },
+    })
+  }
+
   constructor(viewCounts?: () => Iterable<[string, number]>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'routeguard_' })
     this.requests = new Counter({

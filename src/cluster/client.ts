@@ -1,0 +1,109 @@
+/**
+ * Talking to the API server through @kubernetes/client-node: loading a kubeconfig (file or
+ * in-cluster), discovering which of the watched kinds are served and at which version, and
+ * listing a kind (paginated, stripped).
+ */
+import { existsSync } from 'node:fs'
+import * as k8s from '@kubernetes/client-node'
+import type { K8sObject } from '../model/object.js'
+import { apiVersion, type WatchedKind, WATCHED_KINDS } from './kinds.js'
+import { strip } from './strip.js'
+
+const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+
+/**
+ * A kubeconfig from `path`, else the in-cluster config when running in a Pod, else undefined
+ * (standalone mode). @throws when `path` cannot be read or parsed.
+ */
+export function loadKubeConfig(path?: string): k8s.KubeConfig | undefined {
+  const kc = new k8s.KubeConfig()
+  if (path) {
+    kc.loadFromFile(path)
+    return kc
+  }
+  if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SA_TOKEN)) {
+    kc.loadFromCluster()
+    return kc
+  }
+  return undefined
+}
+
+/** A watched kind at the version the API server serves. */
+export interface ServedKind extends WatchedKind {
+  version: string
+  apiVersion: string
+}
+
+/**
+ * Which watched kinds are served, each at its most preferred served version.
+ * @throws when the API server cannot be reached (the caller retries).
+ */
+export async function discover(kc: k8s.KubeConfig, kinds: readonly WatchedKind[] = WATCHED_KINDS): Promise<{ served: ServedKind[]; absent: WatchedKind[] }> {
+  const apis = kc.makeApiClient(k8s.ApisApi)
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi)
+  const groups = await apis.getAPIVersions()
+  const resourcesOf = new Map<string, Promise<Set<string>>>()
+  const resources = (group: string, version: string) => {
+    const gv = `${group}/${version}`
+    let p = resourcesOf.get(gv)
+    if (!p) {
+      p = custom.getAPIResources({ group, version }).then(
+        (l) => new Set(l.resources.map((r) => r.name)),
+        () => new Set<string>(),
+      )
+      resourcesOf.set(gv, p)
+    }
+    return p
+  }
+  const served: ServedKind[] = []
+  const absent: WatchedKind[] = []
+  for (const k of kinds) {
+    if (k.group === '') {
+      served.push({ ...k, version: 'v1', apiVersion: 'v1' })
+      continue
+    }
+    const g = groups.groups.find((x) => x.name === k.group)
+    const offered = new Set(g?.versions.map((v) => v.version) ?? [])
+    let found: string | undefined
+    for (const v of k.versions) {
+      if (offered.has(v) && (await resources(k.group, v)).has(k.plural)) {
+        found = v
+        break
+      }
+    }
+    if (found) served.push({ ...k, version: found, apiVersion: apiVersion(k.group, found) })
+    else absent.push(k)
+  }
+  return { served, absent }
+}
+
+export interface StrippedList {
+  metadata: { resourceVersion?: string }
+  items: K8sObject[]
+}
+
+/**
+ * Lists every object of a kind across namespaces, `pageSize` at a time (one consistent
+ * snapshot: the continue token pins the first page's resourceVersion), stripped for the view.
+ */
+export async function listKind(kc: k8s.KubeConfig, k: ServedKind, pageSize = 500): Promise<StrippedList> {
+  const items: K8sObject[] = []
+  let cont: string | undefined
+  let resourceVersion: string | undefined
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi)
+  const core = kc.makeApiClient(k8s.CoreV1Api)
+  do {
+    let page: { metadata?: { resourceVersion?: string; _continue?: string; continue?: string }; items: K8sObject[] }
+    if (k.group === '' && k.plural === 'services') {
+      page = (await core.listServiceForAllNamespaces({ limit: pageSize, _continue: cont })) as unknown as typeof page
+    } else if (k.group === '' && k.plural === 'namespaces') {
+      page = (await core.listNamespace({ limit: pageSize, _continue: cont })) as unknown as typeof page
+    } else {
+      page = (await custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: pageSize, _continue: cont })) as typeof page
+    }
+    for (const o of page.items ?? []) items.push(strip(o, k.apiVersion, k.kind))
+    resourceVersion ??= page.metadata?.resourceVersion
+    cont = page.metadata?._continue ?? page.metadata?.continue
+  } while (cont)
+  return { metadata: { resourceVersion }, items }
+}

@@ -1,0 +1,64 @@
+/**
+ * What the view keeps of an object from the API server: only what rules read. Dropped:
+ * `managedFields`, the `kubectl.kubernetes.io/last-applied-configuration` annotation, and
+ * `status` (except a route's `status.parents[]` parentRef, controllerName and condition
+ * type/status/reason). Namespaces keep only metadata. Typed client objects (Dates) become plain
+ * JSON. The result is a fresh plain object; the input is not modified.
+ */
+import type { K8sObject } from '../model/object.js'
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+
+function iso(v: unknown): string | undefined {
+  if (v instanceof Date) return v.toISOString().replace(/\.\d{3}Z$/, 'Z')
+  return typeof v === 'string' ? v : undefined
+}
+
+export function strip(obj: K8sObject, apiVersion: string, kind: string): K8sObject {
+  const m = (obj.metadata ?? {}) as Record<string, unknown>
+  const metadata: Record<string, unknown> = { name: m.name }
+  if (m.namespace) metadata.namespace = m.namespace
+  if (m.uid) metadata.uid = m.uid
+  if (m.resourceVersion) metadata.resourceVersion = m.resourceVersion
+  if (m.generation !== undefined) metadata.generation = m.generation
+  const ct = iso(m.creationTimestamp)
+  if (ct) metadata.creationTimestamp = ct
+  const dt = iso(m.deletionTimestamp)
+  if (dt) metadata.deletionTimestamp = dt
+  if (m.labels && typeof m.labels === 'object') metadata.labels = m.labels
+  if (m.annotations && typeof m.annotations === 'object') {
+    const { [LAST_APPLIED]: _dropped, ...rest } = m.annotations as Record<string, string>
+    if (Object.keys(rest).length) metadata.annotations = rest
+  }
+  if (Array.isArray(m.ownerReferences) && m.ownerReferences.length) metadata.ownerReferences = m.ownerReferences
+  const out: K8sObject = { apiVersion, kind, metadata: metadata as K8sObject['metadata'] }
+  if (kind === 'Namespace') return out
+  if (obj.spec !== undefined) out.spec = plain(obj.spec)
+  if ((kind === 'HTTPRoute' || kind === 'GRPCRoute') && obj.status && typeof obj.status === 'object') {
+    const parents = (obj.status as { parents?: unknown }).parents
+    if (Array.isArray(parents)) {
+      out.status = {
+        parents: parents.map((p: Record<string, unknown>) => ({
+          parentRef: p.parentRef,
+          controllerName: p.controllerName,
+          conditions: Array.isArray(p.conditions)
+            ? p.conditions.map((c: Record<string, unknown>) => ({ type: c.type, status: c.status, reason: c.reason }))
+            : [],
+        })),
+      }
+    }
+  }
+  return out
+}
+
+/** Typed client objects (class instances, Dates, IntOrString) as plain JSON values. */
+function plain(v: unknown): unknown {
+  if (v instanceof Date) return iso(v)
+  if (Array.isArray(v)) return v.map(plain)
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = plain(x)
+    return o
+  }
+  return v
+}
