@@ -13,7 +13,8 @@ import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCer
 import { ConfigError, loadConfig } from './config/config.js'
 import { renderRulesDoc } from './docs.js'
 import { startServe } from './serve.js'
-import { loadKubeConfig } from './cluster/client.js'
+import { loadKubeConfig, snapshot } from './cluster/client.js'
+import { hostname } from 'node:os'
 
 const program = new Command()
 program.name('routeguard').description('Admission webhook that blocks conflicting Istio and Gateway API routing config').exitOverride()
@@ -30,6 +31,10 @@ program
   .option('--kubeconfig <file>', 'cluster mode: keep the view with informers against this cluster (in-cluster config is detected)')
   .option('--max-staleness <seconds>', 'cluster mode: /readyz fails when a watch is down longer than this', (v) => positive(v, '--max-staleness'), 60)
   .addOption(new Option('--unsynced <policy>', 'cluster mode: answer while the view is not synced').choices(['deny', 'allow']).default('deny'))
+  .option('--audit-interval <seconds>', 'cluster mode: seconds between background audit passes', (v) => positive(v, '--audit-interval'), 60)
+  .option('--no-audit', 'cluster mode: do not run the background audit')
+  .option('--lease-namespace <ns>', 'cluster mode: namespace of the audit leader Lease', 'routeguard-system')
+  .option('--identity <name>', 'cluster mode: this replica in the leader Lease (default: $POD_NAME or the hostname)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--generate-certs', 'create a development CA and serving certificate next to --tls-cert when missing', false)
   .addOption(new Option('--noop-route', 'serve POST /noop as a benchmark baseline').hideHelp())
@@ -51,6 +56,7 @@ program
     try {
       server = await startServe({
         kubeConfig,
+        audit: o.audit ? { intervalMs: o.auditInterval * 1000, leaseNamespace: o.leaseNamespace, identity: o.identity ?? process.env.POD_NAME ?? hostname() } : undefined,
         maxStalenessMs: o.maxStaleness * 1000,
         unsynced: o.unsynced,
         host: o.host,
@@ -115,18 +121,31 @@ program
 program
   .command('analyze')
   .description('check YAML/JSON files offline with the webhook rules; exit 1 on error-level findings')
-  .argument('<paths...>', 'files or folders (multi-document YAML, JSON, List kinds)')
+  .argument('[paths...]', 'files or folders (multi-document YAML, JSON, List kinds)')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
   .option('--rules <names>', 'only these rule codes or Istio analyzer names, comma-separated')
   .option('-n, --namespace <ns>', 'namespace for objects that set none', 'default')
-  .action((paths: string[], o) => {
+  .option('--kubeconfig <file>', 'analyze what is in this cluster (read-only) instead of files')
+  .action(async (paths: string[], o) => {
     let rules
     try {
       rules = o.rules ? selectRules(String(o.rules).split(',').map((s: string) => s.trim()).filter(Boolean)) : undefined
     } catch (e) {
       fail((e as Error).message)
     }
-    const loaded = loadObjects(paths, o.namespace)
+    let loaded
+    if (o.kubeconfig) {
+      try {
+        const kc = loadKubeConfig(o.kubeconfig)!
+        const snap = await snapshot(kc)
+        loaded = { objects: snap.objects.map((object) => ({ object, source: { file: 'cluster', line: 0 } })), problems: [] }
+      } catch (e) {
+        fail(`cannot read the cluster: ${(e as Error).message}`)
+      }
+    } else {
+      if (!paths.length) fail('analyze needs PATH... or --kubeconfig')
+      loaded = loadObjects(paths, o.namespace)
+    }
     const { findings } = analyzeObjects(loaded.objects, { rules })
     if (o.output === 'json') {
       process.stdout.write(`${JSON.stringify({ findings, problems: loaded.problems }, null, 2)}\n`)

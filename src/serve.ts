@@ -15,6 +15,7 @@ import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { ClusterSync, type SyncOptions } from './cluster/informers.js'
+import { type AuditOptions, AuditRunner } from './audit/runner.js'
 
 export interface ServeOptions {
   host: string
@@ -38,6 +39,8 @@ export interface ServeOptions {
   maxStalenessMs?: number
   /** cluster mode: how to answer while the view is not synced (default deny) */
   unsynced?: 'deny' | 'allow'
+  /** cluster mode: run the leader-elected background audit with these settings */
+  audit?: AuditOptions
   /** cluster mode: informer tuning (tests) */
   sync?: Pick<SyncOptions, 'discoveryIntervalMs' | 'watchTimeoutSeconds' | 'pageSize'>
 }
@@ -47,6 +50,8 @@ export interface RunningServer {
   view: ClusterView
   /** cluster mode only */
   sync?: ClusterSync
+  /** cluster mode with audit only */
+  audit?: AuditRunner
   /** https://host:port */
   url: string
   port: number
@@ -106,6 +111,11 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   await app.listen({ host: o.host, port: o.port })
   // informers start after the server listens, so /readyz can say what it is waiting for
   void sync?.start()
+  let audit: AuditRunner | undefined
+  if (o.kubeConfig && o.audit) {
+    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, o.audit, metrics, app.log)
+    audit.start()
+  }
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log)
   reloader.start(tlsServer(app))
   const address = app.server.address()
@@ -115,12 +125,14 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     app,
     view,
     sync,
+    audit,
     url: `https://${host}:${port}`,
     port,
     async close() {
       if (closing) return
       closing = true
       reloader.stop()
+      await audit?.stop()
       await sync?.stop()
       const grace = o.shutdownGraceMs ?? 10_000
       let timer: NodeJS.Timeout | undefined

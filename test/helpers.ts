@@ -28,7 +28,7 @@ export interface TestServer extends RunningServer {
 /** Starts the webhook on 127.0.0.1:<free port> with fresh certs; closed on teardown. */
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
-  o: { state?: string[]; config?: Config; dir?: string } & Partial<Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync'>> = {},
+  o: { state?: string[]; config?: Config; dir?: string } & Partial<Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit'>> = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
   const server = await startServe({
@@ -43,6 +43,7 @@ export async function startTestServer(
     maxStalenessMs: o.maxStalenessMs,
     unsynced: o.unsynced,
     sync: o.sync,
+    audit: o.audit,
   })
   const ca = readFileSync(join(dir, 'ca.crt'))
   const agent = tlsAgent(ca)

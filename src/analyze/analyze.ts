@@ -67,7 +67,7 @@ const LEVEL_WORD: Record<Severity, string> = { error: 'Error', warning: 'Warning
 export function formatText(findings: SourcedFinding[]): string {
   return findings
     .map((f) => {
-      const where = f.source ? `${f.source.file}:${f.source.line}: ` : ''
+      const where = f.source ? (f.source.line ? `${f.source.file}:${f.source.line}: ` : `${f.source.file}: `) : ''
       const res = f.resource.namespace ? `${f.resource.kind} ${f.resource.namespace}/${f.resource.name}` : `${f.resource.kind} ${f.resource.name}`
       const body = f.message.startsWith(`${f.code}: `) ? f.message.slice(f.code.length + 2) : f.message
       return `${where}${LEVEL_WORD[f.severity]} [${f.code}] (${res}${f.path ? ` ${f.path}` : ''}) ${body}`

@@ -107,3 +107,13 @@ export async function listKind(kc: k8s.KubeConfig, k: ServedKind, pageSize = 500
   } while (cont)
   return { metadata: { resourceVersion }, items }
 }
+
+/**
+ * One consistent-enough snapshot of every served watched kind, for `analyze --kubeconfig`: each
+ * kind listed once (no watch), stripped. Kinds whose CRD is absent are skipped.
+ */
+export async function snapshot(kc: k8s.KubeConfig): Promise<{ objects: K8sObject[]; kinds: ServedKind[] }> {
+  const { served } = await discover(kc)
+  const lists = await Promise.all(served.map((k) => listKind(kc, k)))
+  return { objects: lists.flatMap((l) => l.items), kinds: served }
+}

@@ -137,6 +137,17 @@ export class ClusterView implements View {
   private readonly routeMatchIndex = new MultiMap<string, RouteMatchPosting>()
   private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Set<RouteParentPosting>; size: number }>()
   private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
+  private readonly listeners: ((id: string) => void)[] = []
+
+  /** Calls `fn(id)` after every upsert or remove (the audit's change feed). */
+  onChange(fn: (id: string) => void): void {
+    this.listeners.push(fn)
+  }
+
+  /** One object by its `idOf` identity. */
+  getById(id: string): K8sObject | undefined {
+    return this.objects.get(id)
+  }
 
   /** Number of objects held, in total or of one kind. */
   size(kind?: KindKey): number {
@@ -165,6 +176,7 @@ export class ClusterView implements View {
     this.objects.set(id, obj)
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1)
     this.undo.set(id, this.index(kind, obj))
+    for (const fn of this.listeners) fn(id)
     return true
   }
 
@@ -183,6 +195,7 @@ export class ClusterView implements View {
     const n = (this.counts.get(kind) ?? 1) - 1
     if (n) this.counts.set(kind, n)
     else this.counts.delete(kind)
+    for (const fn of this.listeners) fn(id)
     return true
   }
 

@@ -1,0 +1,138 @@
+/**
+ * The background audit in cluster mode: leader-elected (one replica audits; every replica keeps
+ * serving admission), a pass every `intervalMs` once the view is synced, results to PolicyReports
+ * or Events. Metrics: `routeguard_audit_findings{code}`, `routeguard_audit_duration_seconds`
+ * (last pass, seconds), `routeguard_audit_last_run_timestamp_seconds`, `routeguard_audit_leader`.
+ */
+import * as k8s from '@kubernetes/client-node'
+import { Gauge } from 'prom-client'
+import type { Metrics } from '../server/metrics.js'
+import type { ClusterView } from '../view/view.js'
+import { discover } from '../cluster/client.js'
+import { LeaderElector } from '../cluster/lease.js'
+import { Auditor } from './auditor.js'
+import { EventSink, PolicyReportSink, type ReportSink } from './report.js'
+
+export interface AuditOptions {
+  intervalMs?: number
+  identity: string
+  leaseNamespace?: string
+  leaseName?: string
+  /** lease timings (tests shorten them) */
+  leaseDurationSeconds?: number
+  renewIntervalMs?: number
+  retryIntervalMs?: number
+}
+
+const POLICY_REPORT_KIND = { group: 'wgpolicyk8s.io', versions: ['v1alpha2'], plural: 'policyreports', kind: 'PolicyReport', namespaced: true }
+
+export class AuditRunner {
+  readonly elector: LeaderElector
+  private auditor: Auditor | undefined
+  private sink: ReportSink | undefined
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  /** results not yet written (a failed write is retried with the next pass) */
+  private pendingNamespaces = new Set<string>()
+  private pendingAdded: ReturnType<Auditor['all']> = []
+  private readonly findingsGauge: Gauge<'code'>
+  private readonly durationGauge: Gauge
+  private readonly lastRunGauge: Gauge
+  passes = 0
+
+  constructor(
+    private readonly kc: k8s.KubeConfig,
+    private readonly view: ClusterView,
+    private readonly ready: () => boolean,
+    private readonly o: AuditOptions,
+    metrics: Metrics,
+    private readonly log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+  ) {
+    const registers = [metrics.registry]
+    this.findingsGauge = new Gauge({ name: 'routeguard_audit_findings', help: 'Findings of the last audit pass, by rule code', labelNames: ['code'], registers })
+    this.durationGauge = new Gauge({ name: 'routeguard_audit_duration_seconds', help: 'Duration of the last audit pass, in seconds', registers })
+    this.lastRunGauge = new Gauge({ name: 'routeguard_audit_last_run_timestamp_seconds', help: 'When the last audit pass finished, unix seconds', registers })
+    const self = this
+    new Gauge({ name: 'routeguard_audit_leader', help: '1 on the replica that holds the audit Lease', registers, collect() { this.set(self.elector.isLeader ? 1 : 0) } })
+    this.elector = new LeaderElector(kc, {
+      namespace: o.leaseNamespace ?? 'routeguard-system',
+      name: o.leaseName ?? 'routeguard',
+      identity: o.identity,
+      leaseDurationSeconds: o.leaseDurationSeconds,
+      renewIntervalMs: o.renewIntervalMs,
+      retryIntervalMs: o.retryIntervalMs,
+      log,
+      onStartedLeading: () => this.lead(),
+      onStoppedLeading: () => this.follow(),
+    })
+  }
+
+  start(): void {
+    this.elector.start()
+  }
+
+  private lead(): void {
+    this.auditor = new Auditor(this.view)
+    this.sink = undefined
+    this.schedule(0)
+  }
+
+  private follow(): void {
+    clearTimeout(this.timer)
+    this.auditor = undefined
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => void this.tick(), ms)
+    this.timer.unref()
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.elector.isLeader || !this.auditor) return
+    if (!this.ready()) return this.schedule(500)
+    try {
+      await this.runOnce()
+    } catch (e) {
+      this.log?.warn({ err: (e as Error).message }, 'audit pass failed; retrying next interval')
+    }
+    if (this.elector.isLeader) this.schedule(this.o.intervalMs ?? 60_000)
+  }
+
+  /** One audit pass (the leader's); writes the namespaces whose findings changed. */
+  async runOnce(): Promise<void> {
+    if (this.running || !this.auditor) return
+    this.running = true
+    try {
+      const started = process.hrtime.bigint()
+      const pass = this.auditor.run()
+      this.sink ??= await this.chooseSink()
+      for (const ns of pass.changedNamespaces) this.pendingNamespaces.add(ns)
+      this.pendingAdded.push(...pass.added)
+      const byNs = new Map<string, ReturnType<Auditor['inNamespace']>>()
+      for (const ns of this.pendingNamespaces) byNs.set(ns, this.auditor.inNamespace(ns))
+      await this.sink.write(byNs, this.pendingAdded)
+      this.pendingNamespaces.clear()
+      this.pendingAdded = []
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      this.findingsGauge.reset()
+      for (const f of this.auditor.all()) this.findingsGauge.inc({ code: f.code })
+      this.durationGauge.set(seconds)
+      this.lastRunGauge.set(Date.now() / 1000)
+      this.passes++
+      this.log?.info({ evaluated: pass.evaluated, changedNamespaces: pass.changedNamespaces.size, added: pass.added.length, sink: this.sink.kind, seconds }, 'audit pass')
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async chooseSink(): Promise<ReportSink> {
+    const { served } = await discover(this.kc, [POLICY_REPORT_KIND])
+    return served.length ? new PolicyReportSink(this.kc) : new EventSink(this.kc, this.o.identity)
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer)
+    await this.elector.stop()
+  }
+}

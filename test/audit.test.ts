@@ -1,0 +1,141 @@
+/**
+ * The background audit against the fake API server: incremental passes, PolicyReports written
+ * with server-side apply, Events when the PolicyReport CRD is absent, leader election between two
+ * replicas, and `analyze --kubeconfig`.
+ */
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import * as k8s from '@kubernetes/client-node'
+import t from 'tap'
+import { stringify } from 'yaml'
+import { Auditor } from '../src/audit/auditor.js'
+import { ClusterView } from '../src/view/view.js'
+import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES, POLICY_REPORT_RESOURCES } from './fake-apiserver.js'
+import { eventually, startTestServer, tempDir, virtualService } from './helpers.js'
+
+function kubeConfig(api: FakeApiServer): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig()
+  kc.loadFromString(JSON.stringify(api.kubeconfig()))
+  return kc
+}
+
+async function fakeApi(t: { teardown: (fn: () => Promise<void>) => void }, withReports = true) {
+  const api = new FakeApiServer([...CORE_RESOURCES, ...ISTIO_RESOURCES, ...GATEWAY_API_RESOURCES, ...(withReports ? POLICY_REPORT_RESOURCES : [])])
+  await api.start()
+  t.teardown(() => api.stop())
+  return api
+}
+
+const fastLease = { leaseDurationSeconds: 2, renewIntervalMs: 500, retryIntervalMs: 200 }
+
+t.test('Auditor: incremental passes re-evaluate only what changed and its partners', async (t) => {
+  const view = new ClusterView()
+  for (let i = 0; i < 50; i++) view.upsert(virtualService('default', `unique-${i}`, [`u${i}`]))
+  view.upsert(virtualService('default', 'a', ['shared']))
+  view.upsert(virtualService('default', 'b', ['shared']))
+  const auditor = new Auditor(view)
+  const first = auditor.run()
+  t.equal(first.evaluated, 52, 'the first pass evaluates everything')
+  t.same(auditor.all().map((f) => f.resource.name).sort(), ['a', 'b'])
+  t.same([...first.changedNamespaces], ['default'])
+  t.equal(auditor.run().evaluated, 0, 'nothing changed: nothing evaluated')
+  view.remove(virtualService('default', 'a', ['shared']))
+  const second = auditor.run()
+  t.ok(second.evaluated <= 2, `only the deleted object's partner is evaluated (${second.evaluated})`)
+  t.same(auditor.all(), [], 'the conflict is gone')
+  view.upsert(virtualService('other', 'c', ['shared.default.svc.cluster.local']))
+  const third = auditor.run()
+  t.same(auditor.all().map((f) => f.resource.name).sort(), ['b', 'c'], 'a new partner makes the old object conflict too')
+  t.ok(third.evaluated <= 3)
+  t.same(third.added.map((f) => f.resource.name).sort(), ['b', 'c'])
+})
+
+t.test('audit: a conflict created behind the webhook appears in a PolicyReport, and clears', async (t) => {
+  const api = await fakeApi(t)
+  api.put(virtualService('default', 'reviews', ['reviews']))
+  api.put(virtualService('default', 'reviews-sneaky', ['reviews']))
+  const s = await startTestServer(t, { kubeConfig: kubeConfig(api), audit: { identity: 'replica-a', intervalMs: 200, ...fastLease } })
+  const report = await eventually(() => {
+    const r = api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard') as any
+    return r?.results?.length === 2 ? r : undefined
+  })
+  t.ok(report, 'PolicyReport default/routeguard written')
+  t.same(report.results.map((r: any) => `${r.rule} ${r.resources[0].kind} ${r.resources[0].name} ${r.result}`).sort(), ['IST0109 VirtualService reviews fail', 'IST0109 VirtualService reviews-sneaky fail'])
+  t.match(report.summary, { fail: 2, warn: 0 })
+  const apply = api.requests.find((r) => r.method === 'PATCH' && r.path.endsWith('/policyreports/routeguard'))!
+  t.equal(apply.contentType, 'application/apply-patch+yaml', 'server-side apply content type on the wire')
+  t.equal(apply.query.fieldManager, 'routeguard')
+  t.equal(apply.query.force, 'true')
+  api.remove('networking.istio.io/v1', 'VirtualService', 'default', 'reviews-sneaky')
+  t.ok(await eventually(() => (api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard') as any)?.results?.length === 0), 'the report empties when the conflict is resolved')
+  t.ok(s.audit!.elector.isLeader)
+  const m = await (await import('./helpers.js')).get(s.agent, `${s.url}/metrics`)
+  t.match(m.text, /routeguard_audit_leader 1/)
+  t.match(m.text, /routeguard_audit_duration_seconds \d/)
+  t.match(m.text, /routeguard_audit_last_run_timestamp_seconds \d/)
+})
+
+t.test('audit: without the PolicyReport CRD, deduplicated Warning Events on the objects', async (t) => {
+  const api = await fakeApi(t, false)
+  api.put(virtualService('default', 'one', ['x']))
+  api.put(virtualService('default', 'two', ['x']))
+  const s = await startTestServer(t, { kubeConfig: kubeConfig(api), audit: { identity: 'replica-a', intervalMs: 100, ...fastLease } })
+  t.ok(await eventually(() => api.list('', 'events').length === 2))
+  const events = api.list('', 'events') as any[]
+  t.same(events.map((e) => `${e.reason} ${e.type} ${e.involvedObject.kind} ${e.involvedObject.name}`).sort(), ['IST0109 Warning VirtualService one', 'IST0109 Warning VirtualService two'])
+  const passes = s.audit!.passes
+  await eventually(() => s.audit!.passes >= passes + 3)
+  t.equal(api.list('', 'events').length, 2, 'no duplicates on later passes')
+  t.equal(api.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events')).length, 2)
+})
+
+t.test('audit: two replicas elect one auditor; the other takes over when it stops', async (t) => {
+  const api = await fakeApi(t)
+  const kc = kubeConfig(api)
+  const a = await startTestServer(t, { kubeConfig: kc, audit: { identity: 'replica-a', intervalMs: 200, ...fastLease } })
+  t.ok(await eventually(() => a.audit!.elector.isLeader), 'first replica leads')
+  const b = await startTestServer(t, { kubeConfig: kc, audit: { identity: 'replica-b', intervalMs: 200, ...fastLease } })
+  await new Promise((r) => setTimeout(r, 1500))
+  t.equal([a, b].filter((s) => s.audit!.elector.isLeader).length, 1, 'exactly one leader')
+  t.notOk(b.audit!.elector.isLeader)
+  t.equal((api.get('coordination.k8s.io/v1', 'Lease', 'routeguard-system', 'routeguard') as any).spec.holderIdentity, 'replica-a')
+  const started = Date.now()
+  await a.close()
+  t.ok(await eventually(() => b.audit!.elector.isLeader, 20_000), 'the other replica takes over')
+  t.ok(Date.now() - started < 20_000, `handover within 20 s (${Date.now() - started} ms)`)
+  t.equal((api.get('coordination.k8s.io/v1', 'Lease', 'routeguard-system', 'routeguard') as any).spec.holderIdentity, 'replica-b')
+})
+
+t.test('audit: a leader that dies without releasing is replaced after the lease expires', async (t) => {
+  const api = await fakeApi(t)
+  const now = new Date()
+  api.put({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'routeguard', namespace: 'routeguard-system' }, spec: { holderIdentity: 'dead-replica', leaseDurationSeconds: 2, renewTime: now.toISOString().replace('Z', '000Z'), leaseTransitions: 3 } })
+  const b = await startTestServer(t, { kubeConfig: kubeConfig(api), audit: { identity: 'replica-b', intervalMs: 200, ...fastLease } })
+  await new Promise((r) => setTimeout(r, 500))
+  t.notOk(b.audit!.elector.isLeader, 'the lease is still held')
+  t.ok(await eventually(() => b.audit!.elector.isLeader, 10_000), 'taken over after expiry')
+  t.equal((api.get('coordination.k8s.io/v1', 'Lease', 'routeguard-system', 'routeguard') as any).spec.leaseTransitions, 4)
+})
+
+t.test('analyze --kubeconfig runs the audit once against the cluster, read-only', async (t) => {
+  const api = await fakeApi(t)
+  api.put(virtualService('default', 'reviews', ['reviews']))
+  api.put(virtualService('prod', 'reviews-fqdn', ['reviews.default.svc.cluster.local']))
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'kubeconfig'), stringify(api.kubeconfig()))
+  const before = api.requests.length
+  // async: the fake API server lives in this process and must keep answering
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['dist/cli.js', 'analyze', '--kubeconfig', join(dir, 'kubeconfig')])
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('exit', (status) => resolve({ status, stdout, stderr }))
+  })
+  t.equal(r.status, 1, r.stderr)
+  t.match(r.stdout, /cluster: Error \[IST0109\] \(VirtualService default\/reviews/)
+  t.match(r.stdout, /VirtualService prod\/reviews-fqdn/)
+  t.ok(api.requests.slice(before).every((q) => q.method === 'GET'), 'no writes')
+})
