@@ -5,7 +5,10 @@
  * - analyze: wall seconds of `routeguard analyze` over 10k objects in files
  * - http: requests/s and p99 (ms) over HTTPS keep-alive with autocannon (separate process) for
  *   /validate at 50k objects and for a no-op route (POST /noop, same body) on the same server
- * - sync: seconds for the standalone server to load 50k objects from --state and be ready
+ * - sync: seconds for the webhook (cluster mode, own process) to sync 50k objects from the fake
+ *   API server and be ready; admission latency with and without 100 watch events/s; heap per
+ *   object cached through the informers (in process)
+ * - state_load: seconds for the standalone server to load 50k objects from --state and be ready
  * Targets (issues #3, #7): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
  * requests/s; ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
@@ -92,13 +95,19 @@ function analyzeBench(dir: string, n: number) {
   return { objects: n, wall_s: round(wall, 3), findings, exit: r.status }
 }
 
+/** autocannon in its own process (async: the fake API server may live in this one). */
 async function autocannon(url: string, connections: number, seconds: number, method: string, body?: string) {
   const args = ['-c', String(connections), '-d', String(seconds), '-j', '-m', method]
   if (body !== undefined) args.push('-H', 'content-type=application/json', '-b', body)
   const env = { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' }
-  const r = spawnSync(join('node_modules', '.bin', 'autocannon'), [...args, url], { encoding: 'utf8', env, maxBuffer: 1 << 28 })
-  const j = JSON.parse(r.stdout) as { requests: { average: number }; latency: { p99: number }; errors: number; non2xx: number }
-  return { rps: Math.round(j.requests.average), p99_ms: j.latency.p99, errors: j.errors, non2xx: j.non2xx }
+  const stdout = await new Promise<string>((resolve) => {
+    const child = spawn(join('node_modules', '.bin', 'autocannon'), [...args, url], { env, stdio: ['ignore', 'pipe', 'ignore'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.on('exit', () => resolve(out))
+  })
+  const j = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number }
+  return { rps: Math.round(j.requests.average), p50_ms: j.latency.p50, p99_ms: j.latency.p99, errors: j.errors, non2xx: j.non2xx }
 }
 
 async function httpBench(dir: string, n: number) {
@@ -117,12 +126,7 @@ async function httpBench(dir: string, n: number) {
     ready = await request(`${base}/readyz`, { dispatcher: agent }).then(async (r) => (await r.body.text(), r.statusCode === 200), () => false)
   }
   const syncSeconds = (Date.now() - t0) / 1000
-  const subject = subjects()[3]!.object
-  const review = JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: { uid: 'bench', kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' }, resource: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes' }, name: 'new-route', namespace: 'ns-9', operation: 'CREATE', userInfo: { username: 'bench' }, object: subject, dryRun: true },
-  })
+  const review = reviewBody()
   const seconds = quick ? 2 : 5
   const http: Record<string, unknown>[] = []
   for (const c of [2, 16]) {
@@ -132,7 +136,77 @@ async function httpBench(dir: string, n: number) {
   }
   child.kill('SIGTERM')
   await agent.close()
-  return { http, sync: { objects: n, seconds: round(syncSeconds, 2), note: 'standalone --state load until /readyz 200' } }
+  return { http, stateLoad: { objects: n, seconds: round(syncSeconds, 2), note: 'standalone --state load until /readyz 200' } }
+}
+
+/**
+ * Cluster mode against the fake API server (in this process): the webhook in its own process
+ * syncs `n` objects (seconds until /readyz 200); admission p50/p99 with no watch traffic and with
+ * 100 watch events/s; and, in process, heap bytes per cached object with informers.
+ */
+async function clusterBench(dir: string, n: number) {
+  const { FakeApiServer } = await import('../test/fake-apiserver.js')
+  const api = new FakeApiServer()
+  await api.start()
+  const objs = world(n)
+  api.seed(objs as never)
+  const kubeconfig = join(dir, 'kubeconfig.json')
+  writeFileSync(kubeconfig, JSON.stringify(api.kubeconfig()))
+  const certs = join(dir, 'cluster-certs')
+  writeCertificates(certs, generateCertificates())
+  const port = 19443 + Math.floor(Math.random() * 1000)
+  const t0 = Date.now()
+  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--kubeconfig', kubeconfig, '--no-audit', '--log-level', 'warn'], { stdio: 'ignore' })
+  const agent = new Agent({ connect: { ca: readFileSync(join(certs, 'ca.crt')) } })
+  const base = `https://127.0.0.1:${port}`
+  let ready = false
+  while (!ready && Date.now() - t0 < 120_000) {
+    await new Promise((r) => setTimeout(r, 50))
+    ready = await request(`${base}/readyz`, { dispatcher: agent }).then(async (r) => (await r.body.text(), r.statusCode === 200), () => false)
+  }
+  const syncSeconds = (Date.now() - t0) / 1000
+  const review = reviewBody()
+  const seconds = quick ? 2 : 5
+  const quiet = await autocannon(`${base}/validate`, 2, seconds, 'POST', review)
+  let i = 0
+  const churn = setInterval(() => {
+    const o = structuredClone(objs[8 + (i++ % (objs.length - 8))]!) as { metadata: Record<string, unknown> }
+    o.metadata.labels = { churn: String(i) }
+    api.put(o as never)
+  }, 10)
+  const busy = await autocannon(`${base}/validate`, 2, seconds, 'POST', review)
+  clearInterval(churn)
+  child.kill('SIGTERM')
+  await agent.close()
+
+  // heap per cached object, in process, through the real informers
+  const { ClusterSync } = await import('../src/cluster/informers.js')
+  const { loadKubeConfig } = await import('../src/cluster/client.js')
+  gc()
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const view = new ClusterView()
+  const sync = new ClusterSync(loadKubeConfig(kubeconfig)!, view, { discoveryIntervalMs: 3_600_000 })
+  await sync.start()
+  while (sync.notReady()) await new Promise((r) => setTimeout(r, 50))
+  gc()
+  gc()
+  const heapPerObject = Math.round((process.memoryUsage().heapUsed - before) / view.size())
+  await sync.stop()
+  await api.stop()
+  return {
+    sync: { objects: n, seconds: round(syncSeconds, 2), events_applied_during_load: i },
+    informer_heap_bytes_per_object: heapPerObject,
+    admission_under_watch_load: { events_per_second: 100, quiet_p50_ms: quiet.p50_ms, quiet_p99_ms: quiet.p99_ms, busy_p50_ms: busy.p50_ms, busy_p99_ms: busy.p99_ms, quiet_rps: quiet.rps, busy_rps: busy.rps },
+  }
+}
+
+function reviewBody(): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'bench', kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' }, resource: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes' }, name: 'new-route', namespace: 'ns-9', operation: 'CREATE', userInfo: { username: 'bench' }, object: subjects()[3]!.object, dryRun: true },
+  })
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'routeguard-bench-'))
@@ -141,7 +215,8 @@ try {
   for (const n of [1000, 10000, 50000]) check[String(n)] = checkBench(n)
   const memory = memoryBench(50000)
   const analyze = analyzeBench(dir, 10000)
-  const { http, sync } = await httpBench(dir, 50000)
+  const { http, stateLoad } = await httpBench(dir, 50000)
+  const cluster = await clusterBench(dir, 50000)
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const results = {
     node: process.version,
@@ -149,8 +224,11 @@ try {
     http: { ...main, runs: http, body_bytes: undefined },
     memory,
     analyze,
-    sync,
+    sync: cluster.sync,
+    state_load: stateLoad,
+    cluster: { informer_heap_bytes_per_object: cluster.informer_heap_bytes_per_object, admission_under_watch_load: cluster.admission_under_watch_load },
     targets: {
+      sync_50k_under_10s: cluster.sync.seconds < 10,
       check_p99_under_1ms_at_50k: (check['50000'] as { p99_ms: number }).p99_ms < 1,
       validate_at_least_70pct_of_noop: http.every((h) => (h.ratio as number) >= 0.7),
       heap_per_object_at_most_4KiB: memory.heap_bytes_per_object <= 4096,

@@ -101,7 +101,8 @@ export async function listKind(kc: k8s.KubeConfig, k: ServedKind, pageSize = 500
     } else {
       page = (await custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: pageSize, _continue: cont })) as typeof page
     }
-    for (const o of page.items ?? []) items.push(strip(o, k.apiVersion, k.kind))
+    const typed = k.group === '' // core kinds come through the typed client
+    for (const o of page.items ?? []) items.push(strip(o, k.apiVersion, k.kind, typed))
     resourceVersion ??= page.metadata?.resourceVersion
     cont = page.metadata?._continue ?? page.metadata?.continue
   } while (cont)

@@ -3,7 +3,7 @@
  * `managedFields`, the `kubectl.kubernetes.io/last-applied-configuration` annotation, and
  * `status` (except a route's `status.parents[]` parentRef, controllerName and condition
  * type/status/reason). Namespaces keep only metadata. Typed client objects (Dates) become plain
- * JSON. The result is a fresh plain object; the input is not modified.
+ * JSON (`typed`). The result is a new top-level object that may share `spec` with the input.
  */
 import type { K8sObject } from '../model/object.js'
 
@@ -14,7 +14,7 @@ function iso(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined
 }
 
-export function strip(obj: K8sObject, apiVersion: string, kind: string): K8sObject {
+export function strip(obj: K8sObject, apiVersion: string, kind: string, typed = false): K8sObject {
   const m = (obj.metadata ?? {}) as Record<string, unknown>
   const metadata: Record<string, unknown> = { name: m.name }
   if (m.namespace) metadata.namespace = m.namespace
@@ -33,7 +33,9 @@ export function strip(obj: K8sObject, apiVersion: string, kind: string): K8sObje
   if (Array.isArray(m.ownerReferences) && m.ownerReferences.length) metadata.ownerReferences = m.ownerReferences
   const out: K8sObject = { apiVersion, kind, metadata: metadata as K8sObject['metadata'] }
   if (kind === 'Namespace') return out
-  if (obj.spec !== undefined) out.spec = plain(obj.spec)
+  // JSON from the wire is kept as parsed (no copy: parsed objects are the most compact in V8);
+  // typed client objects (class instances, Dates) are turned into plain JSON values
+  if (obj.spec !== undefined) out.spec = typed ? plain(obj.spec) : obj.spec
   if ((kind === 'HTTPRoute' || kind === 'GRPCRoute') && obj.status && typeof obj.status === 'object') {
     const parents = (obj.status as { parents?: unknown }).parents
     if (Array.isArray(parents)) {

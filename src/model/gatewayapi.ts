@@ -4,7 +4,7 @@
  * Sources: Gateway API v1.6 `apis/v1` (HTTPRoute, GRPCRoute, Gateway, ParentReference defaults),
  * the HTTPRoute match precedence rules (HTTPRouteRule docs) and GEP-1294 (Service parents, GAMMA).
  */
-import { arr, canonicalJSON, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, str, strs } from './object.js'
+import { arr, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, str, strs } from './object.js'
 import { hostsMatch, moreSpecific } from './hosts.js'
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io'
@@ -20,17 +20,28 @@ export interface ParentRef {
   port?: number
 }
 
-/** One match of one rule, reduced to what decides which requests it selects. */
+/**
+ * One match of one rule, reduced to what decides which requests it selects. Kept small: facts
+ * live as long as the object is in the view; the human form is made only for messages
+ * (`describeRouteMatch`).
+ */
 export interface RouteMatch {
   ruleIndex: number
   /** undefined for a rule without matches (the default match) */
   matchIndex: number | undefined
   /** equal signatures select the same requests */
   sig: string
-  /** human form for messages: `PathPrefix /api, method GET` */
-  text: string
-  /** field path of the match: `spec.rules[1].matches[0]` */
-  path: string
+}
+
+/** Field path of a match: `spec.rules[1].matches[0]` (or `spec.rules[1]` for the default match). */
+export function routeMatchPath(m: RouteMatch): string {
+  return m.matchIndex === undefined ? `spec.rules[${m.ruleIndex}]` : `spec.rules[${m.ruleIndex}].matches[${m.matchIndex}]`
+}
+
+/** Human form of a match for messages: `PathPrefix /api, method GET, header x-env = prod`. */
+export function describeRouteMatch(obj: K8sObject, m: RouteMatch): string {
+  const raw = m.matchIndex === undefined ? undefined : arr(rec(arr(rec(obj.spec).rules)[m.ruleIndex]).matches)[m.matchIndex]
+  return kindKeyOf(obj) === KIND.GRPCRoute ? grpcMatchText(raw) : httpMatchText(raw)
 }
 
 export interface RouteFacts {
@@ -65,16 +76,9 @@ export function route(obj: K8sObject): RouteFacts {
     parentRefs: arr(spec.parentRefs).map((p, index) => parentRef(p, index, namespace)),
     matches: arr(spec.rules).flatMap((r, ruleIndex): RouteMatch[] => {
       const matches = arr(rec(r).matches)
-      if (matches.length === 0) {
-        const m = grpc ? grpcMatch(undefined) : httpMatch(undefined)
-        return [{ ruleIndex, matchIndex: undefined, ...m, path: `spec.rules[${ruleIndex}]` }]
-      }
-      return matches.map((raw, matchIndex) => ({
-        ruleIndex,
-        matchIndex,
-        ...(grpc ? grpcMatch(raw) : httpMatch(raw)),
-        path: `spec.rules[${ruleIndex}].matches[${matchIndex}]`,
-      }))
+      const sig = grpc ? grpcMatchSig : httpMatchSig
+      if (matches.length === 0) return [{ ruleIndex, matchIndex: undefined, sig: sig(undefined) }]
+      return matches.map((raw, matchIndex) => ({ ruleIndex, matchIndex, sig: sig(raw) }))
     }),
   }
   routeCache.set(obj, f)
@@ -102,46 +106,64 @@ export function isServiceParent(p: ParentRef): boolean {
   return p.group === '' && p.kind === 'Service'
 }
 
+interface HttpMatchParts {
+  type: string
+  value: string
+  method: string | undefined
+  headers: [string, string, string][]
+  query: [string, string, string][]
+}
+
 /**
  * HTTPRoute match identity: path type and value (PathPrefix trailing `/` ignored; defaults
  * PathPrefix `/`), method, headers (names case-insensitive, first entry per name counts; type
  * defaults to Exact) and query params (names exact, first entry counts).
  */
-export function httpMatch(raw: unknown): { sig: string; text: string } {
+function httpMatchParts(raw: unknown): HttpMatchParts {
   const m = rec(raw)
   const path = rec(m.path)
   const type = str(path.type) ?? 'PathPrefix'
   let value = str(path.value) ?? '/'
   if (type === 'PathPrefix' && value.length > 1) value = value.replace(/\/+$/, '') || '/'
-  const method = str(m.method)
-  const headers = firstByName(arr(m.headers), true)
-  const query = firstByName(arr(m.queryParams), false)
-  const sig = canonicalJSON({ p: [type, value], m: method ?? null, h: headers, q: query })
-  const text = [
-    `${type} ${value}`,
-    method ? `method ${method}` : '',
-    ...headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
-    ...query.map(([n, t, v]) => `query ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+  return { type, value, method: str(m.method), headers: firstByName(arr(m.headers), true), query: firstByName(arr(m.queryParams), false) }
+}
+
+/** Equal signatures ⇔ the two HTTPRoute matches select the same requests. */
+export function httpMatchSig(raw: unknown): string {
+  const p = httpMatchParts(raw)
+  return JSON.stringify([p.type, p.value, p.method ?? null, p.headers, p.query])
+}
+
+export function httpMatchText(raw: unknown): string {
+  const p = httpMatchParts(raw)
+  return [
+    `${p.type} ${p.value}`,
+    p.method ? `method ${p.method}` : '',
+    ...p.headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+    ...p.query.map(([n, t, v]) => `query ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
   ]
     .filter(Boolean)
     .join(', ')
-  return { sig, text }
 }
 
 /** GRPCRoute match identity: method (type defaults to Exact; service, method) and headers. */
-export function grpcMatch(raw: unknown): { sig: string; text: string } {
+function grpcMatchParts(raw: unknown) {
   const m = rec(raw)
   const method = rec(m.method)
-  const type = str(method.type) ?? 'Exact'
-  const service = str(method.service) ?? ''
-  const name = str(method.method) ?? ''
-  const headers = firstByName(arr(m.headers), true)
-  const sig = canonicalJSON({ g: [type, service, name], h: headers })
-  const text = [
-    service || name ? `${type} ${service || '*'}/${name || '*'}` : 'any method',
-    ...headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+  return { type: str(method.type) ?? 'Exact', service: str(method.service) ?? '', name: str(method.method) ?? '', headers: firstByName(arr(m.headers), true) }
+}
+
+export function grpcMatchSig(raw: unknown): string {
+  const p = grpcMatchParts(raw)
+  return JSON.stringify(['grpc', p.type, p.service, p.name, p.headers])
+}
+
+export function grpcMatchText(raw: unknown): string {
+  const p = grpcMatchParts(raw)
+  return [
+    p.service || p.name ? `${p.type} ${p.service || '*'}/${p.name || '*'}` : 'any method',
+    ...p.headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
   ].join(', ')
-  return { sig, text }
 }
 
 function firstByName(entries: unknown[], foldCase: boolean): [string, string, string][] {

@@ -8,6 +8,8 @@
  * never the bare parent domain, which is what Istio's suffix match gives too.
  */
 
+import { type Bag, bagAdd, bagRemove, bagValues } from '../view/bag.js'
+
 export const CLUSTER_DOMAIN = 'cluster.local'
 
 /**
@@ -53,21 +55,17 @@ export function serviceOfFQDN(host: string): { name: string; namespace: string }
   return { name: parts[0], namespace: parts[1] }
 }
 
-interface TrieNode<T> {
-  children: Map<string, TrieNode<T>>
+interface TrieNode<T extends object> {
+  children?: Map<string, TrieNode<T>>
   /** values stored under exactly this name */
-  exact: Set<T>
+  exact?: Bag<T>
   /** values stored under `*.<this name>` (`*` alone at the root) */
-  wild: Set<T>
+  wild?: Bag<T>
   /** values stored under `*xyz.<this name>` (a wildcard whose first label is more than `*`), by host */
-  partial: Map<string, Set<T>>
+  partial?: Map<string, Bag<T>>
 }
 
-function node<T>(): TrieNode<T> {
-  return { children: new Map(), exact: new Set(), wild: new Set(), partial: new Map() }
-}
-
-/** Where a host lives in the trie: the label path, and which set of the node holds it. */
+/** Where a host lives in the trie: the label path, and which slot of the node holds it. */
 interface Slot {
   labels: string[]
   kind: 'exact' | 'wild' | 'partial'
@@ -91,39 +89,55 @@ function slotOf(host: string): Slot {
  * `matching(h)` returns every value whose host `hostsMatch`es `h`, visiting only the path of `h`
  * (for wildcards stored above it) and, when `h` is itself a wildcard, the subtree below its suffix.
  * Cost: O(labels of h) plus the values returned (a wildcard query also walks the subtree under
- * its suffix, all of which matches). `add` and `remove` are O(labels). A value may be stored
- * under several hosts; `matching` can then yield it more than once.
+ * its suffix, all of which matches). `add` and `remove` are O(labels). Nodes allocate their
+ * maps and sets only when used, since most nodes are leaves holding one value. A value may be
+ * stored under several hosts; `matching` can then yield it more than once.
  */
-export class HostTrie<T> {
-  private readonly root: TrieNode<T> = node()
+export class HostTrie<T extends object> {
+  private readonly root: TrieNode<T> = {}
 
   add(host: string, value: T): void {
     const s = slotOf(host)
     let n = this.root
     for (const l of s.labels) {
+      n.children ??= new Map()
       let c = n.children.get(l)
-      if (!c) n.children.set(l, (c = node()))
+      if (!c) n.children.set(l, (c = {}))
       n = c
     }
-    this.setOf(n, s, host, true)!.add(value)
+    if (s.kind === 'exact') n.exact = bagAdd(n.exact, value)
+    else if (s.kind === 'wild') n.wild = bagAdd(n.wild, value)
+    else {
+      n.partial ??= new Map()
+      n.partial.set(host, bagAdd(n.partial.get(host), value))
+    }
   }
 
-  remove(host: string, value: T): void {
+  /** Removes `value` (or every value matching `pred`) stored under `host`. */
+  remove(host: string, value: T | ((v: T) => boolean)): void {
+    const pred = typeof value === 'function' ? (value as (v: T) => boolean) : (v: T) => v === value
     const s = slotOf(host)
-    const path = [this.root]
+    const path: TrieNode<T>[] = [this.root]
     for (const l of s.labels) {
-      const c = path[path.length - 1]!.children.get(l)
+      const c = path[path.length - 1]!.children?.get(l)
       if (!c) return
       path.push(c)
     }
     const n = path[path.length - 1]!
-    const set = this.setOf(n, s, host, false)
-    if (!set?.delete(value)) return
-    if (s.kind === 'partial' && set.size === 0) n.partial.delete(host)
+    if (s.kind === 'exact') n.exact = bagRemove(n.exact, pred)
+    else if (s.kind === 'wild') n.wild = bagRemove(n.wild, pred)
+    else if (n.partial) {
+      const b = bagRemove(n.partial.get(host), pred)
+      if (b === undefined) n.partial.delete(host)
+      else n.partial.set(host, b)
+      if (n.partial.size === 0) delete n.partial
+    }
     for (let i = path.length - 1; i > 0; i--) {
       const p = path[i]!
-      if (p.exact.size || p.wild.size || p.partial.size || p.children.size) break
-      path[i - 1]!.children.delete(s.labels[i - 1]!)
+      if (p.exact !== undefined || p.wild !== undefined || p.partial || p.children?.size) break
+      const parent = path[i - 1]!
+      parent.children!.delete(s.labels[i - 1]!)
+      if (parent.children!.size === 0) delete parent.children
     }
   }
 
@@ -131,8 +145,10 @@ export class HostTrie<T> {
   exact(host: string): Iterable<T> {
     const s = slotOf(host)
     let n: TrieNode<T> | undefined = this.root
-    for (const l of s.labels) if (!(n = n.children.get(l))) return []
-    return this.setOf(n, s, host, false) ?? []
+    for (const l of s.labels) if (!(n = n.children?.get(l))) return []
+    if (s.kind === 'exact') return bagValues(n.exact)
+    if (s.kind === 'wild') return bagValues(n.wild)
+    return bagValues(n.partial?.get(host))
   }
 
   /** Values whose stored host matches `host` by Istio's `Name.Matches` (both directions). */
@@ -142,15 +158,15 @@ export class HostTrie<T> {
     for (let i = 0; ; i++) {
       // stored wildcards whose suffix is a proper suffix of `host` (or equal, for wildcard queries)
       const atEnd = i === s.labels.length
-      if (!atEnd || s.kind !== 'exact') yield* n.wild
-      for (const [pattern, set] of n.partial) if (hostsMatch(pattern, host)) yield* set
+      if (!atEnd || s.kind !== 'exact') yield* bagValues(n.wild)
+      if (n.partial) for (const [pattern, bag] of n.partial) if (hostsMatch(pattern, host)) yield* bagValues(bag)
       if (atEnd) break
-      n = n.children.get(s.labels[i]!)
+      n = n.children?.get(s.labels[i]!)
       if (!n) return
     }
     if (s.kind === 'exact') {
-      yield* n.exact
-    } else {
+      yield* bagValues(n.exact)
+    } else if (n.children) {
       for (const [label, child] of n.children) {
         if (s.kind === 'wild' || label.endsWith(s.partialLabel)) yield* this.subtree(child)
       }
@@ -158,18 +174,10 @@ export class HostTrie<T> {
   }
 
   private *subtree(n: TrieNode<T>): Generator<T> {
-    yield* n.exact
-    yield* n.wild
-    for (const set of n.partial.values()) yield* set
-    for (const c of n.children.values()) yield* this.subtree(c)
-  }
-
-  private setOf(n: TrieNode<T>, s: Slot, host: string, create: boolean): Set<T> | undefined {
-    if (s.kind === 'exact') return n.exact
-    if (s.kind === 'wild') return n.wild
-    let set = n.partial.get(host)
-    if (!set && create) n.partial.set(host, (set = new Set()))
-    return set
+    yield* bagValues(n.exact)
+    yield* bagValues(n.wild)
+    if (n.partial) for (const b of n.partial.values()) yield* bagValues(b)
+    if (n.children) for (const c of n.children.values()) yield* this.subtree(c)
   }
 }
 

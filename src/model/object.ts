@@ -141,16 +141,14 @@ function timestampMs(o: K8sObject): number {
 
 /**
  * JSON with object keys sorted, for comparing matches by value (Istio compares matches by their
- * JSON, and Go marshals struct fields in a fixed order and map keys sorted).
+ * JSON, and Go marshals struct fields in a fixed order and map keys sorted). Built by
+ * JSON.stringify, so the result is one flat string (cheap to keep as a map key).
  */
 export function canonicalJSON(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJSON).join(',')}]`
-  if (v !== null && typeof v === 'object') {
-    const keys = Object.keys(v as object).sort()
-    return `{${keys
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJSON((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`
-  }
-  return JSON.stringify(v) ?? 'null'
+  return JSON.stringify(v, (_k, val: unknown) => {
+    if (val === null || typeof val !== 'object' || Array.isArray(val)) return val
+    const sorted: Record<string, unknown> = {}
+    for (const k of Object.keys(val).sort()) sorted[k] = (val as Record<string, unknown>)[k]
+    return sorted
+  }) ?? 'null'
 }

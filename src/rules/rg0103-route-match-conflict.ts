@@ -9,7 +9,7 @@
  * Reported on the newer. Reads: the (parent, hostname, match) index, and the parent Gateway.
  */
 import { type K8sObject, KIND, idOf, kindKeyOf } from '../model/object.js'
-import { isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
+import { describeRouteMatch, isGatewayParent, isServiceParent, route, routeMatchPath } from '../model/gatewayapi.js'
 import { routeMatchKey } from '../view/view.js'
 import { attach, claims, describeParent, refsOverlap, sharedListeners } from './attachment.js'
 import { describeAll, finding } from './messages.js'
@@ -48,7 +48,7 @@ export const rg0103 = defineRule({
               }
             }
           }
-          if (where) out.push(report(subject, match.text, match.path, where.host, describeParent(parent, where.listener), others))
+          if (where) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), where.host, describeParent(parent, where.listener), others))
         }
       } else if (isServiceParent(parent)) {
         const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
@@ -58,7 +58,7 @@ export const rg0103 = defineRule({
             if (idOf(p.obj) === self || !olderThanSubject(p.obj) || !refsOverlap(parent, p.parent)) continue
             others.set(idOf(p.obj), p.obj)
           }
-          if (others.size) out.push(report(subject, match.text, match.path, host, describeParent(parent), others))
+          if (others.size) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), host, describeParent(parent), others))
         }
       }
     }

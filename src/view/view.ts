@@ -19,6 +19,7 @@ import {
   stringMap,
 } from '../model/object.js'
 import { HostTrie } from '../model/hosts.js'
+import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from './bag.js'
 import {
   httpRuleSignatures,
   istioGateway,
@@ -108,26 +109,9 @@ export function routeMatchKey(kind: KindKey, p: ParentRef, hostnameOrRouteNs: st
   return `${kind}\u0000${parentKey(p)}\u0000${hostnameOrRouteNs}\u0000${sig}`
 }
 
-class MultiMap<K, V> {
-  readonly map = new Map<K, Set<V>>()
-  add(k: K, v: V): () => void {
-    let s = this.map.get(k)
-    if (!s) this.map.set(k, (s = new Set()))
-    s.add(v)
-    return () => {
-      const cur = this.map.get(k)
-      if (cur && cur.delete(v) && cur.size === 0) this.map.delete(k)
-    }
-  }
-  get(k: K): Iterable<V> {
-    return this.map.get(k) ?? []
-  }
-}
-
 /** The store behind every driver. Not safe for concurrent mutation (Node is single-threaded). */
 export class ClusterView implements View {
   private readonly objects = new Map<string, K8sObject>()
-  private readonly undo = new Map<string, (() => void)[]>()
   private readonly counts = new Map<KindKey, number>()
   private readonly meshHosts = new HostTrie<MeshHostPosting>()
   private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
@@ -135,7 +119,7 @@ export class ClusterView implements View {
   private readonly podsByLabel = new MultiMap<string, K8sObject>()
   private readonly pods = new Set<K8sObject>()
   private readonly routeMatchIndex = new MultiMap<string, RouteMatchPosting>()
-  private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Set<RouteParentPosting>; size: number }>()
+  private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Bag<RouteParentPosting>; size: number }>()
   private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
   private readonly listeners: ((id: string) => void)[] = []
 
@@ -175,7 +159,7 @@ export class ClusterView implements View {
     this.removeId(id)
     this.objects.set(id, obj)
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1)
-    this.undo.set(id, this.index(kind, obj))
+    this.index(kind, obj, true)
     for (const fn of this.listeners) fn(id)
     return true
   }
@@ -188,10 +172,9 @@ export class ClusterView implements View {
   private removeId(id: string): boolean {
     const old = this.objects.get(id)
     if (!old) return false
-    for (const u of this.undo.get(id) ?? []) u()
-    this.undo.delete(id)
-    this.objects.delete(id)
     const kind = kindKeyOf(old)!
+    this.index(kind, old, false)
+    this.objects.delete(id)
     const n = (this.counts.get(kind) ?? 1) - 1
     if (n) this.counts.set(kind, n)
     else this.counts.delete(kind)
@@ -222,19 +205,19 @@ export class ClusterView implements View {
 
   *istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]> {
     const m = this.gatewaysByPort.get(port)
-    if (m) yield* m.map.entries()
+    if (m) for (const [sel, bag] of m.map) yield [sel, [...bagValues(bag)]]
   }
 
   anyPodSelected(selector: Record<string, string>): boolean {
     const pairs = Object.entries(selector)
     if (pairs.length === 0) return this.pods.size > 0
-    let smallest: Set<K8sObject> | undefined
+    let smallest: Bag<K8sObject>
     for (const [k, v] of pairs) {
-      const s = this.podsByLabel.map.get(`${k}=${v}`)
-      if (!s) return false
-      if (!smallest || s.size < smallest.size) smallest = s
+      const b = this.podsByLabel.map.get(`${k}=${v}`)
+      if (b === undefined) return false
+      if (smallest === undefined || bagSize(b) < bagSize(smallest)) smallest = b
     }
-    for (const pod of smallest!) if (selects(selector, stringMap(pod.metadata?.labels))) return true
+    for (const pod of bagValues(smallest)) if (selects(selector, stringMap(pod.metadata?.labels))) return true
     return false
   }
 
@@ -245,7 +228,7 @@ export class ClusterView implements View {
   *routesOnParent(kind: KindKey, pk: string, hostname: string | undefined): Iterable<RouteParentPosting> {
     const p = this.routeParents.get(`${kind}\u0000${pk}`)
     if (!p) return
-    yield* p.noHost
+    yield* bagValues(p.noHost)
     yield* hostname === undefined ? p.byHost.matching('*') : p.byHost.matching(hostname)
   }
 
@@ -253,9 +236,13 @@ export class ClusterView implements View {
     return this.serviceRoutes.matching(host)
   }
 
-  /** Posts an object into every index that concerns its kind; returns the undo list. */
-  private index(kind: KindKey, obj: K8sObject): (() => void)[] {
-    const undo: (() => void)[] = []
+  /**
+   * Posts an object into (add) or takes it out of (remove) every index that concerns its kind.
+   * Removal re-derives the same keys from the stored object (its facts are cached) and drops the
+   * postings that belong to it, so nothing per posting has to be remembered.
+   */
+  private index(kind: KindKey, obj: K8sObject, add: boolean): void {
+    const mine = (p: { obj: K8sObject }) => p.obj === obj
     switch (kind) {
       case KIND.VirtualService: {
         const vs = virtualService(obj)
@@ -263,9 +250,8 @@ export class ClusterView implements View {
         if (vs.mesh) {
           for (const scope of vs.scopes) {
             for (const host of hosts) {
-              const p: MeshHostPosting = { obj, scope, host }
-              this.meshHosts.add(host, p)
-              undo.push(() => this.meshHosts.remove(host, p))
+              if (add) this.meshHosts.add(host, { obj, scope, host })
+              else this.meshHosts.remove(host, mine)
             }
           }
         }
@@ -273,8 +259,9 @@ export class ClusterView implements View {
           for (const host of hosts) {
             vs.http.forEach((rule, ruleIndex) => {
               for (const { sig, index } of httpRuleSignatures(rule)) {
-                const p: GatewayVsPosting = { obj, gateway, host, ruleIndex, matchIndex: index }
-                undo.push(this.gatewayVs.add(`${gateway}\u0000${host}\u0000${sig}`, p))
+                const key = `${gateway}\u0000${host}\u0000${sig}`
+                if (add) this.gatewayVs.add(key, { obj, gateway, host, ruleIndex, matchIndex: index })
+                else this.gatewayVs.remove(key, mine)
               }
             })
           }
@@ -285,66 +272,70 @@ export class ClusterView implements View {
         const gw = istioGateway(obj)
         for (const port of new Set(gw.servers.map((s) => s.port))) {
           let m = this.gatewaysByPort.get(port)
-          if (!m) this.gatewaysByPort.set(port, (m = new MultiMap()))
-          const mm = m
-          const remove = mm.add(gw.selectorString, obj)
-          undo.push(() => {
-            remove()
-            if (mm.map.size === 0) this.gatewaysByPort.delete(port)
-          })
+          if (add) {
+            if (!m) this.gatewaysByPort.set(port, (m = new MultiMap()))
+            m.add(gw.selectorString, obj)
+          } else if (m) {
+            m.remove(gw.selectorString, (o) => o === obj)
+            if (m.map.size === 0) this.gatewaysByPort.delete(port)
+          }
         }
         break
       }
       case KIND.Pod: {
-        this.pods.add(obj)
-        undo.push(() => this.pods.delete(obj))
-        for (const [k, v] of Object.entries(stringMap(obj.metadata?.labels))) undo.push(this.podsByLabel.add(`${k}=${v}`, obj))
+        if (add) this.pods.add(obj)
+        else this.pods.delete(obj)
+        for (const [k, v] of Object.entries(stringMap(obj.metadata?.labels))) {
+          if (add) this.podsByLabel.add(`${k}=${v}`, obj)
+          else this.podsByLabel.remove(`${k}=${v}`, (o) => o === obj)
+        }
         break
       }
       case KIND.HTTPRoute:
       case KIND.GRPCRoute: {
         const r = route(obj)
         for (const parent of r.parentRefs) {
-          if (isGatewayParent(parent)) {
-            for (const h of r.hostnames.length ? r.hostnames : ['']) {
-              for (const match of r.matches) {
-                undo.push(this.routeMatchIndex.add(routeMatchKey(kind, parent, h, match.sig), { obj, parent, match }))
-              }
-            }
-            undo.push(this.postParent(kind, parent, obj, r.hostnames))
-          } else if (isServiceParent(parent)) {
+          const gatewayParent = isGatewayParent(parent)
+          if (!gatewayParent && !isServiceParent(parent)) continue
+          // Gateway parents: by declared hostname ('' for none). Service parents: by route namespace.
+          const scopes = gatewayParent ? (r.hostnames.length ? r.hostnames : ['']) : [r.namespace]
+          for (const h of scopes) {
             for (const match of r.matches) {
-              undo.push(this.routeMatchIndex.add(routeMatchKey(kind, parent, r.namespace, match.sig), { obj, parent, match }))
+              const key = routeMatchKey(kind, parent, h, match.sig)
+              if (add) this.routeMatchIndex.add(key, { obj, parent, match })
+              else this.routeMatchIndex.remove(key, (p) => p.obj === obj && p.parent === parent)
             }
-            const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
-            const p: ServiceRoutePosting = { obj, parent, host }
-            this.serviceRoutes.add(host, p)
-            undo.push(() => this.serviceRoutes.remove(host, p))
-            undo.push(this.postParent(kind, parent, obj, []))
           }
+          if (!gatewayParent) {
+            const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
+            if (add) this.serviceRoutes.add(host, { obj, parent, host })
+            else this.serviceRoutes.remove(host, (p) => p.obj === obj && p.parent === parent)
+          }
+          this.postParent(kind, parent, obj, gatewayParent ? r.hostnames : [], add)
         }
         break
       }
       default:
         break
     }
-    return undo
   }
 
-  /** Posts a route under its parent, by declared hostname (none → the no-hostname set). */
-  private postParent(kind: KindKey, parent: ParentRef, obj: K8sObject, hostnames: string[]): () => void {
+  /** Posts a route under its parent, by declared hostname (none → the no-hostname bag). */
+  private postParent(kind: KindKey, parent: ParentRef, obj: K8sObject, hostnames: string[], add: boolean): void {
     const pk = `${kind}\u0000${parentKey(parent)}`
     let slot = this.routeParents.get(pk)
-    if (!slot) this.routeParents.set(pk, (slot = { byHost: new HostTrie(), noHost: new Set(), size: 0 }))
-    const s = slot
-    const posting: RouteParentPosting = { obj, parent }
-    if (hostnames.length === 0) s.noHost.add(posting)
-    for (const h of hostnames) s.byHost.add(h, posting)
-    s.size++
-    return () => {
-      s.noHost.delete(posting)
-      for (const h of hostnames) s.byHost.remove(h, posting)
-      if (--s.size === 0) this.routeParents.delete(pk)
+    if (add) {
+      if (!slot) this.routeParents.set(pk, (slot = { byHost: new HostTrie(), noHost: undefined, size: 0 }))
+      const posting: RouteParentPosting = { obj, parent }
+      if (hostnames.length === 0) slot.noHost = bagAdd(slot.noHost, posting)
+      for (const h of hostnames) slot.byHost.add(h, posting)
+      slot.size++
+      return
     }
+    if (!slot) return
+    const mine = (p: RouteParentPosting) => p.obj === obj && p.parent === parent
+    if (hostnames.length === 0) slot.noHost = bagRemove(slot.noHost, mine)
+    for (const h of hostnames) slot.byHost.remove(h, mine)
+    if (--slot.size === 0) this.routeParents.delete(pk)
   }
 }
