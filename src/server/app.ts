@@ -31,26 +31,11 @@ export interface ServerOptions {
   requestTimeoutMs?: number
 }
 
-const reviewResponseSchema = {
-  200: {
-    type: 'object',
-    properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      response: {
-        type: 'object',
-        additionalProperties: true,
-        properties: { uid: { type: 'string' }, allowed: { type: 'boolean' } },
-      },
-    },
-  },
-} as const
-
 const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
     const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome) =>
-      app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema, response: reviewResponseSchema } }, async (req, reply) => {
+      app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema } }, async (req, reply) => {
         const started = process.hrtime.bigint()
         const review = req.body
         const r = review.request
@@ -68,12 +53,12 @@ const admission =
           }
         }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9
-        opts.metrics.requests.inc({ kind: r.kind.kind, operation: r.operation, decision: outcome.decision, dry_run: String(r.dryRun === true), path })
-        opts.metrics.duration.observe({ path }, seconds)
+        opts.metrics.countRequest(r.kind.kind, r.operation, outcome.decision, r.dryRun === true, path)
+        opts.metrics.observeDuration(path, seconds)
         if (!r.dryRun) {
           for (const f of outcome.findings) opts.metrics.findings.inc({ code: f.code, action: actionFor(opts.deps.policy, f.code) })
         }
-        req.log.info(
+        if (infoEnabled(req.log)) req.log.info(
           {
             uid: r.uid,
             kind: requestKindKey(r),
@@ -86,7 +71,7 @@ const admission =
           },
           'admission review',
         )
-        return reply.send(outcome.response.toReview(r.uid))
+        return outcome.response.toReview(r.uid)
       })
     route('/validate', (review) => validate(review.request, opts.deps))
     if (opts.noopRoute) app.post('/noop', async () => ({}))
@@ -146,4 +131,10 @@ function httpReason(status: number): string {
 /** The underlying TLS server of a built app (for certificate reloads). */
 export function tlsServer(app: FastifyInstance): TlsServer {
   return app.server as unknown as TlsServer
+}
+
+/** pino's level check (FastifyBaseLogger does not declare it). */
+function infoEnabled(log: unknown): boolean {
+  const l = log as { isLevelEnabled?: (level: string) => boolean }
+  return l.isLevelEnabled ? l.isLevelEnabled('info') : true
 }

@@ -18,6 +18,24 @@ export class Metrics {
   readonly findings: Counter<'code' | 'action'>
   readonly viewObjects: Gauge<'kind'>
 
+  private readonly requestChildren = new Map<string, { inc: () => void }>()
+  private readonly durationChildren = new Map<string, { observe: (v: number) => void }>()
+
+  /** Counts one answered review (label children are cached: no label hashing per request). */
+  countRequest(kind: string, operation: string, decision: string, dryRun: boolean, path: string): void {
+    const key = `${kind}\u0000${operation}\u0000${decision}\u0000${dryRun}\u0000${path}`
+    let c = this.requestChildren.get(key)
+    if (!c) this.requestChildren.set(key, (c = this.requests.labels({ kind, operation, decision, dry_run: String(dryRun), path })))
+    c.inc()
+  }
+
+  /** Records the time to answer one review, in seconds. */
+  observeDuration(path: string, seconds: number): void {
+    let c = this.durationChildren.get(path)
+    if (!c) this.durationChildren.set(path, (c = this.duration.labels({ path })))
+    c.observe(seconds)
+  }
+
   /**
    * Informer metrics, read at scrape time: `routeguard_informer_restarts{kind}`,
    * `routeguard_informer_seconds_since_last_event{kind}` (seconds), `routeguard_informer_synced{kind}` (0/1).
