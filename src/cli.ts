@@ -38,7 +38,8 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--generate-certs', 'create a development CA and serving certificate next to --tls-cert when missing', false)
   .addOption(new Option('--noop-route', 'serve POST /noop as a benchmark baseline').hideHelp())
-  .option('--shutdown-grace <seconds>', 'seconds to let in-flight reviews finish on SIGTERM', (v) => Number(v), 10)
+  .option('--shutdown-grace <seconds>', 'seconds to let in-flight reviews finish on SIGTERM', (v) => positive(v, '--shutdown-grace'), 10)
+  .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this', (v) => positive(v, '--request-timeout'), 10)
   .action(async (o) => {
     let config
     try {
@@ -68,6 +69,7 @@ program
         logLevel: o.logLevel,
         generateCerts: o.generateCerts,
         shutdownGraceMs: o.shutdownGrace * 1000,
+        timeouts: { requestMs: o.requestTimeout * 1000 },
         noopRoute: o.noopRoute === true,
       })
     } catch (e) {

@@ -9,7 +9,7 @@ import type { HandlerDeps } from './admission/handler.js'
 import { loadObjects } from './analyze/load.js'
 import { certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { type Config, DEFAULT_CONFIG } from './config/config.js'
-import { buildServer, tlsServer } from './server/app.js'
+import { buildServer, type Timeouts, tlsServer } from './server/app.js'
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
@@ -33,6 +33,13 @@ export interface ServeOptions {
   noopRoute?: boolean
   /** ms to let in-flight reviews finish on close (default 10 s) */
   shutdownGraceMs?: number
+  /**
+   * ms between /readyz turning 503 and the listener closing, so that the Service stops sending
+   * new reviews first (default: 2 s, at most half the grace)
+   */
+  drainDelayMs?: number
+  /** request, header and idle timeouts (slowloris protection) */
+  timeouts?: Timeouts
   /** cluster mode: the view comes from informers against this API server (see cluster/) */
   kubeConfig?: KubeConfig
   /** cluster mode: a watch down longer than this makes /readyz 503 (default 60 s) */
@@ -55,7 +62,10 @@ export interface RunningServer {
   /** https://host:port */
   url: string
   port: number
-  /** turns /readyz to 503 at once, waits for in-flight reviews (up to the grace), then closes */
+  /**
+   * Graceful stop: /readyz turns 503 at once, reviews keep being answered for the drain delay,
+   * then the listener closes and in-flight reviews finish; all within the shutdown grace.
+   */
   close(): Promise<void>
 }
 
@@ -93,6 +103,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     metrics,
     logLevel: o.logLevel,
     noopRoute: o.noopRoute,
+    timeouts: o.timeouts,
     notReady: () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady()),
   })
   if (o.kubeConfig) {
@@ -131,10 +142,13 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     async close() {
       if (closing) return
       closing = true
+      const grace = o.shutdownGraceMs ?? 10_000
+      const deadline = Date.now() + grace
+      const drain = o.drainDelayMs ?? Math.min(2_000, grace / 2)
+      await new Promise((r) => setTimeout(r, drain))
       reloader.stop()
       await audit?.stop()
       await sync?.stop()
-      const grace = o.shutdownGraceMs ?? 10_000
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
         app.close(),
@@ -142,7 +156,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
           timer = setTimeout(() => {
             app.server.closeAllConnections?.()
             resolve()
-          }, grace)
+          }, Math.max(0, deadline - Date.now()))
         }),
       ])
       clearTimeout(timer)

@@ -71,7 +71,7 @@ t.test('audit: a conflict created behind the webhook appears in a PolicyReport, 
   t.ok(await eventually(() => (api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard') as any)?.results?.length === 0), 'the report empties when the conflict is resolved')
   t.ok(s.audit!.elector.isLeader)
   const m = await (await import('./helpers.js')).get(s.agent, `${s.url}/metrics`)
-  t.match(m.text, /routeguard_audit_leader 1/)
+  t.match(m.text, /^routeguard_audit_leader 1$/m)
   t.match(m.text, /routeguard_audit_duration_seconds \d/)
   t.match(m.text, /routeguard_audit_last_run_timestamp_seconds \d/)
 })

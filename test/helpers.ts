@@ -28,7 +28,7 @@ export interface TestServer extends RunningServer {
 /** Starts the webhook on 127.0.0.1:<free port> with fresh certs; closed on teardown. */
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
-  o: { state?: string[]; config?: Config; dir?: string } & Partial<Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit'>> = {},
+  o: { state?: string[]; config?: Config; dir?: string } & Partial<Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs'>> = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
   const server = await startServe({
@@ -44,6 +44,9 @@ export async function startTestServer(
     unsynced: o.unsynced,
     sync: o.sync,
     audit: o.audit,
+    timeouts: o.timeouts,
+    drainDelayMs: o.drainDelayMs ?? 0,
+    shutdownGraceMs: o.shutdownGraceMs,
   })
   const ca = readFileSync(join(dir, 'ca.crt'))
   const agent = tlsAgent(ca)

@@ -81,6 +81,7 @@ export function subjectOf(req: AdmissionRequest): { object: K8sObject } | { erro
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { error: `request.${req.operation === 'DELETE' ? 'oldObject' : 'object'} is not a JSON object` }
   }
+  if (tooDeep(raw, MAX_DEPTH)) return { error: `object nested deeper than ${MAX_DEPTH} levels` }
   const obj = raw as K8sObject
   const meta = obj.metadata
   if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta))) {
@@ -96,4 +97,19 @@ export function subjectOf(req: AdmissionRequest): { object: K8sObject } | { erro
   }
   const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version}` : req.kind.version
   return { object: { ...obj, apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : apiVersion, kind: req.kind.kind, metadata: m } }
+}
+
+/** Kubernetes objects are shallow; anything deeper is refused before any rule walks it. */
+export const MAX_DEPTH = 100
+
+/** Iterative depth check (no recursion, so hostile nesting cannot exhaust the stack). */
+function tooDeep(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]]
+  while (stack.length) {
+    const [v, d] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (d > max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1])
+  }
+  return false
 }

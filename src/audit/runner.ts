@@ -53,7 +53,7 @@ export class AuditRunner {
     this.durationGauge = new Gauge({ name: 'routeguard_audit_duration_seconds', help: 'Duration of the last audit pass, in seconds', registers })
     this.lastRunGauge = new Gauge({ name: 'routeguard_audit_last_run_timestamp_seconds', help: 'When the last audit pass finished, unix seconds', registers })
     const self = this
-    new Gauge({ name: 'routeguard_audit_leader', help: '1 on the replica that holds the audit Lease', registers, collect() { this.set(self.elector.isLeader ? 1 : 0) } })
+    new Gauge({ name: 'routeguard_audit_leader', help: 'Whether this replica holds the audit Lease (1) or not (0)', registers, collect() { this.set(self.elector.isLeader ? 1 : 0) } })
     this.elector = new LeaderElector(kc, {
       namespace: o.leaseNamespace ?? 'routeguard-system',
       name: o.leaseName ?? 'routeguard',

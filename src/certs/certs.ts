@@ -15,9 +15,13 @@ export interface CertificateBundle {
   cert: string
   /** PEM, PKCS#1 RSA private key of the serving certificate */
   key: string
+  /** PEM key of the CA: kept in memory only (never written by writeCertificates) */
+  caKey: string
 }
 
 export interface CertificateOptions {
+  /** sign with this CA (PEM certificate and key) instead of making a new one */
+  ca?: { cert: string; key: string }
   /** Service name (default `routeguard`) */
   service?: string
   /** Service namespace (default `routeguard-system`) */
@@ -46,27 +50,35 @@ function serial(): string {
   return b.toString('hex')
 }
 
-/** Creates a fresh CA and a serving certificate signed by it. Takes ~0.3 s (two RSA keys). */
+/** Creates a serving certificate signed by a fresh CA (or by `opts.ca`). Takes ~0.3 s (two RSA keys). */
 export function generateCertificates(opts: CertificateOptions = {}): CertificateBundle {
   const service = opts.service ?? 'routeguard'
   const namespace = opts.namespace ?? 'routeguard-system'
   const now = new Date(Date.now() - 5 * 60_000) // tolerate clock skew
 
-  const ca = rsaKeyPair()
-  const caCert = forge.pki.createCertificate()
-  caCert.publicKey = ca.publicKey
-  caCert.serialNumber = serial()
-  caCert.validity.notBefore = now
-  caCert.validity.notAfter = new Date(now.getTime() + 10 * 365 * 86_400_000)
-  const caSubject = [{ name: 'commonName', value: 'routeguard-ca' }]
-  caCert.setSubject(caSubject)
-  caCert.setIssuer(caSubject)
-  caCert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ])
-  caCert.sign(ca.privateKey, forge.md.sha256.create())
+  let caCert: forge.pki.Certificate
+  let caPrivate: forge.pki.rsa.PrivateKey
+  if (opts.ca) {
+    caCert = forge.pki.certificateFromPem(opts.ca.cert)
+    caPrivate = forge.pki.privateKeyFromPem(opts.ca.key) as forge.pki.rsa.PrivateKey
+  } else {
+    const ca = rsaKeyPair()
+    caPrivate = ca.privateKey
+    caCert = forge.pki.createCertificate()
+    caCert.publicKey = ca.publicKey
+    caCert.serialNumber = serial()
+    caCert.validity.notBefore = now
+    caCert.validity.notAfter = new Date(now.getTime() + 10 * 365 * 86_400_000)
+    const caSubject = [{ name: 'commonName', value: 'routeguard-ca' }]
+    caCert.setSubject(caSubject)
+    caCert.setIssuer(caSubject)
+    caCert.setExtensions([
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ])
+    caCert.sign(caPrivate, forge.md.sha256.create())
+  }
 
   const leaf = rsaKeyPair()
   const cert = forge.pki.createCertificate()
@@ -75,7 +87,7 @@ export function generateCertificates(opts: CertificateOptions = {}): Certificate
   cert.validity.notBefore = now
   cert.validity.notAfter = new Date(now.getTime() + (opts.days ?? 365) * 86_400_000)
   cert.setSubject([{ name: 'commonName', value: `${service}.${namespace}.svc` }])
-  cert.setIssuer(caSubject)
+  cert.setIssuer(caCert.subject.attributes)
   const names = servingNames(service, namespace)
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
@@ -83,9 +95,14 @@ export function generateCertificates(opts: CertificateOptions = {}): Certificate
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames: [...names.dns.map((value) => ({ type: 2, value })), ...names.ips.map((ip) => ({ type: 7, ip }))] },
   ])
-  cert.sign(ca.privateKey, forge.md.sha256.create())
+  cert.sign(caPrivate, forge.md.sha256.create())
 
-  return { caCert: forge.pki.certificateToPem(caCert), cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(leaf.privateKey) }
+  return {
+    caCert: opts.ca?.cert ?? forge.pki.certificateToPem(caCert),
+    cert: forge.pki.certificateToPem(cert),
+    key: forge.pki.privateKeyToPem(leaf.privateKey),
+    caKey: opts.ca?.key ?? forge.pki.privateKeyToPem(caPrivate),
+  }
 }
 
 export const CERT_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const

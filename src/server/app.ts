@@ -27,8 +27,19 @@ export interface ServerOptions {
   logLevel?: string
   /** add `POST /noop` (parses the body, answers {}): the baseline route for benchmarks */
   noopRoute?: boolean
-  /** ms a whole request may take before the connection is dropped (default 10 s) */
-  requestTimeoutMs?: number
+  /** timeouts against slow or idle clients (slowloris), ms */
+  timeouts?: Timeouts
+}
+
+export interface Timeouts {
+  /** a whole request (headers and body) must arrive within this (default 10 s) */
+  requestMs?: number
+  /** the headers must arrive within this (default: requestMs) */
+  headersMs?: number
+  /** a socket with no activity is closed after this (default 30 s) */
+  idleMs?: number
+  /** an idle keep-alive connection is closed after this (default 30 s) */
+  keepAliveMs?: number
 }
 
 const admission =
@@ -100,9 +111,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logger: { level: opts.logLevel ?? 'info' },
     // one structured line per review is logged by the route itself; no per-request noise
     logController: new LogController({ disableRequestLogging: true }),
-    connectionTimeout: 30_000,
-    keepAliveTimeout: 30_000,
-    requestTimeout: opts.requestTimeoutMs ?? 10_000,
+    connectionTimeout: opts.timeouts?.idleMs ?? 30_000,
+    keepAliveTimeout: opts.timeouts?.keepAliveMs ?? 30_000,
+    requestTimeout: opts.timeouts?.requestMs ?? 10_000,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
   })
@@ -121,6 +132,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url}`, statusCode: 404 }))
   await app.register(admission(opts))
   await app.register(probes(opts))
+  // slowloris: headers trickled in byte by byte must not hold a socket for Node's default 60 s
+  app.server.headersTimeout = opts.timeouts?.headersMs ?? opts.timeouts?.requestMs ?? 10_000
   return app
 }
 
