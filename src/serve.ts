@@ -16,6 +16,9 @@ import { ClusterView } from './view/view.js'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { ClusterSync, type SyncOptions } from './cluster/informers.js'
 import { type AuditOptions, AuditRunner } from './audit/runner.js'
+import { subsetServiceMutator } from './subsets/mutator.js'
+import { SubsetReconciler } from './subsets/reconciler.js'
+import { KubeServiceWriter } from './subsets/writer.js'
 
 export interface ServeOptions {
   host: string
@@ -97,10 +100,12 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       else view.upsert(object)
     }
   }
+  const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
   const app = await buildServer({
     tls: pair,
     deps,
     metrics,
+    mutators: [subsetServiceMutator(writer)],
     logLevel: o.logLevel,
     noopRoute: o.noopRoute,
     timeouts: o.timeouts,
@@ -124,7 +129,8 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   void sync?.start()
   let audit: AuditRunner | undefined
   if (o.kubeConfig && o.audit) {
-    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, o.audit, metrics, app.log)
+    const reconciler = new SubsetReconciler(view, writer!, app.log)
+    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, ...o.audit }, metrics, app.log)
     audit.start()
   }
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log)

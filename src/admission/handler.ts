@@ -12,7 +12,7 @@ import type { View } from '../view/view.js'
 import { type AdmissionRequest, requestKindKey, subjectOf } from './review.js'
 import { Response } from './response.js'
 
-export type Decision = 'allowed' | 'denied' | 'warned' | 'errored'
+export type Decision = 'allowed' | 'denied' | 'warned' | 'errored' | 'patched'
 
 export interface Outcome {
   response: Response
@@ -37,8 +37,11 @@ export interface HandlerDeps {
   unsyncedPolicy?: 'deny' | 'allow'
 }
 
-/** Per-kind object rewrites for /mutate: return the object to admit (or the same object). */
-export type Mutator = (object: K8sObject, req: AdmissionRequest, deps: HandlerDeps) => K8sObject
+/**
+ * A /mutate step: returns the object to admit (the same object when nothing changes) and
+ * warnings for the user. Must not throw for bad objects; may do bounded I/O (generated Services).
+ */
+export type Mutator = (object: K8sObject, req: AdmissionRequest, deps: HandlerDeps) => Promise<{ object: K8sObject; warnings: string[] }>
 
 /** /validate: run the rules on the object under review and decide. Never throws for bad objects. */
 export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
@@ -75,18 +78,24 @@ export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
   return { response, decision: warn.length ? 'warned' : 'allowed', findings, object: name }
 }
 
-/** /mutate: apply the mutators for the kind and answer with the JSONPatch between before and after. */
-export function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators: readonly Mutator[]): Outcome {
+/** /mutate: apply the mutators and answer with the JSONPatch between before and after. */
+export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators: readonly Mutator[]): Promise<Outcome> {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') {
     return { response: Response.allowed(), decision: 'allowed', findings: [] }
   }
   const subject = subjectOf(req)
   if ('error' in subject) return unreadable(subject.error, deps)
-  const original = req.object as K8sObject
-  let mutated: K8sObject = jsonPatch.deepClone(original) as K8sObject
-  for (const m of mutators) mutated = m(mutated, req, deps)
-  const patch = jsonPatch.compare(original, mutated)
-  return { response: Response.patched(patch), decision: 'allowed', findings: [], object: describeRef(refOf(subject.object)) }
+  let mutated: K8sObject = jsonPatch.deepClone(subject.object) as K8sObject
+  const warnings: string[] = []
+  for (const m of mutators) {
+    const r = await m(mutated, req, deps)
+    mutated = r.object
+    warnings.push(...r.warnings)
+  }
+  // diff only what a mutator changed: the identity we filled in for rules is not part of the patch
+  const patch = jsonPatch.compare(subject.object, mutated)
+  const response = Response.patched(patch).withWarnings(...warnings)
+  return { response, decision: patch.length ? 'patched' : warnings.length ? 'warned' : 'allowed', findings: [], object: describeRef(refOf(subject.object)) }
 }
 
 function unreadable(reason: string, deps: HandlerDeps): Outcome {

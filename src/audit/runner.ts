@@ -12,8 +12,13 @@ import { discover } from '../cluster/client.js'
 import { LeaderElector } from '../cluster/lease.js'
 import { Auditor } from './auditor.js'
 import { EventSink, PolicyReportSink, type ReportSink } from './report.js'
+import type { SubsetReconciler } from '../subsets/reconciler.js'
 
 export interface AuditOptions {
+  /** also keep generated subset Services right, on the same leader, after each pass */
+  reconciler?: SubsetReconciler
+  /** ms to wait after a change in the view before an early pass (default 1000) */
+  reactAfterMs?: number
   intervalMs?: number
   identity: string
   leaseNamespace?: string
@@ -69,7 +74,18 @@ export class AuditRunner {
 
   start(): void {
     this.elector.start()
+    // react to changes sooner than the interval (debounced), e.g. a parent Service's new selector
+    this.view.onChange(() => {
+      if (!this.elector.isLeader || this.earlyPass) return
+      this.earlyPass = true
+      setTimeout(() => {
+        this.earlyPass = false
+        this.schedule(0)
+      }, this.o.reactAfterMs ?? 1000).unref()
+    })
   }
+
+  private earlyPass = false
 
   private lead(): void {
     this.auditor = new Auditor(this.view)
@@ -119,6 +135,7 @@ export class AuditRunner {
       for (const f of this.auditor.all()) this.findingsGauge.inc({ code: f.code })
       this.durationGauge.set(seconds)
       this.lastRunGauge.set(Date.now() / 1000)
+      if (this.o.reconciler) await this.o.reconciler.reconcile()
       this.passes++
       this.log?.info({ evaluated: pass.evaluated, changedNamespaces: pass.changedNamespaces.size, added: pass.added.length, sink: this.sink.kind, seconds }, 'audit pass')
     } finally {

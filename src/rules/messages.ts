@@ -76,6 +76,13 @@ export const CATALOGUE = {
     source: 'Gateway API GRPCRoute spec (HTTPRoute and GRPCRoute on the same hostname)',
     template: '{subject} and older {others} share host {host} on {parent}; an implementation must reject the newer of an HTTPRoute and a GRPCRoute on one hostname.',
   },
+  RG0402: {
+    name: 'SubsetServiceNameTaken',
+    level: 'warning',
+    description: 'A DestinationRule asks for per-subset Services, but a Service with the generated name exists and is not managed by routeguard; it is left alone.',
+    source: 'routeguard subset Services (GEP-1294 per-subset Service pattern)',
+    template: '{subject} subset {subset}: Service {service} exists and is not managed by routeguard; it is left as it is.',
+  },
 } as const satisfies Record<string, MessageSpec>
 
 export type Code = keyof typeof CATALOGUE

@@ -45,14 +45,14 @@ export interface Timeouts {
 const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
-    const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome) =>
+    const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome | Promise<Outcome>) =>
       app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema } }, async (req, reply) => {
         const started = process.hrtime.bigint()
         const review = req.body
         const r = review.request
         let outcome: Outcome
         try {
-          outcome = decide(review)
+          outcome = await decide(review)
         } catch (e) {
           // a rule bug must not take the webhook down; answer per failure policy
           req.log.error({ uid: r.uid, err: (e as Error).message }, 'admission handler failed')

@@ -16,9 +16,12 @@ import {
   idOf,
   kindKeyOf,
   nameOf,
+  nsOf,
+  rec,
+  str,
   stringMap,
 } from '../model/object.js'
-import { HostTrie } from '../model/hosts.js'
+import { HostTrie, toFQDN } from '../model/hosts.js'
 import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from './bag.js'
 import {
   httpRuleSignatures,
@@ -93,6 +96,8 @@ export interface View {
   routesOnParent(kind: KindKey, parentKey: string, hostname: string | undefined): Iterable<RouteParentPosting>
   /** Routes whose Service parentRef's FQDN matches `host` (either direction). */
   serviceRoutesMatching(host: string): Iterable<ServiceRoutePosting>
+  /** DestinationRules whose `spec.host` (FQDN-expanded in their namespace) is exactly `host`. */
+  destinationRulesFor(host: string): Iterable<K8sObject>
 }
 
 /** The parent of a parentRef as an index key: `Gateway ns/name` or `Service ns/name`. */
@@ -121,6 +126,7 @@ export class ClusterView implements View {
   private readonly routeMatchIndex = new MultiMap<string, RouteMatchPosting>()
   private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Bag<RouteParentPosting>; size: number }>()
   private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
+  private readonly destinationRules = new MultiMap<string, K8sObject>()
   private readonly listeners: ((id: string) => void)[] = []
 
   /** Calls `fn(id)` after every upsert or remove (the audit's change feed). */
@@ -236,6 +242,10 @@ export class ClusterView implements View {
     return this.serviceRoutes.matching(host)
   }
 
+  destinationRulesFor(host: string): Iterable<K8sObject> {
+    return this.destinationRules.get(host)
+  }
+
   /**
    * Posts an object into (add) or takes it out of (remove) every index that concerns its kind.
    * Removal re-derives the same keys from the stored object (its facts are cached) and drops the
@@ -265,6 +275,15 @@ export class ClusterView implements View {
               }
             })
           }
+        }
+        break
+      }
+      case KIND.DestinationRule: {
+        const host = str(rec(obj.spec).host)
+        if (host) {
+          const fqdn = toFQDN(host, nsOf(obj))
+          if (add) this.destinationRules.add(fqdn, obj)
+          else this.destinationRules.remove(fqdn, (o) => o === obj)
         }
         break
       }

@@ -1,0 +1,72 @@
+/**
+ * Writing generated Services to the API server: server-side apply with fieldManager
+ * `routeguard` and `force=false`, so a field another manager owns is never taken over (the
+ * API answers 409 Conflict and routeguard leaves the Service alone). Every call is bounded by
+ * `timeoutMs` so that admission never waits on a slow API server.
+ */
+import * as k8s from '@kubernetes/client-node'
+import type { K8sObject } from '../model/object.js'
+import { MANAGER } from './subsets.js'
+
+export interface ServiceWriter {
+  /** @throws on API errors (RBAC, conflict, timeout) */
+  apply(service: K8sObject): Promise<void>
+  /** Deletes; a Service already gone is fine. @throws on other API errors */
+  remove(namespace: string, name: string): Promise<void>
+}
+
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer from the API server within ${ms} ms`)), ms)
+    }),
+  ])
+}
+
+export function apiError(e: unknown): string {
+  const code = (e as { code?: number }).code
+  const body = (e as { body?: unknown }).body
+  let message = (e as Error).message ?? String(e)
+  if (typeof body === 'string') {
+    try {
+      message = (JSON.parse(body) as { message?: string }).message ?? message
+    } catch {
+      /* keep the client's message */
+    }
+  }
+  return code ? `HTTP ${code}: ${message.split('\n')[0]}` : message.split('\n')[0]!
+}
+
+export class KubeServiceWriter implements ServiceWriter {
+  private readonly core: k8s.CoreV1Api
+
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly timeoutMs = 2000,
+  ) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api)
+  }
+
+  async apply(service: K8sObject): Promise<void> {
+    const name = service.metadata!.name!
+    const namespace = service.metadata!.namespace!
+    await bounded(
+      this.core.patchNamespacedService(
+        { name, namespace, body: service, fieldManager: MANAGER, force: false },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+      ),
+      this.timeoutMs,
+      `apply Service ${namespace}/${name}`,
+    )
+  }
+
+  async remove(namespace: string, name: string): Promise<void> {
+    try {
+      await bounded(this.core.deleteNamespacedService({ name, namespace }), this.timeoutMs, `delete Service ${namespace}/${name}`)
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) throw e
+    }
+  }
+}

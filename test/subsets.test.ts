@@ -1,0 +1,138 @@
+/**
+ * Generated per-subset Services: Bookinfo parity with bookinfo-versions.yaml, the /mutate path
+ * against the fake API server (server-side apply on the wire, dryRun, failures), and the
+ * reconciler (parent changes, subset removal, hand-made Services left alone).
+ */
+import * as k8s from '@kubernetes/client-node'
+import t from 'tap'
+import { loadObjects } from '../src/analyze/load.js'
+import { KIND } from '../src/model/object.js'
+import { wantedForDestinationRule } from '../src/subsets/subsets.js'
+import { ClusterView } from '../src/view/view.js'
+import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES } from './fake-apiserver.js'
+import { eventually, get, post, review, startTestServer } from './helpers.js'
+
+const BOOKINFO = '../shared/samples/istio/bookinfo'
+
+t.test('Bookinfo: generated Services match bookinfo-versions.yaml (selectors and ports)', async (t) => {
+  const view = new ClusterView()
+  for (const { object } of loadObjects([`${BOOKINFO}/platform/kube/bookinfo.yaml`, `${BOOKINFO}/networking/destination-rule-all.yaml`], 'default').objects) {
+    if (object.kind === 'DestinationRule') object.metadata!.annotations = { 'routeguard.io/subset-services': 'true' }
+    view.upsert(object)
+  }
+  const generated = new Map<string, any>()
+  for (const dr of [...view.all()].filter((o) => o.kind === 'DestinationRule')) {
+    for (const w of wantedForDestinationRule(view, dr)) generated.set(w.service.metadata!.name!, w.service)
+  }
+  const versions = loadObjects([`${BOOKINFO}/platform/kube/bookinfo-versions.yaml`], 'default').objects.map((o) => o.object as any)
+  t.ok(versions.length >= 6)
+  for (const want of versions) {
+    const got = generated.get(want.metadata.name)
+    t.ok(got, `generates ${want.metadata.name}`)
+    if (!got) continue
+    t.same(got.spec.selector, want.spec.selector, `${want.metadata.name}: same selector`)
+    t.same(got.spec.ports.map((p: any) => [p.name, p.port]), want.spec.ports.map((p: any) => [p.name, p.port]), `${want.metadata.name}: same ports`)
+    t.same(got.metadata.labels, { 'app.kubernetes.io/managed-by': 'routeguard', 'routeguard.io/subset-of': want.metadata.name.replace(/-v\d$/, '') })
+  }
+})
+
+function kubeConfig(api: FakeApiServer): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig()
+  kc.loadFromString(JSON.stringify(api.kubeconfig()))
+  return kc
+}
+
+const reviewsService = (selector: Record<string, string> = { app: 'reviews' }) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'reviews', namespace: 'default', labels: { app: 'reviews' } },
+  spec: { selector, ports: [{ name: 'http', port: 9080, targetPort: 9080, appProtocol: 'http' }] },
+})
+
+const reviewsDR = (subsets = ['v1', 'v2', 'v3'], annotations?: Record<string, string>) => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'DestinationRule',
+  metadata: { name: 'reviews', namespace: 'default', ...(annotations ? { annotations } : {}) },
+  spec: { host: 'reviews.default.svc.cluster.local', subsets: subsets.map((s) => ({ name: s, labels: { version: s } })) },
+})
+
+const route = (backends: string[]) => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name: 'reviews', namespace: 'default' },
+  spec: { parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }], rules: [{ backendRefs: backends.map((name) => ({ name, port: 9080, weight: 50 })) }] },
+})
+
+async function setup(t: any, audit = false) {
+  const api = new FakeApiServer([...CORE_RESOURCES, ...ISTIO_RESOURCES, ...GATEWAY_API_RESOURCES])
+  await api.start()
+  t.teardown(() => api.stop())
+  api.put(reviewsService())
+  api.put(reviewsDR())
+  const s = await startTestServer(t, { kubeConfig: kubeConfig(api), ...(audit ? { audit: { identity: 'a', intervalMs: 300, leaseDurationSeconds: 2, renewIntervalMs: 500, retryIntervalMs: 200, reactAfterMs: 100 } } : {}) })
+  t.ok(await eventually(async () => (await get(s.agent, `${s.url}/readyz`)).status === 200 && s.view.size(KIND.DestinationRule) === 1))
+  return { api, s }
+}
+
+const decodePatch = (r: any) => (r.body.response.patch ? JSON.parse(Buffer.from(r.body.response.patch, 'base64').toString()) : [])
+
+t.test('/mutate generates a missing <svc>-<subset> Service with server-side apply and annotates the route', async (t) => {
+  const { api, s } = await setup(t)
+  const r = await post(s.agent, `${s.url}/mutate`, review(route(['reviews-v1', 'reviews-v2'])))
+  t.equal(r.body.response.allowed, true)
+  t.equal(r.body.response.patchType, 'JSONPatch')
+  t.same(decodePatch(r), [{ op: 'add', path: '/metadata/annotations', value: { 'routeguard.io/generated-services': 'default/reviews-v1,default/reviews-v2' } }])
+  const svc = api.get('v1', 'Service', 'default', 'reviews-v2') as any
+  t.same(svc.spec.selector, { app: 'reviews', version: 'v2' })
+  t.same(svc.spec.ports, [{ name: 'http', port: 9080, targetPort: 9080, appProtocol: 'http' }])
+  t.same(svc.metadata.labels, { 'app.kubernetes.io/managed-by': 'routeguard', 'routeguard.io/subset-of': 'reviews' })
+  const dr = api.get('networking.istio.io/v1', 'DestinationRule', 'default', 'reviews') as any
+  t.same(svc.metadata.ownerReferences, [{ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', name: 'reviews', uid: dr.metadata.uid }], 'owned by the DestinationRule: garbage-collected with it')
+  const apply = api.requests.find((q) => q.method === 'PATCH' && q.path === '/api/v1/namespaces/default/services/reviews-v2')!
+  t.equal(apply.contentType, 'application/apply-patch+yaml')
+  t.equal(apply.query.fieldManager, 'routeguard')
+  t.equal(apply.query.force, 'false', 'never forces over another field manager')
+  t.notOk(api.get('v1', 'Service', 'default', 'reviews-v3'), 'only what the route references')
+})
+
+t.test('/mutate with dryRun writes nothing and warns', async (t) => {
+  const { api, s } = await setup(t)
+  const before = api.requests.filter((q) => q.method !== 'GET').length
+  const r = await post(s.agent, `${s.url}/mutate`, review(route(['reviews-v3']), { dryRun: true }))
+  t.equal(r.body.response.allowed, true)
+  t.same(r.body.response.warnings, ['would generate Service default/reviews-v3'])
+  t.notOk(r.body.response.patch)
+  t.equal(api.requests.filter((q) => q.method !== 'GET').length, before, 'no write request at all')
+})
+
+t.test('an API failure admits the route with a warning; the reconciler creates the Service later', async (t) => {
+  const { api, s } = await setup(t, true)
+  api.failNext((q) => q.method === 'PATCH' && q.path.endsWith('/services/reviews-v2'), 403, 1)
+  const r = await post(s.agent, `${s.url}/mutate`, review(route(['reviews-v2'])))
+  t.equal(r.body.response.allowed, true, 'admitted anyway')
+  t.match(r.body.response.warnings[0], /could not generate Service default\/reviews-v2: HTTP 403.*will retry/)
+  api.put(route(['reviews-v2'])) // the route lands in the cluster
+  t.ok(await eventually(() => api.get('v1', 'Service', 'default', 'reviews-v2')), 'retried by the reconciler')
+})
+
+t.test('reconciler: parent Service changes propagate; removed subsets are deleted; hand-made Services are left alone', async (t) => {
+  const { api, s } = await setup(t, true)
+  api.put({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews-v1', namespace: 'default' }, spec: { selector: { app: 'reviews', version: 'v1', team: 'mine' }, ports: [{ port: 9080 }] } })
+  api.put(reviewsDR(['v1', 'v2', 'v3'], { 'routeguard.io/subset-services': 'true' }))
+  t.ok(await eventually(() => api.get('v1', 'Service', 'default', 'reviews-v2') && api.get('v1', 'Service', 'default', 'reviews-v3')), 'opt-in: a Service per subset')
+  const handMade = api.get('v1', 'Service', 'default', 'reviews-v1') as any
+  t.same(handMade.spec.selector, { app: 'reviews', version: 'v1', team: 'mine' }, 'the hand-made Service is untouched')
+  t.notOk(api.requests.some((q) => q.method !== 'GET' && q.path.endsWith('/services/reviews-v1')), 'not even a request for it')
+  const dr = review(reviewsDR(['v1', 'v2', 'v3'], { 'routeguard.io/subset-services': 'true' }), { operation: 'UPDATE' })
+  const v = await post(s.agent, `${s.url}/validate`, dr)
+  t.match(v.body.response.warnings?.[0] ?? '', /^RG0402: DestinationRule default\/reviews subset v1: Service default\/reviews-v1 exists and is not managed by routeguard/)
+
+  api.put(reviewsService({ app: 'reviews', tier: 'backend' }))
+  t.ok(await eventually(() => (api.get('v1', 'Service', 'default', 'reviews-v2') as any)?.spec.selector.tier === 'backend'), 'parent selector change propagated')
+  t.same((api.get('v1', 'Service', 'default', 'reviews-v3') as any).spec.selector, { app: 'reviews', tier: 'backend', version: 'v3' })
+
+  api.put(reviewsDR(['v1', 'v2'], { 'routeguard.io/subset-services': 'true' }))
+  t.ok(await eventually(() => !api.get('v1', 'Service', 'default', 'reviews-v3')), 'removed subset: its Service is deleted')
+  t.ok(api.get('v1', 'Service', 'default', 'reviews-v2'), 'the others stay')
+  t.ok(api.get('v1', 'Service', 'default', 'reviews-v1'), 'the hand-made one stays')
+})
