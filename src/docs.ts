@@ -16,16 +16,17 @@ export function renderRulesDoc(): string {
   ]
   for (const code of Object.keys(CATALOGUE) as Code[]) {
     const spec = CATALOGUE[code]
-    const rule = RULES.find((r) => r.code === code)
-    const subjects = rule ? rule.subjects.map((k) => k.split('/')[1]).join(', ') : ''
-    lines.push(`| ${code} | ${spec.name} | ${spec.level} | ${actionFor(DEFAULT_POLICY, code)} | ${subjects} | ${rule?.istioAnalyzer ? `\`${rule.istioAnalyzer}\`` : ''} |`)
+    const rules = RULES.filter((r) => r.code === code)
+    const subjects = [...new Set(rules.flatMap((r) => r.subjects.map((k) => k.split('/')[1])))].join(', ')
+    const mirrors = [...new Set(rules.map((r) => r.istioAnalyzer).filter(Boolean))].map((a) => `\`${a}\``).join(', ')
+    lines.push(`| ${code} | ${spec.name} | ${spec.level} | ${actionFor(DEFAULT_POLICY, code)} | ${subjects} | ${mirrors} |`)
   }
   lines.push('')
   for (const code of Object.keys(CATALOGUE) as Code[]) {
     const spec = CATALOGUE[code]
-    const rule = RULES.find((r) => r.code === code)
+    const rules = RULES.filter((r) => r.code === code)
     lines.push(`## ${code} ${spec.name}`, '', spec.description, '', `- Level: ${spec.level}`, `- Source: ${spec.source}`)
-    if (rule) lines.push(`- Reads: ${[...new Set([...rule.subjects, ...rule.inputs])].map((k) => k.split('/')[1]).join(', ')}`)
+    if (rules.length) lines.push(`- Reads: ${[...new Set(rules.flatMap((r) => [...r.subjects, ...r.inputs]))].map((k) => k.split('/')[1]).join(', ')}`)
     lines.push(`- Message: \`${code}: ${spec.template}\``, '')
   }
   return lines.join('\n')

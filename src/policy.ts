@@ -16,8 +16,16 @@ export const DEFAULT_POLICY: Policy = { rules: {}, exemptNamespaces: [] }
 
 const BY_LEVEL: Record<Severity, Action> = { error: 'deny', warning: 'warn', info: 'off' }
 
+/**
+ * Codes whose admission default differs from their level: a missing reference is an error in
+ * Istio's analyzers, but objects are often applied before what they reference (one
+ * `kubectl apply -f dir/`), and Gateway API controllers keep such routes Accepted; so
+ * routeguard warns by default. Set `deny` in the config to block.
+ */
+const DEFAULT_ACTIONS: Partial<Record<Code, Action>> = { IST0101: 'warn' }
+
 export function actionFor(policy: Policy, code: Code): Action {
-  return policy.rules[code] ?? BY_LEVEL[CATALOGUE[code].level]
+  return policy.rules[code] ?? DEFAULT_ACTIONS[code] ?? BY_LEVEL[CATALOGUE[code].level]
 }
 
 /** Splits findings into the ones that deny and the ones that only warn. */

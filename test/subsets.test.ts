@@ -129,6 +129,7 @@ t.test('reconciler: parent Service changes propagate; removed subsets are delete
 
   api.put(reviewsService({ app: 'reviews', tier: 'backend' }))
   t.ok(await eventually(() => (api.get('v1', 'Service', 'default', 'reviews-v2') as any)?.spec.selector.tier === 'backend'), 'parent selector change propagated')
+  t.ok(await eventually(() => (api.get('v1', 'Service', 'default', 'reviews-v3') as any)?.spec.selector.tier === 'backend'))
   t.same((api.get('v1', 'Service', 'default', 'reviews-v3') as any).spec.selector, { app: 'reviews', tier: 'backend', version: 'v3' })
 
   api.put(reviewsDR(['v1', 'v2'], { 'routeguard.io/subset-services': 'true' }))

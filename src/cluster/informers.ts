@@ -208,6 +208,7 @@ export class ClusterSync {
     }
     this.discovered = true
     this.absent = result.absent
+    this.view.setCoverage(result.served.map(kindKey).concat([...this.informers.keys()]))
     if (result.absent.length) this.opts.log?.info({ absent: result.absent.map(kindKey) }, 'kinds not served; checking again later')
     await Promise.all(
       result.served

@@ -7,9 +7,30 @@ import { rg0102 } from './rg0102-mesh-route-ownership.js'
 import { rg0103 } from './rg0103-route-match-conflict.js'
 import { rg0104 } from './rg0104-mixed-route-kinds.js'
 import { rg0402 } from './rg0402-subset-service-name-taken.js'
+import { ist0101Gateway, ist0132, ist0165 } from './istio-gateway-refs.js'
+import { ist0101Subset } from './istio-destination-subsets.js'
+import { ist0101Selector, ist0118, ist0150, ist0162 } from './istio-services.js'
 import type { Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [ist0109, ist0130, ist0131, ist0145, rg0101, rg0102, rg0103, rg0104, rg0402]
+export const RULES: readonly Rule[] = [
+  ist0101Gateway,
+  ist0101Subset,
+  ist0101Selector,
+  ist0109,
+  ist0118,
+  ist0130,
+  ist0131,
+  ist0132,
+  ist0145,
+  ist0150,
+  ist0162,
+  ist0165,
+  rg0101,
+  rg0102,
+  rg0103,
+  rg0104,
+  rg0402,
+]
 
 /** Kinds any rule is evaluated for: the kinds the webhook has something to say about. */
 export const SUBJECT_KINDS: ReadonlySet<string> = new Set(RULES.flatMap((r) => r.subjects))

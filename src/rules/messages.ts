@@ -20,12 +20,26 @@ export interface MessageSpec {
 }
 
 export const CATALOGUE = {
+  IST0101: {
+    name: 'ReferencedResourceNotFound',
+    level: 'error',
+    description: 'Something the object references does not exist (gateway, host+subset in a DestinationRule, gateway workload selector).',
+    source: 'Istio analyzers virtualservice.GatewayAnalyzer, virtualservice.DestinationRuleAnalyzer, gateway.IngressGatewayPortAnalyzer',
+    template: '{subject}: referenced {reftype} not found: {name}',
+  },
   IST0109: {
     name: 'ConflictingMeshGatewayVirtualServiceHosts',
     level: 'error',
     description: 'Two mesh-bound VirtualServices claim the same host in overlapping exportTo scopes; sidecars keep only one.',
     source: 'Istio analyzer virtualservice.ConflictingMeshGatewayHostsAnalyzer',
     template: '{subject} and {others} are mesh VirtualServices that define the same host {host} (exportTo scope {scope}); sidecars use only one of them. Merge them into one VirtualService.',
+  },
+  IST0118: {
+    name: 'PortNameIsNotUnderNamingConvention',
+    level: 'info',
+    description: 'A Service port name (or appProtocol) does not say its protocol, so Istio falls back to protocol sniffing.',
+    source: 'Istio analyzer service.PortNameAnalyzer',
+    template: '{subject} port {port} name {name} does not follow <protocol>[-<suffix>]; Istio will sniff the protocol.',
   },
   IST0130: {
     name: 'VirtualServiceUnreachableRule',
@@ -41,12 +55,40 @@ export const CATALOGUE = {
     source: 'Istio validation (pkg/config/validation) analyzeUnreachable*Rules and coveredValidation',
     template: '{subject} rule {rule} match {match} is not used (a duplicate of, or covered by, {earlier}).',
   },
+  IST0132: {
+    name: 'VirtualServiceHostNotFoundInGateway',
+    level: 'warning',
+    description: 'None of the VirtualService hosts is served by a gateway it is bound to.',
+    source: 'Istio analyzer virtualservice.GatewayAnalyzer',
+    template: '{subject}: none of the hosts {hosts} is defined in gateway {gateway}.',
+  },
   IST0145: {
     name: 'ConflictingGateways',
     level: 'error',
     description: 'Istio Gateways on the same workloads declare the same port and host.',
     source: 'Istio analyzer gateway.ConflictingGatewayAnalyzer',
     template: '{subject} conflicts with {others} on workload selector {selector}, port {port}, hosts {hosts}: the same port and host are declared twice.',
+  },
+  IST0150: {
+    name: 'ExternalNameServiceTypeInvalidPortName',
+    level: 'warning',
+    description: 'An ExternalName Service port is named tcp or has no known protocol prefix, so Istio cannot route it as intended.',
+    source: 'Istio analyzer service.PortNameAnalyzer',
+    template: '{subject} is an ExternalName Service and port {port} name {name} must name a protocol other than tcp (e.g. http, https, tls).',
+  },
+  IST0162: {
+    name: 'GatewayPortNotDefinedOnService',
+    level: 'warning',
+    description: 'An Istio Gateway server port is not a port of any Service selecting the gateway pods.',
+    source: 'Istio analyzer gateway.IngressGatewayPortAnalyzer',
+    template: '{subject} server port {port} is not exposed by any Service selecting the gateway workload {selector}.',
+  },
+  IST0165: {
+    name: 'ReferencedInternalGateway',
+    level: 'warning',
+    description: 'A VirtualService binds to the internal gateway Istio generates for a Gateway API Gateway.',
+    source: 'Istio analyzer virtualservice.GatewayAnalyzer',
+    template: '{subject} references the internal gateway {gateway}; bind to the Gateway API Gateway with an HTTPRoute instead.',
   },
   RG0101: {
     name: 'GatewayRouteShadowed',

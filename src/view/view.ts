@@ -76,6 +76,12 @@ export interface ServiceRoutePosting {
 
 /** What rules may read. All lookups are bucket lookups; none scans the whole view. */
 export interface View {
+  /**
+   * Does the view hold every object of this kind? Files and standalone views do (they are the
+   * world); a live view only for the kinds it watches (Pods, for instance, are not watched).
+   * Rules that would read absence as "not found" skip kinds the view does not cover.
+   */
+  covers(kind: KindKey): boolean
   /** One object by identity, or undefined. */
   get(kind: KindKey, namespace: string, name: string): K8sObject | undefined
   /** Labels of a Namespace object, or undefined when the view does not hold it. */
@@ -90,6 +96,10 @@ export interface View {
   istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]>
   /** Is there a Pod the equality selector selects? */
   anyPodSelected(selector: Record<string, string>): boolean
+  /** Pods the equality selector selects (any namespace). */
+  podsSelected(selector: Record<string, string>): Iterable<K8sObject>
+  /** Services in one namespace. */
+  servicesIn(namespace: string): Iterable<K8sObject>
   /** Route matches of `kind` by `routeMatchKey(...)`. */
   routeMatches(key: string): Iterable<RouteMatchPosting>
   /** Routes of `kind` on a parent whose declared hostnames match `hostname`; undefined → all on the parent. */
@@ -127,7 +137,18 @@ export class ClusterView implements View {
   private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Bag<RouteParentPosting>; size: number }>()
   private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
   private readonly destinationRules = new MultiMap<string, K8sObject>()
+  private readonly servicesByNamespace = new MultiMap<string, K8sObject>()
   private readonly listeners: ((id: string) => void)[] = []
+  private coverage: Set<KindKey> | undefined
+
+  covers(kind: KindKey): boolean {
+    return !this.coverage || this.coverage.has(kind)
+  }
+
+  /** Declares the kinds this view is complete for (live views: the watched kinds). */
+  setCoverage(kinds: Iterable<KindKey>): void {
+    this.coverage = new Set(kinds)
+  }
 
   /** Calls `fn(id)` after every upsert or remove (the audit's change feed). */
   onChange(fn: (id: string) => void): void {
@@ -214,17 +235,25 @@ export class ClusterView implements View {
     if (m) for (const [sel, bag] of m.map) yield [sel, [...bagValues(bag)]]
   }
 
+  servicesIn(namespace: string): Iterable<K8sObject> {
+    return this.servicesByNamespace.get(namespace)
+  }
+
   anyPodSelected(selector: Record<string, string>): boolean {
+    for (const _ of this.podsSelected(selector)) return true
+    return false
+  }
+
+  *podsSelected(selector: Record<string, string>): Generator<K8sObject> {
     const pairs = Object.entries(selector)
-    if (pairs.length === 0) return this.pods.size > 0
+    if (pairs.length === 0) return yield* this.pods
     let smallest: Bag<K8sObject>
     for (const [k, v] of pairs) {
       const b = this.podsByLabel.map.get(`${k}=${v}`)
-      if (b === undefined) return false
+      if (b === undefined) return
       if (smallest === undefined || bagSize(b) < bagSize(smallest)) smallest = b
     }
-    for (const pod of bagValues(smallest)) if (selects(selector, stringMap(pod.metadata?.labels))) return true
-    return false
+    for (const pod of bagValues(smallest)) if (selects(selector, stringMap(pod.metadata?.labels))) yield pod
   }
 
   routeMatches(key: string): Iterable<RouteMatchPosting> {
@@ -276,6 +305,11 @@ export class ClusterView implements View {
             })
           }
         }
+        break
+      }
+      case KIND.Service: {
+        if (add) this.servicesByNamespace.add(nsOf(obj), obj)
+        else this.servicesByNamespace.remove(nsOf(obj), (o) => o === obj)
         break
       }
       case KIND.DestinationRule: {

@@ -1,0 +1,127 @@
+/**
+ * Service-side checks after Istio's analyzers.
+ *
+ * `service.PortNameAnalyzer` (IST0118, IST0150; `analyzers/service/portname.go`, protocol
+ * from `pkg/config/kube/conversion.go`): a port's protocol comes from `appProtocol` if set, else
+ * from the name's text before the first `-` (tcp, udp, grpc, grpc-web, http, http_proxy, http2,
+ * https, tls, mongo, redis, mysql; case-insensitive; `grpc-web*`); UDP ports and ports 25, 53,
+ * 3306, 27017 are fine. Services labelled `istio`, `release: istio` or `gateway.istio.io/managed`
+ * (Gateway API gateways and waypoints) are skipped. ExternalName
+ * Services get IST0150 for a port named `tcp` or without a known protocol, others IST0118.
+ *
+ * `gateway.IngressGatewayPortAnalyzer` (IST0101 `selector`, IST0162;
+ * `analyzers/gateway/gateway.go`): the Pods an Istio Gateway selects (any namespace) must exist,
+ * and each server port must be a port or numeric targetPort of a TCP Service in the Pod's
+ * namespace that selects such a Pod.
+ */
+import { arr, KIND, num, rec, str, stringMap } from '../model/object.js'
+import { istioGateway, selects } from '../model/istio.js'
+import { finding } from './messages.js'
+import { defineRule, type Finding } from './types.js'
+
+const PROTOCOLS = new Set(['tcp', 'udp', 'grpc', 'grpc-web', 'http', 'http_proxy', 'http2', 'https', 'tls', 'mongo', 'redis', 'mysql'])
+const DEFAULT_TCP_PORTS = new Set([25, 53, 3306, 27017])
+
+function knownProtocol(name: string | undefined, appProtocol: string | undefined): boolean {
+  if (appProtocol) return ['kubernetes.io/h2c', 'kubernetes.io/ws', 'kubernetes.io/wss'].includes(appProtocol) || knownProtocol(appProtocol, undefined)
+  if (!name) return false
+  const n = name.toLowerCase()
+  if (n.startsWith('grpc-web')) return true
+  return PROTOCOLS.has(n.split('-')[0]!)
+}
+
+export const ist0118 = defineRule({
+  code: 'IST0118',
+  subjects: [KIND.Service],
+  inputs: [],
+  istioAnalyzer: 'service.PortNameAnalyzer',
+  check: (subject) => portNames(subject).filter((f) => f.code === 'IST0118'),
+})
+
+export const ist0150 = defineRule({
+  code: 'IST0150',
+  subjects: [KIND.Service],
+  inputs: [],
+  istioAnalyzer: 'service.PortNameAnalyzer',
+  check: (subject) => portNames(subject).filter((f) => f.code === 'IST0150'),
+})
+
+function portNames(subject: Parameters<typeof ist0118.check>[0]): Finding[] {
+  const labels = stringMap(subject.metadata?.labels)
+  // Istio's own Services: installs, and gateways/waypoints its controllers manage
+  if ('istio' in labels || labels.release === 'istio' || 'gateway.istio.io/managed' in labels) return []
+  const spec = rec(subject.spec)
+  const external = str(spec.type) === 'ExternalName'
+  const out: Finding[] = []
+  arr(spec.ports).forEach((p, i) => {
+    const port = rec(p)
+    const name = str(port.name)
+    const number = num(port.port)
+    if (external) {
+      if (name?.toLowerCase() === 'tcp' || !knownProtocol(name, str(port.appProtocol))) {
+        out.push(finding('IST0150', subject, { port: String(number ?? ''), name: name ?? '(unnamed)' }, { path: `spec.ports[${i}]` }))
+      }
+      return
+    }
+    if (str(port.protocol) === 'UDP' || (number !== undefined && DEFAULT_TCP_PORTS.has(number))) return
+    if (!knownProtocol(name, str(port.appProtocol))) {
+      out.push(finding('IST0118', subject, { port: String(number ?? ''), name: name ?? '(unnamed)' }, { path: `spec.ports[${i}]` }))
+    }
+  })
+  return out
+}
+
+const gatewayPortsMemo = new WeakMap<object, Finding[]>()
+
+function gatewayPorts(subject: Parameters<typeof ist0118.check>[0], view: Parameters<typeof ist0118.check>[1]['view']): Finding[] {
+  const cached = gatewayPortsMemo.get(subject)
+  if (cached) return cached
+  const gw = istioGateway(subject)
+  const out: Finding[] = []
+  if (!view.covers(KIND.Pod)) return out // a live view does not watch Pods: absence proves nothing
+  const pods = [...view.podsSelected(gw.selector)]
+  if (gw.selectorString && pods.length === 0) {
+    out.push(finding('IST0101', subject, { reftype: 'selector', name: gw.selectorString }, { path: 'spec.selector' }))
+  } else {
+    const ports = new Set<number>()
+    for (const pod of pods) {
+      const podLabels = stringMap(pod.metadata?.labels)
+      for (const svc of view.servicesIn(pod.metadata?.namespace ?? '')) {
+        const spec = rec(svc.spec)
+        const selector = stringMap(spec.selector)
+        if (Object.keys(selector).length === 0 || !selects(selector, podLabels)) continue
+        for (const p of arr(spec.ports)) {
+          const port = rec(p)
+          if ((str(port.protocol) ?? 'TCP') !== 'TCP') continue
+          const n = num(port.port)
+          if (n !== undefined) ports.add(n)
+          const target = num(port.targetPort)
+          if (target !== undefined) ports.add(target)
+        }
+      }
+    }
+    for (const server of gw.servers) {
+      if (!ports.has(server.port)) {
+        out.push(finding('IST0162', subject, { port: String(server.port), selector: gw.selectorString }, { path: `spec.servers[${server.index}].port` }))
+      }
+    }
+  }
+  gatewayPortsMemo.set(subject, out)
+  return out
+}
+
+export const ist0101Selector = defineRule({
+  code: 'IST0101',
+  subjects: [KIND.IstioGateway],
+  inputs: [KIND.Pod, KIND.Service],
+  istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer',
+  check: (s, { view }) => gatewayPorts(s, view).filter((f) => f.code === 'IST0101'),
+})
+
+export const ist0162 = defineRule({
+  code: 'IST0162',
+  subjects: [KIND.IstioGateway],
+  inputs: [KIND.Pod, KIND.Service],
+  istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer',
+  check: (s, { view }) => gatewayPorts(s, view).filter((f) => f.code === 'IST0162'),
+})
