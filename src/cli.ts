@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
-import { parseDocument } from 'yaml'
+import { parseDocument, stringify } from 'yaml'
+import { convert } from './convert/convert.js'
 import { analyzeObjects, formatText, hasErrors, selectRules } from './analyze/analyze.js'
 import { loadObjects } from './analyze/load.js'
 import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
@@ -157,6 +158,21 @@ program
       process.stderr.write(`${findings.length} finding(s) in ${loaded.objects.length} object(s)\n`)
     }
     process.exitCode = loaded.problems.length ? 2 : hasErrors(findings) ? 1 : 0
+  })
+
+program
+  .command('convert')
+  .description('convert VirtualServices (+ DestinationRules, Istio Gateways, Services for context) to Gateway API routes on stdout')
+  .argument('<paths...>', 'files or folders')
+  .option('-n, --namespace <ns>', 'namespace for objects that set none', 'default')
+  .option('--strict', 'exit 1 when any feature is dropped or approximated (RG0302)', false)
+  .action((paths: string[], o) => {
+    const loaded = loadObjects(paths, o.namespace)
+    for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
+    const { objects, gaps } = convert(loaded.objects.map((l) => l.object))
+    process.stdout.write(objects.map((obj) => stringify(obj)).join('---\n'))
+    for (const g of gaps) process.stderr.write(`RG0302: ${g.resource} ${g.path}: ${g.feature}: ${g.detail}\n`)
+    process.exitCode = loaded.problems.length ? 2 : o.strict && gaps.length ? 1 : 0
   })
 
 program

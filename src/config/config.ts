@@ -7,6 +7,7 @@
  *   RG0103: warn
  * exemptNamespaces: [istio-system]
  * failurePolicy: Fail  # Fail (deny) or Ignore (allow) when an object under review cannot be read
+ * migration: true      # RG0302 (no Gateway API equivalent) as warnings instead of info
  * ```
  */
 import { readFileSync } from 'node:fs'
@@ -33,6 +34,7 @@ const schema = {
     },
     exemptNamespaces: { type: 'array', items: { type: 'string' } },
     failurePolicy: { enum: ['Fail', 'Ignore'] },
+    migration: { type: 'boolean' },
   },
 } as const
 
@@ -62,9 +64,11 @@ export function parseConfig(text: string, source = 'config'): Config {
     })
     throw new ConfigError(`${source}: ${[...new Set(problems)].join('; ')}`)
   }
-  const d = doc as { rules?: Policy['rules']; exemptNamespaces?: string[]; failurePolicy?: Config['failurePolicy'] }
+  const d = doc as { rules?: Policy['rules']; exemptNamespaces?: string[]; failurePolicy?: Config['failurePolicy']; migration?: boolean }
+  // migration: teams moving to the Gateway API see RG0302 as warnings (unless set explicitly)
+  const rules: Policy['rules'] = { ...(d.migration ? { RG0302: 'warn' as const } : {}), ...(d.rules ?? {}) }
   return {
-    policy: { rules: d.rules ?? {}, exemptNamespaces: d.exemptNamespaces ?? [] },
+    policy: { rules, exemptNamespaces: d.exemptNamespaces ?? [] },
     failurePolicy: d.failurePolicy ?? 'Fail',
   }
 }

@@ -118,6 +118,13 @@ export const CATALOGUE = {
     source: 'Gateway API GRPCRoute spec (HTTPRoute and GRPCRoute on the same hostname)',
     template: '{subject} and older {others} share host {host} on {parent}; an implementation must reject the newer of an HTTPRoute and a GRPCRoute on one hostname.',
   },
+  RG0302: {
+    name: 'NoGatewayApiEquivalent',
+    level: 'info',
+    description: 'A VirtualService uses a feature with no standard Gateway API equivalent (or one that converts only approximately); one finding per feature.',
+    source: 'Gateway API v1.6.1 HTTPRoute vs Istio VirtualService (research table §5.4)',
+    template: '{subject} {path}: {feature} has no Gateway API equivalent: {detail}',
+  },
   RG0402: {
     name: 'SubsetServiceNameTaken',
     level: 'warning',

@@ -1,0 +1,292 @@
+/**
+ * `routeguard convert`: Istio VirtualService (+ DestinationRule, Istio Gateway) → Gateway API
+ * HTTPRoute / TCPRoute / TLSRoute (+ Gateway, + per-subset Services). Nothing is dropped
+ * silently: every feature that has no standard equivalent, or is approximated, is returned as a
+ * gap (reported as RG0302 with its path). Weights are kept as written; a missing weight is never
+ * written as 0. Mesh VirtualServices get Service parentRefs (GAMMA), gateway ones Gateway
+ * parentRefs. Sources: Gateway API v1.6.1 HTTPRoute, ingress2gateway's Istio provider (what it
+ * gets wrong), the research table "VirtualService feature → Gateway API".
+ */
+import { arr, describeRef, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, refOf, str, stringMap, strs } from '../model/object.js'
+import { serviceOfFQDN } from '../model/hosts.js'
+import { MESH_GATEWAY } from '../model/istio.js'
+import { resolveSubsetBackend } from '../subsets/subsets.js'
+import { ClusterView } from '../view/view.js'
+import { type Gap, vsGaps } from './gaps.js'
+
+export interface ConvertGap extends Gap {
+  resource: string
+}
+
+export interface ConvertResult {
+  objects: K8sObject[]
+  gaps: ConvertGap[]
+}
+
+const GW = 'gateway.networking.k8s.io'
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308])
+
+/** Converts every VirtualService and Istio Gateway among `inputs`; other inputs are context (Services, DestinationRules). */
+export function convert(inputs: K8sObject[]): ConvertResult {
+  const view = new ClusterView()
+  for (const o of inputs) view.upsert(o)
+  const objects: K8sObject[] = []
+  const gaps: ConvertGap[] = []
+  const services = new Map<string, K8sObject>()
+  for (const o of view.all()) {
+    const kind = kindKeyOf(o)
+    if (kind === KIND.IstioGateway) objects.push(...convertGateway(o, gaps))
+    if (kind === KIND.VirtualService) {
+      const res = describeRef(refOf(o))
+      for (const g of vsGaps(o)) gaps.push({ ...g, resource: res })
+      objects.push(...convertVirtualService(o, view, gaps, services))
+    }
+  }
+  objects.push(...services.values())
+  return { objects, gaps }
+}
+
+function convertGateway(gw: K8sObject, gaps: ConvertGap[]): K8sObject[] {
+  const res = describeRef(refOf(gw))
+  const listeners: Record<string, unknown>[] = []
+  arr(rec(gw.spec).servers).forEach((raw, i) => {
+    const s = rec(raw)
+    const port = num(rec(s.port).number)
+    let protocol = (str(rec(s.port).protocol) ?? 'HTTP').toUpperCase()
+    const tls = rec(s.tls)
+    const mode = str(tls.mode)
+    if (protocol === 'HTTP2' || protocol === 'GRPC') protocol = mode ? 'HTTPS' : 'HTTP'
+    if (!['HTTP', 'HTTPS', 'TLS', 'TCP'].includes(protocol) || port === undefined) {
+      gaps.push({ feature: 'server.protocol', path: `spec.servers[${i}].port`, detail: `protocol ${protocol} / port ${port} has no listener equivalent; server dropped`, resource: res })
+      return
+    }
+    if (mode === 'ISTIO_MUTUAL' || mode === 'OPTIONAL_MUTUAL') {
+      gaps.push({ feature: 'tls.mode', path: `spec.servers[${i}].tls.mode`, detail: `${mode} has no Gateway API equivalent; server dropped`, resource: res })
+      return
+    }
+    if (mode === 'MUTUAL') gaps.push({ feature: 'tls.mode', path: `spec.servers[${i}].tls.mode`, detail: 'MUTUAL needs frontend client-certificate validation (Extended; Istio reports it unsupported); converted as Terminate', resource: res })
+    if (tls.httpsRedirect) gaps.push({ feature: 'tls.httpsRedirect', path: `spec.servers[${i}].tls.httpsRedirect`, detail: 'needs an HTTP listener plus a redirect route; dropped', resource: res })
+    strs(s.hosts).forEach((h, j) => {
+      const slash = h.indexOf('/')
+      const host = slash < 0 ? h : h.slice(slash + 1)
+      if (slash >= 0 && h.slice(0, slash) !== '*') gaps.push({ feature: 'server.hosts namespace', path: `spec.servers[${i}].hosts[${j}]`, detail: 'namespace-scoped host: listener allows all namespaces; restrict allowedRoutes by hand', resource: res })
+      const listener: Record<string, unknown> = { name: `${protocol.toLowerCase()}-${port}-${i}-${j}`, port, protocol, allowedRoutes: { namespaces: { from: 'All' } } }
+      if (host !== '*') listener.hostname = host
+      if (protocol === 'HTTPS' || protocol === 'TLS') {
+        if (mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH') listener.tls = { mode: 'Passthrough' }
+        else {
+          const cred = str(tls.credentialName)
+          listener.tls = { mode: 'Terminate', ...(cred ? { certificateRefs: [{ kind: 'Secret', name: cred }] } : {}) }
+          if (!cred) gaps.push({ feature: 'tls certificate', path: `spec.servers[${i}].tls`, detail: 'only credentialName maps to certificateRefs; inline certificate files dropped', resource: res })
+        }
+      }
+      listeners.push(listener)
+    })
+  })
+  if (!listeners.length) return []
+  return [{ apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: nameOf(gw), namespace: nsOf(gw) }, spec: { gatewayClassName: 'istio', listeners } }]
+}
+
+interface Ctx {
+  vs: K8sObject
+  view: ClusterView
+  gaps: ConvertGap[]
+  services: Map<string, K8sObject>
+  res: string
+}
+
+function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>): K8sObject[] {
+  const spec = rec(vs.spec)
+  const ns = nsOf(vs)
+  const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)) }
+  const gateways = strs(spec.gateways)
+  const mesh = gateways.length === 0 || gateways.includes(MESH_GATEWAY)
+  const parentRefs: Record<string, unknown>[] = []
+  for (const g of gateways) {
+    if (g === MESH_GATEWAY) continue
+    const [gns, gname] = g.includes('/') ? g.split('/', 2) : [ns, g]
+    parentRefs.push({ name: gname, ...(gns !== ns ? { namespace: gns } : {}) })
+  }
+  const hosts = strs(spec.hosts)
+  if (mesh) {
+    hosts.forEach((h, i) => {
+      const svc = serviceHost(h, ns)
+      if (svc) parentRefs.push({ group: '', kind: 'Service', name: svc.name, ...(svc.namespace !== ns ? { namespace: svc.namespace } : {}) })
+      else gaps.push({ feature: 'mesh host', path: `spec.hosts[${i}]`, detail: `${h} is not a Kubernetes Service; no GAMMA parent for it`, resource: ctx.res })
+    })
+  }
+  const hostnames = gateways.some((g) => g !== MESH_GATEWAY) ? hosts.filter((h) => h !== '*' && !/^[\d.:]+$/.test(h) && h.includes('.')) : []
+  const out: K8sObject[] = []
+  const rules = arr(spec.http).flatMap((r, i) => httpRules(rec(r), i, ctx))
+  if (rules.length) {
+    out.push({ apiVersion: `${GW}/v1`, kind: 'HTTPRoute', metadata: { name: nameOf(vs), namespace: ns }, spec: { parentRefs, ...(hostnames.length ? { hostnames } : {}), rules } })
+  }
+  arr(spec.tcp).forEach((r, i) => {
+    const backendRefs = arr(rec(r).route).map((d, j) => backendRef(rec(d), `spec.tcp[${i}].route[${j}]`, ctx)).filter(Boolean)
+    out.push({ apiVersion: `${GW}/v1alpha2`, kind: 'TCPRoute', metadata: { name: `${nameOf(vs)}-tcp-${i}`, namespace: ns }, spec: { parentRefs, rules: [{ backendRefs }] } })
+  })
+  arr(spec.tls).forEach((r, i) => {
+    const sni = [...new Set(arr(rec(r).match).flatMap((m) => strs(rec(m).sniHosts)))]
+    const backendRefs = arr(rec(r).route).map((d, j) => backendRef(rec(d), `spec.tls[${i}].route[${j}]`, ctx)).filter(Boolean)
+    out.push({ apiVersion: `${GW}/v1alpha2`, kind: 'TLSRoute', metadata: { name: `${nameOf(vs)}-tls-${i}`, namespace: ns }, spec: { parentRefs, hostnames: sni, rules: [{ backendRefs }] } })
+  })
+  return out
+}
+
+function serviceHost(host: string, ns: string): { name: string; namespace: string } | undefined {
+  if (!host.includes('.') && !host.startsWith('*')) return { name: host, namespace: ns }
+  return serviceOfFQDN(host)
+}
+
+function stringMatch(sm: Record<string, unknown>): { type: string; value: string } | undefined {
+  if (str(sm.exact) !== undefined) return { type: 'Exact', value: str(sm.exact)! }
+  if (str(sm.regex) !== undefined) return { type: 'RegularExpression', value: str(sm.regex)! }
+  if (str(sm.prefix) !== undefined) return { type: 'RegularExpression', value: `^${escapeRegex(str(sm.prefix)!)}.*` }
+  return undefined
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<string, unknown>[] {
+  const at = `spec.http[${i}]`
+  if (r.delegate !== undefined || r.directResponse !== undefined) return []
+  const matches = arr(r.match).map((m) => {
+    const mm = rec(m)
+    const out: Record<string, unknown> = {}
+    const uri = rec(mm.uri)
+    if (str(uri.exact) !== undefined) out.path = { type: 'Exact', value: str(uri.exact) }
+    else if (str(uri.prefix) !== undefined) out.path = { type: 'PathPrefix', value: str(uri.prefix) }
+    else if (str(uri.regex) !== undefined) out.path = { type: 'RegularExpression', value: str(uri.regex) }
+    const headers = Object.entries(rec(mm.headers)).flatMap(([name, sm]) => {
+      const x = stringMatch(rec(sm))
+      return x ? [{ name, ...x }] : []
+    })
+    if (headers.length) out.headers = headers
+    const query = Object.entries(rec(mm.queryParams)).flatMap(([name, sm]) => {
+      const x = stringMatch(rec(sm))
+      return x ? [{ name, ...x }] : []
+    })
+    if (query.length) out.queryParams = query
+    const method = str(rec(mm.method).exact)
+    if (method) out.method = method
+    return out
+  })
+  const prefixUri = arr(r.match).map((m) => str(rec(rec(m).uri).prefix))
+  if (prefixUri.some((p) => p !== undefined)) ctx.gaps.push({ feature: 'uri.prefix', path: `${at}.match`, detail: 'Istio prefixes are string prefixes, PathPrefix matches whole path segments (/foo no longer matches /foobar)', resource: ctx.res })
+  const filters: Record<string, unknown>[] = []
+  const headers = rec(r.headers)
+  const modifier = (h: Record<string, unknown>) => {
+    const m: Record<string, unknown> = {}
+    const set = Object.entries(stringMap(h.set)).map(([name, value]) => ({ name, value }))
+    const add = Object.entries(stringMap(h.add)).map(([name, value]) => ({ name, value }))
+    const remove = strs(h.remove)
+    if (set.length) m.set = set
+    if (add.length) m.add = add
+    if (remove.length) m.remove = remove
+    return Object.keys(m).length ? m : undefined
+  }
+  const reqMod = modifier(rec(headers.request))
+  if (reqMod) filters.push({ type: 'RequestHeaderModifier', requestHeaderModifier: reqMod })
+  const resMod = modifier(rec(headers.response))
+  if (resMod) filters.push({ type: 'ResponseHeaderModifier', responseHeaderModifier: resMod })
+  const redirect = rec(r.redirect)
+  const isRedirect = Object.keys(redirect).length > 0
+  if (isRedirect) {
+    const rr: Record<string, unknown> = {}
+    if (str(redirect.uri)) rr.path = { type: 'ReplaceFullPath', replaceFullPath: str(redirect.uri) }
+    if (str(redirect.authority)) rr.hostname = str(redirect.authority)
+    if (str(redirect.scheme)) rr.scheme = str(redirect.scheme)
+    if (num(redirect.port) !== undefined) rr.port = num(redirect.port)
+    const code = num(redirect.redirectCode) ?? 301
+    if (REDIRECT_CODES.has(code)) rr.statusCode = code
+    else ctx.gaps.push({ feature: 'redirect.redirectCode', path: `${at}.redirect.redirectCode`, detail: `status ${code} not allowed (301/302/303/307/308); Gateway API default 302 used`, resource: ctx.res })
+    filters.push({ type: 'RequestRedirect', requestRedirect: rr })
+  }
+  const rewrite = rec(r.rewrite)
+  let replacePrefix: string | undefined
+  if (str(rewrite.uri) !== undefined || str(rewrite.authority)) {
+    const rw: Record<string, unknown> = {}
+    if (str(rewrite.authority)) rw.hostname = str(rewrite.authority)
+    if (str(rewrite.uri) !== undefined) {
+      if (prefixUri.length && prefixUri.every((p) => p !== undefined)) replacePrefix = str(rewrite.uri)
+      else rw.path = { type: 'ReplaceFullPath', replaceFullPath: str(rewrite.uri) }
+    }
+    filters.push({ type: 'URLRewrite', urlRewrite: rw })
+  }
+  const mirrors = [...(Object.keys(rec(r.mirror)).length ? [{ destination: rec(r.mirror), percentage: rec(r.mirrorPercentage) }] : []), ...arr(r.mirrors).map((m) => ({ destination: rec(rec(m).destination), percentage: rec(rec(m).percentage) }))]
+  mirrors.forEach((m, j) => {
+    const ref = backendRef({ destination: m.destination }, `${at}.mirror[${j}]`, ctx)
+    if (!ref) return
+    delete ref.weight
+    const pct = num(m.percentage.value)
+    filters.push({ type: 'RequestMirror', requestMirror: { backendRef: ref, ...(pct !== undefined ? (Number.isInteger(pct) ? { percent: pct } : { fraction: { numerator: Math.round(pct * 1000), denominator: 100000 } }) : {}) } })
+  })
+  if (r.corsPolicy !== undefined) ctx.gaps.push({ feature: 'corsPolicy', path: `${at}.corsPolicy`, detail: 'the CORS filter exists from Gateway API v1.5 (not in v1.4.1); not emitted, add it by hand on v1.5+', resource: ctx.res })
+  const rule: Record<string, unknown> = {}
+  const name = str(r.name)
+  if (name && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) rule.name = name
+  if (matches.length) rule.matches = matches
+  if (filters.length) rule.filters = filters
+  const timeout = str(r.timeout)
+  if (timeout) rule.timeouts = { request: timeout }
+  if (!isRedirect) {
+    const backendRefs = arr(r.route).map((d, j) => backendRef(rec(d), `${at}.route[${j}]`, ctx)).filter((b): b is Record<string, unknown> => !!b)
+    rule.backendRefs = backendRefs
+  }
+  if (replacePrefix === undefined) return [rule]
+  // ReplacePrefixMatch needs exactly one PathPrefix match per rule: one rule per match
+  return matches.map((m, k) => ({
+    ...rule,
+    ...(rule.name ? { name: `${rule.name}-${k}` } : {}),
+    matches: [m],
+    filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'URLRewrite' ? { type: 'URLRewrite', urlRewrite: { ...rec(f.urlRewrite), path: { type: 'ReplacePrefixMatch', replacePrefixMatch: replacePrefix } } } : f)),
+  }))
+}
+
+/** A destination as a backendRef; a subset becomes the per-subset Service (generated when possible). */
+function backendRef(d: Record<string, unknown>, path: string, ctx: Ctx): Record<string, unknown> | undefined {
+  const dest = rec(d.destination)
+  const host = str(dest.host)
+  if (!host) return undefined
+  const ns = nsOf(ctx.vs)
+  const svc = serviceHost(host, ns)
+  if (!svc) {
+    ctx.gaps.push({ feature: 'destination host', path, detail: `${host} is not a Kubernetes Service (ServiceEntry hosts need implementation-specific backends); dropped`, resource: ctx.res })
+    return undefined
+  }
+  let name = svc.name
+  const subset = str(dest.subset)
+  if (subset) {
+    name = `${svc.name}-${subset}`
+    const generated = resolveSubsetBackend(ctx.view, svc.namespace, name)
+    if (generated) ctx.services.set(`${svc.namespace}/${name}`, generated.service)
+    else if (!ctx.view.get(KIND.Service, svc.namespace, name)) ctx.gaps.push({ feature: 'subset', path, detail: `Service ${svc.namespace}/${name} not generated: the base Service or the DestinationRule subset is not in the input`, resource: ctx.res })
+  }
+  let port = num(rec(dest.port).number)
+  if (port === undefined) {
+    const ports = arr(rec(ctx.view.get(KIND.Service, svc.namespace, svc.name)?.spec).ports)
+    if (ports.length === 1) port = num(rec(ports[0]).port)
+  }
+  if (port === undefined) ctx.gaps.push({ feature: 'destination port', path, detail: `no port for ${host} (backendRefs to a Service need one; include the Service in the input or set destination.port)`, resource: ctx.res })
+  const ref: Record<string, unknown> = { name }
+  if (svc.namespace !== ns) ref.namespace = svc.namespace
+  if (port !== undefined) ref.port = port
+  const weight = num(d.weight)
+  if (weight !== undefined) ref.weight = weight
+  const headers = rec(d.headers)
+  const filters: Record<string, unknown>[] = []
+  for (const [key, type] of [['request', 'RequestHeaderModifier'], ['response', 'ResponseHeaderModifier']] as const) {
+    const h = rec(headers[key])
+    const m: Record<string, unknown> = {}
+    const set = Object.entries(stringMap(h.set)).map(([n, value]) => ({ name: n, value }))
+    const add = Object.entries(stringMap(h.add)).map(([n, value]) => ({ name: n, value }))
+    if (set.length) m.set = set
+    if (add.length) m.add = add
+    if (strs(h.remove).length) m.remove = strs(h.remove)
+    if (Object.keys(m).length) filters.push({ type, [key === 'request' ? 'requestHeaderModifier' : 'responseHeaderModifier']: m })
+  }
+  if (filters.length) ref.filters = filters
+  return ref
+}

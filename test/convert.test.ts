@@ -1,0 +1,78 @@
+/** routeguard convert: what maps, what is approximated, and that nothing is dropped silently. */
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { parseAllDocuments, stringify } from 'yaml'
+import { convert } from '../src/convert/convert.js'
+import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
+import { tempDir } from './helpers.js'
+
+const svc = (name: string, ports = [{ name: 'http', port: 8080 }]) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector: { app: name }, ports } })
+
+const vs = {
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: {
+    hosts: ['shop.example.com'],
+    gateways: ['istio-system/public'],
+    http: [
+      { name: 'old-api', match: [{ uri: { prefix: '/v1' } }], redirect: { uri: '/v2', redirectCode: 308 } },
+      { match: [{ uri: { prefix: '/api' } }, { uri: { prefix: '/rest' } }], rewrite: { uri: '/' }, route: [{ destination: { host: 'api' } }], timeout: '5s' },
+      { match: [{ headers: { 'x-user': { prefix: 'test-' } } }], route: [{ destination: { host: 'web', subset: 'canary' }, weight: 10 }, { destination: { host: 'web' }, weight: 90 }], mirror: { host: 'shadow', port: { number: 9000 } }, mirrorPercentage: { value: 5 } },
+      { route: [{ destination: { host: 'web' } }], retries: { attempts: 3 }, fault: { delay: { fixedDelay: '1s', percentage: { value: 1 } } } },
+    ],
+  },
+}
+const dr = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web', namespace: 'shop' }, spec: { host: 'web', subsets: [{ name: 'canary', labels: { track: 'canary' } }] } }
+const gw = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'public', namespace: 'istio-system' }, spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['*.example.com'], tls: { mode: 'SIMPLE', credentialName: 'wildcard-cert' } }] } }
+
+t.test('a gateway VirtualService with redirect, rewrite, subsets, mirror, retries and faults', async (t) => {
+  const { objects, gaps } = convert([vs, dr, gw, svc('api'), svc('web'), svc('shadow', [{ name: 'grpc', port: 9000 }])] as never)
+  const route = objects.find((o) => o.kind === 'HTTPRoute') as any
+  t.same(route.spec.parentRefs, [{ name: 'public', namespace: 'istio-system' }])
+  t.same(route.spec.hostnames, ['shop.example.com'])
+  const [redirect, rewriteA, rewriteB, split, plain] = route.spec.rules
+  t.same(redirect, { name: 'old-api', matches: [{ path: { type: 'PathPrefix', value: '/v1' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplaceFullPath', replaceFullPath: '/v2' }, statusCode: 308 } }] }, 'redirect without backendRefs')
+  t.same(rewriteA.matches, [{ path: { type: 'PathPrefix', value: '/api' } }], 'ReplacePrefixMatch: one PathPrefix match per rule')
+  t.same(rewriteB.matches, [{ path: { type: 'PathPrefix', value: '/rest' } }])
+  t.same(rewriteA.filters, [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } }])
+  t.same(rewriteA.timeouts, { request: '5s' })
+  t.same(rewriteA.backendRefs, [{ name: 'api', port: 8080 }], 'port taken from the single-port Service; no weight written when none was set')
+  t.same(split.matches, [{ headers: [{ name: 'x-user', type: 'RegularExpression', value: '^test-.*' }] }], 'header prefix approximated by a regex')
+  t.same(split.backendRefs, [{ name: 'web-canary', port: 8080, weight: 10 }, { name: 'web', port: 8080, weight: 90 }], 'weights kept; subset → per-subset Service')
+  t.same(split.filters, [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'shadow', port: 9000 }, percent: 5 } }])
+  t.same(plain.backendRefs, [{ name: 'web', port: 8080 }])
+  const generated = objects.find((o) => o.kind === 'Service' && o.metadata?.name === 'web-canary') as any
+  t.same(generated.spec.selector, { app: 'web', track: 'canary' })
+  const gateway = objects.find((o) => o.kind === 'Gateway') as any
+  t.same(gateway.spec.listeners, [{ name: 'https-443-0-0', port: 443, protocol: 'HTTPS', hostname: '*.example.com', allowedRoutes: { namespaces: { from: 'All' } }, tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'wildcard-cert' }] } }])
+  const features = gaps.map((g) => `${g.feature} ${g.path}`)
+  for (const f of ['retries spec.http[3].retries', 'fault.delay spec.http[3].fault.delay', 'headers.prefix spec.http[2].match[0].headers.x-user.prefix', 'uri.prefix spec.http[1].match', 'subset spec.http[2]']) {
+    t.ok(features.includes(f), `reported: ${f}`)
+  }
+  const rg = analyzeObjects([{ object: vs as never, source: { file: 'x', line: 1 } }], { rules: selectRules(['RG0302']) }).findings
+  t.same(rg.map((f) => f.path).sort(), gaps.filter((g) => g.resource === 'VirtualService shop/web' && !['uri.prefix', 'redirect.redirectCode'].includes(g.feature)).map((g) => g.path).sort(), 'RG0302 reports the same features as convert')
+})
+
+t.test('a mesh VirtualService gets a Service parentRef; missing ports are reported, not invented', async (t) => {
+  const mesh = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings', namespace: 'shop' }, spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } }
+  const { objects, gaps } = convert([mesh] as never)
+  const route = objects[0] as any
+  t.same(route.spec.parentRefs, [{ group: '', kind: 'Service', name: 'ratings' }])
+  t.notOk(route.spec.hostnames, 'no hostnames on a GAMMA route')
+  t.match(gaps, [{ feature: 'destination port', path: 'spec.http[0].route[0]' }])
+})
+
+t.test('routeguard convert --strict exits 1 when anything is dropped; output is YAML', async (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'in.yaml'), [vs, dr, gw, svc('api'), svc('web')].map((o) => stringify(o)).join('---\n'))
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'convert', '--strict', join(dir, 'in.yaml')], { encoding: 'utf8' })
+  t.equal(r.status, 1)
+  t.match(r.stderr, /^RG0302: VirtualService shop\/web spec\.http\[3\]\.retries: retries: /m)
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS())
+  t.same(docs.map((d) => d.kind).sort(), ['Gateway', 'HTTPRoute', 'Service'])
+  const lax = spawnSync(process.execPath, ['dist/cli.js', 'convert', join(dir, 'in.yaml')], { encoding: 'utf8' })
+  t.equal(lax.status, 0)
+})
