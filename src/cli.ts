@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { parseDocument, stringify } from 'yaml'
 import { convert } from './convert/convert.js'
+import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
+import { kindKeyOf, nameOf, nsOf } from './model/object.js'
 import { analyzeObjects, formatText, hasErrors, selectRules } from './analyze/analyze.js'
 import { loadObjects } from './analyze/load.js'
 import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
@@ -149,9 +151,13 @@ program
       if (!paths.length) fail('analyze needs PATH... or --kubeconfig')
       loaded = loadObjects(paths, o.namespace)
     }
-    const { findings } = analyzeObjects(loaded.objects, { rules })
+    const { findings, view } = analyzeObjects(loaded.objects, { rules })
     if (o.output === 'json') {
-      process.stdout.write(`${JSON.stringify({ findings, problems: loaded.problems }, null, 2)}\n`)
+      // predicted Accepted/ResolvedRefs per route and parentRef, as a controller would set them
+      const routes = [...view.all()]
+        .filter((obj) => ROUTE_KINDS.includes(kindKeyOf(obj) as (typeof ROUTE_KINDS)[number]))
+        .map((obj) => ({ kind: obj.kind, namespace: nsOf(obj), name: nameOf(obj), parents: predictRouteStatus(obj, view).parents }))
+      process.stdout.write(`${JSON.stringify({ findings, routes, problems: loaded.problems }, null, 2)}\n`)
     } else {
       for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
       if (findings.length) process.stdout.write(`${formatText(findings)}\n`)

@@ -50,6 +50,21 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     expected: ['RG0104 GRPCRoute app/grpc'],
   },
   {
+    name: 'RG0201-RG0208 predicted route status: each reason once, a correct route none',
+    files: [`${F}/route-status.yaml`],
+    rules: ['RG0201', 'RG0202', 'RG0203', 'RG0204', 'RG0205', 'RG0206', 'RG0207', 'RG0208'],
+    expected: [
+      'RG0202 HTTPRoute other/wrong-ns',
+      'RG0205 HTTPRoute other/wrong-ns',
+      'RG0201 HTTPRoute apps/many-problems',
+      'RG0203 HTTPRoute apps/many-problems',
+      'RG0204 HTTPRoute apps/many-problems',
+      'RG0206 HTTPRoute apps/many-problems',
+      'RG0207 HTTPRoute apps/many-problems',
+      'RG0208 HTTPRoute apps/bad-method',
+    ],
+  },
+  {
     name: 'Bookinfo samples as shipped: no conflict; only the ingress Pod the files lack is reported',
     files: ['../shared/samples/istio/bookinfo/networking/virtual-service-all-v1.yaml', '../shared/samples/istio/bookinfo/networking/bookinfo-gateway.yaml', '../shared/samples/istio/bookinfo/networking/destination-rule-all.yaml'],
     rules: ['IST0101', 'IST0109', 'IST0132', 'IST0145', 'RG0101', 'RG0102', 'RG0103', 'RG0104'],
@@ -90,6 +105,20 @@ t.test('admission mode: the object under review is the newest, so an older one i
   const admission = evaluate(apiA, view, { mode: 'admission', rules: selectRules(['RG0103']) })
   t.equal(admission.length, 1, 're-applying it is judged against the route already there')
   t.match(admission[0]!.message, /HTTPRoute team-b\/api-b/)
+})
+
+t.test('predicted conditions per parentRef carry the Gateway API reasons', async (t) => {
+  const { predictRouteStatus } = await import('../src/rules/route-status.js')
+  const { view } = analyzeObjects(loadObjects([`${F}/route-status.yaml`]).objects, { rules: [] })
+  const cond = (ns: string, name: string) => predictRouteStatus(view.get(KIND.HTTPRoute, ns, name)!, view).parents.map((p) => `${p.parentRef.name}${p.parentRef.port ? `:${p.parentRef.port}` : ''} ${p.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' ')}`)
+  t.same(cond('apps', 'ok'), ['gw Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'])
+  t.same(cond('other', 'wrong-ns'), ['gw Accepted=False/NotAllowedByListeners ResolvedRefs=False/BackendNotFound'])
+  t.same(cond('apps', 'many-problems'), [
+    'gw Accepted=False/NoMatchingListenerHostname ResolvedRefs=False/RefNotPermitted',
+    'gw:8080 Accepted=False/NoMatchingParent ResolvedRefs=False/RefNotPermitted',
+    'missing Accepted=Unknown/Pending ResolvedRefs=False/RefNotPermitted',
+  ])
+  t.same(cond('apps', 'bad-method'), ['gw Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'])
 })
 
 t.test('selectRules takes codes and Istio analyzer names, and refuses unknown names', async (t) => {

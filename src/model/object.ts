@@ -40,6 +40,8 @@ export const KIND = {
   ServiceEntry: 'networking.istio.io/ServiceEntry',
   HTTPRoute: 'gateway.networking.k8s.io/HTTPRoute',
   GRPCRoute: 'gateway.networking.k8s.io/GRPCRoute',
+  TLSRoute: 'gateway.networking.k8s.io/TLSRoute',
+  TCPRoute: 'gateway.networking.k8s.io/TCPRoute',
   Gateway: 'gateway.networking.k8s.io/Gateway',
   ReferenceGrant: 'gateway.networking.k8s.io/ReferenceGrant',
   Service: '/Service',

@@ -11,6 +11,7 @@ import { rg0402 } from './rg0402-subset-service-name-taken.js'
 import { ist0101Gateway, ist0132, ist0165 } from './istio-gateway-refs.js'
 import { ist0101Subset } from './istio-destination-subsets.js'
 import { ist0101Selector, ist0118, ist0150, ist0162 } from './istio-services.js'
+import { routeStatusRules } from './route-status.js'
 import type { Rule } from './types.js'
 
 export const RULES: readonly Rule[] = [
@@ -30,6 +31,7 @@ export const RULES: readonly Rule[] = [
   rg0102,
   rg0103,
   rg0104,
+  ...routeStatusRules,
   rg0302,
   rg0402,
 ]

@@ -84,7 +84,10 @@ export interface View {
   covers(kind: KindKey): boolean
   /** One object by identity, or undefined. */
   get(kind: KindKey, namespace: string, name: string): K8sObject | undefined
-  /** Labels of a Namespace object, or undefined when the view does not hold it. */
+  /**
+   * Labels of a Namespace (with the implicit `kubernetes.io/metadata.name`), or undefined when
+   * the view does not cover Namespaces.
+   */
   namespaceLabels(namespace: string): Record<string, string> | undefined
   /** Mesh VirtualService hosts stored under exactly `host`. */
   meshHostsExact(host: string): Iterable<MeshHostPosting>
@@ -106,6 +109,8 @@ export interface View {
   routesOnParent(kind: KindKey, parentKey: string, hostname: string | undefined): Iterable<RouteParentPosting>
   /** Routes whose Service parentRef's FQDN matches `host` (either direction). */
   serviceRoutesMatching(host: string): Iterable<ServiceRoutePosting>
+  /** ReferenceGrants in a namespace. */
+  referenceGrantsIn(namespace: string): Iterable<K8sObject>
   /** DestinationRules whose `spec.host` (FQDN-expanded in their namespace) is exactly `host`. */
   destinationRulesFor(host: string): Iterable<K8sObject>
 }
@@ -138,6 +143,7 @@ export class ClusterView implements View {
   private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
   private readonly destinationRules = new MultiMap<string, K8sObject>()
   private readonly servicesByNamespace = new MultiMap<string, K8sObject>()
+  private readonly grantsByNamespace = new MultiMap<string, K8sObject>()
   private readonly listeners: ((id: string) => void)[] = []
   private coverage: Set<KindKey> | undefined
 
@@ -215,7 +221,9 @@ export class ClusterView implements View {
 
   namespaceLabels(namespace: string): Record<string, string> | undefined {
     const ns = this.get(KIND.Namespace, '', namespace)
-    return ns ? stringMap(ns.metadata?.labels) : undefined
+    if (!ns && !this.covers(KIND.Namespace)) return undefined
+    // the API server labels every Namespace with its name (Kubernetes 1.22+)
+    return { ...stringMap(ns?.metadata?.labels), 'kubernetes.io/metadata.name': namespace }
   }
 
   meshHostsExact(host: string): Iterable<MeshHostPosting> {
@@ -233,6 +241,10 @@ export class ClusterView implements View {
   *istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]> {
     const m = this.gatewaysByPort.get(port)
     if (m) for (const [sel, bag] of m.map) yield [sel, [...bagValues(bag)]]
+  }
+
+  referenceGrantsIn(namespace: string): Iterable<K8sObject> {
+    return this.grantsByNamespace.get(namespace)
   }
 
   servicesIn(namespace: string): Iterable<K8sObject> {
@@ -305,6 +317,11 @@ export class ClusterView implements View {
             })
           }
         }
+        break
+      }
+      case KIND.ReferenceGrant: {
+        if (add) this.grantsByNamespace.add(nsOf(obj), obj)
+        else this.grantsByNamespace.remove(nsOf(obj), (o) => o === obj)
         break
       }
       case KIND.Service: {
