@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { parseDocument, stringify } from 'yaml'
 import { convert } from './convert/convert.js'
+import { resolveImplementation } from './features/features.js'
 import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
 import { kindKeyOf, nameOf, nsOf } from './model/object.js'
 import { analyzeObjects, formatText, hasErrors, selectRules } from './analyze/analyze.js'
@@ -32,6 +33,7 @@ program
   .option('--state <paths...>', 'YAML/JSON files or folders that seed the view', [])
   .option('--config <file>', 'configuration file (YAML): rules, exemptNamespaces, failurePolicy')
   .option('--kubeconfig <file>', 'cluster mode: keep the view with informers against this cluster (in-cluster config is detected)')
+  .option('--implementation <name[@version]>', 'Gateway API implementation for RG0301 (istio, envoy-gateway, cilium, nginx-gateway-fabric, kgateway, agentgateway, linkerd)')
   .option('--max-staleness <seconds>', 'cluster mode: /readyz fails when a watch is down longer than this', (v) => positive(v, '--max-staleness'), 60)
   .addOption(new Option('--unsynced <policy>', 'cluster mode: answer while the view is not synced').choices(['deny', 'allow']).default('deny'))
   .option('--audit-interval <seconds>', 'cluster mode: seconds between background audit passes', (v) => positive(v, '--audit-interval'), 60)
@@ -50,6 +52,12 @@ program
     } catch (e) {
       fail(e instanceof ConfigError ? e.message : `--config: ${(e as Error).message}`)
     }
+    let implementation
+    try {
+      implementation = resolveImplementation(o.implementation ?? config?.implementation ?? 'istio')
+    } catch (e) {
+      fail(`--implementation: ${(e as Error).message}`)
+    }
     let kubeConfig
     try {
       kubeConfig = loadKubeConfig(o.kubeconfig)
@@ -60,6 +68,7 @@ program
     try {
       server = await startServe({
         kubeConfig,
+        implementation,
         audit: o.audit ? { intervalMs: o.auditInterval * 1000, leaseNamespace: o.leaseNamespace, identity: o.identity ?? process.env.POD_NAME ?? hostname() } : undefined,
         maxStalenessMs: o.maxStaleness * 1000,
         unsynced: o.unsynced,
@@ -131,7 +140,14 @@ program
   .option('--rules <names>', 'only these rule codes or Istio analyzer names, comma-separated')
   .option('-n, --namespace <ns>', 'namespace for objects that set none', 'default')
   .option('--kubeconfig <file>', 'analyze what is in this cluster (read-only) instead of files')
+  .option('--implementation <name[@version]>', 'Gateway API implementation for RG0301', 'istio')
   .action(async (paths: string[], o) => {
+    let implementation
+    try {
+      implementation = resolveImplementation(o.implementation)
+    } catch (e) {
+      fail(`--implementation: ${(e as Error).message}`)
+    }
     let rules
     try {
       rules = o.rules ? selectRules(String(o.rules).split(',').map((s: string) => s.trim()).filter(Boolean)) : undefined
@@ -151,7 +167,7 @@ program
       if (!paths.length) fail('analyze needs PATH... or --kubeconfig')
       loaded = loadObjects(paths, o.namespace)
     }
-    const { findings, view } = analyzeObjects(loaded.objects, { rules })
+    const { findings, view } = analyzeObjects(loaded.objects, { rules, implementation })
     if (o.output === 'json') {
       // predicted Accepted/ResolvedRefs per route and parentRef, as a controller would set them
       const routes = [...view.all()]

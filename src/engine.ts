@@ -4,7 +4,8 @@
  */
 import { compareAge, type K8sObject, kindKeyOf } from './model/object.js'
 import { RULES } from './rules/index.js'
-import type { CheckContext, Finding, Rule } from './rules/types.js'
+import type { CheckContext, Finding, Implementation, Rule } from './rules/types.js'
+import { resolveImplementation } from './features/features.js'
 import type { View } from './view/view.js'
 
 export interface EvaluateOptions {
@@ -15,6 +16,15 @@ export interface EvaluateOptions {
   mode: 'admission' | 'audit'
   /** rules to run (default: all) */
   rules?: readonly Rule[]
+  /** the Gateway API implementation (default: Istio, latest report) */
+  implementation?: Implementation
+}
+
+let defaultImplementation: Implementation | undefined
+
+/** Istio at its latest conformance report: the implementation routeguard assumes by default. */
+export function istioDefault(): Implementation {
+  return (defaultImplementation ??= resolveImplementation('istio'))
 }
 
 /** Runs every applicable rule on `subject`. Pure: findings depend only on subject and view. */
@@ -24,6 +34,7 @@ export function evaluate(subject: K8sObject, view: View, opts: EvaluateOptions):
   const ctx: CheckContext = {
     view,
     olderThanSubject: opts.mode === 'admission' ? () => true : (other) => compareAge(other, subject) < 0,
+    implementation: opts.implementation ?? istioDefault(),
   }
   const out: Finding[] = []
   for (const rule of opts.rules ?? RULES) {

@@ -13,6 +13,7 @@ import { buildServer, type Timeouts, tlsServer } from './server/app.js'
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
+import type { Implementation } from './rules/types.js'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { ClusterSync, type SyncOptions } from './cluster/informers.js'
 import { type AuditOptions, AuditRunner } from './audit/runner.js'
@@ -49,6 +50,8 @@ export interface ServeOptions {
   maxStalenessMs?: number
   /** cluster mode: how to answer while the view is not synced (default deny) */
   unsynced?: 'deny' | 'allow'
+  /** the Gateway API implementation RG0301 judges against (default: Istio) */
+  implementation?: Implementation
   /** cluster mode: run the leader-elected background audit with these settings */
   audit?: AuditOptions
   /** cluster mode: informer tuning (tests) */
@@ -92,6 +95,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     policy: config.policy,
     failurePolicy: config.failurePolicy,
     unsyncedPolicy: o.unsynced ?? 'deny',
+    implementation: o.implementation,
   }
   if (!o.kubeConfig) {
     // standalone: admitted changes are the only source of truth after the state files
@@ -130,7 +134,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   let audit: AuditRunner | undefined
   if (o.kubeConfig && o.audit) {
     const reconciler = new SubsetReconciler(view, writer!, app.log)
-    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, ...o.audit }, metrics, app.log)
+    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, ...o.audit }, metrics, app.log)
     audit.start()
   }
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log)

@@ -121,6 +121,18 @@ t.test('predicted conditions per parentRef carry the Gateway API reasons', async
   t.same(cond('apps', 'bad-method'), ['gw Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'])
 })
 
+t.test('RG0301: features the implementation does not claim, and Istio translation hard errors', async (t) => {
+  const { resolveImplementation } = await import('../src/features/features.js')
+  const run = (impl: string) =>
+    analyzeObjects(loadObjects([`${F}/rg0301.yaml`]).objects, { rules: selectRules(['RG0301']), implementation: resolveImplementation(impl) }).findings.map((f) => `${f.resource.name} ${f.path}`).sort()
+  t.same(run('istio'), ['mesh-route spec.rules[0].backendRefs[0].filters[0]', 'mesh-route spec.rules[0].filters[0]', 'with-retry spec.rules[0].retry'], 'Istio: retry unclaimed; ExtensionRef and a mirror on a backendRef are hard errors')
+  t.same(run('envoy-gateway'), ['mesh-route spec.parentRefs'], 'Envoy Gateway: retry is fine, but it claims no mesh support')
+  t.same(run('linkerd'), ['with-retry spec.rules[0].retry'], 'Linkerd: mesh claimed, retry not; no Istio translation errors')
+  t.same(run('istio@1.20'), run('istio'), 'a versioned report can be chosen')
+  t.throws(() => resolveImplementation('traefik'), /unknown implementation traefik/)
+  t.throws(() => resolveImplementation('istio@0.1'), /no conformance report for istio@0.1/)
+})
+
 t.test('selectRules takes codes and Istio analyzer names, and refuses unknown names', async (t) => {
   t.same(selectRules(['schema.ValidationAnalyzer.VirtualService']).map((r) => r.code), ['IST0130', 'IST0131'])
   t.same(selectRules(['RG0103', 'IST0109']).map((r) => r.code), ['IST0109', 'RG0103'])

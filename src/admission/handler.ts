@@ -7,7 +7,7 @@ import { describeRef, type K8sObject, refOf } from '../model/object.js'
 import { evaluate } from '../engine.js'
 import { decide, type Policy } from '../policy.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
-import type { Finding } from '../rules/types.js'
+import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
 import { type AdmissionRequest, requestKindKey, subjectOf } from './review.js'
 import { Response } from './response.js'
@@ -35,6 +35,8 @@ export interface HandlerDeps {
   /** When the view is not ready, the reason; the request is answered per `unsyncedPolicy`. */
   notReady?: () => string | undefined
   unsyncedPolicy?: 'deny' | 'allow'
+  /** the Gateway API implementation RG0301 judges against (default: Istio) */
+  implementation?: Implementation
 }
 
 /**
@@ -64,7 +66,7 @@ export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
     const response = deps.unsyncedPolicy === 'allow' ? Response.allowed().withWarnings(msg) : Response.errored(503, msg)
     return { response, decision: deps.unsyncedPolicy === 'allow' ? 'warned' : 'errored', findings: [], object: name }
   }
-  const findings = evaluate(object, deps.view, { mode: 'admission' })
+  const findings = evaluate(object, deps.view, { mode: 'admission', implementation: deps.implementation })
   const { deny, warn } = decide(deps.policy, object.metadata?.namespace ?? '', findings)
   const annotations: Record<string, string> = findings.length ? { findings: [...new Set(findings.map((f) => f.code))].join(',') } : {}
   if (deny.length) {

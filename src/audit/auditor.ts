@@ -9,7 +9,7 @@
 import { evaluate } from '../engine.js'
 import { idOf, kindKeyOf } from '../model/object.js'
 import { RULES } from '../rules/index.js'
-import type { Finding, Rule } from '../rules/types.js'
+import type { Finding, Implementation, Rule } from '../rules/types.js'
 import type { ClusterView } from '../view/view.js'
 
 export interface AuditPass {
@@ -38,6 +38,7 @@ export class Auditor {
   constructor(
     private readonly view: ClusterView,
     private readonly rules: readonly Rule[] = RULES,
+    private readonly implementation?: Implementation,
   ) {
     this.subjects = new Set(rules.flatMap((r) => r.subjects))
     for (const k of this.subjects) {
@@ -68,7 +69,7 @@ export class Auditor {
       const old = this.findings.get(id) ?? []
       let now: Finding[] = []
       if (obj && this.subjects.has(kindKeyOf(obj) ?? '')) {
-        now = evaluate(obj, this.view, { mode: 'audit', rules: this.rules })
+        now = evaluate(obj, this.view, { mode: 'audit', rules: this.rules, implementation: this.implementation })
         evaluated++
       }
       this.unlink(id, old)

@@ -13,10 +13,13 @@ import { LeaderElector } from '../cluster/lease.js'
 import { Auditor } from './auditor.js'
 import { EventSink, PolicyReportSink, type ReportSink } from './report.js'
 import type { SubsetReconciler } from '../subsets/reconciler.js'
+import type { Implementation } from '../rules/types.js'
 
 export interface AuditOptions {
   /** also keep generated subset Services right, on the same leader, after each pass */
   reconciler?: SubsetReconciler
+  /** the Gateway API implementation RG0301 judges against */
+  implementation?: Implementation
   /** ms to wait after a change in the view before an early pass (default 1000) */
   reactAfterMs?: number
   intervalMs?: number
@@ -88,7 +91,7 @@ export class AuditRunner {
   private earlyPass = false
 
   private lead(): void {
-    this.auditor = new Auditor(this.view)
+    this.auditor = new Auditor(this.view, undefined, this.o.implementation)
     this.sink = undefined
     this.schedule(0)
   }

@@ -8,6 +8,7 @@
  * exemptNamespaces: [istio-system]
  * failurePolicy: Fail  # Fail (deny) or Ignore (allow) when an object under review cannot be read
  * migration: true      # RG0302 (no Gateway API equivalent) as warnings instead of info
+ * implementation: istio # Gateway API implementation for RG0301 (envoy-gateway, cilium@v1.20.0, …)
  * ```
  */
 import { readFileSync } from 'node:fs'
@@ -19,6 +20,8 @@ import type { Policy } from '../policy.js'
 export interface Config {
   policy: Policy
   failurePolicy: 'Fail' | 'Ignore'
+  /** `NAME[@VERSION]` of the Gateway API implementation (RG0301); default istio */
+  implementation?: string
 }
 
 export const DEFAULT_CONFIG: Config = { policy: { rules: {}, exemptNamespaces: [] }, failurePolicy: 'Fail' }
@@ -35,6 +38,7 @@ const schema = {
     exemptNamespaces: { type: 'array', items: { type: 'string' } },
     failurePolicy: { enum: ['Fail', 'Ignore'] },
     migration: { type: 'boolean' },
+    implementation: { type: 'string', pattern: '^[a-z0-9-]+(@[A-Za-z0-9._-]+)?$' },
   },
 } as const
 
@@ -64,12 +68,13 @@ export function parseConfig(text: string, source = 'config'): Config {
     })
     throw new ConfigError(`${source}: ${[...new Set(problems)].join('; ')}`)
   }
-  const d = doc as { rules?: Policy['rules']; exemptNamespaces?: string[]; failurePolicy?: Config['failurePolicy']; migration?: boolean }
+  const d = doc as { rules?: Policy['rules']; exemptNamespaces?: string[]; failurePolicy?: Config['failurePolicy']; migration?: boolean; implementation?: string }
   // migration: teams moving to the Gateway API see RG0302 as warnings (unless set explicitly)
   const rules: Policy['rules'] = { ...(d.migration ? { RG0302: 'warn' as const } : {}), ...(d.rules ?? {}) }
   return {
     policy: { rules, exemptNamespaces: d.exemptNamespaces ?? [] },
     failurePolicy: d.failurePolicy ?? 'Fail',
+    ...(d.implementation ? { implementation: d.implementation } : {}),
   }
 }
 

@@ -6,6 +6,7 @@ import { rg0101 } from './rg0101-gateway-route-shadowed.js'
 import { rg0102 } from './rg0102-mesh-route-ownership.js'
 import { rg0103 } from './rg0103-route-match-conflict.js'
 import { rg0104 } from './rg0104-mixed-route-kinds.js'
+import { rg0301 } from './rg0301-unsupported-feature.js'
 import { rg0302 } from './rg0302-no-gateway-api-equivalent.js'
 import { rg0402 } from './rg0402-subset-service-name-taken.js'
 import { ist0101Gateway, ist0132, ist0165 } from './istio-gateway-refs.js'
@@ -32,6 +33,7 @@ export const RULES: readonly Rule[] = [
   rg0103,
   rg0104,
   ...routeStatusRules,
+  rg0301,
   rg0302,
   rg0402,
 ]

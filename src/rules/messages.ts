@@ -174,6 +174,13 @@ export const CATALOGUE = {
     source: 'Gateway API v1.6.1 route status (RouteConditionReason), GEP-709 ReferenceGrant, listener attachment rules',
     template: '{subject} {path}: unsupported value {value}; Accepted=False/UnsupportedValue.',
   },
+  RG0301: {
+    name: 'UnsupportedFeature',
+    level: 'error',
+    description: 'A route or Gateway uses a Gateway API feature the configured implementation does not claim in its conformance report (or one Istio cannot translate).',
+    source: 'Gateway API conformance reports (conformance/reports/), Istio pilot/pkg/config/kube/gateway/conversion.go',
+    template: '{subject} {path}: {feature} is not supported by {implementation}{detail}',
+  },
   RG0302: {
     name: 'NoGatewayApiEquivalent',
     level: 'info',

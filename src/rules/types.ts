@@ -30,6 +30,14 @@ export interface CheckContext {
    * subject is always the newest; in analyze and audit ages are compared.
    */
   olderThanSubject(other: K8sObject): boolean
+  /** the Gateway API implementation the cluster runs, and the features it claims */
+  implementation: Implementation
+}
+
+export interface Implementation {
+  name: string
+  version: string
+  features: Set<string>
 }
 
 /** What a rule module declares; `defineRule` adds name, severity and description from the catalogue. */
