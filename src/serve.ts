@@ -13,6 +13,7 @@ import { buildServer, type Timeouts, tlsServer } from './server/app.js'
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
+import { KIND } from './model/object.js'
 import type { Implementation } from './rules/types.js'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { ClusterSync, type SyncOptions } from './cluster/informers.js'
@@ -20,6 +21,9 @@ import { type AuditOptions, AuditRunner } from './audit/runner.js'
 import { subsetServiceMutator } from './subsets/mutator.js'
 import { SubsetReconciler } from './subsets/reconciler.js'
 import { KubeServiceWriter } from './subsets/writer.js'
+
+/** Kinds the webhook configurations send to routeguard (manifests/webhooks.yaml). */
+const WEBHOOK_KINDS = [KIND.VirtualService, KIND.DestinationRule, KIND.IstioGateway, KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway]
 
 export interface ServeOptions {
   host: string
@@ -124,6 +128,9 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     const loaded = loadObjects(o.state, 'default')
     for (const p of loaded.problems) app.log.warn({ file: p.source.file, line: p.source.line, problem: p.message }, 'state file problem')
     for (const { object } of loaded.objects) view.upsert(object)
+    // Standalone, the view is complete only for what reaches it: the kinds the webhook is sent,
+    // and the kinds in the state files. Rules skip "not found" checks for other kinds.
+    view.setCoverage([...WEBHOOK_KINDS, ...view.kindCounts()].map((k) => (typeof k === 'string' ? k : k[0])))
     synced = true
     app.log.info({ objects: view.size(), files: o.state }, 'standalone state view loaded')
   }

@@ -47,6 +47,7 @@ export const KIND = {
   Service: '/Service',
   Pod: '/Pod',
   Namespace: '/Namespace',
+  Node: '/Node',
 } as const
 
 /** Identity of one object, as findings and messages name it. */

@@ -11,23 +11,30 @@ import { rg0302 } from './rg0302-no-gateway-api-equivalent.js'
 import { rg0402 } from './rg0402-subset-service-name-taken.js'
 import { ist0101Gateway, ist0132, ist0165 } from './istio-gateway-refs.js'
 import { ist0101Subset } from './istio-destination-subsets.js'
+import { ist0101Host, ist0112, ist0140 } from './istio-destination-hosts.js'
+import { ist0173, ist0174 } from './istio-destinationrule-pods.js'
 import { ist0101Selector, ist0118, ist0150, ist0162 } from './istio-services.js'
 import { routeStatusRules } from './route-status.js'
 import type { Rule } from './types.js'
 
 export const RULES: readonly Rule[] = [
   ist0101Gateway,
+  ist0101Host,
   ist0101Subset,
   ist0101Selector,
   ist0109,
+  ist0112,
   ist0118,
   ist0130,
   ist0131,
   ist0132,
+  ist0140,
   ist0145,
   ist0150,
   ist0162,
   ist0165,
+  ist0173,
+  ist0174,
   rg0101,
   rg0102,
   rg0103,

@@ -34,6 +34,13 @@ export const CATALOGUE = {
     source: 'Istio analyzer virtualservice.ConflictingMeshGatewayHostsAnalyzer',
     template: '{subject} and {others} are mesh VirtualServices that define the same host {host} (exportTo scope {scope}); sidecars use only one of them. Merge them into one VirtualService.',
   },
+  IST0112: {
+    name: 'VirtualServiceDestinationPortSelectorRequired',
+    level: 'error',
+    description: 'A route destination omits the port while the Service or ServiceEntry it names has more than one.',
+    source: 'Istio analyzer virtualservice.DestinationHostAnalyzer',
+    template: '{subject} {path}: {host} exposes several ports ({ports}); the destination must name one.',
+  },
   IST0118: {
     name: 'PortNameIsNotUnderNamingConvention',
     level: 'info',
@@ -62,6 +69,13 @@ export const CATALOGUE = {
     source: 'Istio analyzer virtualservice.GatewayAnalyzer',
     template: '{subject}: none of the hosts {hosts} is defined in gateway {gateway}.',
   },
+  IST0140: {
+    name: 'IngressRouteRulesNotAffected',
+    level: 'warning',
+    description: 'A gateway-bound VirtualService routes to a host without subset while a mesh VirtualService for that host routes by subset; the subset routing does not apply to ingress traffic.',
+    source: 'Istio analyzer virtualservice.DestinationHostAnalyzer',
+    template: '{subject} {path}: the subset routing of {others} for host {host} does not apply to traffic from this gateway.',
+  },
   IST0145: {
     name: 'ConflictingGateways',
     level: 'error',
@@ -89,6 +103,20 @@ export const CATALOGUE = {
     description: 'A VirtualService binds to the internal gateway Istio generates for a Gateway API Gateway.',
     source: 'Istio analyzer virtualservice.GatewayAnalyzer',
     template: '{subject} references the internal gateway {gateway}; bind to the Gateway API Gateway with an HTTPRoute instead.',
+  },
+  IST0173: {
+    name: 'DestinationRuleSubsetNotSelectPods',
+    level: 'error',
+    description: 'A DestinationRule subset selects no Pod (labels checked with the node topology labels added).',
+    source: 'Istio analyzer destinationrule.SubsetSelectPodAnalyzer',
+    template: '{subject} subset {subset} selects no Pod of {host} (labels {labels}).',
+  },
+  IST0174: {
+    name: 'UnknownDestinationRuleHost',
+    level: 'warning',
+    description: 'A DestinationRule host resolves to no visible Service or ServiceEntry.',
+    source: 'Istio analyzer destinationrule.SubsetSelectPodAnalyzer',
+    template: '{subject}: host {host} is neither a Service nor a ServiceEntry host visible here.',
   },
   RG0101: {
     name: 'GatewayRouteShadowed',

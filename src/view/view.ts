@@ -16,14 +16,18 @@ import {
   idOf,
   kindKeyOf,
   nameOf,
+  arr,
   nsOf,
+  num,
   rec,
   str,
   stringMap,
+  strs,
 } from '../model/object.js'
 import { HostTrie, toFQDN } from '../model/hosts.js'
 import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from './bag.js'
 import {
+  exportScopes,
   httpRuleSignatures,
   istioGateway,
   selects,
@@ -74,6 +78,14 @@ export interface ServiceRoutePosting {
   host: string
 }
 
+/** A Service (as `<name>.<ns>.svc.cluster.local`) or ServiceEntry host, by exportTo scope. */
+export interface ServiceHostPosting {
+  obj: K8sObject
+  scope: string
+  host: string
+  ports: number[]
+}
+
 /** What rules may read. All lookups are bucket lookups; none scans the whole view. */
 export interface View {
   /**
@@ -109,6 +121,8 @@ export interface View {
   routesOnParent(kind: KindKey, parentKey: string, hostname: string | undefined): Iterable<RouteParentPosting>
   /** Routes whose Service parentRef's FQDN matches `host` (either direction). */
   serviceRoutesMatching(host: string): Iterable<ServiceRoutePosting>
+  /** Service and ServiceEntry hosts matching `host` (Istio wildcard rule, either direction). */
+  serviceHostsMatching(host: string): Iterable<ServiceHostPosting>
   /** ReferenceGrants in a namespace. */
   referenceGrantsIn(namespace: string): Iterable<K8sObject>
   /** DestinationRules whose `spec.host` (FQDN-expanded in their namespace) is exactly `host`. */
@@ -144,6 +158,7 @@ export class ClusterView implements View {
   private readonly destinationRules = new MultiMap<string, K8sObject>()
   private readonly servicesByNamespace = new MultiMap<string, K8sObject>()
   private readonly grantsByNamespace = new MultiMap<string, K8sObject>()
+  private readonly serviceHosts = new HostTrie<ServiceHostPosting>()
   private readonly listeners: ((id: string) => void)[] = []
   private coverage: Set<KindKey> | undefined
 
@@ -243,6 +258,10 @@ export class ClusterView implements View {
     if (m) for (const [sel, bag] of m.map) yield [sel, [...bagValues(bag)]]
   }
 
+  serviceHostsMatching(host: string): Iterable<ServiceHostPosting> {
+    return this.serviceHosts.matching(host)
+  }
+
   referenceGrantsIn(namespace: string): Iterable<K8sObject> {
     return this.grantsByNamespace.get(namespace)
   }
@@ -327,6 +346,25 @@ export class ClusterView implements View {
       case KIND.Service: {
         if (add) this.servicesByNamespace.add(nsOf(obj), obj)
         else this.servicesByNamespace.remove(nsOf(obj), (o) => o === obj)
+        // Istio sees a Service as host <name>.<ns>.svc.cluster.local, exported per annotation
+        const host = `${nameOf(obj)}.${nsOf(obj)}.svc.cluster.local`
+        const exportTo = (stringMap(obj.metadata?.annotations)['networking.istio.io/exportTo'] ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+        const ports = arr(rec(obj.spec).ports).map((p) => num(rec(p).port)).filter((n): n is number => n !== undefined)
+        for (const scope of exportScopes(exportTo, nsOf(obj))) {
+          if (add) this.serviceHosts.add(host, { obj, scope, host, ports })
+          else this.serviceHosts.remove(host, mine)
+        }
+        break
+      }
+      case KIND.ServiceEntry: {
+        const spec = rec(obj.spec)
+        const ports = arr(spec.ports).map((p) => num(rec(p).number)).filter((n): n is number => n !== undefined)
+        for (const scope of exportScopes(strs(spec.exportTo), nsOf(obj))) {
+          for (const host of strs(spec.hosts)) {
+            if (add) this.serviceHosts.add(host, { obj, scope, host, ports })
+            else this.serviceHosts.remove(host, mine)
+          }
+        }
         break
       }
       case KIND.DestinationRule: {
