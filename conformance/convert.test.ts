@@ -1,7 +1,8 @@
 /**
  * `routeguard convert` on every Bookinfo VirtualService in ../shared/samples/istio: every
- * HTTPRoute produced validates (ajv) against the openAPIV3Schema of the HTTPRoute CRD (served
- * v1) of Gateway API v1.4.1 and v1.6.1 (standard channel), and every weight written is > 0.
+ * HTTPRoute produced validates against the HTTPRoute CRD (served v1) of Gateway API v1.4.1 and
+ * v1.6.1 (standard channel): ajv on the openAPIV3Schema plus the CRD's CEL rules
+ * (x-kubernetes-validations, see cel.ts); and every weight written is > 0.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,6 +12,7 @@ import t from 'tap'
 import { parse } from 'yaml'
 import { loadObjects } from '../src/analyze/load.js'
 import { convert } from '../src/convert/convert.js'
+import { celViolations } from './cel.js'
 
 const SHARED = process.env.SHARED_DIR ?? '../shared'
 const addFormats = addFormatsMod as unknown as (ajv: Ajv) => void
@@ -22,11 +24,13 @@ function httpRouteSchema(version: string) {
 }
 
 function validator(version: string) {
+  const schema = httpRouteSchema(version)
   const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true })
   addFormats(ajv)
   ajv.addVocabulary(['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource'])
   ajv.addFormat('int-or-string', true)
-  return ajv.compile(httpRouteSchema(version))
+  const validate = ajv.compile(schema)
+  return Object.assign((o: unknown) => validate(o) && celViolations(o, schema).length === 0, { schema, validate })
 }
 
 const BOOKINFO = join(SHARED, 'samples/istio/bookinfo')
@@ -36,6 +40,29 @@ if (!existsSync(BOOKINFO)) {
   const validators = { 'v1.4.1': validator('v1.4.1'), 'v1.6.1': validator('v1.6.1') }
   const files = readdirSync(join(BOOKINFO, 'networking')).filter((f) => f.startsWith('virtual-service-') || f === 'bookinfo-gateway.yaml')
   const context = loadObjects([join(BOOKINFO, 'networking/destination-rule-all.yaml'), join(BOOKINFO, 'platform/kube/bookinfo.yaml')], 'default').objects.map((o) => o.object)
+  t.test('the validators reject what the API server rejects (so a pass means something)', async (t) => {
+    const bad = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'bad', namespace: 'default' },
+      spec: {
+        parentRefs: [{ name: 'gw' }],
+        rules: [
+          { matches: [{ path: { type: 'PathPrefix', value: 'no-slash' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { statusCode: 301 } }], backendRefs: [{ name: 'svc', port: 80 }] },
+          { backendRefs: [{ name: 'no-port' }] },
+          { timeouts: { request: '1s', backendRequest: '5s' }, backendRefs: [{ name: 'svc', port: 80 }] },
+        ],
+      },
+    }
+    for (const [version, validate] of Object.entries(validators)) {
+      const v = celViolations(bad, validate.schema)
+      t.ok(v.some((m) => /path|start with/i.test(m)), `${version}: a PathPrefix without a leading / is rejected`)
+      t.ok(v.some((m) => /RequestRedirect|backendRefs/i.test(m)), `${version}: RequestRedirect with backendRefs is rejected`)
+      t.ok(v.some((m) => /port/i.test(m)), `${version}: a Service backendRef without port is rejected`)
+      t.ok(v.some((m) => /backendRequest/i.test(m)), `${version}: backendRequest above request is rejected`)
+      t.notOk(validate(bad), `${version}: not valid overall`)
+    }
+  })
   for (const f of files) {
     t.test(`convert ${f}`, async (t) => {
       const input = loadObjects([join(BOOKINFO, 'networking', f)], 'default').objects.map((o) => o.object)
@@ -44,8 +71,9 @@ if (!existsSync(BOOKINFO)) {
       t.ok(routes.length >= 1, 'an HTTPRoute per VirtualService')
       for (const r of routes) {
         for (const [version, validate] of Object.entries(validators)) {
-          const ok = validate(r)
-          t.ok(ok, `${r.metadata?.name} valid against the ${version} HTTPRoute schema ${ok ? '' : JSON.stringify(validate.errors?.slice(0, 3))}`)
+          const schemaOk = validate.validate(r)
+          t.ok(schemaOk, `${r.metadata?.name}: ${version} openAPIV3Schema ${schemaOk ? '' : JSON.stringify(validate.validate.errors?.slice(0, 3))}`)
+          t.same(celViolations(r, validate.schema), [], `${r.metadata?.name}: ${version} CEL rules`)
         }
         const weights = JSON.stringify(r).match(/"weight":(\d+)/g) ?? []
         t.ok(weights.every((w) => !w.endsWith(':0')), 'no weight 0')
