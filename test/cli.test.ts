@@ -4,11 +4,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
-import { get, post, review, tempDir, tlsAgent, virtualService } from './helpers.js'
+import { freePort, get, post, review, tempDir, tlsAgent, virtualService } from './helpers.js'
 
 const CLI = 'dist/cli.js'
 
@@ -17,15 +16,6 @@ function cli(args: string[], cwd?: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 t.test('serve: fresh directory, dev certs generated, /readyz 200 within 10 s, IST0109 denied, SIGTERM exits', async (t) => {
   t.ok(existsSync(CLI), 'dist/cli.js is built')

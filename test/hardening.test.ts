@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { connect, type TLSSocket } from 'node:tls'
 import fc from 'fast-check'
@@ -13,7 +12,7 @@ import t from 'tap'
 import { stringify } from 'yaml'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import { FakeApiServer } from './fake-apiserver.js'
-import { eventually, get, post, review, startTestServer, tempDir, tlsAgent, virtualService } from './helpers.js'
+import { freePort, eventually, get, post, review, startTestServer, tempDir, tlsAgent, virtualService } from './helpers.js'
 
 const KINDS: [string, string][] = [
   ['networking.istio.io/v1', 'VirtualService'],
@@ -218,15 +217,6 @@ t.test('certificate rotation under load: zero failed requests, new handshakes ge
   t.ok(fingerprints.size >= 3, `new handshakes saw each certificate (${fingerprints.size} seen)`)
 })
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 function spawnServe(args: string[], cwd: string): { child: ChildProcess; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'serve', '--log-level', 'warn', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] })

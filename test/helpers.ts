@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer } from 'node:net'
 import { Agent, request } from 'undici'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import type { Config } from '../src/config/config.js'
@@ -75,6 +76,14 @@ export async function post(agent: Agent, url: string, body: unknown, contentType
     headers: { 'content-type': contentType },
     body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
   })
+  return result(res)
+}
+
+export async function get(agent: Agent, url: string): Promise<HttpResult> {
+  return result(await request(url, { dispatcher: agent }))
+}
+
+async function result(res: { statusCode: number; body: { text(): Promise<string> } }): Promise<HttpResult> {
   const text = await res.body.text()
   let parsed: unknown
   try {
@@ -85,16 +94,15 @@ export async function post(agent: Agent, url: string, body: unknown, contentType
   return { status: res.statusCode, body: parsed, text }
 }
 
-export async function get(agent: Agent, url: string): Promise<HttpResult> {
-  const res = await request(url, { dispatcher: agent })
-  const text = await res.body.text()
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    parsed = undefined
-  }
-  return { status: res.statusCode, body: parsed, text }
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => resolve(port))
+    })
+  })
 }
 
 let uidCounter = 0

@@ -16,7 +16,7 @@ import { toFQDN } from '../model/hosts.js'
 import { exportScopes, PUBLIC_SCOPE, virtualService } from '../model/istio.js'
 import type { ServiceHostPosting, View } from '../view/view.js'
 import { describeAll, finding } from './messages.js'
-import { defineRule, type Finding } from './types.js'
+import { defineRule, type Finding, perSubjectAndView } from './types.js'
 
 /** Istio's destination lookup: the visible Service/ServiceEntry for `host`, or undefined. */
 export function resolveDestination(view: View, host: string, scopes: string[]): ServiceHostPosting | undefined {
@@ -35,13 +35,7 @@ export function resolveDestination(view: View, host: string, scopes: string[]): 
   return scoped ?? wildcard
 }
 
-const memo = new WeakMap<K8sObject, WeakMap<object, Finding[]>>()
-
-function analyze(subject: K8sObject, view: View): Finding[] {
-  let m = memo.get(subject)
-  if (!m) memo.set(subject, (m = new WeakMap()))
-  const cached = m.get(view)
-  if (cached) return cached
+const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] => {
   const vs = virtualService(subject)
   const spec = rec(subject.spec)
   const scopes = exportScopes(arr(spec.exportTo).filter((x): x is string => typeof x === 'string'), vs.namespace)
@@ -91,9 +85,8 @@ function analyze(subject: K8sObject, view: View): Finding[] {
       })
     })
   }
-  m.set(view, out)
   return out
-}
+})
 
 const common = { subjects: [KIND.VirtualService], inputs: [KIND.Service, KIND.ServiceEntry, KIND.VirtualService], istioAnalyzer: 'virtualservice.DestinationHostAnalyzer' }
 

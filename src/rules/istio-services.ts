@@ -17,7 +17,9 @@
 import { arr, KIND, num, rec, str, stringMap } from '../model/object.js'
 import { istioGateway, selects } from '../model/istio.js'
 import { finding } from './messages.js'
-import { defineRule, type Finding } from './types.js'
+import { defineRule, type Finding, perSubjectAndView } from './types.js'
+import type { K8sObject } from '../model/object.js'
+import type { View } from '../view/view.js'
 
 const PROTOCOLS = new Set(['tcp', 'udp', 'grpc', 'grpc-web', 'http', 'http_proxy', 'http2', 'https', 'tls', 'mongo', 'redis', 'mysql'])
 const DEFAULT_TCP_PORTS = new Set([25, 53, 3306, 27017])
@@ -71,11 +73,7 @@ function portNames(subject: Parameters<typeof ist0118.check>[0]): Finding[] {
   return out
 }
 
-const gatewayPortsMemo = new WeakMap<object, Finding[]>()
-
-function gatewayPorts(subject: Parameters<typeof ist0118.check>[0], view: Parameters<typeof ist0118.check>[1]['view']): Finding[] {
-  const cached = gatewayPortsMemo.get(subject)
-  if (cached) return cached
+const gatewayPorts = perSubjectAndView((subject: K8sObject, view: View): Finding[] => {
   const gw = istioGateway(subject)
   const out: Finding[] = []
   if (!view.covers(KIND.Pod)) return out // a live view does not watch Pods: absence proves nothing
@@ -106,9 +104,8 @@ function gatewayPorts(subject: Parameters<typeof ist0118.check>[0], view: Parame
       }
     }
   }
-  gatewayPortsMemo.set(subject, out)
   return out
-}
+})
 
 export const ist0101Selector = defineRule({
   code: 'IST0101',
