@@ -110,22 +110,31 @@ async function autocannon(url: string, connections: number, seconds: number, met
   return { rps: Math.round(j.requests.average), p50_ms: j.latency.p50, p99_ms: j.latency.p99, errors: j.errors, non2xx: j.non2xx }
 }
 
-async function httpBench(dir: string, n: number) {
-  const certs = join(dir, 'certs')
+/**
+ * Starts `routeguard serve` in its own process with fresh certificates under `dir/name` and
+ * waits for /readyz 200. Returns the base URL, an agent trusting the CA, the child, and the
+ * seconds it took to become ready (the load/sync time).
+ */
+async function startServeProcess(dir: string, name: string, args: string[]) {
+  const certs = join(dir, name)
   writeCertificates(certs, generateCertificates())
-  const state = join(dir, 'state.json')
-  writeFileSync(state, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: world(n) }))
-  const port = 18443 + Math.floor(Math.random() * 1000)
+  const port = 18443 + Math.floor(Math.random() * 2000)
   const t0 = Date.now()
-  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--state', state, '--log-level', 'warn', '--noop-route'], { stdio: 'ignore' })
+  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--log-level', 'warn', ...args], { stdio: 'ignore' })
   const agent = new Agent({ connect: { ca: readFileSync(join(certs, 'ca.crt')) } })
   const base = `https://127.0.0.1:${port}`
   let ready = false
   while (!ready && Date.now() - t0 < 120_000) {
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, 50))
     ready = await request(`${base}/readyz`, { dispatcher: agent }).then(async (r) => (await r.body.text(), r.statusCode === 200), () => false)
   }
-  const syncSeconds = (Date.now() - t0) / 1000
+  return { base, agent, child, readySeconds: (Date.now() - t0) / 1000 }
+}
+
+async function httpBench(dir: string, n: number) {
+  const state = join(dir, 'state.json')
+  writeFileSync(state, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: world(n) }))
+  const { base, agent, child, readySeconds: syncSeconds } = await startServeProcess(dir, 'certs', ['--state', state, '--noop-route'])
   const review = reviewBody()
   const seconds = quick ? 2 : 5
   const http: Record<string, unknown>[] = []
@@ -152,19 +161,7 @@ async function clusterBench(dir: string, n: number) {
   api.seed(objs as never)
   const kubeconfig = join(dir, 'kubeconfig.json')
   writeFileSync(kubeconfig, JSON.stringify(api.kubeconfig()))
-  const certs = join(dir, 'cluster-certs')
-  writeCertificates(certs, generateCertificates())
-  const port = 19443 + Math.floor(Math.random() * 1000)
-  const t0 = Date.now()
-  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--kubeconfig', kubeconfig, '--no-audit', '--log-level', 'warn'], { stdio: 'ignore' })
-  const agent = new Agent({ connect: { ca: readFileSync(join(certs, 'ca.crt')) } })
-  const base = `https://127.0.0.1:${port}`
-  let ready = false
-  while (!ready && Date.now() - t0 < 120_000) {
-    await new Promise((r) => setTimeout(r, 50))
-    ready = await request(`${base}/readyz`, { dispatcher: agent }).then(async (r) => (await r.body.text(), r.statusCode === 200), () => false)
-  }
-  const syncSeconds = (Date.now() - t0) / 1000
+  const { base, agent, child, readySeconds: syncSeconds } = await startServeProcess(dir, 'cluster-certs', ['--kubeconfig', kubeconfig, '--no-audit'])
   const review = reviewBody()
   const seconds = quick ? 2 : 5
   const quiet = await autocannon(`${base}/validate`, 2, seconds, 'POST', review)
