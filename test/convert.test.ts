@@ -76,3 +76,18 @@ t.test('routeguard convert --strict exits 1 when anything is dropped; output is 
   const lax = spawnSync(process.execPath, ['dist/cli.js', 'convert', join(dir, 'in.yaml')], { encoding: 'utf8' })
   t.equal(lax.status, 0)
 })
+
+t.test('a VirtualService that only routes gRPC methods to gRPC ports becomes a GRPCRoute', async (t) => {
+  const grpcVs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'greeter', namespace: 'shop' }, spec: { hosts: ['greeter'], http: [{ match: [{ uri: { prefix: '/helloworld.Greeter/' } }], route: [{ destination: { host: 'greeter', subset: 'v2' } }] }, { route: [{ destination: { host: 'greeter' } }] }] } }
+  const greeterDr = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'greeter', namespace: 'shop' }, spec: { host: 'greeter', subsets: [{ name: 'v2', labels: { version: 'v2' } }] } }
+  const { objects } = convert([grpcVs, greeterDr, svc('greeter', [{ name: 'grpc', port: 50051 }])] as never)
+  const route = objects.find((o) => o.kind === 'GRPCRoute') as any
+  t.ok(route, 'GRPCRoute emitted')
+  t.notOk(objects.some((o) => o.kind === 'HTTPRoute'), 'no HTTPRoute for it')
+  t.same(route.spec.rules, [
+    { matches: [{ method: { type: 'Exact', service: 'helloworld.Greeter' } }], backendRefs: [{ name: 'greeter-v2', port: 50051 }] },
+    { backendRefs: [{ name: 'greeter', port: 50051 }] },
+  ])
+  const http = convert([{ ...grpcVs, spec: { ...grpcVs.spec, http: [{ route: [{ destination: { host: 'web' } }] }] } }, svc('web')] as never).objects
+  t.ok(http.some((o) => o.kind === 'HTTPRoute'), 'plain HTTP Services stay HTTPRoutes')
+})

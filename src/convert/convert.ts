@@ -117,7 +117,11 @@ function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGa
   }
   const hostnames = gateways.some((g) => g !== MESH_GATEWAY) ? hosts.filter((h) => h !== '*' && !/^[\d.:]+$/.test(h) && h.includes('.')) : []
   const out: K8sObject[] = []
-  const rules = arr(spec.http).flatMap((r, i) => httpRules(rec(r), i, ctx))
+  const grpc = grpcRules(arr(spec.http).map(rec), ctx)
+  if (grpc) {
+    out.push({ apiVersion: `${GW}/v1`, kind: 'GRPCRoute', metadata: { name: nameOf(vs), namespace: ns }, spec: { parentRefs, ...(hostnames.length ? { hostnames } : {}), rules: grpc } })
+  }
+  const rules = grpc ? [] : arr(spec.http).flatMap((r, i) => httpRules(rec(r), i, ctx))
   if (rules.length) {
     out.push({ apiVersion: `${GW}/v1`, kind: 'HTTPRoute', metadata: { name: nameOf(vs), namespace: ns }, spec: { parentRefs, ...(hostnames.length ? { hostnames } : {}), rules } })
   }
@@ -131,6 +135,44 @@ function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGa
     out.push({ apiVersion: `${GW}/v1alpha2`, kind: 'TLSRoute', metadata: { name: `${nameOf(vs)}-tls-${i}`, namespace: ns }, spec: { parentRefs, hostnames: sni, rules: [{ backendRefs }] } })
   })
   return out
+}
+
+/**
+ * A VirtualService whose every HTTP route goes to gRPC Service ports (appProtocol `grpc`, or a
+ * port name `grpc`/`grpc-*`), with only `/pkg.Service/[Method]` URI matches, plain destinations and
+ * no filters, becomes a GRPCRoute (method matches); anything else stays an HTTPRoute.
+ */
+function grpcRules(http: Record<string, unknown>[], ctx: Ctx): Record<string, unknown>[] | undefined {
+  if (!http.length) return undefined
+  const rules: Record<string, unknown>[] = []
+  for (const r of http) {
+    const allowed = new Set(['match', 'route', 'name', 'timeout'])
+    if (Object.keys(r).some((k) => !allowed.has(k))) return undefined
+    const matches: Record<string, unknown>[] = []
+    for (const m of arr(r.match)) {
+      const mm = rec(m)
+      if (Object.keys(mm).some((k) => k !== 'uri' && k !== 'name')) return undefined
+      const uri = rec(mm.uri)
+      const path = str(uri.prefix) ?? str(uri.exact)
+      const parsed = path ? /^\/([\w.]+)\/(\w*)$/.exec(path) : null
+      if (!parsed || (str(uri.prefix) !== undefined && parsed[2])) return undefined
+      matches.push({ method: { type: 'Exact', service: parsed[1], ...(parsed[2] ? { method: parsed[2] } : {}) } })
+    }
+    const dests = arr(r.route).map(rec)
+    if (!dests.length || !dests.every((d) => isGrpcDestination(rec(d.destination), ctx))) return undefined
+    const backendRefs = dests.map((d, j) => backendRef(d, `spec.http[${rules.length}].route[${j}]`, ctx)).filter(Boolean)
+    rules.push({ ...(matches.length ? { matches } : {}), backendRefs })
+  }
+  return rules
+}
+
+function isGrpcDestination(dest: Record<string, unknown>, ctx: Ctx): boolean {
+  const svc = serviceHost(str(dest.host) ?? '', nsOf(ctx.vs))
+  const service = svc && ctx.view.get(KIND.Service, svc.namespace, svc.name)
+  if (!service) return false
+  const wanted = num(rec(dest.port).number)
+  const ports = arr(rec(service.spec).ports).map(rec).filter((p) => wanted === undefined || num(p.port) === wanted)
+  return ports.length === 1 && (str(ports[0]!.appProtocol) === 'grpc' || /^grpc(-|$)/.test(str(ports[0]!.name) ?? ''))
 }
 
 function serviceHost(host: string, ns: string): { name: string; namespace: string } | undefined {
