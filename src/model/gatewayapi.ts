@@ -230,22 +230,31 @@ export function defaultKinds(protocol: string): string[] {
 }
 
 /**
- * Listeners of `gateway` that a parentRef selects (sectionName and port both must match when
- * set) and that admit the route (allowedRoutes namespaces and kinds). `namespaceLabels` resolves
- * a namespace's labels for `from: Selector`; undefined labels (namespace unknown) admit.
+ * Gateway API attachment of one parentRef, stage by stage, so that callers can both use the
+ * attached listeners and say why none attached (the route status reason):
+ * - `selected`: listeners the parentRef names (sectionName and port both must match when set);
+ *   none → NoMatchingParent;
+ * - `kindAllowed`: of those, listeners whose allowedRoutes.kinds (or the protocol's kinds) include
+ *   the route kind; `attached`: of those, listeners whose allowedRoutes.namespaces (Same, All,
+ *   Selector against the namespace's labels) admit the route; none → NotAllowedByListeners.
+ * `namespaceLabels` returning undefined (namespace unknown) admits for `from: Selector`.
  */
-export function attachedListeners(
+export interface Attachment {
+  selected: Listener[]
+  kindAllowed: Listener[]
+  attached: Listener[]
+}
+
+export function attachment(
   gateway: K8sObject,
   ref: ParentRef,
   routeKind: string,
   routeNamespace: string,
   namespaceLabels: (ns: string) => Record<string, string> | undefined,
-): Listener[] {
-  return listeners(gateway).filter((l) => {
-    if (ref.sectionName !== undefined && l.name !== ref.sectionName) return false
-    if (ref.port !== undefined && l.port !== ref.port) return false
-    const kinds = l.allowedKinds ?? defaultKinds(l.protocol)
-    if (!kinds.includes(routeKind)) return false
+): Attachment {
+  const selected = listeners(gateway).filter((l) => (ref.sectionName === undefined || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port))
+  const kindAllowed = selected.filter((l) => (l.allowedKinds ?? defaultKinds(l.protocol)).includes(routeKind))
+  const attached = kindAllowed.filter((l) => {
     if (l.allowedFrom === 'Same') return routeNamespace === nsOf(gateway)
     if (l.allowedFrom === 'Selector') {
       const labels = namespaceLabels(routeNamespace)
@@ -253,6 +262,18 @@ export function attachedListeners(
     }
     return l.allowedFrom === 'All'
   })
+  return { selected, kindAllowed, attached }
+}
+
+/** Listeners of `gateway` a route attaches to through `ref` (see `attachment`). */
+export function attachedListeners(
+  gateway: K8sObject,
+  ref: ParentRef,
+  routeKind: string,
+  routeNamespace: string,
+  namespaceLabels: (ns: string) => Record<string, string> | undefined,
+): Listener[] {
+  return attachment(gateway, ref, routeKind, routeNamespace, namespaceLabels).attached
 }
 
 /** metav1.LabelSelector (matchLabels and matchExpressions) against a label set. */

@@ -19,7 +19,7 @@ export const CLUSTER_DOMAIN = 'cluster.local'
  */
 export function toFQDN(host: string, namespace: string): string {
   if (host.startsWith('*') || host.includes('.')) return host
-  return `${host}.${namespace}.svc.${CLUSTER_DOMAIN}`
+  return serviceFQDN(host, namespace)
 }
 
 export function isWildcard(host: string): boolean {
@@ -44,6 +44,11 @@ export function moreSpecific(a: string, b: string): string {
   if (!isWildcard(a)) return a
   if (!isWildcard(b)) return b
   return a.length >= b.length ? a : b
+}
+
+/** The host Istio and GAMMA give a Kubernetes Service: `<name>.<namespace>.svc.cluster.local`. */
+export function serviceFQDN(name: string, namespace: string): string {
+  return `${name}.${namespace}.svc.${CLUSTER_DOMAIN}`
 }
 
 /** `name.namespace.svc.cluster.local` → {name, namespace}; anything else → undefined. */

@@ -9,6 +9,7 @@
  * VirtualService hosts match the Service FQDN with Istio's wildcard rule.
  * Reported on both sides. Reads: the mesh-host index and the Service-route index.
  */
+import { serviceFQDN } from '../model/hosts.js'
 import { type K8sObject, KIND, idOf } from '../model/object.js'
 import { PUBLIC_SCOPE, scopesOverlap, virtualService, vsFQDNs } from '../model/istio.js'
 import { isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
@@ -43,7 +44,7 @@ export const rg0102 = defineRule({
     const r = route(subject)
     for (const parent of r.parentRefs) {
       if (!isServiceParent(parent)) continue
-      const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
+      const host = serviceFQDN(parent.name, parent.namespace)
       const scopes = routeScopes(r.namespace, parent)
       const others = new Map<string, K8sObject>()
       for (const p of view.meshHostsMatching(host)) {

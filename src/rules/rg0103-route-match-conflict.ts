@@ -8,6 +8,7 @@
  * traffic. `foo.example.com` against `*.example.com` is an override, not a conflict.
  * Reported on the newer. Reads: the (parent, hostname, match) index, and the parent Gateway.
  */
+import { serviceFQDN } from '../model/hosts.js'
 import { type K8sObject, KIND, idOf, kindKeyOf } from '../model/object.js'
 import { describeRouteMatch, isGatewayParent, isServiceParent, route, routeMatchPath } from '../model/gatewayapi.js'
 import { routeMatchKey } from '../view/view.js'
@@ -51,7 +52,7 @@ export const rg0103 = defineRule({
           if (where) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), where.host, describeParent(parent, where.listener), others))
         }
       } else if (isServiceParent(parent)) {
-        const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
+        const host = serviceFQDN(parent.name, parent.namespace)
         for (const match of r.matches) {
           const others = new Map<string, K8sObject>()
           for (const p of view.routeMatches(routeMatchKey(kind, parent, r.namespace, match.sig))) {

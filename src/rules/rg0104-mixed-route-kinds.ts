@@ -7,7 +7,7 @@
  * narrowed by hostname through the per-parent host index.
  */
 import { type K8sObject, KIND, idOf, kindKeyOf } from '../model/object.js'
-import { hostsMatch } from '../model/hosts.js'
+import { hostsMatch, serviceFQDN } from '../model/hosts.js'
 import { effectiveHostnames, isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
 import { parentKey } from '../view/view.js'
 import { attach, describeParent, refsOverlap, sharedListeners } from './attachment.js'
@@ -49,7 +49,7 @@ export const rg0104 = defineRule({
           if (idOf(p.obj) === self || !olderThanSubject(p.obj)) continue
           if (route(p.obj).namespace !== r.namespace || !refsOverlap(parent, p.parent)) continue
           others.set(idOf(p.obj), p.obj)
-          where ??= { host: `${parent.name}.${parent.namespace}.svc.cluster.local` }
+          where ??= { host: serviceFQDN(parent.name, parent.namespace) }
         }
       }
       if (!where) continue

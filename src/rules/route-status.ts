@@ -15,7 +15,7 @@
  * Service → RG0205 BackendNotFound. Broken references never make a route Accepted=False.
  */
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
-import { effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, labelSelectorMatches, listeners, type ParentRef, route, defaultKinds } from '../model/gatewayapi.js'
+import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { type Code, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
@@ -89,29 +89,18 @@ function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], p:
     if (view.covers(KIND.Gateway)) out.push(finding('RG0201', subject, { parent }, { path, reason: 'ParentNotFound' }))
     return { type: 'Accepted', status: 'Unknown', reason: 'Pending' }
   }
-  const selected = listeners(gw).filter((l) => (p.sectionName === undefined || l.name === p.sectionName) && (p.port === undefined || l.port === p.port))
+  const { selected, kindAllowed, attached } = attachment(gw, p, kind, nsOf(subject), (ns) => view.namespaceLabels(ns))
   if (!selected.length) {
     const detail = [p.sectionName !== undefined ? `sectionName ${p.sectionName}` : '', p.port !== undefined ? `port ${p.port}` : ''].filter(Boolean).join(' and ') + ' match no listener'
     out.push(finding('RG0204', subject, { parent, detail }, { path, reason: 'NoMatchingParent' }))
     return { type: 'Accepted', status: 'False', reason: 'NoMatchingParent' }
   }
-  const kindOk = selected.filter((l) => (l.allowedKinds ?? defaultKinds(l.protocol)).includes(kind))
-  const routeNs = nsOf(subject)
-  const nsOk = kindOk.filter((l) => {
-    if (l.allowedFrom === 'Same') return routeNs === nsOf(gw)
-    if (l.allowedFrom === 'All') return true
-    if (l.allowedFrom === 'Selector') {
-      const labels = view.namespaceLabels(routeNs)
-      return labels === undefined || labelSelectorMatches(l.allowedSelector, labels)
-    }
-    return false
-  })
-  if (!nsOk.length) {
-    const detail = kindOk.length ? `namespace ${routeNs} is not allowed` : `kind ${kind} is not allowed`
+  if (!attached.length) {
+    const detail = kindAllowed.length ? `namespace ${nsOf(subject)} is not allowed` : `kind ${kind} is not allowed`
     out.push(finding('RG0202', subject, { parent, detail }, { path, reason: 'NotAllowedByListeners' }))
     return { type: 'Accepted', status: 'False', reason: 'NotAllowedByListeners' }
   }
-  if (kind !== 'TCPRoute' && !nsOk.some((l) => effectiveHostnames(hostnames, l.hostname).length > 0)) {
+  if (kind !== 'TCPRoute' && !attached.some((l) => effectiveHostnames(hostnames, l.hostname).length > 0)) {
     out.push(finding('RG0203', subject, { parent, hostnames: hostnames.join(',') }, { path, reason: 'NoMatchingListenerHostname' }))
     return { type: 'Accepted', status: 'False', reason: 'NoMatchingListenerHostname' }
   }

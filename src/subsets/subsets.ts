@@ -7,6 +7,7 @@
  * Source: GEP-1294 (a backendRef names a Service; the per-subset-Service pattern), Istio's
  * DestinationRule host resolution (short host → `<host>.<dr-namespace>.svc.cluster.local`).
  */
+import { serviceFQDN } from '../model/hosts.js'
 import { arr, type K8sObject, KIND, nameOf, nsOf, rec, str, stringMap } from '../model/object.js'
 import type { View } from '../view/view.js'
 
@@ -38,7 +39,7 @@ export function optedIn(dr: K8sObject): boolean {
 export function subsetsOf(view: View, base: K8sObject): { dr: K8sObject; name: string; labels: Record<string, string> }[] {
   const ns = nsOf(base)
   const out: { dr: K8sObject; name: string; labels: Record<string, string> }[] = []
-  for (const dr of view.destinationRulesFor(`${nameOf(base)}.${ns}.svc.cluster.local`)) {
+  for (const dr of view.destinationRulesFor(serviceFQDN(nameOf(base), ns))) {
     if (nsOf(dr) !== ns) continue
     for (const s of arr(rec(dr.spec).subsets)) {
       const name = str(rec(s).name)

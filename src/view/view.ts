@@ -24,7 +24,7 @@ import {
   stringMap,
   strs,
 } from '../model/object.js'
-import { HostTrie, toFQDN } from '../model/hosts.js'
+import { HostTrie, serviceFQDN, toFQDN } from '../model/hosts.js'
 import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from './bag.js'
 import {
   exportScopes,
@@ -347,7 +347,7 @@ export class ClusterView implements View {
         if (add) this.servicesByNamespace.add(nsOf(obj), obj)
         else this.servicesByNamespace.remove(nsOf(obj), (o) => o === obj)
         // Istio sees a Service as host <name>.<ns>.svc.cluster.local, exported per annotation
-        const host = `${nameOf(obj)}.${nsOf(obj)}.svc.cluster.local`
+        const host = serviceFQDN(nameOf(obj), nsOf(obj))
         const exportTo = (stringMap(obj.metadata?.annotations)['networking.istio.io/exportTo'] ?? '').split(',').map((x) => x.trim()).filter(Boolean)
         const ports = arr(rec(obj.spec).ports).map((p) => num(rec(p).port)).filter((n): n is number => n !== undefined)
         for (const scope of exportScopes(exportTo, nsOf(obj))) {
@@ -415,7 +415,7 @@ export class ClusterView implements View {
             }
           }
           if (!gatewayParent) {
-            const host = `${parent.name}.${parent.namespace}.svc.cluster.local`
+            const host = serviceFQDN(parent.name, parent.namespace)
             if (add) this.serviceRoutes.add(host, { obj, parent, host })
             else this.serviceRoutes.remove(host, (p) => p.obj === obj && p.parent === parent)
           }
