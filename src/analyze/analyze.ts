@@ -3,7 +3,7 @@
  * view, then evaluate every object against all the others with the same rules the webhook runs.
  */
 import { evaluate } from '../engine.js'
-import { idOf, kindKeyOf, nsOf } from '../model/object.js'
+import { describeRef, idOf, kindKeyOf, nsOf } from '../model/object.js'
 import { RULES } from '../rules/index.js'
 import type { Severity } from '../rules/messages.js'
 import type { Finding, Implementation, Rule } from '../rules/types.js'
@@ -70,7 +70,7 @@ export function formatText(findings: SourcedFinding[]): string {
   return findings
     .map((f) => {
       const where = f.source ? (f.source.line ? `${f.source.file}:${f.source.line}: ` : `${f.source.file}: `) : ''
-      const res = f.resource.namespace ? `${f.resource.kind} ${f.resource.namespace}/${f.resource.name}` : `${f.resource.kind} ${f.resource.name}`
+      const res = describeRef(f.resource)
       const body = f.message.startsWith(`${f.code}: `) ? f.message.slice(f.code.length + 2) : f.message
       return `${where}${LEVEL_WORD[f.severity]} [${f.code}] (${res}${f.path ? ` ${f.path}` : ''}) ${body}`
     })

@@ -219,20 +219,7 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
   if (prefixUri.some((p) => p !== undefined)) ctx.gaps.push({ feature: 'uri.prefix', path: `${at}.match`, detail: 'Istio prefixes are string prefixes, PathPrefix matches whole path segments (/foo no longer matches /foobar)', resource: ctx.res })
   const filters: Record<string, unknown>[] = []
   const headers = rec(r.headers)
-  const modifier = (h: Record<string, unknown>) => {
-    const m: Record<string, unknown> = {}
-    const set = Object.entries(stringMap(h.set)).map(([name, value]) => ({ name, value }))
-    const add = Object.entries(stringMap(h.add)).map(([name, value]) => ({ name, value }))
-    const remove = strs(h.remove)
-    if (set.length) m.set = set
-    if (add.length) m.add = add
-    if (remove.length) m.remove = remove
-    return Object.keys(m).length ? m : undefined
-  }
-  const reqMod = modifier(rec(headers.request))
-  if (reqMod) filters.push({ type: 'RequestHeaderModifier', requestHeaderModifier: reqMod })
-  const resMod = modifier(rec(headers.response))
-  if (resMod) filters.push({ type: 'ResponseHeaderModifier', responseHeaderModifier: resMod })
+  filters.push(...headerFilters(headers))
   const redirect = rec(r.redirect)
   const isRedirect = Object.keys(redirect).length > 0
   if (isRedirect) {
@@ -287,6 +274,25 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
   }))
 }
 
+/**
+ * Istio `headers: {request, response}: {set, add, remove}` (on a route or a destination) as
+ * RequestHeaderModifier / ResponseHeaderModifier filters; empty parts are left out.
+ */
+function headerFilters(headers: Record<string, unknown>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = []
+  for (const [key, type, field] of [['request', 'RequestHeaderModifier', 'requestHeaderModifier'], ['response', 'ResponseHeaderModifier', 'responseHeaderModifier']] as const) {
+    const h = rec(headers[key])
+    const m: Record<string, unknown> = {}
+    const set = Object.entries(stringMap(h.set)).map(([name, value]) => ({ name, value }))
+    const add = Object.entries(stringMap(h.add)).map(([name, value]) => ({ name, value }))
+    if (set.length) m.set = set
+    if (add.length) m.add = add
+    if (strs(h.remove).length) m.remove = strs(h.remove)
+    if (Object.keys(m).length) out.push({ type, [field]: m })
+  }
+  return out
+}
+
 /** A destination as a backendRef; a subset becomes the per-subset Service (generated when possible). */
 function backendRef(d: Record<string, unknown>, path: string, ctx: Ctx): Record<string, unknown> | undefined {
   const dest = rec(d.destination)
@@ -317,18 +323,7 @@ function backendRef(d: Record<string, unknown>, path: string, ctx: Ctx): Record<
   if (port !== undefined) ref.port = port
   const weight = num(d.weight)
   if (weight !== undefined) ref.weight = weight
-  const headers = rec(d.headers)
-  const filters: Record<string, unknown>[] = []
-  for (const [key, type] of [['request', 'RequestHeaderModifier'], ['response', 'ResponseHeaderModifier']] as const) {
-    const h = rec(headers[key])
-    const m: Record<string, unknown> = {}
-    const set = Object.entries(stringMap(h.set)).map(([n, value]) => ({ name: n, value }))
-    const add = Object.entries(stringMap(h.add)).map(([n, value]) => ({ name: n, value }))
-    if (set.length) m.set = set
-    if (add.length) m.add = add
-    if (strs(h.remove).length) m.remove = strs(h.remove)
-    if (Object.keys(m).length) filters.push({ type, [key === 'request' ? 'requestHeaderModifier' : 'responseHeaderModifier']: m })
-  }
+  const filters = headerFilters(rec(d.headers))
   if (filters.length) ref.filters = filters
   return ref
 }

@@ -8,7 +8,7 @@
  * never the bare parent domain, which is what Istio's suffix match gives too.
  */
 
-import { type Bag, bagAdd, bagRemove, bagValues } from '../view/bag.js'
+import { type Bag, bagAdd, bagRemove, bagValues } from './bag.js'
 
 export const CLUSTER_DOMAIN = 'cluster.local'
 

@@ -48,7 +48,7 @@ export const ist0150 = defineRule({
   check: (subject) => portNames(subject).filter((f) => f.code === 'IST0150'),
 })
 
-function portNames(subject: Parameters<typeof ist0118.check>[0]): Finding[] {
+function portNames(subject: K8sObject): Finding[] {
   const labels = stringMap(subject.metadata?.labels)
   // Istio's own Services: installs, and gateways/waypoints its controllers manage
   if ('istio' in labels || labels.release === 'istio' || 'gateway.istio.io/managed' in labels) return []

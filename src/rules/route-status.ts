@@ -18,7 +18,7 @@ import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../mo
 import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { type Code, finding } from './messages.js'
-import { defineRule, type Finding } from './types.js'
+import { defineRule, type Finding, perSubjectAndView } from './types.js'
 
 export interface Condition {
   type: 'Accepted' | 'ResolvedRefs'
@@ -43,19 +43,15 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPT
 const FILTER_TYPES = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS', 'ExternalAuth'])
 const BACKEND_KINDS = new Set(['/Service', 'networking.istio.io/Hostname', 'multicluster.x-k8s.io/ServiceImport'])
 
-const memo = new WeakMap<K8sObject, WeakMap<object, RouteStatus>>()
-
 /** Predicts the route's status per parentRef. Pure; memoised per (route, view). */
-export function predictRouteStatus(subject: K8sObject, view: View): RouteStatus {
-  let m = memo.get(subject)
-  if (!m) memo.set(subject, (m = new WeakMap()))
-  const cached = m.get(view)
-  if (cached) return cached
+export const predictRouteStatus = perSubjectAndView((subject: K8sObject, view: View): RouteStatus => {
   const r = route(subject)
   const kind = kindKeyOf(subject)!.split('/')[1]!
   const findings: Finding[] = []
   const unsupported = unsupportedValues(subject, findings)
   const parents: PredictedParent[] = []
+  // ResolvedRefs depends only on whether the parent is a Gateway (mesh routes need no grants)
+  const resolvedFor = new Map<boolean, Condition>()
   for (const p of r.parentRefs) {
     const parentText = `${p.kind} ${p.namespace}/${p.name}${p.sectionName ? ` section ${p.sectionName}` : ''}${p.port !== undefined ? ` port ${p.port}` : ''}`
     const path = `spec.parentRefs[${p.index}]`
@@ -64,14 +60,13 @@ export function predictRouteStatus(subject: K8sObject, view: View): RouteStatus 
     else if (isServiceParent(p)) accepted = acceptService(subject, p, parentText, path, view, findings)
     else continue // another controller's parent kind
     if (accepted.status === 'True' && unsupported) accepted = { type: 'Accepted', status: 'False', reason: 'UnsupportedValue' }
-    const resolved = resolveRefs(subject, kind, isGatewayParent(p), view, findings)
+    const gatewayParent = isGatewayParent(p)
+    let resolved = resolvedFor.get(gatewayParent)
+    if (!resolved) resolvedFor.set(gatewayParent, (resolved = resolveRefs(subject, kind, gatewayParent, view, findings)))
     parents.push({ parentRef: { group: p.group, kind: p.kind, namespace: p.namespace, name: p.name, ...(p.sectionName ? { sectionName: p.sectionName } : {}), ...(p.port !== undefined ? { port: p.port } : {}) }, conditions: [accepted, resolved] })
   }
-  const unique = dedupe(findings)
-  const out = { parents, findings: unique }
-  m.set(view, out)
-  return out
-}
+  return { parents, findings: dedupe(findings) }
+})
 
 function dedupe(fs: Finding[]): Finding[] {
   const seen = new Set<string>()

@@ -70,13 +70,13 @@ export function defineRule(spec: RuleSpec): Rule {
  * Memoises an analysis per (subject, view): several rule codes of one Istio analyzer share one
  * pass (each Rule asks for its own code). Entries go with the subject object.
  */
-export function perSubjectAndView<V extends object>(analyze: (subject: K8sObject, view: V) => Finding[]): (subject: K8sObject, view: V) => Finding[] {
-  const memo = new WeakMap<K8sObject, WeakMap<V, Finding[]>>()
+export function perSubjectAndView<V extends object, R = Finding[]>(analyze: (subject: K8sObject, view: V) => R): (subject: K8sObject, view: V) => R {
+  const memo = new WeakMap<K8sObject, WeakMap<V, R>>()
   return (subject, view) => {
     let m = memo.get(subject)
     if (!m) memo.set(subject, (m = new WeakMap()))
     let out = m.get(view)
-    if (!out) m.set(view, (out = analyze(subject, view)))
+    if (out === undefined) m.set(view, (out = analyze(subject, view)))
     return out
   }
 }

@@ -25,7 +25,7 @@ import {
   strs,
 } from '../model/object.js'
 import { HostTrie, serviceFQDN, toFQDN } from '../model/hosts.js'
-import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from './bag.js'
+import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from '../model/bag.js'
 import {
   exportScopes,
   httpRuleSignatures,
