@@ -14,7 +14,7 @@
 import { arr, type K8sObject, KIND, num, rec, str } from '../model/object.js'
 import { matchSignature, virtualService } from '../model/istio.js'
 import { finding } from './messages.js'
-import { defineRule, type Finding } from './types.js'
+import { analyzerRules, type Finding } from './types.js'
 
 interface PrefixMatch {
   route: string
@@ -174,19 +174,9 @@ function check(subject: K8sObject): Finding[] {
   return out
 }
 
-/** Both codes come from one pass; the engine asks each rule for its own code only. */
-export const ist0130 = defineRule({
-  code: 'IST0130',
-  subjects: [KIND.VirtualService],
-  inputs: [],
-  istioAnalyzer: 'schema.ValidationAnalyzer.VirtualService',
-  check: (subject) => check(subject).filter((f) => f.code === 'IST0130'),
-})
-
-export const ist0131 = defineRule({
-  code: 'IST0131',
-  subjects: [KIND.VirtualService],
-  inputs: [],
-  istioAnalyzer: 'schema.ValidationAnalyzer.VirtualService',
-  check: (subject) => check(subject).filter((f) => f.code === 'IST0131'),
-})
+/** Both codes come from one pass; each rule keeps its own code. */
+export const { IST0130: ist0130, IST0131: ist0131 } = analyzerRules(
+  { subjects: [KIND.VirtualService], inputs: [], istioAnalyzer: 'schema.ValidationAnalyzer.VirtualService' },
+  ['IST0130', 'IST0131'],
+  (subject) => check(subject),
+)

@@ -16,7 +16,7 @@ import { toFQDN } from '../model/hosts.js'
 import { exportScopes, PUBLIC_SCOPE, virtualService } from '../model/istio.js'
 import type { ServiceHostPosting, View } from '../view/view.js'
 import { describeAll, finding } from './messages.js'
-import { defineRule, type Finding, perSubjectAndView } from './types.js'
+import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
 
 /** Istio's destination lookup: the visible Service/ServiceEntry for `host`, or undefined. */
 export function resolveDestination(view: View, host: string, scopes: string[]): ServiceHostPosting | undefined {
@@ -41,7 +41,10 @@ const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] =>
   const scopes = exportScopes(arr(spec.exportTo).filter((x): x is string => typeof x === 'string'), vs.namespace)
   const lookupScopes = scopes.includes(PUBLIC_SCOPE) ? [vs.namespace] : scopes
   const out: Finding[] = []
+  // lookups mean nothing unless the view holds every Service and ServiceEntry (live views that don't, skip)
+  const complete = view.covers(KIND.Service) && view.covers(KIND.ServiceEntry)
   const check = (dest: unknown, path: string, mirror: boolean) => {
+    if (!complete) return
     const d = rec(dest)
     const host = str(d.host)
     const found = host ? resolveDestination(view, toFQDN(host, vs.namespace), lookupScopes) : undefined
@@ -88,11 +91,8 @@ const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] =>
   return out
 })
 
-const common = { subjects: [KIND.VirtualService], inputs: [KIND.Service, KIND.ServiceEntry, KIND.VirtualService], istioAnalyzer: 'virtualservice.DestinationHostAnalyzer' }
-
-/** Lookups mean nothing unless the view holds every Service and ServiceEntry (live views that don't, skip). */
-const complete = (view: View) => view.covers(KIND.Service) && view.covers(KIND.ServiceEntry)
-
-export const ist0101Host = defineRule({ code: 'IST0101', ...common, check: (s, { view }) => (complete(view) ? analyze(s, view).filter((f) => f.code === 'IST0101') : []) })
-export const ist0112 = defineRule({ code: 'IST0112', ...common, check: (s, { view }) => (complete(view) ? analyze(s, view).filter((f) => f.code === 'IST0112') : []) })
-export const ist0140 = defineRule({ code: 'IST0140', ...common, check: (s, { view }) => analyze(s, view).filter((f) => f.code === 'IST0140') })
+export const { IST0101: ist0101Host, IST0112: ist0112, IST0140: ist0140 } = analyzerRules(
+  { subjects: [KIND.VirtualService], inputs: [KIND.Service, KIND.ServiceEntry, KIND.VirtualService], istioAnalyzer: 'virtualservice.DestinationHostAnalyzer' },
+  ['IST0101', 'IST0112', 'IST0140'],
+  (s, { view }) => analyze(s, view),
+)

@@ -12,7 +12,7 @@ import { exportScopes, PUBLIC_SCOPE } from '../model/istio.js'
 import type { View } from '../view/view.js'
 import { resolveDestination } from './istio-destination-hosts.js'
 import { finding } from './messages.js'
-import { defineRule, type Finding, perSubjectAndView } from './types.js'
+import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
 
 const TOPOLOGY = ['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone', 'kubernetes.io/hostname']
 
@@ -51,6 +51,8 @@ const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] =>
   return out
 })
 
-const common = { subjects: [KIND.DestinationRule], inputs: [KIND.Service, KIND.ServiceEntry, KIND.Pod, KIND.Node], istioAnalyzer: 'destinationrule.SubsetSelectPodAnalyzer' }
-export const ist0173 = defineRule({ code: 'IST0173', ...common, check: (s, { view }) => analyze(s, view).filter((f) => f.code === 'IST0173') })
-export const ist0174 = defineRule({ code: 'IST0174', ...common, check: (s, { view }) => analyze(s, view).filter((f) => f.code === 'IST0174') })
+export const { IST0173: ist0173, IST0174: ist0174 } = analyzerRules(
+  { subjects: [KIND.DestinationRule], inputs: [KIND.Service, KIND.ServiceEntry, KIND.Pod, KIND.Node], istioAnalyzer: 'destinationrule.SubsetSelectPodAnalyzer' },
+  ['IST0173', 'IST0174'],
+  (s, { view }) => analyze(s, view),
+)

@@ -17,7 +17,7 @@
 import { arr, KIND, num, rec, str, stringMap } from '../model/object.js'
 import { istioGateway, selects } from '../model/istio.js'
 import { finding } from './messages.js'
-import { defineRule, type Finding, perSubjectAndView } from './types.js'
+import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
 import type { K8sObject } from '../model/object.js'
 import type { View } from '../view/view.js'
 
@@ -32,21 +32,11 @@ function knownProtocol(name: string | undefined, appProtocol: string | undefined
   return PROTOCOLS.has(n.split('-')[0]!)
 }
 
-export const ist0118 = defineRule({
-  code: 'IST0118',
-  subjects: [KIND.Service],
-  inputs: [],
-  istioAnalyzer: 'service.PortNameAnalyzer',
-  check: (subject) => portNames(subject).filter((f) => f.code === 'IST0118'),
-})
-
-export const ist0150 = defineRule({
-  code: 'IST0150',
-  subjects: [KIND.Service],
-  inputs: [],
-  istioAnalyzer: 'service.PortNameAnalyzer',
-  check: (subject) => portNames(subject).filter((f) => f.code === 'IST0150'),
-})
+export const { IST0118: ist0118, IST0150: ist0150 } = analyzerRules(
+  { subjects: [KIND.Service], inputs: [], istioAnalyzer: 'service.PortNameAnalyzer' },
+  ['IST0118', 'IST0150'],
+  (subject) => portNames(subject),
+)
 
 function portNames(subject: K8sObject): Finding[] {
   const labels = stringMap(subject.metadata?.labels)
@@ -107,18 +97,8 @@ const gatewayPorts = perSubjectAndView((subject: K8sObject, view: View): Finding
   return out
 })
 
-export const ist0101Selector = defineRule({
-  code: 'IST0101',
-  subjects: [KIND.IstioGateway],
-  inputs: [KIND.Pod, KIND.Service],
-  istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer',
-  check: (s, { view }) => gatewayPorts(s, view).filter((f) => f.code === 'IST0101'),
-})
-
-export const ist0162 = defineRule({
-  code: 'IST0162',
-  subjects: [KIND.IstioGateway],
-  inputs: [KIND.Pod, KIND.Service],
-  istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer',
-  check: (s, { view }) => gatewayPorts(s, view).filter((f) => f.code === 'IST0162'),
-})
+export const { IST0101: ist0101Selector, IST0162: ist0162 } = analyzerRules(
+  { subjects: [KIND.IstioGateway], inputs: [KIND.Pod, KIND.Service], istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer' },
+  ['IST0101', 'IST0162'],
+  (s, { view }) => gatewayPorts(s, view),
+)

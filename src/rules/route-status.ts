@@ -17,8 +17,8 @@
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
 import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
-import { type Code, finding } from './messages.js'
-import { defineRule, type Finding, perSubjectAndView } from './types.js'
+import { finding } from './messages.js'
+import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
 
 export interface Condition {
   type: 'Accepted' | 'ResolvedRefs'
@@ -201,13 +201,10 @@ function unsupportedValues(subject: K8sObject, out: Finding[]): boolean {
   return any
 }
 
-function statusRule(code: Code) {
-  return defineRule({
-    code,
-    subjects: ROUTE_KINDS,
-    inputs: [KIND.Gateway, KIND.Service, KIND.Namespace, KIND.ReferenceGrant],
-    check: (s, { view }) => predictRouteStatus(s, view).findings.filter((f) => f.code === code),
-  })
-}
-
-export const routeStatusRules = (['RG0201', 'RG0202', 'RG0203', 'RG0204', 'RG0205', 'RG0206', 'RG0207', 'RG0208'] as const).map(statusRule)
+export const routeStatusRules = Object.values(
+  analyzerRules(
+    { subjects: ROUTE_KINDS, inputs: [KIND.Gateway, KIND.Service, KIND.Namespace, KIND.ReferenceGrant] },
+    ['RG0201', 'RG0202', 'RG0203', 'RG0204', 'RG0205', 'RG0206', 'RG0207', 'RG0208'],
+    (s, { view }) => predictRouteStatus(s, view).findings,
+  ),
+)

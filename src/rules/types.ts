@@ -80,3 +80,17 @@ export function perSubjectAndView<V extends object, R = Finding[]>(analyze: (sub
     return out
   }
 }
+
+/**
+ * The rules of one analyzer that reports several codes (as Istio's analyzers do): one pass
+ * (`analyze`, memoise it), one Rule per code that keeps that code's findings.
+ */
+export function analyzerRules<C extends Code>(
+  meta: Omit<RuleSpec, 'code' | 'check'>,
+  codes: readonly C[],
+  analyze: (subject: K8sObject, ctx: CheckContext) => Finding[],
+): Record<C, Rule> {
+  const out = {} as Record<C, Rule>
+  for (const code of codes) out[code] = defineRule({ ...meta, code, check: (s, ctx) => analyze(s, ctx).filter((f) => f.code === code) })
+  return out
+}
