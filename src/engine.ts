@@ -27,18 +27,39 @@ export function istioDefault(): Implementation {
   return (defaultImplementation ??= resolveImplementation('istio'))
 }
 
+/** Rules by subject kind, per rule list (built once per list). */
+const byKind = new WeakMap<readonly Rule[], Map<string, readonly Rule[]>>()
+
+function rulesFor(rules: readonly Rule[], kind: string): readonly Rule[] {
+  let m = byKind.get(rules)
+  if (!m) byKind.set(rules, (m = new Map()))
+  let list = m.get(kind)
+  if (!list) m.set(kind, (list = rules.filter((r) => r.subjects.includes(kind))))
+  return list
+}
+
+const always = () => true
+
 /** Runs every applicable rule on `subject`. Pure: findings depend only on subject and view. */
 export function evaluate(subject: K8sObject, view: View, opts: EvaluateOptions): Finding[] {
   const kind = kindKeyOf(subject)
   if (!kind) return []
+  const passes = new Map<unknown, unknown>()
   const ctx: CheckContext = {
     view,
-    olderThanSubject: opts.mode === 'admission' ? () => true : (other) => compareAge(other, subject) < 0,
+    olderThanSubject: opts.mode === 'admission' ? always : (other) => compareAge(other, subject) < 0,
     implementation: opts.implementation ?? istioDefault(),
+    pass<R>(analyze: (subject: K8sObject, ctx: CheckContext) => R): R {
+      if (passes.has(analyze)) return passes.get(analyze) as R
+      const r = analyze(subject, ctx)
+      passes.set(analyze, r)
+      return r
+    },
   }
   const out: Finding[] = []
-  for (const rule of opts.rules ?? RULES) {
-    if (rule.subjects.includes(kind)) out.push(...rule.check(subject, ctx))
+  for (const rule of rulesFor(opts.rules ?? RULES, kind)) {
+    const fs = rule.check(subject, ctx)
+    for (let i = 0; i < fs.length; i++) out.push(fs[i]!)
   }
   return out
 }

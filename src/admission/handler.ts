@@ -68,7 +68,9 @@ export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
   }
   const findings = evaluate(object, deps.view, { mode: 'admission', implementation: deps.implementation })
   const { deny, warn } = decide(deps.policy, object.metadata?.namespace ?? '', findings)
-  const annotations: Record<string, string> = findings.length ? { findings: [...new Set(findings.map((f) => f.code))].join(',') } : {}
+  const codes: string[] = []
+  for (const f of findings) if (!codes.includes(f.code)) codes.push(f.code)
+  const annotations: Record<string, string> = codes.length ? { findings: codes.join(',') } : {}
   if (deny.length) {
     const response = Response.denied(deny.map((f) => f.message).join('\n'))
       .withWarnings(...warn.map((f) => f.message))

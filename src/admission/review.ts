@@ -3,7 +3,7 @@
  * sends (only the fields we rely on are required; `object` is left free so that an object we
  * cannot read is answered per the failure policy rather than rejected as a bad envelope).
  */
-import type { K8sObject } from '../model/object.js'
+import { type K8sObject, kindKey } from '../model/object.js'
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1'
 
@@ -68,7 +68,7 @@ export const admissionReviewSchema = {
 
 /** `<group>/<Kind>` of the request, as the view keys kinds. */
 export function requestKindKey(req: AdmissionRequest): string {
-  return `${req.kind.group ?? ''}/${req.kind.kind}`
+  return kindKey(req.kind.group ?? '', req.kind.kind)
 }
 
 /**
@@ -102,14 +102,17 @@ export function subjectOf(req: AdmissionRequest): { object: K8sObject } | { erro
 /** Kubernetes objects are shallow; anything deeper is refused before any rule walks it. */
 export const MAX_DEPTH = 100
 
-/** Iterative depth check (no recursion, so hostile nesting cannot exhaust the stack). */
-function tooDeep(root: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[root, 1]]
-  while (stack.length) {
-    const [v, d] = stack.pop()!
-    if (v === null || typeof v !== 'object') continue
-    if (d > max) return true
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1])
+/**
+ * Is `v` nested deeper than `max` levels? Recursion stops at `max`, so hostile nesting cannot
+ * exhaust the stack; nothing is allocated (this runs on every review).
+ */
+function tooDeep(v: unknown, max: number): boolean {
+  if (v === null || typeof v !== 'object') return false
+  if (max === 0) return true
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (tooDeep(v[i], max - 1)) return true
+    return false
   }
+  for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k) && tooDeep((v as Record<string, unknown>)[k], max - 1)) return true
   return false
 }

@@ -22,10 +22,13 @@ export function bagRemove<T extends object>(bag: Bag<T>, pred: (v: T) => boolean
   return bag
 }
 
-export function* bagValues<T extends object>(bag: Bag<T>): Generator<T> {
-  if (bag === undefined) return
-  if (bag instanceof Set) yield* bag
-  else yield bag
+const NONE: readonly never[] = Object.freeze([])
+
+/** The values of a bag, without copying a Set (iterate it before changing the bag). */
+export function bagValues<T extends object>(bag: Bag<T>): Iterable<T> {
+  if (bag === undefined) return NONE
+  if (bag instanceof Set) return bag
+  return [bag]
 }
 
 export function bagSize<T extends object>(bag: Bag<T>): number {

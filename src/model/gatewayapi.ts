@@ -4,7 +4,7 @@
  * Sources: Gateway API v1.6 `apis/v1` (HTTPRoute, GRPCRoute, Gateway, ParentReference defaults),
  * the HTTPRoute match precedence rules (HTTPRouteRule docs) and GEP-1294 (Service parents, GAMMA).
  */
-import { arr, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, str, strs } from './object.js'
+import { arr, type Facts, factsOf, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, str, strs } from './object.js'
 import { hostsMatch, moreSpecific } from './hosts.js'
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io'
@@ -54,35 +54,36 @@ export interface RouteFacts {
   matches: RouteMatch[]
 }
 
-const routeCache = new WeakMap<K8sObject, RouteFacts>()
-
 export function isRouteKind(kindKey: string | undefined): boolean {
   return kindKey === KIND.HTTPRoute || kindKey === KIND.GRPCRoute
 }
 
-export function route(obj: K8sObject): RouteFacts {
-  let f = routeCache.get(obj)
-  if (f) return f
+export const route: Facts<RouteFacts> = factsOf(computeRoute)
+
+function computeRoute(obj: K8sObject): RouteFacts {
   const spec = rec(obj.spec)
   const namespace = nsOf(obj)
   const kindKey = kindKeyOf(obj) ?? ''
   const grpc = kindKey === KIND.GRPCRoute
-  f = {
+  return {
     kindKey,
     kind: str(obj.kind) ?? '',
     namespace,
     name: nameOf(obj),
     hostnames: [...new Set(strs(spec.hostnames))],
     parentRefs: arr(spec.parentRefs).map((p, index) => parentRef(p, index, namespace)),
-    matches: arr(spec.rules).flatMap((r, ruleIndex): RouteMatch[] => {
-      const matches = arr(rec(r).matches)
-      const sig = grpc ? grpcMatchSig : httpMatchSig
-      if (matches.length === 0) return [{ ruleIndex, matchIndex: undefined, sig: sig(undefined) }]
-      return matches.map((raw, matchIndex) => ({ ruleIndex, matchIndex, sig: sig(raw) }))
-    }),
+    matches: routeMatches(arr(spec.rules), grpc ? grpcMatchSig : httpMatchSig),
   }
-  routeCache.set(obj, f)
-  return f
+}
+
+function routeMatches(rules: unknown[], sig: (raw: unknown) => string): RouteMatch[] {
+  const out: RouteMatch[] = []
+  for (let ruleIndex = 0; ruleIndex < rules.length; ruleIndex++) {
+    const matches = arr(rec(rules[ruleIndex]).matches)
+    if (matches.length === 0) out.push({ ruleIndex, matchIndex: undefined, sig: sig(undefined) })
+    for (let matchIndex = 0; matchIndex < matches.length; matchIndex++) out.push({ ruleIndex, matchIndex, sig: sig(matches[matchIndex]) })
+  }
+  return out
 }
 
 function parentRef(raw: unknown, index: number, routeNamespace: string): ParentRef {
@@ -188,12 +189,10 @@ export interface Listener {
   allowedKinds: string[] | undefined
 }
 
-const gatewayCache = new WeakMap<K8sObject, Listener[]>()
+export const listeners: Facts<Listener[]> = factsOf(computeListeners)
 
-export function listeners(gateway: K8sObject): Listener[] {
-  let ls = gatewayCache.get(gateway)
-  if (ls) return ls
-  ls = arr(rec(gateway.spec).listeners).map((raw) => {
+function computeListeners(gateway: K8sObject): Listener[] {
+  return arr(rec(gateway.spec).listeners).map((raw) => {
     const l = rec(raw)
     const allowed = rec(l.allowedRoutes)
     const ns = rec(allowed.namespaces)
@@ -208,8 +207,6 @@ export function listeners(gateway: K8sObject): Listener[] {
       allowedKinds: kinds.length ? kinds : undefined,
     }
   })
-  gatewayCache.set(gateway, ls)
-  return ls
 }
 
 /** Route kinds a listener accepts when `allowedRoutes.kinds` is empty, by protocol. */

@@ -157,33 +157,41 @@ export class HostTrie<T extends object> {
   }
 
   /** Values whose stored host matches `host` by Istio's `Name.Matches` (both directions). */
-  *matching(host: string): Generator<T> {
+  matching(host: string): T[] {
+    const out: T[] = []
     const s = slotOf(host)
     let n: TrieNode<T> | undefined = this.root
     for (let i = 0; ; i++) {
       // stored wildcards whose suffix is a proper suffix of `host` (or equal, for wildcard queries)
       const atEnd = i === s.labels.length
-      if (!atEnd || s.kind !== 'exact') yield* bagValues(n.wild)
-      if (n.partial) for (const [pattern, bag] of n.partial) if (hostsMatch(pattern, host)) yield* bagValues(bag)
+      if (!atEnd || s.kind !== 'exact') collect(n.wild, out)
+      if (n.partial) for (const [pattern, bag] of n.partial) if (hostsMatch(pattern, host)) collect(bag, out)
       if (atEnd) break
       n = n.children?.get(s.labels[i]!)
-      if (!n) return
+      if (!n) return out
     }
     if (s.kind === 'exact') {
-      yield* bagValues(n.exact)
+      collect(n.exact, out)
     } else if (n.children) {
       for (const [label, child] of n.children) {
-        if (s.kind === 'wild' || label.endsWith(s.partialLabel)) yield* this.subtree(child)
+        if (s.kind === 'wild' || label.endsWith(s.partialLabel)) subtree(child, out)
       }
     }
+    return out
   }
+}
 
-  private *subtree(n: TrieNode<T>): Generator<T> {
-    yield* bagValues(n.exact)
-    yield* bagValues(n.wild)
-    if (n.partial) for (const b of n.partial.values()) yield* bagValues(b)
-    if (n.children) for (const c of n.children.values()) yield* this.subtree(c)
-  }
+function collect<T extends object>(bag: Bag<T>, out: T[]): void {
+  if (bag === undefined) return
+  if (bag instanceof Set) for (const v of bag) out.push(v)
+  else out.push(bag)
+}
+
+function subtree<T extends object>(n: TrieNode<T>, out: T[]): void {
+  collect(n.exact, out)
+  collect(n.wild, out)
+  if (n.partial) for (const b of n.partial.values()) collect(b, out)
+  if (n.children) for (const c of n.children.values()) subtree(c, out)
 }
 
 /** `a.b.c` → [c, b, a]; `.a.b` (a wildcard's suffix) → [b, a]. */

@@ -5,7 +5,7 @@
  * Semantics follow Istio's analyzers: `analyzers/util/exportto.go`, `util/hosts.go`,
  * `virtualservice/conflictingmeshgatewayhosts.go`, `gateway/conflictinggateway.go`.
  */
-import { arr, canonicalJSON, type K8sObject, nameOf, nsOf, num, rec, str, stringMap, strs } from './object.js'
+import { arr, canonicalJSON, type Facts, factsOf, type K8sObject, nameOf, nsOf, num, rec, str, stringMap, strs } from './object.js'
 import { toFQDN } from './hosts.js'
 
 export const MESH_GATEWAY = 'mesh'
@@ -28,15 +28,13 @@ export interface VirtualServiceFacts {
   tls: Record<string, unknown>[]
 }
 
-const vsCache = new WeakMap<K8sObject, VirtualServiceFacts>()
+export const virtualService: Facts<VirtualServiceFacts> = factsOf(computeVirtualService)
 
-export function virtualService(obj: K8sObject): VirtualServiceFacts {
-  let f = vsCache.get(obj)
-  if (f) return f
+function computeVirtualService(obj: K8sObject): VirtualServiceFacts {
   const spec = rec(obj.spec)
   const namespace = nsOf(obj)
   const rawGateways = strs(spec.gateways)
-  f = {
+  return {
     namespace,
     name: nameOf(obj),
     hosts: strs(spec.hosts),
@@ -47,8 +45,6 @@ export function virtualService(obj: K8sObject): VirtualServiceFacts {
     tcp: arr(spec.tcp).map(rec),
     tls: arr(spec.tls).map(rec),
   }
-  vsCache.set(obj, f)
-  return f
 }
 
 /**
@@ -137,14 +133,12 @@ export interface IstioGatewayFacts {
   servers: IstioGatewayServer[]
 }
 
-const gwCache = new WeakMap<K8sObject, IstioGatewayFacts>()
+export const istioGateway: Facts<IstioGatewayFacts> = factsOf(computeIstioGateway)
 
-export function istioGateway(obj: K8sObject): IstioGatewayFacts {
-  let f = gwCache.get(obj)
-  if (f) return f
+function computeIstioGateway(obj: K8sObject): IstioGatewayFacts {
   const spec = rec(obj.spec)
   const selector = stringMap(spec.selector)
-  f = {
+  return {
     namespace: nsOf(obj),
     name: nameOf(obj),
     selector,
@@ -154,8 +148,6 @@ export function istioGateway(obj: K8sObject): IstioGatewayFacts {
       return { index, port: num(rec(server.port).number) ?? 0, bind: str(server.bind) ?? '', hosts: strs(server.hosts) }
     }),
   }
-  gwCache.set(obj, f)
-  return f
 }
 
 export function selectorString(sel: Record<string, string>): string {

@@ -50,6 +50,40 @@ export const KIND = {
   Node: '/Node',
 } as const
 
+/** Facts derived from an object (see `factsOf`). */
+export interface Facts<T> {
+  /** The object's facts: the kept ones, else computed (and held until the next call). */
+  (obj: K8sObject): T
+  /** Computes the facts if needed and keeps them as long as the object lives (views call this for what they store). */
+  keep(obj: K8sObject): T
+}
+
+/**
+ * `compute` memoised per object. Objects are not changed after they are read (an update
+ * replaces the object), so derived facts stay true for the object's life. Facts of objects a
+ * view stores are kept in a WeakMap (`keep`); others, such as the object under review, are held
+ * only as the last one asked for, which is all one evaluation needs: adding every review's
+ * object to the WeakMap cost about a tenth of an admission check.
+ */
+export function factsOf<T>(compute: (obj: K8sObject) => T): Facts<T> {
+  const kept = new WeakMap<K8sObject, T>()
+  let lastObj: K8sObject | undefined
+  let lastFacts: T | undefined
+  const facts = (obj: K8sObject): T => {
+    if (obj === lastObj) return lastFacts!
+    const v = kept.get(obj) ?? compute(obj)
+    lastObj = obj
+    lastFacts = v
+    return v
+  }
+  facts.keep = (obj: K8sObject): T => {
+    let v = kept.get(obj)
+    if (v === undefined) kept.set(obj, (v = obj === lastObj ? lastFacts! : compute(obj)))
+    return v
+  }
+  return facts
+}
+
 /** Identity of one object, as findings and messages name it. */
 export interface ObjectRef {
   apiVersion?: string
@@ -65,10 +99,43 @@ export function groupOf(apiVersion: unknown): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash)
 }
 
+/** The KIND constants by group and kind, so that known kinds get the one shared string. */
+const KNOWN_KINDS = new Map<string, Map<string, KindKey>>()
+for (const key of Object.values(KIND)) {
+  const slash = key.lastIndexOf('/')
+  const group = key.slice(0, slash)
+  if (!KNOWN_KINDS.has(group)) KNOWN_KINDS.set(group, new Map())
+  KNOWN_KINDS.get(group)!.set(key.slice(slash + 1), key)
+}
+
+/**
+ * `<group>/<Kind>`. For the kinds in KIND this returns the constant itself (no new string per
+ * call: comparisons and Set lookups on it stay cheap on the admission path).
+ */
+export function kindKey(group: string, kind: string): KindKey {
+  return KNOWN_KINDS.get(group)?.get(kind) ?? `${group}/${kind}`
+}
+
+/** Known kinds by apiVersion, filled as apiVersions are seen (capped: apiVersions come from users). */
+const KINDS_BY_API_VERSION = new Map<string, Map<string, KindKey> | null>()
+const MAX_API_VERSIONS = 256
+
 /** The KindKey of an object, or undefined when apiVersion/kind are missing. */
 export function kindKeyOf(obj: K8sObject): KindKey | undefined {
-  if (typeof obj.kind !== 'string' || obj.kind === '') return undefined
-  return `${groupOf(obj.apiVersion)}/${obj.kind}`
+  const kind = obj.kind
+  if (typeof kind !== 'string' || kind === '') return undefined
+  const apiVersion = obj.apiVersion
+  if (typeof apiVersion === 'string') {
+    // one lookup by the apiVersion string (its hash is computed once per string), no slicing
+    let kinds = KINDS_BY_API_VERSION.get(apiVersion)
+    if (kinds === undefined) {
+      kinds = KNOWN_KINDS.get(groupOf(apiVersion)) ?? null
+      if (KINDS_BY_API_VERSION.size < MAX_API_VERSIONS) KINDS_BY_API_VERSION.set(apiVersion, kinds)
+    }
+    const known = kinds?.get(kind)
+    if (known !== undefined) return known
+  }
+  return `${groupOf(apiVersion)}/${kind}`
 }
 
 /** Namespace of an object; the empty string when it has none (Istio's analyzer harness does the same). */
@@ -102,8 +169,13 @@ export function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined
 }
 
+/** Shared empty results of `arr` and `rec` (frozen: readers only, so no allocation per miss). */
+const NO_ITEMS: unknown[] = Object.freeze([]) as unknown as unknown[]
+const NO_FIELDS: Record<string, unknown> = Object.freeze({})
+
+/** `v` when it is an array, else an empty one (shared and frozen: do not write to the result). */
 export function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : []
+  return Array.isArray(v) ? v : NO_ITEMS
 }
 
 /** Strings of an array, skipping entries of other types. */
@@ -111,8 +183,9 @@ export function strs(v: unknown): string[] {
   return arr(v).filter((x): x is string => typeof x === 'string')
 }
 
+/** `v` when it is a JSON object, else an empty one (shared and frozen: do not write to the result). */
 export function rec(v: unknown): Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : NO_FIELDS
 }
 
 /** A string-valued map (labels, selectors), dropping non-string values. */

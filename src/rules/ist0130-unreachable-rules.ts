@@ -160,14 +160,9 @@ function analyze(subject: K8sObject, section: 'http' | 'tcp' | 'tls', rules: Rec
 /** Prefix matches compared pairwise for coverage; later ones are not compared (500k pairs at most). */
 export const MAX_PREFIX_MATCHES = 1000
 
-const memo = new WeakMap<K8sObject, Finding[]>()
-
 function check(subject: K8sObject): Finding[] {
-  const cached = memo.get(subject)
-  if (cached) return cached
   const vs = virtualService(subject)
   const out: Finding[] = []
-  memo.set(subject, out)
   analyze(subject, 'http', vs.http, out)
   analyze(subject, 'tcp', vs.tcp, out)
   analyze(subject, 'tls', vs.tls, out)

@@ -16,7 +16,7 @@ import { toFQDN } from '../model/hosts.js'
 import { exportScopes, PUBLIC_SCOPE, virtualService } from '../model/istio.js'
 import type { ServiceHostPosting, View } from '../view/view.js'
 import { describeAll, finding } from './messages.js'
-import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
+import { analyzerRules, type Finding } from './types.js'
 
 /** Istio's destination lookup: the visible Service/ServiceEntry for `host`, or undefined. */
 export function resolveDestination(view: View, host: string, scopes: string[]): ServiceHostPosting | undefined {
@@ -35,7 +35,7 @@ export function resolveDestination(view: View, host: string, scopes: string[]): 
   return scoped ?? wildcard
 }
 
-const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] => {
+function analyze(subject: K8sObject, view: View): Finding[] {
   const vs = virtualService(subject)
   const spec = rec(subject.spec)
   const scopes = exportScopes(arr(spec.exportTo).filter((x): x is string => typeof x === 'string'), vs.namespace)
@@ -89,7 +89,7 @@ const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] =>
     })
   }
   return out
-})
+}
 
 export const { IST0101: ist0101Host, IST0112: ist0112, IST0140: ist0140 } = analyzerRules(
   { subjects: [KIND.VirtualService], inputs: [KIND.Service, KIND.ServiceEntry, KIND.VirtualService], istioAnalyzer: 'virtualservice.DestinationHostAnalyzer' },

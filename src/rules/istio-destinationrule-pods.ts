@@ -12,7 +12,7 @@ import { exportScopes, PUBLIC_SCOPE } from '../model/istio.js'
 import type { View } from '../view/view.js'
 import { resolveDestination } from './istio-destination-hosts.js'
 import { finding } from './messages.js'
-import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
+import { analyzerRules, type Finding } from './types.js'
 
 const TOPOLOGY = ['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone', 'kubernetes.io/hostname']
 
@@ -24,7 +24,7 @@ function podLabels(view: View, pod: K8sObject): Record<string, string> {
   return labels
 }
 
-const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] => {
+function analyze(subject: K8sObject, view: View): Finding[] {
   const ns = nsOf(subject)
   const spec = rec(subject.spec)
   const raw = str(spec.host) ?? ''
@@ -49,7 +49,7 @@ const analyze = perSubjectAndView((subject: K8sObject, view: View): Finding[] =>
     out.push(finding('IST0173', subject, { subset: str(rec(s).name) ?? `#${i}`, host: raw, labels: JSON.stringify(labels) }, { path: `spec.subsets[${i}]` }))
   })
   return out
-})
+}
 
 export const { IST0173: ist0173, IST0174: ist0174 } = analyzerRules(
   { subjects: [KIND.DestinationRule], inputs: [KIND.Service, KIND.ServiceEntry, KIND.Pod, KIND.Node], istioAnalyzer: 'destinationrule.SubsetSelectPodAnalyzer' },

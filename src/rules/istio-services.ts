@@ -17,7 +17,7 @@
 import { arr, KIND, num, rec, str, stringMap } from '../model/object.js'
 import { istioGateway, selects } from '../model/istio.js'
 import { finding } from './messages.js'
-import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
+import { analyzerRules, type Finding } from './types.js'
 import type { K8sObject } from '../model/object.js'
 import type { View } from '../view/view.js'
 
@@ -63,7 +63,7 @@ function portNames(subject: K8sObject): Finding[] {
   return out
 }
 
-const gatewayPorts = perSubjectAndView((subject: K8sObject, view: View): Finding[] => {
+function gatewayPorts(subject: K8sObject, view: View): Finding[] {
   const gw = istioGateway(subject)
   const out: Finding[] = []
   if (!view.covers(KIND.Pod)) return out // a live view does not watch Pods: absence proves nothing
@@ -95,7 +95,7 @@ const gatewayPorts = perSubjectAndView((subject: K8sObject, view: View): Finding
     }
   }
   return out
-})
+}
 
 export const { IST0101: ist0101Selector, IST0162: ist0162 } = analyzerRules(
   { subjects: [KIND.IstioGateway], inputs: [KIND.Pod, KIND.Service], istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer' },

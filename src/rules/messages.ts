@@ -231,10 +231,16 @@ export function isCode(c: string): c is Code {
   return Object.prototype.hasOwnProperty.call(CATALOGUE, c)
 }
 
+/** Each template split once into literal text (even indexes) and placeholder names (odd). */
+const TEMPLATE_PARTS = new Map<Code, string[]>()
+
 /** Fills a template; unknown placeholders stay visible as `{name}`. */
 export function formatMessage(code: Code, args: Record<string, string>): string {
-  const body = CATALOGUE[code].template.replace(/\{(\w+)\}/g, (m, k: string) => args[k] ?? m)
-  return `${code}: ${body}`
+  let parts = TEMPLATE_PARTS.get(code)
+  if (!parts) TEMPLATE_PARTS.set(code, (parts = CATALOGUE[code].template.split(/\{(\w+)\}/)))
+  let out = `${code}: `
+  for (let i = 0; i < parts.length; i++) out += i % 2 === 0 ? parts[i] : (args[parts[i]!] ?? `{${parts[i]}}`)
+  return out
 }
 
 /** `Kind ns/name, Kind ns/name` for a list of objects. */

@@ -18,7 +18,7 @@ import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../mo
 import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { finding } from './messages.js'
-import { analyzerRules, type Finding, perSubjectAndView } from './types.js'
+import { analyzerRules, type Finding } from './types.js'
 
 export interface Condition {
   type: 'Accepted' | 'ResolvedRefs'
@@ -43,10 +43,10 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPT
 const FILTER_TYPES = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS', 'ExternalAuth'])
 const BACKEND_KINDS = new Set(['/Service', 'networking.istio.io/Hostname', 'multicluster.x-k8s.io/ServiceImport'])
 
-/** Predicts the route's status per parentRef. Pure; memoised per (route, view). */
-export const predictRouteStatus = perSubjectAndView((subject: K8sObject, view: View): RouteStatus => {
+/** Predicts the route's status per parentRef. Pure. */
+export function predictRouteStatus(subject: K8sObject, view: View): RouteStatus {
   const r = route(subject)
-  const kind = kindKeyOf(subject)!.split('/')[1]!
+  const kind = r.kind
   const findings: Finding[] = []
   const unsupported = unsupportedValues(subject, findings)
   const parents: PredictedParent[] = []
@@ -66,7 +66,7 @@ export const predictRouteStatus = perSubjectAndView((subject: K8sObject, view: V
     parents.push({ parentRef: { group: p.group, kind: p.kind, namespace: p.namespace, name: p.name, ...(p.sectionName ? { sectionName: p.sectionName } : {}), ...(p.port !== undefined ? { port: p.port } : {}) }, conditions: [accepted, resolved] })
   }
   return { parents, findings: dedupe(findings) }
-})
+}
 
 function dedupe(fs: Finding[]): Finding[] {
   const seen = new Set<string>()

@@ -32,6 +32,12 @@ export interface CheckContext {
   olderThanSubject(other: K8sObject): boolean
   /** the Gateway API implementation the cluster runs, and the features it claims */
   implementation: Implementation
+  /**
+   * One analysis pass per evaluation: the first call with `analyze` runs it on (subject, this
+   * context), later calls in the same evaluation return that result. Lets the rules of one
+   * analyzer (one Rule per code) share a pass without a cache that outlives the request.
+   */
+  pass<R>(analyze: (subject: K8sObject, ctx: CheckContext) => R): R
 }
 
 export interface Implementation {
@@ -67,30 +73,24 @@ export function defineRule(spec: RuleSpec): Rule {
 }
 
 /**
- * Memoises an analysis per (subject, view): several rule codes of one Istio analyzer share one
- * pass (each Rule asks for its own code). Entries go with the subject object.
- */
-export function perSubjectAndView<V extends object, R = Finding[]>(analyze: (subject: K8sObject, view: V) => R): (subject: K8sObject, view: V) => R {
-  const memo = new WeakMap<K8sObject, WeakMap<V, R>>()
-  return (subject, view) => {
-    let m = memo.get(subject)
-    if (!m) memo.set(subject, (m = new WeakMap()))
-    let out = m.get(view)
-    if (out === undefined) m.set(view, (out = analyze(subject, view)))
-    return out
-  }
-}
-
-/**
- * The rules of one analyzer that reports several codes (as Istio's analyzers do): one pass
- * (`analyze`, memoise it), one Rule per code that keeps that code's findings.
+ * The rules of one analyzer that reports several codes (as Istio's analyzers do): one pass per
+ * evaluation (`ctx.pass`), one Rule per code that keeps that code's findings.
  */
 export function analyzerRules<C extends Code>(
   meta: Omit<RuleSpec, 'code' | 'check'>,
   codes: readonly C[],
   analyze: (subject: K8sObject, ctx: CheckContext) => Finding[],
 ): Record<C, Rule> {
+  const byCode = (subject: K8sObject, ctx: CheckContext): Map<Code, Finding[]> => {
+    const m = new Map<Code, Finding[]>()
+    for (const f of analyze(subject, ctx)) {
+      const list = m.get(f.code)
+      if (list) list.push(f)
+      else m.set(f.code, [f])
+    }
+    return m
+  }
   const out = {} as Record<C, Rule>
-  for (const code of codes) out[code] = defineRule({ ...meta, code, check: (s, ctx) => analyze(s, ctx).filter((f) => f.code === code) })
+  for (const code of codes) out[code] = defineRule({ ...meta, code, check: (s, ctx) => ctx.pass(byCode).get(code) ?? [] })
   return out
 }

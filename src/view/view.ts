@@ -37,6 +37,7 @@ import {
 import {
   isGatewayParent,
   isServiceParent,
+  listeners,
   type ParentRef,
   route,
   type RouteMatch,
@@ -145,7 +146,9 @@ export function routeMatchKey(kind: KindKey, p: ParentRef, hostnameOrRouteNs: st
 
 /** The store behind every driver. Not safe for concurrent mutation (Node is single-threaded). */
 export class ClusterView implements View {
-  private readonly objects = new Map<string, K8sObject>()
+  /** Objects by kind, namespace and name: a lookup hashes the strings it is given, builds no key. */
+  private readonly objects = new Map<KindKey, Map<string, Map<string, K8sObject>>>()
+  private total = 0
   private readonly counts = new Map<KindKey, number>()
   private readonly meshHosts = new HostTrie<MeshHostPosting>()
   private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
@@ -178,12 +181,13 @@ export class ClusterView implements View {
 
   /** One object by its `idOf` identity. */
   getById(id: string): K8sObject | undefined {
-    return this.objects.get(id)
+    const [kind, namespace, name] = id.split('|')
+    return name === undefined ? undefined : this.get(kind!, namespace!, name)
   }
 
   /** Number of objects held, in total or of one kind. */
   size(kind?: KindKey): number {
-    return kind === undefined ? this.objects.size : (this.counts.get(kind) ?? 0)
+    return kind === undefined ? this.total : (this.counts.get(kind) ?? 0)
   }
 
   /** Objects held per kind: [kindKey, count]. */
@@ -192,8 +196,8 @@ export class ClusterView implements View {
   }
 
   /** Every object held (for drivers that walk the view, e.g. analyze and audit; never for rules). */
-  all(): IterableIterator<K8sObject> {
-    return this.objects.values()
+  *all(): IterableIterator<K8sObject> {
+    for (const byNamespace of this.objects.values()) for (const byName of byNamespace.values()) yield* byName.values()
   }
 
   /**
@@ -203,35 +207,52 @@ export class ClusterView implements View {
   upsert(obj: K8sObject): boolean {
     const kind = kindKeyOf(obj)
     if (!kind || !nameOf(obj)) return false
-    const id = idOf(obj)
-    this.removeId(id)
-    this.objects.set(id, obj)
+    const namespace = nsOf(obj)
+    const name = nameOf(obj)
+    this.removeKey(kind, namespace, name)
+    let byNamespace = this.objects.get(kind)
+    if (!byNamespace) this.objects.set(kind, (byNamespace = new Map()))
+    let byName = byNamespace.get(namespace)
+    if (!byName) byNamespace.set(namespace, (byName = new Map()))
+    byName.set(name, obj)
+    this.total++
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1)
     this.index(kind, obj, true)
-    for (const fn of this.listeners) fn(id)
+    this.changed(kind, namespace, name)
     return true
   }
 
   /** Removes an object by identity; true when it was held. */
   remove(obj: K8sObject): boolean {
-    return this.removeId(idOf(obj))
+    const kind = kindKeyOf(obj)
+    return kind !== undefined && this.removeKey(kind, nsOf(obj), nameOf(obj))
   }
 
-  private removeId(id: string): boolean {
-    const old = this.objects.get(id)
+  private removeKey(kind: KindKey, namespace: string, name: string): boolean {
+    const byNamespace = this.objects.get(kind)
+    const byName = byNamespace?.get(namespace)
+    const old = byName?.get(name)
     if (!old) return false
-    const kind = kindKeyOf(old)!
     this.index(kind, old, false)
-    this.objects.delete(id)
+    byName!.delete(name)
+    if (byName!.size === 0) byNamespace!.delete(namespace)
+    if (byNamespace!.size === 0) this.objects.delete(kind)
+    this.total--
     const n = (this.counts.get(kind) ?? 1) - 1
     if (n) this.counts.set(kind, n)
     else this.counts.delete(kind)
-    for (const fn of this.listeners) fn(id)
+    this.changed(kind, namespace, name)
     return true
   }
 
+  private changed(kind: KindKey, namespace: string, name: string): void {
+    if (this.listeners.length === 0) return
+    const id = `${kind}|${namespace}|${name}`
+    for (const fn of this.listeners) fn(id)
+  }
+
   get(kind: KindKey, namespace: string, name: string): K8sObject | undefined {
-    return this.objects.get(`${kind}|${namespace}|${name}`)
+    return this.objects.get(kind)?.get(namespace)?.get(name)
   }
 
   namespaceLabels(namespace: string): Record<string, string> | undefined {
@@ -291,11 +312,11 @@ export class ClusterView implements View {
     return this.routeMatchIndex.get(key)
   }
 
-  *routesOnParent(kind: KindKey, pk: string, hostname: string | undefined): Iterable<RouteParentPosting> {
+  routesOnParent(kind: KindKey, pk: string, hostname: string | undefined): Iterable<RouteParentPosting> {
     const p = this.routeParents.get(`${kind}\u0000${pk}`)
-    if (!p) return
-    yield* bagValues(p.noHost)
-    yield* hostname === undefined ? p.byHost.matching('*') : p.byHost.matching(hostname)
+    if (!p) return []
+    const hosted = p.byHost.matching(hostname ?? '*')
+    return p.noHost === undefined ? hosted : [...bagValues(p.noHost), ...hosted]
   }
 
   serviceRoutesMatching(host: string): Iterable<ServiceRoutePosting> {
@@ -308,14 +329,14 @@ export class ClusterView implements View {
 
   /**
    * Posts an object into (add) or takes it out of (remove) every index that concerns its kind.
-   * Removal re-derives the same keys from the stored object (its facts are cached) and drops the
-   * postings that belong to it, so nothing per posting has to be remembered.
+   * Removal re-derives the same keys from the stored object (its facts were kept when it was
+   * added) and drops the postings that belong to it, so nothing per posting has to be remembered.
    */
   private index(kind: KindKey, obj: K8sObject, add: boolean): void {
     const mine = (p: { obj: K8sObject }) => p.obj === obj
     switch (kind) {
       case KIND.VirtualService: {
-        const vs = virtualService(obj)
+        const vs = add ? virtualService.keep(obj) : virtualService(obj)
         const hosts = vsFQDNs(vs)
         if (vs.mesh) {
           for (const scope of vs.scopes) {
@@ -336,6 +357,11 @@ export class ClusterView implements View {
             })
           }
         }
+        break
+      }
+      case KIND.Gateway: {
+        // every route review reads its parent Gateway's listeners
+        if (add) listeners.keep(obj)
         break
       }
       case KIND.ReferenceGrant: {
@@ -377,7 +403,7 @@ export class ClusterView implements View {
         break
       }
       case KIND.IstioGateway: {
-        const gw = istioGateway(obj)
+        const gw = add ? istioGateway.keep(obj) : istioGateway(obj)
         for (const port of new Set(gw.servers.map((s) => s.port))) {
           let m = this.gatewaysByPort.get(port)
           if (add) {
@@ -401,7 +427,7 @@ export class ClusterView implements View {
       }
       case KIND.HTTPRoute:
       case KIND.GRPCRoute: {
-        const r = route(obj)
+        const r = add ? route.keep(obj) : route(obj)
         for (const parent of r.parentRefs) {
           const gatewayParent = isGatewayParent(parent)
           if (!gatewayParent && !isServiceParent(parent)) continue
