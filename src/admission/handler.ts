@@ -3,7 +3,7 @@
  * a Response. The Fastify routes in `server/` only parse, call these, and serialise.
  */
 import jsonPatch from 'fast-json-patch'
-import { describeRef, type K8sObject, refOf } from '../model/object.js'
+import type { K8sObject } from '../model/object.js'
 import { evaluate } from '../engine.js'
 import { decide, type Policy } from '../policy.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
@@ -18,8 +18,8 @@ export interface Outcome {
   response: Response
   decision: Decision
   findings: Finding[]
-  /** identity for logs: `Kind ns/name` */
-  object?: string
+  /** the object under review, for logs (described only when a log line is written) */
+  subject?: K8sObject
 }
 
 export interface HandlerDeps {
@@ -51,20 +51,19 @@ export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
   const subject = subjectOf(req)
   if ('error' in subject) return unreadable(subject.error, deps)
   const object = subject.object
-  const name = describeRef(refOf(object))
   if (req.operation === 'DELETE') {
     if (!req.dryRun) deps.record?.('DELETE', object)
-    return { response: Response.allowed(), decision: 'allowed', findings: [], object: name }
+    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object }
   }
   if (!SUBJECT_KINDS.has(requestKindKey(req))) {
     if (!req.dryRun) deps.record?.(req.operation, object)
-    return { response: Response.allowed(), decision: 'allowed', findings: [], object: name }
+    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object }
   }
   const notReady = deps.notReady?.()
   if (notReady !== undefined) {
     const msg = `routeguard: the cluster view is not ready (${notReady})`
     const response = deps.unsyncedPolicy === 'allow' ? Response.allowed().withWarnings(msg) : Response.errored(503, msg)
-    return { response, decision: deps.unsyncedPolicy === 'allow' ? 'warned' : 'errored', findings: [], object: name }
+    return { response, decision: deps.unsyncedPolicy === 'allow' ? 'warned' : 'errored', findings: [], subject: object }
   }
   const findings = evaluate(object, deps.view, { mode: 'admission', implementation: deps.implementation })
   const { deny, warn } = decide(deps.policy, object.metadata?.namespace ?? '', findings)
@@ -75,11 +74,11 @@ export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
     const response = Response.denied(deny.map((f) => f.message).join('\n'))
       .withWarnings(...warn.map((f) => f.message))
       .withAuditAnnotations(annotations)
-    return { response, decision: 'denied', findings, object: name }
+    return { response, decision: 'denied', findings, subject: object }
   }
   if (!req.dryRun) deps.record?.(req.operation, object)
   const response = Response.allowed().withWarnings(...warn.map((f) => f.message)).withAuditAnnotations(annotations)
-  return { response, decision: warn.length ? 'warned' : 'allowed', findings, object: name }
+  return { response, decision: warn.length ? 'warned' : 'allowed', findings, subject: object }
 }
 
 /** /mutate: apply the mutators and answer with the JSONPatch between before and after. */
@@ -99,7 +98,7 @@ export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators:
   // diff only what a mutator changed: the identity we filled in for rules is not part of the patch
   const patch = jsonPatch.compare(subject.object, mutated)
   const response = Response.patched(patch).withWarnings(...warnings)
-  return { response, decision: patch.length ? 'patched' : warnings.length ? 'warned' : 'allowed', findings: [], object: describeRef(refOf(subject.object)) }
+  return { response, decision: patch.length ? 'patched' : warnings.length ? 'warned' : 'allowed', findings: [], subject: subject.object }
 }
 
 function unreadable(reason: string, deps: HandlerDeps): Outcome {

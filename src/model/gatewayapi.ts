@@ -209,20 +209,26 @@ function computeListeners(gateway: K8sObject): Listener[] {
   })
 }
 
+const HTTP_KINDS: readonly string[] = ['HTTPRoute', 'GRPCRoute']
+const TLS_KINDS: readonly string[] = ['TLSRoute']
+const TCP_KINDS: readonly string[] = ['TCPRoute']
+const UDP_KINDS: readonly string[] = ['UDPRoute']
+const NO_KINDS: readonly string[] = []
+
 /** Route kinds a listener accepts when `allowedRoutes.kinds` is empty, by protocol. */
-export function defaultKinds(protocol: string): string[] {
+export function defaultKinds(protocol: string): readonly string[] {
   switch (protocol) {
     case 'HTTP':
     case 'HTTPS':
-      return ['HTTPRoute', 'GRPCRoute']
+      return HTTP_KINDS
     case 'TLS':
-      return ['TLSRoute']
+      return TLS_KINDS
     case 'TCP':
-      return ['TCPRoute']
+      return TCP_KINDS
     case 'UDP':
-      return ['UDPRoute']
+      return UDP_KINDS
     default:
-      return []
+      return NO_KINDS
   }
 }
 
@@ -234,7 +240,7 @@ export function defaultKinds(protocol: string): string[] {
  * - `kindAllowed`: of those, listeners whose allowedRoutes.kinds (or the protocol's kinds) include
  *   the route kind; `attached`: of those, listeners whose allowedRoutes.namespaces (Same, All,
  *   Selector against the namespace's labels) admit the route; none → NotAllowedByListeners.
- * `namespaceLabels` returning undefined (namespace unknown) admits for `from: Selector`.
+ * `namespaces.namespaceLabels` returning undefined (namespace unknown) admits for `from: Selector`.
  */
 export interface Attachment {
   selected: Listener[]
@@ -242,35 +248,43 @@ export interface Attachment {
   attached: Listener[]
 }
 
-export function attachment(
-  gateway: K8sObject,
-  ref: ParentRef,
-  routeKind: string,
-  routeNamespace: string,
-  namespaceLabels: (ns: string) => Record<string, string> | undefined,
-): Attachment {
-  const selected = listeners(gateway).filter((l) => (ref.sectionName === undefined || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port))
-  const kindAllowed = selected.filter((l) => (l.allowedKinds ?? defaultKinds(l.protocol)).includes(routeKind))
-  const attached = kindAllowed.filter((l) => {
-    if (l.allowedFrom === 'Same') return routeNamespace === nsOf(gateway)
-    if (l.allowedFrom === 'Selector') {
-      const labels = namespaceLabels(routeNamespace)
-      return labels === undefined || labelSelectorMatches(l.allowedSelector, labels)
-    }
-    return l.allowedFrom === 'All'
-  })
+/** Where attachment reads a namespace's labels (a View is one). */
+export interface NamespaceLabels {
+  namespaceLabels(namespace: string): Record<string, string> | undefined
+}
+
+export function attachment(gateway: K8sObject, ref: ParentRef, routeKind: string, routeNamespace: string, namespaces: NamespaceLabels): Attachment {
+  const all = listeners(gateway)
+  const selected: Listener[] = []
+  const kindAllowed: Listener[] = []
+  const attached: Listener[] = []
+  for (const l of all) {
+    if ((ref.sectionName !== undefined && l.name !== ref.sectionName) || (ref.port !== undefined && l.port !== ref.port)) continue
+    selected.push(l)
+    if (!(l.allowedKinds ?? defaultKinds(l.protocol)).includes(routeKind)) continue
+    kindAllowed.push(l)
+    if (admitsNamespace(l, gateway, routeNamespace, namespaces)) attached.push(l)
+  }
   return { selected, kindAllowed, attached }
 }
 
+function admitsNamespace(l: Listener, gateway: K8sObject, routeNamespace: string, namespaces: NamespaceLabels): boolean {
+  if (l.allowedFrom === 'Same') return routeNamespace === nsOf(gateway)
+  if (l.allowedFrom === 'Selector') {
+    const labels = namespaces.namespaceLabels(routeNamespace)
+    return labels === undefined || labelSelectorMatches(l.allowedSelector, labels)
+  }
+  return l.allowedFrom === 'All'
+}
+
 /** Listeners of `gateway` a route attaches to through `ref` (see `attachment`). */
-export function attachedListeners(
-  gateway: K8sObject,
-  ref: ParentRef,
-  routeKind: string,
-  routeNamespace: string,
-  namespaceLabels: (ns: string) => Record<string, string> | undefined,
-): Listener[] {
-  return attachment(gateway, ref, routeKind, routeNamespace, namespaceLabels).attached
+export function attachedListeners(gateway: K8sObject, ref: ParentRef, routeKind: string, routeNamespace: string, namespaces: NamespaceLabels): Listener[] {
+  const out: Listener[] = []
+  for (const l of listeners(gateway)) {
+    if ((ref.sectionName !== undefined && l.name !== ref.sectionName) || (ref.port !== undefined && l.port !== ref.port)) continue
+    if ((l.allowedKinds ?? defaultKinds(l.protocol)).includes(routeKind) && admitsNamespace(l, gateway, routeNamespace, namespaces)) out.push(l)
+  }
+  return out
 }
 
 /** metav1.LabelSelector (matchLabels and matchExpressions) against a label set. */

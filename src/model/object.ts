@@ -156,6 +156,14 @@ export function idOf(obj: K8sObject): string {
   return `${kindKeyOf(obj) ?? '?'}|${nsOf(obj)}|${nameOf(obj)}`
 }
 
+/**
+ * Do `a` and `b` have the same identity (kind, namespace, name)? The same check as comparing
+ * `idOf`s, without building the strings (rules ask it for every object an index returns).
+ */
+export function sameObject(a: K8sObject, b: K8sObject): boolean {
+  return a === b || (nameOf(a) === nameOf(b) && nsOf(a) === nsOf(b) && kindKeyOf(a) === kindKeyOf(b))
+}
+
 /** `Kind namespace/name` (or `Kind name` when cluster-scoped / namespace-less), as messages print objects. */
 export function describeRef(ref: { kind: string; namespace: string; name: string }): string {
   return ref.namespace ? `${ref.kind} ${ref.namespace}/${ref.name}` : `${ref.kind} ${ref.name}`

@@ -14,14 +14,13 @@ export interface Attachment {
   ref: ParentRef
   /** false when the Gateway is not in the view */
   known: boolean
-  listeners: { name: string; hostname: string | undefined }[]
+  listeners: readonly { name: string; hostname: string | undefined }[]
 }
 
 export function attach(view: View, r: RouteFacts, ref: ParentRef): Attachment {
   const gw = view.get(KIND.Gateway, ref.namespace, ref.name)
   if (!gw) return { ref, known: false, listeners: [] }
-  const ls = attachedListeners(gw, ref, r.kind, r.namespace, (ns) => view.namespaceLabels(ns))
-  return { ref, known: true, listeners: ls.map((l) => ({ name: l.name, hostname: l.hostname })) }
+  return { ref, known: true, listeners: attachedListeners(gw, ref, r.kind, r.namespace, view) }
 }
 
 /** Listeners both attachments reach; for an unknown Gateway one pseudo-listener when the refs overlap. */

@@ -10,7 +10,7 @@
  * - one finding per VirtualService, naming every other VirtualService and the first host.
  * Reads: the mesh-host index only (hosts of the subject, and wildcards above them).
  */
-import { type K8sObject, KIND, idOf } from '../model/object.js'
+import { type K8sObject, KIND, idOf, sameObject } from '../model/object.js'
 import { PUBLIC_SCOPE, virtualService, vsFQDNs } from '../model/istio.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule } from './types.js'
@@ -23,26 +23,25 @@ export const ist0109 = defineRule({
   check(subject, { view }) {
     const vs = virtualService(subject)
     if (!vs.mesh) return []
-    const self = idOf(subject)
-    const others = new Map<string, K8sObject>()
+    const others = new Set<K8sObject>()
     let first: { host: string; scope: string } | undefined
     for (const scope of vs.scopes) {
       for (const host of vsFQDNs(vs)) {
         const before = others.size
         for (const p of view.meshHostsExact(host)) {
-          if (p.scope === scope && idOf(p.obj) !== self) others.set(idOf(p.obj), p.obj)
+          if (p.scope === scope && !sameObject(p.obj, subject)) others.add(p.obj)
         }
         for (const p of view.meshHostsMatching(host)) {
-          if (idOf(p.obj) === self) continue
+          if (sameObject(p.obj, subject)) continue
           // a scoped key collects the public hosts that match it, whichever side is the subject
           const crosses = scope === PUBLIC_SCOPE ? p.scope !== PUBLIC_SCOPE : p.scope === PUBLIC_SCOPE
-          if (crosses) others.set(idOf(p.obj), p.obj)
+          if (crosses) others.add(p.obj)
         }
         if (!first && others.size > before) first = { host, scope }
       }
     }
     if (!first) return []
-    const sorted = [...others.values()].sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1))
+    const sorted = [...others].sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1))
     return [
       finding(
         'IST0109',

@@ -6,7 +6,7 @@
  * is ignored. One finding per conflicting server of the subject.
  * Reads: Istio Gateways on the server's port (grouped by selector), Pods for sub-selectors.
  */
-import { type K8sObject, KIND, idOf } from '../model/object.js'
+import { type K8sObject, KIND, sameObject } from '../model/object.js'
 import { istioGateway } from '../model/istio.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
@@ -18,22 +18,21 @@ export const ist0145 = defineRule({
   istioAnalyzer: 'gateway.ConflictingGatewayAnalyzer',
   check(subject, { view }) {
     const gw = istioGateway(subject)
-    const self = idOf(subject)
     const out: Finding[] = []
     for (const server of gw.servers) {
-      const others = new Map<string, K8sObject>()
+      const others = new Set<K8sObject>()
       for (const [sel, gateways] of view.istioGatewaysOnPort(server.port)) {
         if (!sameWorkload(gw.selectorString, gw.selector, sel, view.anyPodSelected.bind(view), gateways)) continue
         for (const other of gateways) {
-          if (idOf(other) === self) continue
+          if (sameObject(other, subject)) continue
           const conflict = istioGateway(other).servers.some(
             (s) => s.port === server.port && s.bind === server.bind && s.hosts.some((h) => server.hosts.includes(h)),
           )
-          if (conflict) others.set(idOf(other), other)
+          if (conflict) others.add(other)
         }
       }
       if (others.size === 0) continue
-      const list = [...others.values()]
+      const list = [...others]
       out.push(
         finding(
           'IST0145',

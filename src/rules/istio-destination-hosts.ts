@@ -11,7 +11,7 @@
  *   VirtualService for the same host routes by subset.
  * Reads: the Service/ServiceEntry host index, mesh VirtualServices of the destination host.
  */
-import { arr, type K8sObject, KIND, idOf, num, rec, str } from '../model/object.js'
+import { arr, type K8sObject, KIND, num, rec, sameObject, str } from '../model/object.js'
 import { toFQDN } from '../model/hosts.js'
 import { exportScopes, PUBLIC_SCOPE, virtualService } from '../model/istio.js'
 import type { ServiceHostPosting, View } from '../view/view.js'
@@ -74,16 +74,16 @@ function analyze(subject: K8sObject, view: View): Finding[] {
         const d = rec(rec(r).destination)
         const host = str(d.host)
         if (!host || str(d.subset)) return
-        const others = new Map<string, K8sObject>()
+        const others = new Set<K8sObject>()
         for (const p of view.meshHostsExact(toFQDN(host, vs.namespace))) {
           const other = virtualService(p.obj)
-          if (idOf(p.obj) === idOf(subject) || !other.hosts.includes(host)) continue
+          if (sameObject(p.obj, subject) || !other.hosts.includes(host)) continue
           const bySubset = other.http.some((h) => arr(h.route).some((x) => str(rec(rec(x).destination).host) === host && str(rec(rec(x).destination).subset)))
-          if (bySubset) others.set(idOf(p.obj), p.obj)
+          if (bySubset) others.add(p.obj)
         }
         if (others.size) {
           const path = `spec.http[${i}].route[${j}].destination`
-          out.push(finding('IST0140', subject, { path, others: describeAll(others.values()), host }, { path, related: [...others.values()] }))
+          out.push(finding('IST0140', subject, { path, others: describeAll(others.values()), host }, { path, related: [...others] }))
         }
       })
     })

@@ -6,7 +6,7 @@
  * into one virtual host in an order nobody chose, so one of them never gets traffic.
  * Reported on the newer of the two. Reads: the (gateway, host, match) index.
  */
-import { type K8sObject, KIND, idOf } from '../model/object.js'
+import { type K8sObject, KIND, sameObject } from '../model/object.js'
 import { CATCH_ALL, describeHttpMatch, httpRuleSignatures, virtualService, vsFQDNs } from '../model/istio.js'
 import { arr } from '../model/object.js'
 import { describeAll, finding } from './messages.js'
@@ -18,23 +18,22 @@ export const rg0101 = defineRule({
   inputs: [KIND.VirtualService],
   check(subject, { view, olderThanSubject }) {
     const vs = virtualService(subject)
-    const self = idOf(subject)
     const out: Finding[] = []
     const reported = new Set<string>()
     for (const gateway of vs.gateways) {
       for (const host of vsFQDNs(vs)) {
         vs.http.forEach((rule, ruleIndex) => {
           for (const { sig, index } of httpRuleSignatures(rule)) {
-            const others = new Map<string, K8sObject>()
+            const others = new Set<K8sObject>()
             for (const p of view.gatewayVirtualServices(gateway, host, sig)) {
-              if (idOf(p.obj) !== self && olderThanSubject(p.obj)) others.set(idOf(p.obj), p.obj)
+              if (!sameObject(p.obj, subject) && olderThanSubject(p.obj)) others.add(p.obj)
             }
             if (others.size === 0) continue
             const path = index === undefined ? `spec.http[${ruleIndex}]` : `spec.http[${ruleIndex}].match[${index}]`
             const key = `${gateway}|${host}|${sig}`
             if (reported.has(key)) continue
             reported.add(key)
-            const list = [...others.values()]
+            const list = [...others]
             const match = sig === CATCH_ALL ? 'catch-all (no match)' : describeHttpMatch(arr(rule.match)[index!])
             out.push(finding('RG0101', subject, { match, host, gateway, others: describeAll(list) }, { path, related: list }))
           }

@@ -10,7 +10,7 @@
  * Reported on both sides. Reads: the mesh-host index and the Service-route index.
  */
 import { serviceFQDN } from '../model/hosts.js'
-import { type K8sObject, KIND, idOf } from '../model/object.js'
+import { type K8sObject, KIND, sameObject } from '../model/object.js'
 import { PUBLIC_SCOPE, scopesOverlap, virtualService, vsFQDNs } from '../model/istio.js'
 import { isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import { describeAll, finding } from './messages.js'
@@ -26,18 +26,17 @@ export const rg0102 = defineRule({
   subjects: [KIND.VirtualService, KIND.HTTPRoute, KIND.GRPCRoute],
   inputs: [KIND.VirtualService, KIND.HTTPRoute, KIND.GRPCRoute],
   check(subject, { view }) {
-    const self = idOf(subject)
     const out: Finding[] = []
     if (subject.kind === 'VirtualService') {
       const vs = virtualService(subject)
       if (!vs.mesh) return []
       for (const host of vsFQDNs(vs)) {
-        const others = new Map<string, K8sObject>()
+        const others = new Set<K8sObject>()
         for (const p of view.serviceRoutesMatching(host)) {
-          if (idOf(p.obj) === self) continue
-          if (scopesOverlap(vs.scopes, routeScopes(route(p.obj).namespace, p.parent))) others.set(idOf(p.obj), p.obj)
+          if (sameObject(p.obj, subject)) continue
+          if (scopesOverlap(vs.scopes, routeScopes(route(p.obj).namespace, p.parent))) others.add(p.obj)
         }
-        if (others.size) out.push(report(subject, host, vs.scopes, [...others.values()], 'spec.hosts'))
+        if (others.size) out.push(report(subject, host, vs.scopes, [...others], 'spec.hosts'))
       }
       return out
     }
@@ -46,11 +45,11 @@ export const rg0102 = defineRule({
       if (!isServiceParent(parent)) continue
       const host = serviceFQDN(parent.name, parent.namespace)
       const scopes = routeScopes(r.namespace, parent)
-      const others = new Map<string, K8sObject>()
+      const others = new Set<K8sObject>()
       for (const p of view.meshHostsMatching(host)) {
-        if (idOf(p.obj) !== self && scopesOverlap(scopes, [p.scope])) others.set(idOf(p.obj), p.obj)
+        if (!sameObject(p.obj, subject) && scopesOverlap(scopes, [p.scope])) others.add(p.obj)
       }
-      if (others.size) out.push(report(subject, host, scopes, [...others.values()], `spec.parentRefs[${parent.index}]`))
+      if (others.size) out.push(report(subject, host, scopes, [...others], `spec.parentRefs[${parent.index}]`))
     }
     return out
   },

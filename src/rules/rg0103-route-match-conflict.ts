@@ -9,7 +9,7 @@
  * Reported on the newer. Reads: the (parent, hostname, match) index, and the parent Gateway.
  */
 import { serviceFQDN } from '../model/hosts.js'
-import { type K8sObject, KIND, idOf, kindKeyOf } from '../model/object.js'
+import { type K8sObject, KIND, kindKeyOf, sameObject } from '../model/object.js'
 import { describeRouteMatch, isGatewayParent, isServiceParent, route, routeMatchPath } from '../model/gatewayapi.js'
 import { routeMatchKey } from '../view/view.js'
 import { attach, claims, describeParent, refsOverlap, sharedListeners } from './attachment.js'
@@ -23,7 +23,6 @@ export const rg0103 = defineRule({
   check(subject, { view, olderThanSubject }) {
     const r = route(subject)
     const kind = kindKeyOf(subject)!
-    const self = idOf(subject)
     const out: Finding[] = []
     for (const parent of r.parentRefs) {
       if (isGatewayParent(parent)) {
@@ -33,16 +32,16 @@ export const rg0103 = defineRule({
           ? [...r.hostnames, '']
           : ['', ...new Set(mine.listeners.map((l) => l.hostname).filter((h): h is string => h !== undefined))]
         for (const match of r.matches) {
-          const others = new Map<string, K8sObject>()
+          const others = new Set<K8sObject>()
           let where: { host: string; listener: string } | undefined
           for (const key of keys) {
             for (const p of view.routeMatches(routeMatchKey(kind, parent, key, match.sig))) {
-              if (idOf(p.obj) === self || others.has(idOf(p.obj)) || !olderThanSubject(p.obj)) continue
+              if (sameObject(p.obj, subject) || others.has(p.obj) || !olderThanSubject(p.obj)) continue
               const theirs = route(p.obj)
               for (const l of sharedListeners(mine, attach(view, theirs, p.parent))) {
                 const common = claims(r, l.hostname).filter((h) => claims(theirs, l.hostname).includes(h))
                 if (common.length) {
-                  others.set(idOf(p.obj), p.obj)
+                  others.add(p.obj)
                   where ??= { host: common[0]!, listener: l.name }
                   break
                 }
@@ -54,10 +53,10 @@ export const rg0103 = defineRule({
       } else if (isServiceParent(parent)) {
         const host = serviceFQDN(parent.name, parent.namespace)
         for (const match of r.matches) {
-          const others = new Map<string, K8sObject>()
+          const others = new Set<K8sObject>()
           for (const p of view.routeMatches(routeMatchKey(kind, parent, r.namespace, match.sig))) {
-            if (idOf(p.obj) === self || !olderThanSubject(p.obj) || !refsOverlap(parent, p.parent)) continue
-            others.set(idOf(p.obj), p.obj)
+            if (sameObject(p.obj, subject) || !olderThanSubject(p.obj) || !refsOverlap(parent, p.parent)) continue
+            others.add(p.obj)
           }
           if (others.size) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), host, describeParent(parent), others))
         }
@@ -67,7 +66,7 @@ export const rg0103 = defineRule({
   },
 })
 
-function report(subject: K8sObject, match: string, path: string, host: string, parent: string, others: Map<string, K8sObject>): Finding {
-  const list = [...others.values()]
+function report(subject: K8sObject, match: string, path: string, host: string, parent: string, others: Set<K8sObject>): Finding {
+  const list = [...others]
   return finding('RG0103', subject, { match, host, parent, others: describeAll(list) }, { path, related: list })
 }

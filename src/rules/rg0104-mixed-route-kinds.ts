@@ -6,7 +6,7 @@
  * `Accepted=False`. Reported on the newer. Reads: routes of the other kind on the same parent,
  * narrowed by hostname through the per-parent host index.
  */
-import { type K8sObject, KIND, idOf, kindKeyOf } from '../model/object.js'
+import { type K8sObject, KIND, kindKeyOf, sameObject } from '../model/object.js'
 import { hostsMatch, serviceFQDN } from '../model/hosts.js'
 import { effectiveHostnames, isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
 import { parentKey } from '../view/view.js'
@@ -21,10 +21,9 @@ export const rg0104 = defineRule({
   check(subject, { view, olderThanSubject }) {
     const r = route(subject)
     const otherKind = kindKeyOf(subject) === KIND.HTTPRoute ? KIND.GRPCRoute : KIND.HTTPRoute
-    const self = idOf(subject)
     const out: Finding[] = []
     for (const parent of r.parentRefs) {
-      const others = new Map<string, K8sObject>()
+      const others = new Set<K8sObject>()
       let where: { host: string; listener?: string } | undefined
       if (isGatewayParent(parent)) {
         const mine = attach(view, r, parent)
@@ -32,12 +31,12 @@ export const rg0104 = defineRule({
         const lookups = r.hostnames.length ? r.hostnames : [undefined]
         for (const h of lookups) {
           for (const p of view.routesOnParent(otherKind, parentKey(parent), h)) {
-            if (idOf(p.obj) === self || others.has(idOf(p.obj)) || !olderThanSubject(p.obj)) continue
+            if (sameObject(p.obj, subject) || others.has(p.obj) || !olderThanSubject(p.obj)) continue
             const theirs = route(p.obj)
             for (const l of sharedListeners(mine, attach(view, theirs, p.parent))) {
               const host = intersection(effectiveHostnames(r.hostnames, l.hostname), effectiveHostnames(theirs.hostnames, l.hostname))
               if (host !== undefined) {
-                others.set(idOf(p.obj), p.obj)
+                others.add(p.obj)
                 where ??= { host, listener: l.name }
                 break
               }
@@ -46,14 +45,14 @@ export const rg0104 = defineRule({
         }
       } else if (isServiceParent(parent)) {
         for (const p of view.routesOnParent(otherKind, parentKey(parent), undefined)) {
-          if (idOf(p.obj) === self || !olderThanSubject(p.obj)) continue
+          if (sameObject(p.obj, subject) || !olderThanSubject(p.obj)) continue
           if (route(p.obj).namespace !== r.namespace || !refsOverlap(parent, p.parent)) continue
-          others.set(idOf(p.obj), p.obj)
+          others.add(p.obj)
           where ??= { host: serviceFQDN(parent.name, parent.namespace) }
         }
       }
       if (!where) continue
-      const list = [...others.values()]
+      const list = [...others]
       out.push(
         finding(
           'RG0104',

@@ -17,10 +17,10 @@ export const rg0301 = defineRule({
   check(subject, { implementation }) {
     const impl = `${implementation.name} ${implementation.version}`
     const out: Finding[] = []
-    const seen = new Set<string>()
+    let seen: Set<string> | undefined
     for (const u of featuresUsed(subject)) {
-      if (implementation.features.has(u.feature) || seen.has(u.feature)) continue
-      seen.add(u.feature)
+      if (implementation.features.has(u.feature) || seen?.has(u.feature)) continue
+      ;(seen ??= new Set()).add(u.feature)
       out.push(finding('RG0301', subject, { path: u.path, feature: u.feature, implementation: impl, detail: ' (not claimed in its conformance report)' }, { path: u.path }))
     }
     if (implementation.name === 'istio') {

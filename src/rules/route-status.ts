@@ -51,21 +51,33 @@ export function predictRouteStatus(subject: K8sObject, view: View): RouteStatus 
   const unsupported = unsupportedValues(subject, findings)
   const parents: PredictedParent[] = []
   // ResolvedRefs depends only on whether the parent is a Gateway (mesh routes need no grants)
-  const resolvedFor = new Map<boolean, Condition>()
+  let resolvedForGateway: Condition | undefined
+  let resolvedForMesh: Condition | undefined
   for (const p of r.parentRefs) {
-    const parentText = `${p.kind} ${p.namespace}/${p.name}${p.sectionName ? ` section ${p.sectionName}` : ''}${p.port !== undefined ? ` port ${p.port}` : ''}`
-    const path = `spec.parentRefs[${p.index}]`
     let accepted: Condition
-    if (isGatewayParent(p)) accepted = acceptGateway(subject, kind, r.hostnames, p, parentText, path, view, findings)
-    else if (isServiceParent(p)) accepted = acceptService(subject, p, parentText, path, view, findings)
+    const gatewayParent = isGatewayParent(p)
+    if (gatewayParent) accepted = acceptGateway(subject, kind, r.hostnames, p, view, findings)
+    else if (isServiceParent(p)) accepted = acceptService(subject, p, view, findings)
     else continue // another controller's parent kind
     if (accepted.status === 'True' && unsupported) accepted = { type: 'Accepted', status: 'False', reason: 'UnsupportedValue' }
-    const gatewayParent = isGatewayParent(p)
-    let resolved = resolvedFor.get(gatewayParent)
-    if (!resolved) resolvedFor.set(gatewayParent, (resolved = resolveRefs(subject, kind, gatewayParent, view, findings)))
-    parents.push({ parentRef: { group: p.group, kind: p.kind, namespace: p.namespace, name: p.name, ...(p.sectionName ? { sectionName: p.sectionName } : {}), ...(p.port !== undefined ? { port: p.port } : {}) }, conditions: [accepted, resolved] })
+    const resolved = gatewayParent
+      ? (resolvedForGateway ??= resolveRefs(subject, kind, true, view, findings))
+      : (resolvedForMesh ??= resolveRefs(subject, kind, false, view, findings))
+    const parentRef: PredictedParent['parentRef'] = { group: p.group, kind: p.kind, namespace: p.namespace, name: p.name }
+    if (p.sectionName) parentRef.sectionName = p.sectionName
+    if (p.port !== undefined) parentRef.port = p.port
+    parents.push({ parentRef, conditions: [accepted, resolved] })
   }
-  return { parents, findings: dedupe(findings) }
+  return { parents, findings: findings.length > 1 ? dedupe(findings) : findings }
+}
+
+/** How messages name a parentRef: `Gateway ns/name section https port 443`. */
+function parentText(p: ParentRef): string {
+  return `${p.kind} ${p.namespace}/${p.name}${p.sectionName ? ` section ${p.sectionName}` : ''}${p.port !== undefined ? ` port ${p.port}` : ''}`
+}
+
+function parentPath(p: ParentRef): string {
+  return `spec.parentRefs[${p.index}]`
 }
 
 function dedupe(fs: Finding[]): Finding[] {
@@ -78,84 +90,96 @@ function dedupe(fs: Finding[]): Finding[] {
   })
 }
 
-function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], p: ParentRef, parent: string, path: string, view: View, out: Finding[]): Condition {
+const PENDING: Condition = { type: 'Accepted', status: 'Unknown', reason: 'Pending' }
+const ACCEPTED: Condition = { type: 'Accepted', status: 'True', reason: 'Accepted' }
+const REFS_RESOLVED: Condition = { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }
+
+function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], p: ParentRef, view: View, out: Finding[]): Condition {
   const gw = view.get(KIND.Gateway, p.namespace, p.name)
   if (!gw) {
-    if (view.covers(KIND.Gateway)) out.push(finding('RG0201', subject, { parent }, { path, reason: 'ParentNotFound' }))
-    return { type: 'Accepted', status: 'Unknown', reason: 'Pending' }
+    if (view.covers(KIND.Gateway)) out.push(finding('RG0201', subject, { parent: parentText(p) }, { path: parentPath(p), reason: 'ParentNotFound' }))
+    return PENDING
   }
-  const { selected, kindAllowed, attached } = attachment(gw, p, kind, nsOf(subject), (ns) => view.namespaceLabels(ns))
+  const { selected, kindAllowed, attached } = attachment(gw, p, kind, nsOf(subject), view)
   if (!selected.length) {
     const detail = [p.sectionName !== undefined ? `sectionName ${p.sectionName}` : '', p.port !== undefined ? `port ${p.port}` : ''].filter(Boolean).join(' and ') + ' match no listener'
-    out.push(finding('RG0204', subject, { parent, detail }, { path, reason: 'NoMatchingParent' }))
+    out.push(finding('RG0204', subject, { parent: parentText(p), detail }, { path: parentPath(p), reason: 'NoMatchingParent' }))
     return { type: 'Accepted', status: 'False', reason: 'NoMatchingParent' }
   }
   if (!attached.length) {
     const detail = kindAllowed.length ? `namespace ${nsOf(subject)} is not allowed` : `kind ${kind} is not allowed`
-    out.push(finding('RG0202', subject, { parent, detail }, { path, reason: 'NotAllowedByListeners' }))
+    out.push(finding('RG0202', subject, { parent: parentText(p), detail }, { path: parentPath(p), reason: 'NotAllowedByListeners' }))
     return { type: 'Accepted', status: 'False', reason: 'NotAllowedByListeners' }
   }
   if (kind !== 'TCPRoute' && !attached.some((l) => effectiveHostnames(hostnames, l.hostname).length > 0)) {
-    out.push(finding('RG0203', subject, { parent, hostnames: hostnames.join(',') }, { path, reason: 'NoMatchingListenerHostname' }))
+    out.push(finding('RG0203', subject, { parent: parentText(p), hostnames: hostnames.join(',') }, { path: parentPath(p), reason: 'NoMatchingListenerHostname' }))
     return { type: 'Accepted', status: 'False', reason: 'NoMatchingListenerHostname' }
   }
-  return { type: 'Accepted', status: 'True', reason: 'Accepted' }
+  return ACCEPTED
 }
 
-function acceptService(subject: K8sObject, p: ParentRef, parent: string, path: string, view: View, out: Finding[]): Condition {
+function acceptService(subject: K8sObject, p: ParentRef, view: View, out: Finding[]): Condition {
   const svc = view.get(KIND.Service, p.namespace, p.name)
   if (!svc) {
-    if (view.covers(KIND.Service)) out.push(finding('RG0201', subject, { parent }, { path, reason: 'ParentNotFound' }))
-    return { type: 'Accepted', status: 'Unknown', reason: 'Pending' }
+    if (view.covers(KIND.Service)) out.push(finding('RG0201', subject, { parent: parentText(p) }, { path: parentPath(p), reason: 'ParentNotFound' }))
+    return PENDING
   }
   const ports = arr(rec(svc.spec).ports).map(rec)
   const okPort = p.port === undefined || ports.some((x) => num(x.port) === p.port)
   const okSection = p.sectionName === undefined || ports.some((x) => str(x.name) === p.sectionName)
   if (!okPort || !okSection) {
-    out.push(finding('RG0204', subject, { parent, detail: 'the Service has no such port' }, { path, reason: 'NoMatchingParent' }))
+    out.push(finding('RG0204', subject, { parent: parentText(p), detail: 'the Service has no such port' }, { path: parentPath(p), reason: 'NoMatchingParent' }))
     return { type: 'Accepted', status: 'False', reason: 'NoMatchingParent' }
   }
-  return { type: 'Accepted', status: 'True', reason: 'Accepted' }
+  return ACCEPTED
 }
 
-/** Every backendRef of the route (rule backendRefs and RequestMirror targets) with its field path. */
-function backendRefs(subject: K8sObject): { ref: Record<string, unknown>; path: string }[] {
-  const out: { ref: Record<string, unknown>; path: string }[] = []
-  arr(rec(subject.spec).rules).forEach((rule, i) => {
-    arr(rec(rule).backendRefs).forEach((b, j) => out.push({ ref: rec(b), path: `spec.rules[${i}].backendRefs[${j}]` }))
-    arr(rec(rule).filters).forEach((f, j) => {
-      const b = rec(rec(f).requestMirror).backendRef
-      if (b !== undefined) out.push({ ref: rec(b), path: `spec.rules[${i}].filters[${j}].requestMirror.backendRef` })
-    })
-  })
-  return out
+/**
+ * Calls `fn` for every backendRef of the route (rule backendRefs and RequestMirror targets);
+ * `path()` gives the field path (built only when asked: most references are fine).
+ */
+function eachBackendRef(subject: K8sObject, fn: (ref: Record<string, unknown>, path: () => string) => void): void {
+  const rules = arr(rec(subject.spec).rules)
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rec(rules[i])
+    const refs = arr(rule.backendRefs)
+    for (let j = 0; j < refs.length; j++) fn(rec(refs[j]), () => `spec.rules[${i}].backendRefs[${j}]`)
+    const filters = arr(rule.filters)
+    for (let j = 0; j < filters.length; j++) {
+      const b = rec(rec(filters[j]).requestMirror).backendRef
+      if (b !== undefined) fn(rec(b), () => `spec.rules[${i}].filters[${j}].requestMirror.backendRef`)
+    }
+  }
 }
 
 function resolveRefs(subject: K8sObject, kind: string, gatewayParent: boolean, view: View, out: Finding[]): Condition {
   const routeNs = nsOf(subject)
   let reason: string | undefined
-  for (const { ref, path } of backendRefs(subject)) {
+  eachBackendRef(subject, (ref, pathOf) => {
     const group = str(ref.group) ?? ''
     const bkind = str(ref.kind) ?? 'Service'
     const name = str(ref.name) ?? ''
     const ns = str(ref.namespace) ?? routeNs
-    if (!BACKEND_KINDS.has(`${group}/${bkind}`)) {
+    if (!(bkind === 'Service' ? group === '' : BACKEND_KINDS.has(`${group}/${bkind}`))) {
+      const path = pathOf()
       out.push(finding('RG0207', subject, { path, backendKind: `${group || 'core'}/${bkind}` }, { path, reason: 'InvalidKind' }))
       reason ??= 'InvalidKind'
-      continue
+      return
     }
-    if (bkind !== 'Service') continue
+    if (bkind !== 'Service') return
     if (ns !== routeNs && gatewayParent && !granted(view, ns, routeNs, kind, name)) {
+      const path = pathOf()
       out.push(finding('RG0206', subject, { path, namespace: ns, kind, backend: `Service ${ns}/${name}` }, { path, reason: 'RefNotPermitted' }))
       reason ??= 'RefNotPermitted'
-      continue
+      return
     }
     if (!view.get(KIND.Service, ns, name) && view.covers(KIND.Service)) {
+      const path = pathOf()
       out.push(finding('RG0205', subject, { path, backend: `Service ${ns}/${name}` }, { path, reason: 'BackendNotFound' }))
       reason ??= 'BackendNotFound'
     }
-  }
-  return reason ? { type: 'ResolvedRefs', status: 'False', reason } : { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }
+  })
+  return reason ? { type: 'ResolvedRefs', status: 'False', reason } : REFS_RESOLVED
 }
 
 /** Does a ReferenceGrant in `targetNs` let a `kind` in `fromNs` reference Service `name`? (GEP-709) */

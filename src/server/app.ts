@@ -11,6 +11,7 @@ import type { Server as TlsServer } from 'node:tls'
 import { type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
 import { type AdmissionReview, admissionReviewSchema, requestKindKey } from '../admission/review.js'
 import { Response } from '../admission/response.js'
+import { describeRef, refOf } from '../model/object.js'
 import { actionFor } from '../policy.js'
 import type { Metrics } from './metrics.js'
 import type { KeyPair } from './tls.js'
@@ -73,7 +74,7 @@ const admission =
           {
             uid: r.uid,
             kind: requestKindKey(r),
-            object: outcome.object,
+            object: outcome.subject ? describeRef(refOf(outcome.subject)) : undefined,
             operation: r.operation,
             dryRun: r.dryRun === true,
             decision: outcome.decision,
