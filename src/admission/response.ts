@@ -43,10 +43,13 @@ export class Response {
     return new Response(false, { code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message })
   }
 
-  /** Adds warnings, each cut to MAX_WARNING_LENGTH characters; duplicates are dropped. */
+  /**
+   * Adds warnings, each cut to MAX_WARNING_LENGTH characters (ending `...`: ASCII keeps the
+   * whole answer a one-byte string, which Node writes without re-encoding); duplicates are dropped.
+   */
   withWarnings(...warnings: string[]): this {
     for (const w of warnings) {
-      const cut = w.length > MAX_WARNING_LENGTH ? `${w.slice(0, MAX_WARNING_LENGTH - 1)}…` : w
+      const cut = w.length > MAX_WARNING_LENGTH ? `${w.slice(0, MAX_WARNING_LENGTH - 3)}...` : w
       if (!this.warnings.includes(cut)) this.warnings.push(cut)
     }
     return this

@@ -47,11 +47,12 @@ export function featuresUsed(obj: K8sObject): FeatureUse[] {
   arr(spec.parentRefs).forEach((p, i) => {
     if (num(rec(p).port) !== undefined && str(rec(p).kind) !== 'Service') use('HTTPRouteParentRefPort', `spec.parentRefs[${i}].port`)
   })
-  arr(spec.rules).forEach((raw, i) => {
-    const rule = rec(raw)
+  const rules = arr(spec.rules)
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rec(rules[i])
     const at = `spec.rules[${i}]`
     if (str(rule.name)) use(kind === KIND.GRPCRoute ? 'GRPCRouteNamedRouteRule' : mesh ? 'MeshHTTPRouteNamedRouteRule' : 'HTTPRouteNamedRouteRule', `${at}.name`)
-    if (kind === KIND.GRPCRoute) return
+    if (kind === KIND.GRPCRoute) continue
     arr(rule.matches).forEach((m, j) => {
       if (str(rec(m).method)) use('HTTPRouteMethodMatching', `${at}.matches[${j}].method`)
       if (arr(rec(m).queryParams).length) use(mesh ? 'MeshHTTPRouteQueryParamMatching' : 'HTTPRouteQueryParamMatching', `${at}.matches[${j}].queryParams`)
@@ -99,7 +100,7 @@ export function featuresUsed(obj: K8sObject): FeatureUse[] {
     arr(rule.backendRefs).forEach((b, j) => {
       if (arr(rec(b).filters).some((f) => str(rec(f).type) === 'RequestHeaderModifier')) use(mesh ? 'MeshHTTPRouteBackendRequestHeaderModification' : 'HTTPRouteBackendRequestHeaderModification', `${at}.backendRefs[${j}].filters`)
     })
-  })
+  }
   return out
 }
 

@@ -3,7 +3,7 @@
  * Codes IST* mirror Istio's `pkg/config/analysis/msg/messages.yaml` (same code, name, level);
  * RG* are routeguard's own. `docs/rules.md` is generated from this table (`npm run docs`).
  */
-import { describeRef, type K8sObject, refOf } from '../model/object.js'
+import { describeRef, type K8sObject, nameOf, nsOf, refOf, str } from '../model/object.js'
 import type { Finding } from './types.js'
 
 export type Severity = 'error' | 'warning' | 'info'
@@ -234,12 +234,18 @@ export function isCode(c: string): c is Code {
 /** Each template split once into literal text (even indexes) and placeholder names (odd). */
 const TEMPLATE_PARTS = new Map<Code, string[]>()
 
-/** Fills a template; unknown placeholders stay visible as `{name}`. */
-export function formatMessage(code: Code, args: Record<string, string>): string {
+/**
+ * Fills a template; `{subject}` is `subject` unless `args` names one; unknown placeholders stay
+ * visible as `{name}`.
+ */
+export function formatMessage(code: Code, args: Record<string, string>, subject?: string): string {
   let parts = TEMPLATE_PARTS.get(code)
   if (!parts) TEMPLATE_PARTS.set(code, (parts = CATALOGUE[code].template.split(/\{(\w+)\}/)))
   let out = `${code}: `
-  for (let i = 0; i < parts.length; i++) out += i % 2 === 0 ? parts[i] : (args[parts[i]!] ?? `{${parts[i]}}`)
+  for (let i = 0; i < parts.length; i++) {
+    if (i % 2 === 0) out += parts[i]
+    else out += args[parts[i]!] ?? (parts[i] === 'subject' ? subject : undefined) ?? `{${parts[i]}}`
+  }
   return out
 }
 
@@ -257,17 +263,10 @@ export function finding(
 ): Finding {
   const spec = CATALOGUE[code]
   const resource = refOf(subject)
-  return {
-    code,
-    name: spec.name,
-    severity: spec.level,
-    resource,
-    message: formatMessage(code, { subject: describeRef(resource), ...args }),
-    ...(extra.path !== undefined ? { path: extra.path } : {}),
-    related: (extra.related ?? []).map((o) => {
-      const r = refOf(o)
-      return { kind: r.kind, namespace: r.namespace, name: r.name }
-    }),
-    ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-  }
+  // fields in this order (JSON output), optional ones only when set
+  const f = { code, name: spec.name, severity: spec.level, resource, message: formatMessage(code, args, describeRef(resource)) } as Finding
+  if (extra.path !== undefined) f.path = extra.path
+  f.related = extra.related ? extra.related.map((o) => ({ kind: str(o.kind) ?? '', namespace: nsOf(o), name: nameOf(o) })) : []
+  if (extra.reason !== undefined) f.reason = extra.reason
+  return f
 }

@@ -194,35 +194,38 @@ function granted(view: View, targetNs: string, fromNs: string, kind: string, nam
 }
 
 function unsupportedValues(subject: K8sObject, out: Finding[]): boolean {
-  let any = false
-  const flag = (path: string, value: string) => {
-    out.push(finding('RG0208', subject, { path, value }, { path, reason: 'UnsupportedValue' }))
-    any = true
-  }
   if (kindKeyOf(subject) !== KIND.HTTPRoute) return false
-  arr(rec(subject.spec).rules).forEach((rule, i) => {
-    arr(rec(rule).matches).forEach((m, j) => {
-      const mm = rec(m)
-      const at = `spec.rules[${i}].matches[${j}]`
-      const pt = str(rec(mm.path).type)
-      if (pt !== undefined && !PATH_TYPES.has(pt)) flag(`${at}.path.type`, pt)
-      arr(mm.headers).forEach((h, k) => {
-        const t = str(rec(h).type)
-        if (t !== undefined && !MATCH_TYPES.has(t)) flag(`${at}.headers[${k}].type`, t)
-      })
-      arr(mm.queryParams).forEach((h, k) => {
-        const t = str(rec(h).type)
-        if (t !== undefined && !MATCH_TYPES.has(t)) flag(`${at}.queryParams[${k}].type`, t)
-      })
-      const method = str(mm.method)
-      if (method !== undefined && !METHODS.has(method)) flag(`${at}.method`, method)
-    })
-    arr(rec(rule).filters).forEach((f, j) => {
-      const t = str(rec(f).type)
+  const before = out.length
+  const flag = (path: string, value: string) => out.push(finding('RG0208', subject, { path, value }, { path, reason: 'UnsupportedValue' }))
+  const rules = arr(rec(subject.spec).rules)
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rec(rules[i])
+    const matches = arr(rule.matches)
+    for (let j = 0; j < matches.length; j++) {
+      const m = rec(matches[j])
+      const at = () => `spec.rules[${i}].matches[${j}]`
+      const pt = str(rec(m.path).type)
+      if (pt !== undefined && !PATH_TYPES.has(pt)) flag(`${at()}.path.type`, pt)
+      const headers = arr(m.headers)
+      for (let k = 0; k < headers.length; k++) {
+        const t = str(rec(headers[k]).type)
+        if (t !== undefined && !MATCH_TYPES.has(t)) flag(`${at()}.headers[${k}].type`, t)
+      }
+      const query = arr(m.queryParams)
+      for (let k = 0; k < query.length; k++) {
+        const t = str(rec(query[k]).type)
+        if (t !== undefined && !MATCH_TYPES.has(t)) flag(`${at()}.queryParams[${k}].type`, t)
+      }
+      const method = str(m.method)
+      if (method !== undefined && !METHODS.has(method)) flag(`${at()}.method`, method)
+    }
+    const filters = arr(rule.filters)
+    for (let j = 0; j < filters.length; j++) {
+      const t = str(rec(filters[j]).type)
       if (t !== undefined && !FILTER_TYPES.has(t)) flag(`spec.rules[${i}].filters[${j}].type`, t)
-    })
-  })
-  return any
+    }
+  }
+  return out.length > before
 }
 
 export const routeStatusRules = Object.values(
