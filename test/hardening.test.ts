@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect, type TLSSocket } from 'node:tls'
+import autocannon from 'autocannon'
 import fc from 'fast-check'
 import t from 'tap'
 import { stringify } from 'yaml'
@@ -199,6 +200,16 @@ t.test('certificate rotation under load: zero failed requests, new handshakes ge
     sock.on('error', () => failed++)
   }, 50)
   const workers = [worker(false), worker(false), worker(true), worker(true)]
+  // and an autocannon run over keep-alive connections (it does not verify certificates; the
+  // probe above does) for the whole rotation
+  const load = autocannon({
+    url: `${s.url}/validate`,
+    method: 'POST',
+    connections: 8,
+    duration: 2.8,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(review(virtualService('default', 'rot-load', ['rot-load']), { dryRun: true })),
+  })
   await new Promise((r) => setTimeout(r, 500))
   // rotate twice, as a mounted Secret does (new files renamed into place), same CA
   for (let i = 0; i < 2; i++) {
@@ -209,9 +220,12 @@ t.test('certificate rotation under load: zero failed requests, new handshakes ge
     renameSync(join(dir, 'tls.crt.tmp'), join(dir, 'tls.crt'))
     await new Promise((r) => setTimeout(r, 800))
   }
+  const cannon = await load
   stop = true
   clearInterval(probe)
   await Promise.all(workers)
+  t.same({ errors: cannon.errors, timeouts: cannon.timeouts, non2xx: cannon.non2xx }, { errors: 0, timeouts: 0, non2xx: 0 }, `autocannon: ${cannon.requests.total} requests, none failed`)
+  t.ok(cannon.requests.total > 200, 'autocannon kept the server busy through both rotations')
   t.equal(failed, 0, 'no failed request or handshake')
   t.ok(ok > 200, `${ok} requests answered during the run`)
   t.ok(fingerprints.size >= 3, `new handshakes saw each certificate (${fingerprints.size} seen)`)
