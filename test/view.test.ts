@@ -1,5 +1,8 @@
 /** The view: identity, replacement, removal leaving no residue in any index. */
 import t from 'tap'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { loadObjects } from '../src/analyze/load.js'
 import { KIND } from '../src/model/object.js'
 import { ClusterView, parentKey, routeMatchKey } from '../src/view/view.js'
@@ -31,4 +34,26 @@ t.test('upsert replaces by identity; remove takes back every posting', async (t)
   t.equal([...view.routesOnParent(KIND.HTTPRoute, parentKey(r.parentRefs[0]!), undefined)].length, 0, 'parent index empty')
   t.equal([...view.istioGatewaysOnPort(443)].length, 0, 'gateway port index empty')
   t.notOk(view.upsert({ kind: 'VirtualService' }), 'an object without a name is not stored')
+})
+
+t.test('loading on worker threads gives what loading on one thread gives, in the same order', async (t) => {
+  // the built module: the worker script exists only in dist/
+  const built = (await import(join(process.cwd(), 'dist/analyze/load.js'))) as typeof import('../src/analyze/load.js')
+  const dir = mkdtempSync(join(tmpdir(), 'routeguard-load-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const doc = (i: number) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: vs-${i}\nspec:\n  hosts: [h-${i}]\n  http:\n  - route:\n    - destination: {host: h-${i}}\n`
+  let bytes = 0
+  for (let f = 0; f < 5; f++) {
+    const text = Array.from({ length: 1500 }, (_, i) => doc(f * 1500 + i)).join('---\n') + (f === 2 ? '---\nkind: [broken\n' : '')
+    bytes += text.length
+    writeFileSync(join(dir, `part-${f}.yaml`), text)
+  }
+  t.ok(bytes > built.PARALLEL_MIN_BYTES, 'enough input for the parallel path')
+  const one = built.loadObjects([dir], 'apps')
+  const many = await built.loadObjectsInParallel([dir], 'apps')
+  t.equal(many.objects.length, 7500)
+  t.same(many.objects, one.objects, 'same objects, sources and order')
+  t.same(many.problems, one.problems, 'the broken document is reported the same way')
+  t.equal(many.problems.length, 1)
+  t.equal(many.objects[4321]!.object.metadata!.namespace, 'apps', 'default namespace applied')
 })
