@@ -40,22 +40,34 @@ function rulesFor(rules: readonly Rule[], kind: string): readonly Rule[] {
 
 const always = () => true
 
+/** The CheckContext of one evaluation: the view, the age rule, and the analysis passes run so far. */
+class Evaluation implements CheckContext {
+  readonly olderThanSubject: (other: K8sObject) => boolean
+  /** [analyze, result] pairs: an evaluation runs a handful of passes, a list beats a Map */
+  private readonly passes: unknown[] = []
+
+  constructor(
+    private readonly subject: K8sObject,
+    readonly view: View,
+    readonly implementation: Implementation,
+    mode: EvaluateOptions['mode'],
+  ) {
+    this.olderThanSubject = mode === 'admission' ? always : (other) => compareAge(other, subject) < 0
+  }
+
+  pass<R>(analyze: (subject: K8sObject, ctx: CheckContext) => R): R {
+    for (let i = 0; i < this.passes.length; i += 2) if (this.passes[i] === analyze) return this.passes[i + 1] as R
+    const r = analyze(this.subject, this)
+    this.passes.push(analyze, r)
+    return r
+  }
+}
+
 /** Runs every applicable rule on `subject`. Pure: findings depend only on subject and view. */
 export function evaluate(subject: K8sObject, view: View, opts: EvaluateOptions): Finding[] {
   const kind = kindKeyOf(subject)
   if (!kind) return []
-  const passes = new Map<unknown, unknown>()
-  const ctx: CheckContext = {
-    view,
-    olderThanSubject: opts.mode === 'admission' ? always : (other) => compareAge(other, subject) < 0,
-    implementation: opts.implementation ?? istioDefault(),
-    pass<R>(analyze: (subject: K8sObject, ctx: CheckContext) => R): R {
-      if (passes.has(analyze)) return passes.get(analyze) as R
-      const r = analyze(subject, ctx)
-      passes.set(analyze, r)
-      return r
-    },
-  }
+  const ctx = new Evaluation(subject, view, opts.implementation ?? istioDefault(), opts.mode)
   const out: Finding[] = []
   for (const rule of rulesFor(opts.rules ?? RULES, kind)) {
     const fs = rule.check(subject, ctx)

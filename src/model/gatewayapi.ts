@@ -125,7 +125,11 @@ function httpMatchParts(raw: unknown): HttpMatchParts {
   const path = rec(m.path)
   const type = str(path.type) ?? 'PathPrefix'
   let value = str(path.value) ?? '/'
-  if (type === 'PathPrefix' && value.length > 1) value = value.replace(/\/+$/, '') || '/'
+  if (type === 'PathPrefix' && value.length > 1) {
+    let end = value.length
+    while (end > 1 && value.charCodeAt(end - 1) === 47 /* '/' */) end--
+    if (end < value.length) value = value.slice(0, end)
+  }
   return { type, value, method: str(m.method), headers: firstByName(arr(m.headers), true), query: firstByName(arr(m.queryParams), false) }
 }
 
@@ -168,6 +172,7 @@ export function grpcMatchText(raw: unknown): string {
 }
 
 function firstByName(entries: unknown[], foldCase: boolean): [string, string, string][] {
+  if (entries.length === 0) return []
   const seen = new Map<string, [string, string, string]>()
   for (const e of entries) {
     const r = rec(e)

@@ -5,10 +5,11 @@
  * files), attachment is judged from the parentRefs alone: two refs overlap unless their
  * sectionNames or ports differ.
  */
-import { KIND } from '../model/object.js'
+import { type K8sObject, KIND } from '../model/object.js'
 import { hostsMatch } from '../model/hosts.js'
-import { attachedListeners, type ParentRef, type RouteFacts } from '../model/gatewayapi.js'
+import { attachedListeners, isGatewayParent, type ParentRef, route, type RouteFacts } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
+import type { CheckContext } from './types.js'
 
 export interface Attachment {
   ref: ParentRef
@@ -21,6 +22,17 @@ export function attach(view: View, r: RouteFacts, ref: ParentRef): Attachment {
   const gw = view.get(KIND.Gateway, ref.namespace, ref.name)
   if (!gw) return { ref, known: false, listeners: [] }
   return { ref, known: true, listeners: attachedListeners(gw, ref, r.kind, r.namespace, view) }
+}
+
+/**
+ * The subject route's attachment for each of its Gateway parentRefs, computed once per
+ * evaluation (`ctx.pass(subjectAttachments)`): several route rules start from it.
+ */
+export function subjectAttachments(subject: K8sObject, ctx: CheckContext): Map<ParentRef, Attachment> {
+  const r = route(subject)
+  const out = new Map<ParentRef, Attachment>()
+  for (const p of r.parentRefs) if (isGatewayParent(p)) out.set(p, attach(ctx.view, r, p))
+  return out
 }
 
 /** Listeners both attachments reach; for an unknown Gateway one pseudo-listener when the refs overlap. */

@@ -12,7 +12,7 @@ import { serviceFQDN } from '../model/hosts.js'
 import { type K8sObject, KIND, kindKeyOf, sameObject } from '../model/object.js'
 import { describeRouteMatch, isGatewayParent, isServiceParent, route, routeMatchPath } from '../model/gatewayapi.js'
 import { routeMatchKey } from '../view/view.js'
-import { attach, claims, describeParent, refsOverlap, sharedListeners } from './attachment.js'
+import { attach, claims, describeParent, refsOverlap, sharedListeners, subjectAttachments } from './attachment.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
@@ -20,13 +20,14 @@ export const rg0103 = defineRule({
   code: 'RG0103',
   subjects: [KIND.HTTPRoute, KIND.GRPCRoute],
   inputs: [KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway, KIND.Namespace],
-  check(subject, { view, olderThanSubject }) {
+  check(subject, ctx) {
+    const { view, olderThanSubject } = ctx
     const r = route(subject)
     const kind = kindKeyOf(subject)!
     const out: Finding[] = []
     for (const parent of r.parentRefs) {
       if (isGatewayParent(parent)) {
-        const mine = attach(view, r, parent)
+        const mine = ctx.pass(subjectAttachments).get(parent)!
         if (mine.known && mine.listeners.length === 0) continue
         const keys = r.hostnames.length
           ? [...r.hostnames, '']

@@ -10,7 +10,7 @@ import { type K8sObject, KIND, kindKeyOf, sameObject } from '../model/object.js'
 import { hostsMatch, serviceFQDN } from '../model/hosts.js'
 import { effectiveHostnames, isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
 import { parentKey } from '../view/view.js'
-import { attach, describeParent, refsOverlap, sharedListeners } from './attachment.js'
+import { attach, describeParent, refsOverlap, sharedListeners, subjectAttachments } from './attachment.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
@@ -18,7 +18,8 @@ export const rg0104 = defineRule({
   code: 'RG0104',
   subjects: [KIND.HTTPRoute, KIND.GRPCRoute],
   inputs: [KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway, KIND.Namespace],
-  check(subject, { view, olderThanSubject }) {
+  check(subject, ctx) {
+    const { view, olderThanSubject } = ctx
     const r = route(subject)
     const otherKind = kindKeyOf(subject) === KIND.HTTPRoute ? KIND.GRPCRoute : KIND.HTTPRoute
     const out: Finding[] = []
@@ -26,7 +27,7 @@ export const rg0104 = defineRule({
       const others = new Set<K8sObject>()
       let where: { host: string; listener?: string } | undefined
       if (isGatewayParent(parent)) {
-        const mine = attach(view, r, parent)
+        const mine = ctx.pass(subjectAttachments).get(parent)!
         if (mine.known && mine.listeners.length === 0) continue
         const lookups = r.hostnames.length ? r.hostnames : [undefined]
         for (const h of lookups) {

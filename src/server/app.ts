@@ -68,7 +68,7 @@ const admission =
         opts.metrics.countRequest(r.kind.kind, r.operation, outcome.decision, r.dryRun === true, path)
         opts.metrics.observeDuration(path, seconds)
         if (!r.dryRun) {
-          for (const f of outcome.findings) opts.metrics.findings.inc({ code: f.code, action: actionFor(opts.deps.policy, f.code) })
+          for (const f of outcome.findings) opts.metrics.countFinding(f.code, actionFor(opts.deps.policy, f.code))
         }
         if (infoEnabled(req.log)) req.log.info(
           {

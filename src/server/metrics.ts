@@ -18,15 +18,29 @@ export class Metrics {
   readonly findings: Counter<'code' | 'action'>
   readonly viewObjects: Gauge<'kind'>
 
-  private readonly requestChildren = new Map<string, { inc: () => void }>()
+  /** Reviews answered, by label set: counted here per request, handed to prom-client at scrape time. */
+  private readonly requestCounts = new Map<string, { labels: Record<'kind' | 'operation' | 'decision' | 'dry_run' | 'path', string>; n: number }>()
   private readonly durationChildren = new Map<string, { observe: (v: number) => void }>()
+  /** Findings reported, by code and action: counted here, handed to prom-client at scrape time. */
+  private readonly findingCounts = new Map<string, { labels: Record<'code' | 'action', string>; n: number }>()
 
-  /** Counts one answered review (label children are cached: no label hashing per request). */
+  /** Counts one finding reported at admission with the action the policy took. */
+  countFinding(code: string, action: string): void {
+    const key = `${code} ${action}`
+    const c = this.findingCounts.get(key)
+    if (c) c.n++
+    else this.findingCounts.set(key, { labels: { code, action }, n: 1 })
+  }
+
+  /**
+   * Counts one answered review. A plain counter per label set (prom-client hashes the labels
+   * on every `inc`, even on a label child); the Counter reads them in `collect()`.
+   */
   countRequest(kind: string, operation: string, decision: string, dryRun: boolean, path: string): void {
-    const key = `${kind}\u0000${operation}\u0000${decision}\u0000${dryRun}\u0000${path}`
-    let c = this.requestChildren.get(key)
-    if (!c) this.requestChildren.set(key, (c = this.requests.labels({ kind, operation, decision, dry_run: String(dryRun), path })))
-    c.inc()
+    const key = `${kind} ${operation} ${decision} ${dryRun} ${path}`
+    const c = this.requestCounts.get(key)
+    if (c) c.n++
+    else this.requestCounts.set(key, { labels: { kind, operation, decision, dry_run: String(dryRun), path }, n: 1 })
   }
 
   /** Records the time to answer one review, in seconds. */
@@ -73,11 +87,16 @@ export class Metrics {
 
   constructor(viewCounts?: () => Iterable<[string, number]>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'routeguard_' })
+    const requestCounts = this.requestCounts
     this.requests = new Counter({
       name: 'routeguard_admission_requests_total',
       help: 'AdmissionReviews answered, by kind, operation, decision and dryRun',
       labelNames: ['kind', 'operation', 'decision', 'dry_run', 'path'],
       registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const c of requestCounts.values()) this.inc(c.labels, c.n)
+      },
     })
     this.duration = new Histogram({
       name: 'routeguard_admission_duration_seconds',
@@ -86,11 +105,16 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     })
+    const findingCounts = this.findingCounts
     this.findings = new Counter({
       name: 'routeguard_findings_total',
       help: 'Findings reported at admission, by rule code and the action taken',
       labelNames: ['code', 'action'],
       registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const c of findingCounts.values()) this.inc(c.labels, c.n)
+      },
     })
     this.viewObjects = new Gauge({
       name: 'routeguard_view_objects',
