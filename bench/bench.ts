@@ -5,7 +5,8 @@
  * - analyze: wall seconds of `routeguard analyze` over 10k objects in files
  * - http: requests/s and p99 (ms) over HTTPS keep-alive with autocannon (separate process) for
  *   /validate at 50k objects and for a no-op route (POST /noop, same body) on the same server;
- *   the routes alternate for 5 rounds of 3 s and the median runs are compared
+ *   6 rounds of 3 s, the two routes back to back in each; ratio = median of the rounds' ratios;
+ *   also the server's CPU time per request (µs, from /proc) for each route
  * - sync: seconds for the webhook (cluster mode, own process) to sync 50k objects from the fake
  *   API server and be ready; admission latency with and without 100 watch events/s; heap per
  *   object cached through the informers (in process)
@@ -108,9 +109,20 @@ async function autocannon(url: string, connections: number, seconds: number, met
     child.stdout.on('data', (d) => (out += d))
     child.on('exit', () => resolve(out))
   })
-  const j = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number }
-  return { rps: Math.round(j.requests.average), p50_ms: j.latency.p50, p99_ms: j.latency.p99, errors: j.errors, non2xx: j.non2xx }
+  const j = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number }
+  return { rps: Math.round(j.requests.average), total: j.requests.total, p50_ms: j.latency.p50, p99_ms: j.latency.p99, errors: j.errors, non2xx: j.non2xx }
 }
+
+/** CPU time (user + system, ms) a process has used, from /proc; NaN where there is no /proc. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+  } catch {
+    return NaN
+  }
+}
+const CLOCK_TICKS = 100
 
 /** The run with the median requests/s. */
 function median<T extends { rps: number }>(runs: T[]): T {
@@ -148,26 +160,40 @@ async function httpBench(dir: string, n: number) {
   const { base, agent, child, readySeconds: syncSeconds } = await startServeProcess(dir, 'certs', ['--state', state, '--noop-route'])
   const review = reviewBody()
   // This machine's speed drifts by tens of per cent from one second to the next (a shared VM):
-  // the two routes run in alternation, several rounds, and the medians are compared.
+  // the two routes run back to back in each round (which goes first alternates), the ratio is
+  // the median of the rounds' ratios, and the server's CPU time per request is read as well.
   const seconds = quick ? 2 : 3
-  const rounds = quick ? 1 : 5
+  const rounds = quick ? 1 : 6
   const http: Record<string, unknown>[] = []
+  const measure = async (path: string, c: number) => {
+    const cpu0 = cpuMs(child.pid)
+    const r = await autocannon(`${base}${path}`, c, seconds, 'POST', review)
+    return { ...r, cpu_us: r.total ? round(((cpuMs(child.pid) - cpu0) * 1000) / r.total, 1) : NaN }
+  }
   for (const c of [2, 16]) {
-    const v: Awaited<ReturnType<typeof autocannon>>[] = []
-    const noop: Awaited<ReturnType<typeof autocannon>>[] = []
+    const v: Awaited<ReturnType<typeof measure>>[] = []
+    const noop: Awaited<ReturnType<typeof measure>>[] = []
     for (let i = 0; i < rounds; i++) {
-      v.push(await autocannon(`${base}/validate`, c, seconds, 'POST', review))
-      noop.push(await autocannon(`${base}/noop`, c, seconds, 'POST', review))
+      if (i % 2 === 0) {
+        v.push(await measure('/validate', c))
+        noop.push(await measure('/noop', c))
+      } else {
+        noop.push(await measure('/noop', c))
+        v.push(await measure('/validate', c))
+      }
     }
+    const ratios = v.map((x, i) => x.rps / noop[i]!.rps).sort((a, b) => a - b)
     const vm = median(v), nm = median(noop)
+    const cpu = (runs: { cpu_us: number }[]) => [...runs].map((r) => r.cpu_us).sort((a, b) => a - b)[runs.length >> 1]!
     http.push({
       connections: c,
       validate_rps: vm.rps,
       noop_rps: nm.rps,
-      ratio: round(vm.rps / nm.rps, 3),
+      ratio: round(ratios[ratios.length >> 1]!, 3),
       validate_p99_ms: vm.p99_ms,
       noop_p99_ms: nm.p99_ms,
-      rounds: v.map((x, i) => ({ validate_rps: x.rps, noop_rps: noop[i]!.rps })),
+      server_cpu_us_per_request: { validate: cpu(v), noop: cpu(noop), ratio: round(cpu(noop) / cpu(v), 3) },
+      rounds: v.map((x, i) => ({ validate_rps: x.rps, noop_rps: noop[i]!.rps, ratio: round(x.rps / noop[i]!.rps, 3), validate_cpu_us: x.cpu_us, noop_cpu_us: noop[i]!.cpu_us })),
       errors: sum(v, 'errors') + sum(noop, 'errors'),
       non2xx: sum(v, 'non2xx') + sum(noop, 'non2xx'),
     })
