@@ -4,7 +4,7 @@
  * Sources: Gateway API v1.6 `apis/v1` (HTTPRoute, GRPCRoute, Gateway, ParentReference defaults),
  * the HTTPRoute match precedence rules (HTTPRouteRule docs) and GEP-1294 (Service parents, GAMMA).
  */
-import { arr, type Facts, factsOf, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, str, strs } from './object.js'
+import { arr, type Facts, factsOf, type K8sObject, KIND, kindKeyOf, lengthPrefixed, nameOf, nsOf, num, rec, str, strs } from './object.js'
 import { hostsMatch, moreSpecific } from './hosts.js'
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io'
@@ -70,10 +70,30 @@ function computeRoute(obj: K8sObject): RouteFacts {
     kind: str(obj.kind) ?? '',
     namespace,
     name: nameOf(obj),
-    hostnames: [...new Set(strs(spec.hostnames))],
-    parentRefs: arr(spec.parentRefs).map((p, index) => parentRef(p, index, namespace)),
+    hostnames: distinctStrings(arr(spec.hostnames)),
+    parentRefs: parentRefs(arr(spec.parentRefs), namespace),
     matches: routeMatches(arr(spec.rules), grpc ? grpcMatchSig : httpMatchSig),
   }
+}
+
+// Plain loops below, no Set, spread or callbacks for the usual handful of entries: on the
+// admission path each builtin's first use after the server's other work is a cache miss.
+
+/** The strings of `values`, first occurrence of each, in order. */
+function distinctStrings(values: unknown[]): string[] {
+  const out: string[] = []
+  if (values.length > 16) {
+    for (const v of new Set(values)) if (typeof v === 'string') out.push(v)
+    return out
+  }
+  for (const v of values) if (typeof v === 'string' && !out.includes(v)) out.push(v)
+  return out
+}
+
+function parentRefs(raw: unknown[], routeNamespace: string): ParentRef[] {
+  const out: ParentRef[] = []
+  for (let i = 0; i < raw.length; i++) out.push(parentRef(raw[i], i, routeNamespace))
+  return out
 }
 
 function routeMatches(rules: unknown[], sig: (raw: unknown) => string): RouteMatch[] {
@@ -136,7 +156,11 @@ function httpMatchParts(raw: unknown): HttpMatchParts {
 /** Equal signatures ⇔ the two HTTPRoute matches select the same requests. */
 export function httpMatchSig(raw: unknown): string {
   const p = httpMatchParts(raw)
-  return JSON.stringify([p.type, p.value, p.method ?? null, p.headers, p.query])
+  const parts: (string | undefined)[] = ['http', p.type, p.value, p.method, String(p.headers.length)]
+  for (const h of p.headers) parts.push(...h)
+  parts.push(String(p.query.length))
+  for (const q of p.query) parts.push(...q)
+  return lengthPrefixed(parts)
 }
 
 export function httpMatchText(raw: unknown): string {
@@ -160,7 +184,9 @@ function grpcMatchParts(raw: unknown) {
 
 export function grpcMatchSig(raw: unknown): string {
   const p = grpcMatchParts(raw)
-  return JSON.stringify(['grpc', p.type, p.service, p.name, p.headers])
+  const parts: string[] = ['grpc', p.type, p.service, p.name, String(p.headers.length)]
+  for (const h of p.headers) parts.push(...h)
+  return lengthPrefixed(parts)
 }
 
 export function grpcMatchText(raw: unknown): string {
