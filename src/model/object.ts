@@ -172,9 +172,10 @@ export function sameObject(a: K8sObject, b: K8sObject): boolean {
  * a few microseconds of cold cache, on every admission review.
  */
 export function lengthPrefixed(parts: readonly (string | undefined)[]): string {
-  let out = ''
-  for (const p of parts) out += p === undefined ? '-' : `${p.length}:${p}`
-  return out
+  const pieces: string[] = []
+  for (const p of parts) pieces.push(p === undefined ? '-' : `${p.length}:${p}`)
+  // join gives one flat string; `+=` would keep a rope of every piece alive in the facts
+  return pieces.join('')
 }
 
 /** `Kind namespace/name` (or `Kind name` when cluster-scoped / namespace-less), as messages print objects. */

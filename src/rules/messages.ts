@@ -241,12 +241,12 @@ const TEMPLATE_PARTS = new Map<Code, string[]>()
 export function formatMessage(code: Code, args: Record<string, string>, subject?: string): string {
   let parts = TEMPLATE_PARTS.get(code)
   if (!parts) TEMPLATE_PARTS.set(code, (parts = CATALOGUE[code].template.split(/\{(\w+)\}/)))
-  let out = `${code}: `
+  const out: string[] = [code, ': ']
   for (let i = 0; i < parts.length; i++) {
-    if (i % 2 === 0) out += parts[i]
-    else out += args[parts[i]!] ?? (parts[i] === 'subject' ? subject : undefined) ?? `{${parts[i]}}`
+    if (i % 2 === 0) out.push(parts[i]!)
+    else out.push(args[parts[i]!] ?? (parts[i] === 'subject' ? subject : undefined) ?? `{${parts[i]}}`)
   }
-  return out
+  return out.join('') // one flat string (audit keeps messages; a rope would keep every piece)
 }
 
 /** `Kind ns/name, Kind ns/name` for a list of objects. */
