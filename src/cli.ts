@@ -16,8 +16,6 @@ import { loadObjects, loadObjectsInParallel } from './analyze/load.js'
 import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { ConfigError, loadConfig } from './config/config.js'
 import { renderRulesDoc } from './docs.js'
-import { startServe } from './serve.js'
-import { loadKubeConfig, snapshot } from './cluster/client.js'
 import { hostname } from 'node:os'
 
 const program = new Command()
@@ -46,6 +44,8 @@ program
   .option('--shutdown-grace <seconds>', 'seconds to let in-flight reviews finish on SIGTERM', (v) => positive(v, '--shutdown-grace'), 10)
   .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this', (v) => positive(v, '--request-timeout'), 10)
   .action(async (o) => {
+    // the server's modules (Fastify, client-node, prom-client: ~1 s to load) only for `serve`
+    const [{ startServe }, { loadKubeConfig }] = await Promise.all([import('./serve.js'), import('./cluster/client.js')])
     let config
     try {
       config = o.config ? loadConfig(o.config) : undefined
@@ -157,6 +157,7 @@ program
     let loaded
     if (o.kubeconfig) {
       try {
+        const { loadKubeConfig, snapshot } = await import('./cluster/client.js')
         const kc = loadKubeConfig(o.kubeconfig)!
         const snap = await snapshot(kc)
         loaded = { objects: snap.objects.map((object) => ({ object, source: { file: 'cluster', line: 0 } })), problems: [] }
