@@ -124,6 +124,11 @@ function cpuMs(pid: number | undefined): number {
 }
 const CLOCK_TICKS = 100
 
+/** The median of some numbers (the upper one of an even count, as `pct(…, 50)`). */
+function medianOf(values: number[]): number {
+  return pct([...values].sort((a, b) => a - b), 50)
+}
+
 /** The run with the median requests/s. */
 function median<T extends { rps: number }>(runs: T[]): T {
   return [...runs].sort((a, b) => a.rps - b.rps)[runs.length >> 1]!
@@ -182,17 +187,16 @@ async function httpBench(dir: string, n: number) {
         v.push(await measure('/validate', c))
       }
     }
-    const ratios = v.map((x, i) => x.rps / noop[i]!.rps).sort((a, b) => a - b)
     const vm = median(v), nm = median(noop)
-    const cpu = (runs: { cpu_us: number }[]) => [...runs].map((r) => r.cpu_us).sort((a, b) => a - b)[runs.length >> 1]!
+    const cpu = { validate: medianOf(v.map((r) => r.cpu_us)), noop: medianOf(noop.map((r) => r.cpu_us)) }
     http.push({
       connections: c,
       validate_rps: vm.rps,
       noop_rps: nm.rps,
-      ratio: round(ratios[ratios.length >> 1]!, 3),
+      ratio: round(medianOf(v.map((x, i) => x.rps / noop[i]!.rps)), 3),
       validate_p99_ms: vm.p99_ms,
       noop_p99_ms: nm.p99_ms,
-      server_cpu_us_per_request: { validate: cpu(v), noop: cpu(noop), ratio: round(cpu(noop) / cpu(v), 3) },
+      server_cpu_us_per_request: { ...cpu, ratio: round(cpu.noop / cpu.validate, 3) },
       rounds: v.map((x, i) => ({ validate_rps: x.rps, noop_rps: noop[i]!.rps, ratio: round(x.rps / noop[i]!.rps, 3), validate_cpu_us: x.cpu_us, noop_cpu_us: noop[i]!.cpu_us })),
       errors: sum(v, 'errors') + sum(noop, 'errors'),
       non2xx: sum(v, 'non2xx') + sum(noop, 'non2xx'),
@@ -263,27 +267,33 @@ function reviewBody(): string {
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
 const dir = mkdtempSync(join(tmpdir(), 'routeguard-bench-'))
+/** The parts of the run, each on its own for `--only=NAME`. */
+const sections = {
+  check: () => Object.fromEntries([1000, 10000, 50000].map((n) => [String(n), checkBench(n)])) as Record<string, ReturnType<typeof checkBench>>,
+  memory: () => memoryBench(50000),
+  analyze: () => analyzeBench(dir, 10000),
+  http: () => httpBench(dir, 50000),
+  cluster: () => clusterBench(dir, 50000),
+}
 try {
   if (onlyArg) {
     // one section, for working on it: printed, not written to bench/results.json
-    const section = onlyArg.slice('--only='.length)
-    const run: Record<string, () => unknown> = {
-      check: () => Object.fromEntries([1000, 10000, 50000].map((n) => [String(n), checkBench(n)])),
-      memory: () => memoryBench(50000),
-      analyze: () => analyzeBench(dir, 10000),
-      http: async () => (await httpBench(dir, 50000)).http,
-      cluster: () => clusterBench(dir, 50000),
-    }
-    if (!run[section]) throw new Error(`--only: one of ${Object.keys(run).join(', ')}`)
-    process.stdout.write(`${JSON.stringify({ [section]: await run[section]() }, null, 2)}\n`)
-    process.exit(0)
+    const section = onlyArg.slice('--only='.length) as keyof typeof sections
+    if (!Object.hasOwn(sections, section)) throw new Error(`--only: one of ${Object.keys(sections).join(', ')}`)
+    process.stdout.write(`${JSON.stringify({ [section]: await sections[section]() }, null, 2)}\n`)
+  } else {
+    await fullRun()
   }
-  const check: Record<string, unknown> = {}
-  for (const n of [1000, 10000, 50000]) check[String(n)] = checkBench(n)
-  const memory = memoryBench(50000)
-  const analyze = analyzeBench(dir, 10000)
-  const { http, stateLoad } = await httpBench(dir, 50000)
-  const cluster = await clusterBench(dir, 50000)
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+async function fullRun() {
+  const check = sections.check()
+  const memory = sections.memory()
+  const analyze = sections.analyze()
+  const { http, stateLoad } = await sections.http()
+  const cluster = await sections.cluster()
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const results = {
     node: process.version,
@@ -296,7 +306,7 @@ try {
     cluster: { informer_heap_bytes_per_object: cluster.informer_heap_bytes_per_object, admission_under_watch_load: cluster.admission_under_watch_load },
     targets: {
       sync_50k_under_10s: cluster.sync.seconds < 10,
-      check_p99_under_1ms_at_50k: (check['50000'] as { p99_ms: number }).p99_ms < 1,
+      check_p99_under_1ms_at_50k: check['50000']!.p99_ms < 1,
       validate_at_least_70pct_of_noop: http.every((h) => (h.ratio as number) >= 0.7),
       heap_per_object_at_most_4KiB: memory.heap_bytes_per_object <= 4096,
       analyze_10k_under_5s: analyze.wall_s < 5,
@@ -305,6 +315,4 @@ try {
   const out = JSON.stringify(results, null, 2)
   writeFileSync('bench/results.json', `${out}\n`)
   process.stdout.write(`${out}\n`)
-} finally {
-  rmSync(dir, { recursive: true, force: true })
 }

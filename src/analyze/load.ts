@@ -171,6 +171,7 @@ const WORKER = new URL('./load-worker.js', import.meta.url)
  * 4, this thread parsing one group itself): YAML parsing is most of `analyze`'s time. Same result
  * in the same order as `loadObjects`. Falls back to this thread for small inputs, one core, when
  * the worker script is absent (running from sources), and for a group whose worker fails.
+ * Never throws for bad files: as in `loadObjects`, they become problems.
  */
 export async function loadObjectsInParallel(paths: string[], defaultNamespace = ''): Promise<LoadResult> {
   const problems: LoadProblem[] = []

@@ -79,7 +79,7 @@ function computeRoute(obj: K8sObject): RouteFacts {
 // Plain loops below, no Set, spread or callbacks for the usual handful of entries: on the
 // admission path each builtin's first use after the server's other work is a cache miss.
 
-/** The strings of `values`, first occurrence of each, in order. */
+/** The strings of `values`, first occurrence of each, in order (a Set past 16: hostile objects carry 10k hostnames). */
 function distinctStrings(values: unknown[]): string[] {
   const out: string[] = []
   if (values.length > 16) {
@@ -284,6 +284,11 @@ export interface NamespaceLabels {
   namespaceLabels(namespace: string): Record<string, string> | undefined
 }
 
+/**
+ * Attachment of a route of `routeKind` (`HTTPRoute`, …) in `routeNamespace` to `gateway` through
+ * `ref`, stage by stage (see `Attachment`). Reads the Gateway's listeners and, for `from:
+ * Selector`, the namespace's labels. Never throws.
+ */
 export function attachment(gateway: K8sObject, ref: ParentRef, routeKind: string, routeNamespace: string, namespaces: NamespaceLabels): Attachment {
   const all = listeners(gateway)
   const selected: Listener[] = []
@@ -310,12 +315,7 @@ function admitsNamespace(l: Listener, gateway: K8sObject, routeNamespace: string
 
 /** Listeners of `gateway` a route attaches to through `ref` (see `attachment`). */
 export function attachedListeners(gateway: K8sObject, ref: ParentRef, routeKind: string, routeNamespace: string, namespaces: NamespaceLabels): Listener[] {
-  const out: Listener[] = []
-  for (const l of listeners(gateway)) {
-    if ((ref.sectionName !== undefined && l.name !== ref.sectionName) || (ref.port !== undefined && l.port !== ref.port)) continue
-    if ((l.allowedKinds ?? defaultKinds(l.protocol)).includes(routeKind) && admitsNamespace(l, gateway, routeNamespace, namespaces)) out.push(l)
-  }
-  return out
+  return attachment(gateway, ref, routeKind, routeNamespace, namespaces).attached
 }
 
 /** metav1.LabelSelector (matchLabels and matchExpressions) against a label set. */

@@ -135,7 +135,7 @@ export function kindKeyOf(obj: K8sObject): KindKey | undefined {
     const known = kinds?.get(kind)
     if (known !== undefined) return known
   }
-  return `${groupOf(apiVersion)}/${kind}`
+  return kindKey(groupOf(apiVersion), kind)
 }
 
 /** Namespace of an object; the empty string when it has none (Istio's analyzer harness does the same). */
@@ -154,6 +154,12 @@ export function refOf(obj: K8sObject): ObjectRef {
 /** Unique id of an object in a view: `<group>/<Kind>|<namespace>|<name>`. */
 export function idOf(obj: K8sObject): string {
   return `${kindKeyOf(obj) ?? '?'}|${nsOf(obj)}|${nameOf(obj)}`
+}
+
+/** The (kind, namespace, name) of an `idOf` id, or undefined when `id` is not one. */
+export function splitId(id: string): { kind: KindKey; namespace: string; name: string } | undefined {
+  const [kind, namespace, name, extra] = id.split('|')
+  return name === undefined || extra !== undefined ? undefined : { kind: kind!, namespace: namespace!, name }
 }
 
 /**

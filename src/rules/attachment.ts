@@ -11,14 +11,19 @@ import { attachedListeners, isGatewayParent, type ParentRef, route, type RouteFa
 import type { View } from '../view/view.js'
 import type { CheckContext } from './types.js'
 
-export interface Attachment {
+/**
+ * What one parentRef of a route reaches, as the conflict rules compare it (the staged form with
+ * reasons is `attachment` in model/gatewayapi.ts): the listeners attached to, by name and hostname.
+ */
+export interface RefAttachment {
   ref: ParentRef
   /** false when the Gateway is not in the view */
   known: boolean
   listeners: readonly { name: string; hostname: string | undefined }[]
 }
 
-export function attach(view: View, r: RouteFacts, ref: ParentRef): Attachment {
+/** The attachment of route `r` through `ref`; an unknown Gateway gives `known: false` and no listeners. */
+export function attach(view: View, r: RouteFacts, ref: ParentRef): RefAttachment {
   const gw = view.get(KIND.Gateway, ref.namespace, ref.name)
   if (!gw) return { ref, known: false, listeners: [] }
   return { ref, known: true, listeners: attachedListeners(gw, ref, r.kind, r.namespace, view) }
@@ -28,15 +33,15 @@ export function attach(view: View, r: RouteFacts, ref: ParentRef): Attachment {
  * The subject route's attachment for each of its Gateway parentRefs, computed once per
  * evaluation (`ctx.pass(subjectAttachments)`): several route rules start from it.
  */
-export function subjectAttachments(subject: K8sObject, ctx: CheckContext): Map<ParentRef, Attachment> {
+export function subjectAttachments(subject: K8sObject, ctx: CheckContext): Map<ParentRef, RefAttachment> {
   const r = route(subject)
-  const out = new Map<ParentRef, Attachment>()
+  const out = new Map<ParentRef, RefAttachment>()
   for (const p of r.parentRefs) if (isGatewayParent(p)) out.set(p, attach(ctx.view, r, p))
   return out
 }
 
 /** Listeners both attachments reach; for an unknown Gateway one pseudo-listener when the refs overlap. */
-export function sharedListeners(a: Attachment, b: Attachment): { name: string; hostname: string | undefined }[] {
+export function sharedListeners(a: RefAttachment, b: RefAttachment): { name: string; hostname: string | undefined }[] {
   if (a.known && b.known) return a.listeners.filter((l) => b.listeners.some((m) => m.name === l.name))
   if (!refsOverlap(a.ref, b.ref)) return []
   const name = a.ref.sectionName ?? b.ref.sectionName ?? (a.ref.port ?? b.ref.port)?.toString() ?? '*'

@@ -8,6 +8,7 @@
  * - default process metrics (`routeguard_process_*`, `routeguard_nodejs_*`)
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { lengthPrefixed } from '../model/object.js'
 
 export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -18,29 +19,18 @@ export class Metrics {
   readonly findings: Counter<'code' | 'action'>
   readonly viewObjects: Gauge<'kind'>
 
-  /** Reviews answered, by label set: counted here per request, handed to prom-client at scrape time. */
-  private readonly requestCounts = new Map<string, { labels: Record<'kind' | 'operation' | 'decision' | 'dry_run' | 'path', string>; n: number }>()
+  private readonly requestCounts = new LabelCounts<'kind' | 'operation' | 'decision' | 'dry_run' | 'path'>()
+  private readonly findingCounts = new LabelCounts<'code' | 'action'>()
   private readonly durationChildren = new Map<string, { observe: (v: number) => void }>()
-  /** Findings reported, by code and action: counted here, handed to prom-client at scrape time. */
-  private readonly findingCounts = new Map<string, { labels: Record<'code' | 'action', string>; n: number }>()
 
-  /** Counts one finding reported at admission with the action the policy took. */
-  countFinding(code: string, action: string): void {
-    const key = `${code} ${action}`
-    const c = this.findingCounts.get(key)
-    if (c) c.n++
-    else this.findingCounts.set(key, { labels: { code, action }, n: 1 })
+  /** Counts one answered review. */
+  countRequest(kind: string, operation: string, decision: string, dryRun: boolean, path: string): void {
+    this.requestCounts.add([kind, operation, decision, String(dryRun), path], () => ({ kind, operation, decision, dry_run: String(dryRun), path }))
   }
 
-  /**
-   * Counts one answered review. A plain counter per label set (prom-client hashes the labels
-   * on every `inc`, even on a label child); the Counter reads them in `collect()`.
-   */
-  countRequest(kind: string, operation: string, decision: string, dryRun: boolean, path: string): void {
-    const key = `${kind} ${operation} ${decision} ${dryRun} ${path}`
-    const c = this.requestCounts.get(key)
-    if (c) c.n++
-    else this.requestCounts.set(key, { labels: { kind, operation, decision, dry_run: String(dryRun), path }, n: 1 })
+  /** Counts one finding reported at admission, with the action the policy took. */
+  countFinding(code: string, action: string): void {
+    this.findingCounts.add([code, action], () => ({ code, action }))
   }
 
   /** Records the time to answer one review, in seconds. */
@@ -88,14 +78,14 @@ export class Metrics {
   constructor(viewCounts?: () => Iterable<[string, number]>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'routeguard_' })
     const requestCounts = this.requestCounts
+    const findingCounts = this.findingCounts
     this.requests = new Counter({
       name: 'routeguard_admission_requests_total',
       help: 'AdmissionReviews answered, by kind, operation, decision and dryRun',
       labelNames: ['kind', 'operation', 'decision', 'dry_run', 'path'],
       registers: [this.registry],
       collect() {
-        this.reset()
-        for (const c of requestCounts.values()) this.inc(c.labels, c.n)
+        requestCounts.copyTo(this)
       },
     })
     this.duration = new Histogram({
@@ -105,15 +95,13 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     })
-    const findingCounts = this.findingCounts
     this.findings = new Counter({
       name: 'routeguard_findings_total',
       help: 'Findings reported at admission, by rule code and the action taken',
       labelNames: ['code', 'action'],
       registers: [this.registry],
       collect() {
-        this.reset()
-        for (const c of findingCounts.values()) this.inc(c.labels, c.n)
+        findingCounts.copyTo(this)
       },
     })
     this.viewObjects = new Gauge({
@@ -127,5 +115,29 @@ export class Metrics {
         for (const [kind, n] of viewCounts()) this.set({ kind }, n)
       },
     })
+  }
+}
+
+/**
+ * Counts by label set, kept as plain numbers and copied into a prom-client Counter when it is
+ * scraped (its `collect()`): prom-client hashes the label object on every `inc`, even on a label
+ * child, which is a cost on every admission review. Keys are `lengthPrefixed` label values, so
+ * values holding separators (a hostile `kind`) cannot run into one another.
+ */
+class LabelCounts<L extends string> {
+  private readonly counts = new Map<string, { labels: Record<L, string>; n: number }>()
+
+  /** Adds one to the label set `values` (in a fixed order); `labels()` names them the first time. */
+  add(values: string[], labels: () => Record<L, string>): void {
+    const key = lengthPrefixed(values)
+    const c = this.counts.get(key)
+    if (c) c.n++
+    else this.counts.set(key, { labels: labels(), n: 1 })
+  }
+
+  /** Sets `counter` to these totals (its values since the last reset are replaced). */
+  copyTo(counter: Counter<L>): void {
+    counter.reset()
+    for (const c of this.counts.values()) counter.inc(c.labels, c.n)
   }
 }

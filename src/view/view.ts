@@ -21,6 +21,7 @@ import {
   num,
   rec,
   str,
+  splitId,
   stringMap,
   strs,
 } from '../model/object.js'
@@ -181,8 +182,8 @@ export class ClusterView implements View {
 
   /** One object by its `idOf` identity. */
   getById(id: string): K8sObject | undefined {
-    const [kind, namespace, name] = id.split('|')
-    return name === undefined ? undefined : this.get(kind!, namespace!, name)
+    const key = splitId(id)
+    return key && this.get(key.kind, key.namespace, key.name)
   }
 
   /** Number of objects held, in total or of one kind. */
@@ -218,7 +219,7 @@ export class ClusterView implements View {
     this.total++
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1)
     this.index(kind, obj, true)
-    this.changed(kind, namespace, name)
+    this.changed(obj)
     return true
   }
 
@@ -241,13 +242,13 @@ export class ClusterView implements View {
     const n = (this.counts.get(kind) ?? 1) - 1
     if (n) this.counts.set(kind, n)
     else this.counts.delete(kind)
-    this.changed(kind, namespace, name)
+    this.changed(old)
     return true
   }
 
-  private changed(kind: KindKey, namespace: string, name: string): void {
+  private changed(obj: K8sObject): void {
     if (this.listeners.length === 0) return
-    const id = `${kind}|${namespace}|${name}`
+    const id = idOf(obj)
     for (const fn of this.listeners) fn(id)
   }
 
