@@ -5,8 +5,12 @@
  * - analyze: wall seconds of `routeguard analyze` over 10k objects in files
  * - http: requests/s and p99 (ms) over HTTPS keep-alive with autocannon (separate process) for
  *   /validate at 50k objects and for a no-op route (POST /noop, same body) on the same server;
- *   6 rounds of 3 s, the two routes back to back in each; ratio = median of the rounds' ratios;
- *   also the server's CPU time per request (µs, from /proc) for each route
+ *   a warm-up, then 8 rounds of 2.5 s, the two routes back to back in each; ratio = median of
+ *   the rounds' ratios; also the server's CPU time per request (µs, from /proc) for each route,
+ *   and the mean time /validate spent deciding (µs, from the server's duration histogram).
+ *   With `--cpu-prof` the server runs under V8's profiler: its profile is kept in
+ *   bench/profiles/http-server.cpuprofile and `http.profile` gives µs per request by category
+ *   (our code, JSON parse, Fastify, Node, TLS write, native I/O, GC) for each route
  * - sync: seconds for the webhook (cluster mode, own process) to sync 50k objects from the fake
  *   API server and be ready; admission latency with and without 100 watch events/s; heap per
  *   object cached through the informers (in process)
@@ -16,7 +20,7 @@
  * requests/s; ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request, Agent } from 'undici'
@@ -25,10 +29,13 @@ import { evaluate } from '../src/engine.js'
 import type { K8sObject } from '../src/model/object.js'
 import { ClusterView } from '../src/view/view.js'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
+import { type CpuProfile, perRequestByCategory, type Window } from './profile.js'
 import { subjects, world } from './world.js'
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const quick = process.argv.includes('--quick')
+/** run the http section's server under `--cpu-prof` and say where its time per request goes */
+const cpuProf = process.argv.includes('--cpu-prof')
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
@@ -143,12 +150,12 @@ function sum<T>(runs: T[], key: keyof T): number {
  * waits for /readyz 200. Returns the base URL, an agent trusting the CA, the child, and the
  * seconds it took to become ready (the load/sync time).
  */
-async function startServeProcess(dir: string, name: string, args: string[]) {
+async function startServeProcess(dir: string, name: string, args: string[], nodeArgs: string[] = []) {
   const certs = join(dir, name)
   writeCertificates(certs, generateCertificates())
   const port = 18443 + Math.floor(Math.random() * 2000)
   const t0 = Date.now()
-  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--log-level', 'warn', ...args], { stdio: 'ignore' })
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/cli.js', 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--log-level', 'warn', ...args], { stdio: 'ignore' })
   const agent = new Agent({ connect: { ca: readFileSync(join(certs, 'ca.crt')) } })
   const base = `https://127.0.0.1:${port}`
   let ready = false
@@ -162,19 +169,29 @@ async function startServeProcess(dir: string, name: string, args: string[]) {
 async function httpBench(dir: string, n: number) {
   const state = join(dir, 'state.json')
   writeFileSync(state, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: world(n) }))
-  const { base, agent, child, readySeconds: syncSeconds } = await startServeProcess(dir, 'certs', ['--state', state, '--noop-route'])
+  const profDir = join(dir, 'cpu-prof')
+  const nodeArgs = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []
+  const { base, agent, child, readySeconds: syncSeconds } = await startServeProcess(dir, 'certs', ['--state', state, '--noop-route'], nodeArgs)
   const review = reviewBody()
   // This machine's speed drifts by tens of per cent from one second to the next (a shared VM):
   // the two routes run back to back in each round (which goes first alternates), the ratio is
   // the median of the rounds' ratios, and the server's CPU time per request is read as well.
-  const seconds = quick ? 2 : 3
-  const rounds = quick ? 1 : 6
+  // A warm-up of both routes comes first: the JIT, and the collector still busy with the
+  // 50k objects just loaded, would otherwise weigh on the first round only.
+  const seconds = quick ? 2 : 2.5
+  const rounds = quick ? 1 : 8
   const http: Record<string, unknown>[] = []
+  const windows: Window[] = []
   const measure = async (path: string, c: number) => {
     const cpu0 = cpuMs(child.pid)
+    const from = Number(process.hrtime.bigint() / 1000n)
     const r = await autocannon(`${base}${path}`, c, seconds, 'POST', review)
+    windows.push({ route: path, from, to: Number(process.hrtime.bigint() / 1000n), requests: r.total })
     return { ...r, cpu_us: r.total ? round(((cpuMs(child.pid) - cpu0) * 1000) / r.total, 1) : NaN }
   }
+  await measure('/validate', 16)
+  await measure('/noop', 16)
+  windows.length = 0
   for (const c of [2, 16]) {
     const v: Awaited<ReturnType<typeof measure>>[] = []
     const noop: Awaited<ReturnType<typeof measure>>[] = []
@@ -202,9 +219,24 @@ async function httpBench(dir: string, n: number) {
       non2xx: sum(v, 'non2xx') + sum(noop, 'non2xx'),
     })
   }
+  // the time spent deciding, inside the server (the duration histogram, warm-up included)
+  const metrics = await request(`${base}/metrics`, { dispatcher: agent }).then((r) => r.body.text())
+  const decided = (suffix: string) => Number(new RegExp(`^routeguard_admission_duration_seconds_${suffix}\\{path="/validate"\\} (\\S+)$`, 'm').exec(metrics)?.[1])
+  const validateDecideUs = round((decided('sum') / decided('count')) * 1e6, 1)
+  const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill('SIGTERM')
+  await exited
   await agent.close()
-  return { http, stateLoad: { objects: n, seconds: round(syncSeconds, 2), note: 'standalone --state load until /readyz 200' } }
+  const stateLoad = { objects: n, seconds: round(syncSeconds, 2), note: 'standalone --state load until /readyz 200' }
+  if (!cpuProf) return { http, validate_decide_us_mean: validateDecideUs, stateLoad }
+  // the server writes its profile as it exits
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
+  if (!file) throw new Error(`--cpu-prof: the server wrote no profile in ${profDir}`)
+  mkdirSync('bench/profiles', { recursive: true })
+  const kept = join('bench', 'profiles', 'http-server.cpuprofile')
+  copyFileSync(join(profDir, file), kept)
+  const profile = { file: kept, note: 'server CPU µs per request by category, all rounds (the profiler itself adds some)', by_route: perRequestByCategory(JSON.parse(readFileSync(kept, 'utf8')) as CpuProfile, windows) }
+  return { http, validate_decide_us_mean: validateDecideUs, stateLoad, profile }
 }
 
 /**
@@ -292,13 +324,13 @@ async function fullRun() {
   const check = sections.check()
   const memory = sections.memory()
   const analyze = sections.analyze()
-  const { http, stateLoad } = await sections.http()
+  const { http, validate_decide_us_mean, stateLoad, profile } = await sections.http()
   const cluster = await sections.cluster()
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const results = {
     node: process.version,
     check,
-    http: { ...main, runs: http, body_bytes: undefined },
+    http: { ...main, runs: http, validate_decide_us_mean, profile },
     memory,
     analyze,
     sync: cluster.sync,

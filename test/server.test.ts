@@ -202,3 +202,26 @@ t.test('TLS: 1.2+ only, and a certificate rotated on disk is served to new conne
   t.not(rotated?.fingerprint256, old.fingerprint256, 'a different certificate is served')
   void copyFileSync
 })
+
+t.test('the answer schema keeps every field Response.toReview can set (unit, inject)', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { Response } = await import('../src/admission/response.js')
+  const { admissionReviewResponseSchema } = await import('../src/admission/review.js')
+  const variants = {
+    allowed: Response.allowed(),
+    allowedWithMessage: Response.allowed('fine'),
+    warned: Response.allowed().withWarnings('RG0205: backend "x" not found', 'ünïcödé \u2028 "quoted"').withAuditAnnotations({ findings: 'RG0205', other: 'a,b' }),
+    denied: Response.denied('IST0109: host taken\nsecond line').withWarnings('w').withAuditAnnotations({ findings: 'IST0109' }),
+    patched: Response.patched([{ op: 'add', path: '/metadata/labels', value: { a: 'b' } }], 'patched').withWarnings('generated'),
+    errored: Response.errored(500, 'routeguard: internal error'),
+    badRequest: Response.errored(400, 'cannot read'),
+  }
+  const app = Fastify()
+  app.get<{ Params: { name: keyof typeof variants } }>('/:name', { schema: { response: { 200: admissionReviewResponseSchema } } }, async (req) => variants[req.params.name].toReview('uid-1'))
+  for (const [name, r] of Object.entries(variants)) {
+    const res = await app.inject({ method: 'GET', url: `/${name}` })
+    t.equal(res.statusCode, 200, name)
+    t.same(JSON.parse(res.body), JSON.parse(JSON.stringify(r.toReview('uid-1'))), `${name}: every field kept`)
+  }
+  await app.close()
+})

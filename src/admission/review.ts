@@ -66,6 +66,38 @@ export const admissionReviewSchema = {
   },
 } as const
 
+/**
+ * JSON schema of our answer (what `Response.toReview` builds), for Fastify's response
+ * serializer (fast-json-stringify: about twice as fast as JSON.stringify on this shape).
+ * A property missing here would be dropped from the answer: every field `toReview` can set is
+ * listed, and a test sends every kind of Response through it.
+ */
+export const admissionReviewResponseSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'response'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    response: {
+      type: 'object',
+      required: ['uid', 'allowed'],
+      properties: {
+        uid: { type: 'string' },
+        allowed: { type: 'boolean' },
+        status: {
+          type: 'object',
+          required: ['code'],
+          properties: { code: { type: 'integer' }, reason: { type: 'string' }, message: { type: 'string' } },
+        },
+        patchType: { type: 'string' },
+        patch: { type: 'string' },
+        warnings: { type: 'array', items: { type: 'string' } },
+        auditAnnotations: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
+  },
+} as const
+
 /** `<group>/<Kind>` of the request, as the view keys kinds. */
 export function requestKindKey(req: AdmissionRequest): string {
   return kindKey(req.kind.group ?? '', req.kind.kind)

@@ -9,7 +9,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify'
 import type { Server as TlsServer } from 'node:tls'
 import { type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
-import { type AdmissionReview, admissionReviewSchema, requestKindKey } from '../admission/review.js'
+import { type AdmissionReview, admissionReviewResponseSchema, admissionReviewSchema, requestKindKey } from '../admission/review.js'
 import { Response } from '../admission/response.js'
 import { describeRef, refOf } from '../model/object.js'
 import { actionFor } from '../policy.js'
@@ -47,7 +47,7 @@ const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
     const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome | Promise<Outcome>) =>
-      app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema } }, async (req, reply) => {
+      app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema, response: { 200: admissionReviewResponseSchema } } }, async (req, reply) => {
         const started = process.hrtime.bigint()
         const review = req.body
         const r = review.request
