@@ -12,7 +12,7 @@ import { resolveImplementation } from './features/features.js'
 import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
 import { kindKeyOf, nameOf, nsOf } from './model/object.js'
 import { analyzeObjects, formatText, hasErrors, selectRules } from './analyze/analyze.js'
-import { loadObjects, loadObjectsInParallel } from './analyze/load.js'
+import { loadObjects } from './analyze/load.js'
 import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { ConfigError, loadConfig } from './config/config.js'
 import { renderRulesDoc } from './docs.js'
@@ -166,7 +166,7 @@ program
       }
     } else {
       if (!paths.length) fail('analyze needs PATH... or --kubeconfig')
-      loaded = await loadObjectsInParallel(paths, o.namespace)
+      loaded = loadObjects(paths, o.namespace)
     }
     const { findings, view } = analyzeObjects(loaded.objects, { rules, implementation })
     if (o.output === 'json') {

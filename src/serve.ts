@@ -6,7 +6,7 @@
 import { dirname } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { HandlerDeps } from './admission/handler.js'
-import { loadObjectsInParallel } from './analyze/load.js'
+import { loadObjects } from './analyze/load.js'
 import { certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { type Config, DEFAULT_CONFIG } from './config/config.js'
 import { buildServer, type Timeouts, tlsServer } from './server/app.js'
@@ -125,7 +125,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     metrics.watchInformers(() => sync!.status())
     synced = true
   } else {
-    const loaded = await loadObjectsInParallel(o.state, 'default')
+    const loaded = loadObjects(o.state, 'default')
     for (const p of loaded.problems) app.log.warn({ file: p.source.file, line: p.source.line, problem: p.message }, 'state file problem')
     for (const { object } of loaded.objects) view.upsert(object)
     // Standalone, the view is complete only for what reaches it: the kinds the webhook is sent,

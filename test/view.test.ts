@@ -1,9 +1,6 @@
 /** The view: identity, replacement, removal leaving no residue in any index. */
 import t from 'tap'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadObjects } from '../src/analyze/load.js'
+import { loadObjects, parseExact, parseFast, parseObjects } from '../src/analyze/load.js'
 import { KIND } from '../src/model/object.js'
 import { ClusterView, parentKey, routeMatchKey } from '../src/view/view.js'
 import { route } from '../src/model/gatewayapi.js'
@@ -36,24 +33,30 @@ t.test('upsert replaces by identity; remove takes back every posting', async (t)
   t.notOk(view.upsert({ kind: 'VirtualService' }), 'an object without a name is not stored')
 })
 
-t.test('loading on worker threads gives what loading on one thread gives, in the same order', async (t) => {
-  // the built module: the worker script exists only in dist/
-  const built = (await import(join(process.cwd(), 'dist/analyze/load.js'))) as typeof import('../src/analyze/load.js')
-  const dir = mkdtempSync(join(tmpdir(), 'routeguard-load-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const doc = (i: number) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: vs-${i}\nspec:\n  hosts: [h-${i}]\n  http:\n  - route:\n    - destination: {host: h-${i}}\n`
-  let bytes = 0
-  for (let f = 0; f < 5; f++) {
-    const text = Array.from({ length: 1500 }, (_, i) => doc(f * 1500 + i)).join('---\n') + (f === 2 ? '---\nkind: [broken\n' : '')
-    bytes += text.length
-    writeFileSync(join(dir, `part-${f}.yaml`), text)
+t.test('YAML: the fast path (js-yaml) reads what the exact path (yaml) reads, lines included', async (t) => {
+  const same = {
+    'documents, comments, empty documents and a scalar': '# c\n\n---\n# only a comment\n---\nkind: A\nmetadata: {name: a}\n---\n- 1\n---\nplain\n---\n',
+    'YAML 1.2 core scalars': 'a: yes\nb: 0755\nc: 1_000\nd: 2020-01-01T00:00:00Z\ne: ~\nf: .5\ng: 0o17\nh: 0x1F\ni: +12\nj: 1e3\nl: !!str 12\nn: 12.0\no: NULL\np: True\nq: "*.example.com"\n',
+    'duplicate keys: the last wins': 'kind: A\nkind: B\n',
+    'block scalars holding a document marker': 'kind: A\na: |\n  x\n  ---\n  y\nb: >-\n  folded\n  text\n',
+    'flow and complex keys': 'kind: A\n? complex\n: v\nflow: {a: [1, 2, {b: c}]}\n',
+    'Lists: each item its own line, bad items reported': 'apiVersion: v1\nkind: List\nitems:\n- kind: A\n  metadata: {name: a}\n- kind: B\n  metadata:\n    name: b\n-\n  kind: C\n- 7\n- [1]\nmetadata: {}\n---\nkind: PodList\nmetadata:\n  x: [1, 2]\nitems:\n  - kind: A\n    spec:\n      l: [a, b]\n  - {kind: B}\n',
   }
-  t.ok(bytes > built.PARALLEL_MIN_BYTES, 'enough input for the parallel path')
-  const one = built.loadObjects([dir], 'apps')
-  const many = await built.loadObjectsInParallel([dir], 'apps')
-  t.equal(many.objects.length, 7500)
-  t.same(many.objects, one.objects, 'same objects, sources and order')
-  t.same(many.problems, one.problems, 'the broken document is reported the same way')
-  t.equal(many.problems.length, 1)
-  t.equal(many.objects[4321]!.object.metadata!.namespace, 'apps', 'default namespace applied')
+  for (const [name, text] of Object.entries(same)) {
+    const fast = parseFast(text, 'f.yaml')
+    t.ok(fast, `${name}: read on the fast path`)
+    t.same(fast, parseExact(text, 'f.yaml'), `${name}: same objects, lines and problems`)
+  }
+  t.same(parseFast(same['Lists: each item its own line, bad items reported']!, 'f.yaml')!.objects.map((o) => o.source.line), [4, 6, 10, 19, 22], 'first lines of the items')
+  const exactOnly = {
+    'an anchor (aliases stay under the alias limit)': 'kind: A\na: &x 1\nb: *x\n',
+    'an alias without its anchor': 'kind: A\na: *undefined\n',
+    'a syntax error': 'kind: [A\n',
+    'a tab where indentation is expected': 'kind: A\n\tbad: tab\n',
+    '-.5, read as a string by js-yaml': 'kind: A\nv: -.5\n',
+    '0b101, read as 5 by js-yaml': 'kind: A\nv: 0b101\n',
+  }
+  for (const [name, text] of Object.entries(exactOnly)) t.equal(parseFast(text, 'f.yaml'), undefined, `${name}: left to the exact path`)
+  t.match(parseObjects(exactOnly['an alias without its anchor']!, 'f.yaml').problems, [{ source: { file: 'f.yaml', line: 1 }, message: /alias/i }], 'an unresolved alias is a problem, not a crash')
+  t.same((parseObjects(exactOnly['-.5, read as a string by js-yaml']!, 'f.yaml').objects[0]!.object as { v: unknown }).v, -0.5)
 })

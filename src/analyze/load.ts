@@ -3,11 +3,9 @@
  * kinds (`v1/List`, `*List`), each object with the file and line where it starts. A broken
  * document is reported with its file:line and the other documents are still read.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import jsyaml from 'js-yaml'
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml'
 import type { K8sObject } from '../model/object.js'
 
@@ -66,6 +64,84 @@ export function parseObjects(text: string, file: string): LoadResult {
     }
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) return fromJSON(value as K8sObject, file)
   }
+  return parseFast(text, file) ?? parseExact(text, file)
+}
+
+const READ_DIFFERENTLY = /[-+]\.\d|0b[01]/
+
+/** The parts of js-yaml's parser state its listener sees that the typings leave out. */
+interface ParserState extends jsyaml.State {
+  /** nesting of the node being read: 1 for a document's root */
+  depth?: number
+  /** the anchor (`&name`) of the node just read, or null */
+  anchor?: string | null
+}
+
+/**
+ * The fast path, with js-yaml (YAML 1.2 core schema, duplicate keys: the last one wins, as in
+ * `parseExact`): about ten times faster than `yaml` on manifests, which is most of `analyze`'s
+ * time. It takes only plain files; it returns undefined, and `parseExact` reads the file, when:
+ * - js-yaml cannot read it (`parseExact` says where, in `yaml`'s words);
+ * - a node has an anchor (aliases are expanded under `yaml`'s alias limit only);
+ * - the documents (or a List's items) and their first lines do not pair up;
+ * - the text holds a spelling the two read differently: `-.5` and `+.5` (js-yaml: strings,
+ *   `yaml` and YAML 1.2: numbers) or `0b101` (js-yaml: 5, YAML 1.2 core: a string). The check
+ *   is on the raw text, so a quoted or commented one also sends the file to `parseExact`.
+ * Tests hold the two paths to the same objects and lines on every manifest in ../shared
+ * (conformance) and on scalar spellings (npm test).
+ */
+export function parseFast(text: string, file: string): LoadResult | undefined {
+  if (READ_DIFFERENTLY.test(text)) return undefined
+  const docs: unknown[] = []
+  const lines: number[] = []
+  // first lines of the entries of each sequence one level down a document (a List's items)
+  const entryLines = new Map<unknown, number[]>()
+  let entries: number[] = []
+  let anchored = false
+  const listener = (event: jsyaml.EventType, state: ParserState) => {
+    if (event === 'open') {
+      if (state.depth === 1) lines.push(state.line + 1)
+      else if (state.depth === 2) entries = []
+      else if (state.depth === 3) entries.push(state.line + 1)
+    } else {
+      if (state.anchor !== null) anchored = true
+      if (state.depth === 2 && Array.isArray(state.result)) entryLines.set(state.result, entries)
+    }
+  }
+  try {
+    jsyaml.loadAll(text, (doc) => docs.push(doc), { schema: jsyaml.CORE_SCHEMA, json: true, listener, filename: file })
+  } catch {
+    return undefined
+  }
+  if (anchored || lines.length !== docs.length) return undefined
+  const objects: LoadedObject[] = []
+  const problems: LoadProblem[] = []
+  for (let i = 0; i < docs.length; i++) {
+    const value = docs[i]
+    if (value === null || value === undefined) continue // an empty document
+    const line = lines[i]!
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      problems.push({ source: { file, line }, message: 'document is not a Kubernetes object (a mapping)' })
+      continue
+    }
+    const obj = value as K8sObject
+    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
+      const itemLines = entryLines.get(obj.items)
+      if (itemLines?.length !== obj.items.length) return undefined
+      obj.items.forEach((item: unknown, k: number) => {
+        const source = { file, line: itemLines[k]! }
+        if (item !== null && typeof item === 'object' && !Array.isArray(item)) objects.push({ object: item as K8sObject, source })
+        else problems.push({ source, message: 'List item is not a Kubernetes object' })
+      })
+      continue
+    }
+    objects.push({ object: obj, source: { file, line } })
+  }
+  return { objects, problems }
+}
+
+/** The exact path, with `yaml`: error positions, List item lines, an alias limit. */
+export function parseExact(text: string, file: string): LoadResult {
   const lc = new LineCounter()
   const objects: LoadedObject[] = []
   const problems: LoadProblem[] = []
@@ -82,7 +158,14 @@ export function parseObjects(text: string, file: string): LoadResult {
     const contents = doc.contents as Node | null
     if (contents === null || contents === undefined) continue
     const line = contents.range ? lc.linePos(contents.range[0]).line : 1
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: 100 }) as unknown
+    } catch (e) {
+      // an alias with no anchor, or more aliases than the limit: `yaml` says so only here
+      problems.push({ source: { file, line }, message: (e as Error).message.split('\n')[0]! })
+      continue
+    }
     if (value === null || value === undefined) continue // an empty document (`---` with nothing after it)
     if (value === null || typeof value !== 'object' || Array.isArray(value) || !isMap(contents)) {
       problems.push({ source: { file, line }, message: 'document is not a Kubernetes object (a mapping)' })
@@ -159,60 +242,4 @@ function merge(results: LoadResult[], problems: LoadProblem[], defaultNamespace:
     for (const p of r.problems) problems.push(p)
   }
   return { objects, problems }
-}
-
-/** Below this many bytes in all, files are parsed on the calling thread (workers cost ~50 ms to start). */
-export const PARALLEL_MIN_BYTES = 1 << 20
-
-const WORKER = new URL('./load-worker.js', import.meta.url)
-
-/**
- * `loadObjects` with the files parsed on worker threads, one group of files per core (at most
- * 4, this thread parsing one group itself): YAML parsing is most of `analyze`'s time. Same result
- * in the same order as `loadObjects`. Falls back to this thread for small inputs, one core, when
- * the worker script is absent (running from sources), and for a group whose worker fails.
- * Never throws for bad files: as in `loadObjects`, they become problems.
- */
-export async function loadObjectsInParallel(paths: string[], defaultNamespace = ''): Promise<LoadResult> {
-  const problems: LoadProblem[] = []
-  const files = listFiles(paths, problems)
-  const sizes = files.map((f) => {
-    try {
-      return statSync(f).size
-    } catch {
-      return 0
-    }
-  })
-  const groups = Math.min(availableParallelism(), 4, files.length)
-  if (groups < 2 || sizes.reduce((a, b) => a + b, 0) < PARALLEL_MIN_BYTES || !existsSync(fileURLToPath(WORKER))) {
-    return merge(files.map(readAndParse), problems, defaultNamespace)
-  }
-  // largest files first, each to the lightest group
-  const assigned: number[][] = Array.from({ length: groups }, () => [])
-  const load = new Array<number>(groups).fill(0)
-  for (const i of files.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]!)) {
-    const g = load.indexOf(Math.min(...load))
-    assigned[g]!.push(i)
-    load[g]! += sizes[i]!
-  }
-  const results = new Array<LoadResult>(files.length)
-  const inWorkers = assigned.slice(1).map(
-    (group) =>
-      new Promise<void>((resolve) => {
-        const local = () => {
-          for (const i of group) results[i] ??= readAndParse(files[i]!)
-          resolve()
-        }
-        const worker = new Worker(WORKER, { workerData: group.map((i) => files[i]) })
-        worker.once('message', (parsed: LoadResult[]) => {
-          group.forEach((i, k) => (results[i] = parsed[k]!))
-          resolve()
-        })
-        worker.once('error', local)
-        worker.once('exit', local)
-      }),
-  )
-  for (const i of assigned[0]!) results[i] = readAndParse(files[i]!)
-  await Promise.all(inWorkers)
-  return merge(results, problems, defaultNamespace)
 }
