@@ -39,6 +39,7 @@ t.test('YAML: the fast path (js-yaml) reads what the exact path (yaml) reads, li
     'YAML 1.2 core scalars': 'a: yes\nb: 0755\nc: 1_000\nd: 2020-01-01T00:00:00Z\ne: ~\nf: .5\ng: 0o17\nh: 0x1F\ni: +12\nj: 1e3\nl: !!str 12\nn: 12.0\no: NULL\np: True\nq: "*.example.com"\n',
     'duplicate keys: the last wins': 'kind: A\nkind: B\n',
     'block scalars holding a document marker': 'kind: A\na: |\n  x\n  ---\n  y\nb: >-\n  folded\n  text\n',
+    '__proto__ and constructor keys stay plain keys': 'kind: A\n__proto__:\n  polluted: 1\nmetadata:\n  constructor: {prototype: {x: 1}}\n',
     'flow and complex keys': 'kind: A\n? complex\n: v\nflow: {a: [1, 2, {b: c}]}\n',
     'Lists: each item its own line, bad items reported': 'apiVersion: v1\nkind: List\nitems:\n- kind: A\n  metadata: {name: a}\n- kind: B\n  metadata:\n    name: b\n-\n  kind: C\n- 7\n- [1]\nmetadata: {}\n---\nkind: PodList\nmetadata:\n  x: [1, 2]\nitems:\n  - kind: A\n    spec:\n      l: [a, b]\n  - {kind: B}\n',
   }
@@ -47,6 +48,8 @@ t.test('YAML: the fast path (js-yaml) reads what the exact path (yaml) reads, li
     t.ok(fast, `${name}: read on the fast path`)
     t.same(fast, parseExact(text, 'f.yaml'), `${name}: same objects, lines and problems`)
   }
+  t.equal(({} as { polluted?: unknown }).polluted, undefined, 'no prototype touched')
+  t.same(Object.keys(parseFast(same['__proto__ and constructor keys stay plain keys']!, 'f.yaml')!.objects[0]!.object), ['kind', '__proto__', 'metadata'])
   t.same(parseFast(same['Lists: each item its own line, bad items reported']!, 'f.yaml')!.objects.map((o) => o.source.line), [4, 6, 10, 19, 22], 'first lines of the items')
   const exactOnly = {
     'an anchor (aliases stay under the alias limit)': 'kind: A\na: &x 1\nb: *x\n',
