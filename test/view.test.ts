@@ -36,7 +36,7 @@ t.test('upsert replaces by identity; remove takes back every posting', async (t)
 t.test('YAML: the fast path (js-yaml) reads what the exact path (yaml) reads, lines included', async (t) => {
   const same = {
     'documents, comments, empty documents and a scalar': '# c\n\n---\n# only a comment\n---\nkind: A\nmetadata: {name: a}\n---\n- 1\n---\nplain\n---\n',
-    'YAML 1.2 core scalars': 'a: yes\nb: 0755\nc: 1_000\nd: 2020-01-01T00:00:00Z\ne: ~\nf: .5\ng: 0o17\nh: 0x1F\ni: +12\nj: 1e3\nl: !!str 12\nn: 12.0\no: NULL\np: True\nq: "*.example.com"\n',
+    'YAML 1.2 core scalars': 'a: yes\nb: 0755\nc: 1_000\nd: 2020-01-01T00:00:00Z\ne: ~\nf: .5\ng: 0o17\nh: 0x1F\ni: +12\nj: 1e3\nn: 12.0\no: NULL\np: True\nq: "*.example.com"\n',
     'duplicate keys: the last wins': 'kind: A\nkind: B\n',
     'block scalars holding a document marker': 'kind: A\na: |\n  x\n  ---\n  y\nb: >-\n  folded\n  text\n',
     '__proto__ and constructor keys stay plain keys': 'kind: A\n__proto__:\n  polluted: 1\nmetadata:\n  constructor: {prototype: {x: 1}}\n',
@@ -58,8 +58,37 @@ t.test('YAML: the fast path (js-yaml) reads what the exact path (yaml) reads, li
     'a tab where indentation is expected': 'kind: A\n\tbad: tab\n',
     '-.5, read as a string by js-yaml': 'kind: A\nv: -.5\n',
     '0b101, read as 5 by js-yaml': 'kind: A\nv: 0b101\n',
+    'an explicit tag (!!float 1)': 'kind: A\nv: !!float 1\n',
+    'a %YAML 1.1 directive (yes is true)': '%YAML 1.1\n---\nkind: A\nv: yes\n',
+    'a custom tag': 'kind: A\nv: !custom x\n',
   }
   for (const [name, text] of Object.entries(exactOnly)) t.equal(parseFast(text, 'f.yaml'), undefined, `${name}: left to the exact path`)
   t.match(parseObjects(exactOnly['an alias without its anchor']!, 'f.yaml').problems, [{ source: { file: 'f.yaml', line: 1 }, message: /alias/i }], 'an unresolved alias is a problem, not a crash')
   t.same((parseObjects(exactOnly['-.5, read as a string by js-yaml']!, 'f.yaml').objects[0]!.object as { v: unknown }).v, -0.5)
+})
+
+t.test('YAML: the two paths agree on generated documents (fast-check)', async (t) => {
+  const fc = (await import('fast-check')).default
+  const { stringify } = await import('yaml')
+  const jsyaml = (await import('js-yaml')).default
+  // scalars as people write them unquoted, to reach both parsers' type resolution
+  const plain = fc.constantFrom('yes', 'no', 'on', 'null', '~', 'True', '0755', '0o17', '0x1F', '1_000', '.5', '-.5', '1e3', '.inf', '-.Inf', '.NaN', '12:30', '2020-01-01', '0b101', '+1', '-0', '1.', '"q"', "'s'", '*.example.com')
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null), plain, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), tie('v'), { maxKeys: 3 })),
+  })).v
+  const doc = fc.record({ kind: fc.constantFrom('A', 'List'), spec: value, items: fc.array(fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), value, { maxKeys: 3 }), { maxLength: 3 }) })
+  let fast = 0
+  fc.assert(
+    fc.property(fc.array(doc, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.array(plain, { maxLength: 4 }), (docs, useJsYaml, extra) => {
+      const text = docs.map((d) => (useJsYaml ? jsyaml.dump(d) : stringify(d))).join('---\n') + extra.map((p, i) => `x${i}: ${p}\n`).join('')
+      const a = parseFast(text, 'g.yaml')
+      if (a === undefined) return true
+      fast++
+      const b = parseExact(text, 'g.yaml')
+      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`paths differ on:\n${text}\nfast ${JSON.stringify(a)}\nexact ${JSON.stringify(b)}`)
+      return true
+    }),
+    { numRuns: 2000 },
+  )
+  t.ok(fast > 500, `${fast} of 2000 generated files read on the fast path and compared`)
 })

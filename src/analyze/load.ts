@@ -67,7 +67,7 @@ export function parseObjects(text: string, file: string): LoadResult {
   return parseFast(text, file) ?? parseExact(text, file)
 }
 
-const READ_DIFFERENTLY = /[-+]\.\d|0b[01]/
+const READ_DIFFERENTLY = /[-+]\.\d|0b[01]|!!|^%YAML/m
 
 /** The parts of js-yaml's parser state its listener sees that the typings leave out. */
 interface ParserState extends jsyaml.State {
@@ -84,9 +84,11 @@ interface ParserState extends jsyaml.State {
  * - js-yaml cannot read it (`parseExact` says where, in `yaml`'s words);
  * - a node has an anchor (aliases are expanded under `yaml`'s alias limit only);
  * - the documents (or a List's items) and their first lines do not pair up;
- * - the text holds a spelling the two read differently: `-.5` and `+.5` (js-yaml: strings,
- *   `yaml` and YAML 1.2: numbers) or `0b101` (js-yaml: 5, YAML 1.2 core: a string). The check
- *   is on the raw text, so a quoted or commented one also sends the file to `parseExact`.
+ * - the text holds something the two read differently: `-.5` and `+.5` (js-yaml: strings,
+ *   `yaml` and YAML 1.2: numbers), `0b101` (js-yaml: 5, YAML 1.2 core: a string), an explicit
+ *   `!!` tag (`!!float 1`: js-yaml 1, `yaml` "1"), a `%YAML` directive (`yaml` honours 1.1,
+ *   js-yaml does not). The check is on the raw text, so a quoted or commented one also sends
+ *   the file to `parseExact`.
  * Tests hold the two paths to the same objects and lines on every manifest in ../shared
  * (conformance) and on scalar spellings (npm test).
  */
