@@ -7,8 +7,9 @@ import t from 'tap'
 import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
 import { loadObjects } from '../src/analyze/load.js'
 import { evaluate } from '../src/engine.js'
-import { describeRef, KIND } from '../src/model/object.js'
+import { describeRef, KIND, kindKeyOf, refOf } from '../src/model/object.js'
 import { RULES } from '../src/rules/index.js'
+import type { CheckContext } from '../src/rules/types.js'
 
 const F = 'test/fixtures/rules'
 
@@ -119,6 +120,13 @@ t.test('predicted conditions per parentRef carry the Gateway API reasons', async
     'missing Accepted=Unknown/Pending ResolvedRefs=False/RefNotPermitted',
   ])
   t.same(cond('apps', 'bad-method'), ['gw Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'])
+  // in an evaluation, route status starts from the attachments the conflict rules computed
+  const { subjectAttachments } = await import('../src/rules/attachment.js')
+  for (const r of view.all()) {
+    if (kindKeyOf(r) !== KIND.HTTPRoute) continue
+    const ctx: CheckContext = { view, implementation: undefined as never, olderThanSubject: () => true, pass: (f) => f(r, ctx) }
+    t.same(predictRouteStatus(r, view, subjectAttachments(r, ctx)), predictRouteStatus(r, view), `${describeRef(refOf(r))}: same status from the shared attachments`)
+  }
 })
 
 t.test('RG0301: features the implementation does not claim, and Istio translation hard errors', async (t) => {

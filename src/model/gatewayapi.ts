@@ -313,11 +313,6 @@ function admitsNamespace(l: Listener, gateway: K8sObject, routeNamespace: string
   return l.allowedFrom === 'All'
 }
 
-/** Listeners of `gateway` a route attaches to through `ref` (see `attachment`). */
-export function attachedListeners(gateway: K8sObject, ref: ParentRef, routeKind: string, routeNamespace: string, namespaces: NamespaceLabels): Listener[] {
-  return attachment(gateway, ref, routeKind, routeNamespace, namespaces).attached
-}
-
 /** metav1.LabelSelector (matchLabels and matchExpressions) against a label set. */
 export function labelSelectorMatches(selector: Record<string, unknown>, labels: Record<string, string>): boolean {
   for (const [k, v] of Object.entries(rec(selector.matchLabels))) if (labels[k] !== v) return false

@@ -7,7 +7,7 @@
  */
 import { type K8sObject, KIND } from '../model/object.js'
 import { hostsMatch } from '../model/hosts.js'
-import { attachedListeners, isGatewayParent, type ParentRef, route, type RouteFacts } from '../model/gatewayapi.js'
+import { type Attachment, attachment, isGatewayParent, type ParentRef, route, type RouteFacts } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import type { CheckContext } from './types.js'
 
@@ -20,18 +20,21 @@ export interface RefAttachment {
   /** false when the Gateway is not in the view */
   known: boolean
   listeners: readonly { name: string; hostname: string | undefined }[]
+  /** the staged attachment (selected, kind-allowed, attached listeners) when the Gateway is known */
+  stages?: Attachment
 }
 
 /** The attachment of route `r` through `ref`; an unknown Gateway gives `known: false` and no listeners. */
 export function attach(view: View, r: RouteFacts, ref: ParentRef): RefAttachment {
   const gw = view.get(KIND.Gateway, ref.namespace, ref.name)
   if (!gw) return { ref, known: false, listeners: [] }
-  return { ref, known: true, listeners: attachedListeners(gw, ref, r.kind, r.namespace, view) }
+  const stages = attachment(gw, ref, r.kind, r.namespace, view)
+  return { ref, known: true, listeners: stages.attached, stages }
 }
 
 /**
  * The subject route's attachment for each of its Gateway parentRefs, computed once per
- * evaluation (`ctx.pass(subjectAttachments)`): several route rules start from it.
+ * evaluation (`ctx.pass(subjectAttachments)`): the conflict rules and route status start from it.
  */
 export function subjectAttachments(subject: K8sObject, ctx: CheckContext): Map<ParentRef, RefAttachment> {
   const r = route(subject)

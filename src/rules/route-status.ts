@@ -17,6 +17,7 @@
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
 import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
+import { type RefAttachment, subjectAttachments } from './attachment.js'
 import { finding } from './messages.js'
 import { analyzerRules, type Finding } from './types.js'
 
@@ -43,8 +44,12 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPT
 const FILTER_TYPES = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS', 'ExternalAuth'])
 const BACKEND_KINDS = new Set(['/Service', 'networking.istio.io/Hostname', 'multicluster.x-k8s.io/ServiceImport'])
 
-/** Predicts the route's status per parentRef. Pure. */
-export function predictRouteStatus(subject: K8sObject, view: View): RouteStatus {
+/**
+ * Predicts the route's status per parentRef. Pure.
+ * @param attachments the subject's attachment per Gateway parentRef when already computed
+ *   (`subjectAttachments` in an evaluation); otherwise it is computed here
+ */
+export function predictRouteStatus(subject: K8sObject, view: View, attachments?: ReadonlyMap<ParentRef, RefAttachment>): RouteStatus {
   const r = route(subject)
   const kind = r.kind
   const findings: Finding[] = []
@@ -56,7 +61,7 @@ export function predictRouteStatus(subject: K8sObject, view: View): RouteStatus 
   for (const p of r.parentRefs) {
     let accepted: Condition
     const gatewayParent = isGatewayParent(p)
-    if (gatewayParent) accepted = acceptGateway(subject, kind, r.hostnames, p, view, findings)
+    if (gatewayParent) accepted = acceptGateway(subject, kind, r.hostnames, p, view, findings, attachments?.get(p))
     else if (isServiceParent(p)) accepted = acceptService(subject, p, view, findings)
     else continue // another controller's parent kind
     if (accepted.status === 'True' && unsupported) accepted = { type: 'Accepted', status: 'False', reason: 'UnsupportedValue' }
@@ -94,13 +99,14 @@ const PENDING: Condition = { type: 'Accepted', status: 'Unknown', reason: 'Pendi
 const ACCEPTED: Condition = { type: 'Accepted', status: 'True', reason: 'Accepted' }
 const REFS_RESOLVED: Condition = { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }
 
-function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], p: ParentRef, view: View, out: Finding[]): Condition {
-  const gw = view.get(KIND.Gateway, p.namespace, p.name)
-  if (!gw) {
+function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], p: ParentRef, view: View, out: Finding[], known?: RefAttachment): Condition {
+  const gw = known ? undefined : view.get(KIND.Gateway, p.namespace, p.name)
+  const stages = known ? known.stages : gw && attachment(gw, p, kind, nsOf(subject), view)
+  if (!stages) {
     if (view.covers(KIND.Gateway)) out.push(finding('RG0201', subject, { parent: parentText(p) }, { path: parentPath(p), reason: 'ParentNotFound' }))
     return PENDING
   }
-  const { selected, kindAllowed, attached } = attachment(gw, p, kind, nsOf(subject), view)
+  const { selected, kindAllowed, attached } = stages
   if (!selected.length) {
     const detail = [p.sectionName !== undefined ? `sectionName ${p.sectionName}` : '', p.port !== undefined ? `port ${p.port}` : ''].filter(Boolean).join(' and ') + ' match no listener'
     out.push(finding('RG0204', subject, { parent: parentText(p), detail }, { path: parentPath(p), reason: 'NoMatchingParent' }))
@@ -232,6 +238,6 @@ export const routeStatusRules = Object.values(
   analyzerRules(
     { subjects: ROUTE_KINDS, inputs: [KIND.Gateway, KIND.Service, KIND.Namespace, KIND.ReferenceGrant] },
     ['RG0201', 'RG0202', 'RG0203', 'RG0204', 'RG0205', 'RG0206', 'RG0207', 'RG0208'],
-    (s, { view }) => predictRouteStatus(s, view).findings,
+    (s, ctx) => predictRouteStatus(s, ctx.view, ctx.pass(subjectAttachments)).findings,
   ),
 )
