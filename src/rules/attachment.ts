@@ -12,24 +12,24 @@ import type { View } from '../view/view.js'
 import type { CheckContext } from './types.js'
 
 /**
- * What one parentRef of a route reaches, as the conflict rules compare it (the staged form with
- * reasons is `attachment` in model/gatewayapi.ts): the listeners attached to, by name and hostname.
+ * What one parentRef of a route reaches, as the conflict rules and route status read it: the
+ * staged attachment to the parent Gateway (`attachment` in model/gatewayapi.ts: selected,
+ * kind-allowed and attached listeners), or undefined when the Gateway is not in the view.
  */
 export interface RefAttachment {
   ref: ParentRef
-  /** false when the Gateway is not in the view */
-  known: boolean
-  listeners: readonly { name: string; hostname: string | undefined }[]
-  /** the staged attachment (selected, kind-allowed, attached listeners) when the Gateway is known */
-  stages?: Attachment
+  gateway: Attachment | undefined
 }
 
-/** The attachment of route `r` through `ref`; an unknown Gateway gives `known: false` and no listeners. */
+/** The attachment of route `r` through `ref`; `gateway` is undefined when the Gateway is not in the view. */
 export function attach(view: View, r: RouteFacts, ref: ParentRef): RefAttachment {
   const gw = view.get(KIND.Gateway, ref.namespace, ref.name)
-  if (!gw) return { ref, known: false, listeners: [] }
-  const stages = attachment(gw, ref, r.kind, r.namespace, view)
-  return { ref, known: true, listeners: stages.attached, stages }
+  return { ref, gateway: gw && attachment(gw, ref, r.kind, r.namespace, view) }
+}
+
+/** The Gateway is known and none of its listeners admits the route: nothing to conflict on. */
+export function attachesNowhere(a: RefAttachment): boolean {
+  return a.gateway !== undefined && a.gateway.attached.length === 0
 }
 
 /**
@@ -45,7 +45,10 @@ export function subjectAttachments(subject: K8sObject, ctx: CheckContext): Map<P
 
 /** Listeners both attachments reach; for an unknown Gateway one pseudo-listener when the refs overlap. */
 export function sharedListeners(a: RefAttachment, b: RefAttachment): { name: string; hostname: string | undefined }[] {
-  if (a.known && b.known) return a.listeners.filter((l) => b.listeners.some((m) => m.name === l.name))
+  if (a.gateway && b.gateway) {
+    const theirs = b.gateway.attached
+    return a.gateway.attached.filter((l) => theirs.some((m) => m.name === l.name))
+  }
   if (!refsOverlap(a.ref, b.ref)) return []
   const name = a.ref.sectionName ?? b.ref.sectionName ?? (a.ref.port ?? b.ref.port)?.toString() ?? '*'
   return [{ name, hostname: undefined }]

@@ -12,7 +12,7 @@ import { serviceFQDN } from '../model/hosts.js'
 import { type K8sObject, KIND, kindKeyOf, sameObject } from '../model/object.js'
 import { describeRouteMatch, isGatewayParent, isServiceParent, route, routeMatchPath } from '../model/gatewayapi.js'
 import { routeMatchKey } from '../view/view.js'
-import { attach, claims, describeParent, refsOverlap, sharedListeners, subjectAttachments } from './attachment.js'
+import { attach, attachesNowhere, claims, describeParent, refsOverlap, sharedListeners, subjectAttachments } from './attachment.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
@@ -28,10 +28,10 @@ export const rg0103 = defineRule({
     for (const parent of r.parentRefs) {
       if (isGatewayParent(parent)) {
         const mine = ctx.pass(subjectAttachments).get(parent)!
-        if (mine.known && mine.listeners.length === 0) continue
+        if (attachesNowhere(mine)) continue
         const keys = r.hostnames.length
           ? [...r.hostnames, '']
-          : ['', ...new Set(mine.listeners.map((l) => l.hostname).filter((h): h is string => h !== undefined))]
+          : ['', ...new Set((mine.gateway?.attached ?? []).map((l) => l.hostname).filter((h): h is string => h !== undefined))]
         for (const match of r.matches) {
           const others = new Set<K8sObject>()
           let where: { host: string; listener: string } | undefined

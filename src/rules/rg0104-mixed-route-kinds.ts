@@ -10,7 +10,7 @@ import { type K8sObject, KIND, kindKeyOf, sameObject } from '../model/object.js'
 import { hostsMatch, serviceFQDN } from '../model/hosts.js'
 import { effectiveHostnames, isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
 import { parentKey } from '../view/view.js'
-import { attach, describeParent, refsOverlap, sharedListeners, subjectAttachments } from './attachment.js'
+import { attach, attachesNowhere, describeParent, refsOverlap, sharedListeners, subjectAttachments } from './attachment.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
@@ -28,7 +28,7 @@ export const rg0104 = defineRule({
       let where: { host: string; listener?: string } | undefined
       if (isGatewayParent(parent)) {
         const mine = ctx.pass(subjectAttachments).get(parent)!
-        if (mine.known && mine.listeners.length === 0) continue
+        if (attachesNowhere(mine)) continue
         const lookups = r.hostnames.length ? r.hostnames : [undefined]
         for (const h of lookups) {
           for (const p of view.routesOnParent(otherKind, parentKey(parent), h)) {

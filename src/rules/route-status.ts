@@ -15,9 +15,9 @@
  * Service → RG0205 BackendNotFound. Broken references never make a route Accepted=False.
  */
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
-import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
+import { effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
-import { type RefAttachment, subjectAttachments } from './attachment.js'
+import { attach, type RefAttachment, subjectAttachments } from './attachment.js'
 import { finding } from './messages.js'
 import { analyzerRules, type Finding } from './types.js'
 
@@ -40,6 +40,7 @@ export interface RouteStatus {
 export const ROUTE_KINDS = [KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute, KIND.TCPRoute]
 const PATH_TYPES = new Set(['Exact', 'PathPrefix', 'RegularExpression'])
 const MATCH_TYPES = new Set(['Exact', 'RegularExpression'])
+const MATCH_LISTS = ['headers', 'queryParams'] as const
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'])
 const FILTER_TYPES = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS', 'ExternalAuth'])
 const BACKEND_KINDS = new Set(['/Service', 'networking.istio.io/Hostname', 'multicluster.x-k8s.io/ServiceImport'])
@@ -61,7 +62,7 @@ export function predictRouteStatus(subject: K8sObject, view: View, attachments?:
   for (const p of r.parentRefs) {
     let accepted: Condition
     const gatewayParent = isGatewayParent(p)
-    if (gatewayParent) accepted = acceptGateway(subject, kind, r.hostnames, p, view, findings, attachments?.get(p))
+    if (gatewayParent) accepted = acceptGateway(subject, kind, r.hostnames, attachments?.get(p) ?? attach(view, r, p), view, findings)
     else if (isServiceParent(p)) accepted = acceptService(subject, p, view, findings)
     else continue // another controller's parent kind
     if (accepted.status === 'True' && unsupported) accepted = { type: 'Accepted', status: 'False', reason: 'UnsupportedValue' }
@@ -99,14 +100,12 @@ const PENDING: Condition = { type: 'Accepted', status: 'Unknown', reason: 'Pendi
 const ACCEPTED: Condition = { type: 'Accepted', status: 'True', reason: 'Accepted' }
 const REFS_RESOLVED: Condition = { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }
 
-function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], p: ParentRef, view: View, out: Finding[], known?: RefAttachment): Condition {
-  const gw = known ? undefined : view.get(KIND.Gateway, p.namespace, p.name)
-  const stages = known ? known.stages : gw && attachment(gw, p, kind, nsOf(subject), view)
-  if (!stages) {
+function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], { ref: p, gateway }: RefAttachment, view: View, out: Finding[]): Condition {
+  if (!gateway) {
     if (view.covers(KIND.Gateway)) out.push(finding('RG0201', subject, { parent: parentText(p) }, { path: parentPath(p), reason: 'ParentNotFound' }))
     return PENDING
   }
-  const { selected, kindAllowed, attached } = stages
+  const { selected, kindAllowed, attached } = gateway
   if (!selected.length) {
     const detail = [p.sectionName !== undefined ? `sectionName ${p.sectionName}` : '', p.port !== undefined ? `port ${p.port}` : ''].filter(Boolean).join(' and ') + ' match no listener'
     out.push(finding('RG0204', subject, { parent: parentText(p), detail }, { path: parentPath(p), reason: 'NoMatchingParent' }))
@@ -212,15 +211,12 @@ function unsupportedValues(subject: K8sObject, out: Finding[]): boolean {
       const at = () => `spec.rules[${i}].matches[${j}]`
       const pt = str(rec(m.path).type)
       if (pt !== undefined && !PATH_TYPES.has(pt)) flag(`${at()}.path.type`, pt)
-      const headers = arr(m.headers)
-      for (let k = 0; k < headers.length; k++) {
-        const t = str(rec(headers[k]).type)
-        if (t !== undefined && !MATCH_TYPES.has(t)) flag(`${at()}.headers[${k}].type`, t)
-      }
-      const query = arr(m.queryParams)
-      for (let k = 0; k < query.length; k++) {
-        const t = str(rec(query[k]).type)
-        if (t !== undefined && !MATCH_TYPES.has(t)) flag(`${at()}.queryParams[${k}].type`, t)
+      for (const field of MATCH_LISTS) {
+        const entries = arr(m[field])
+        for (let k = 0; k < entries.length; k++) {
+          const t = str(rec(entries[k]).type)
+          if (t !== undefined && !MATCH_TYPES.has(t)) flag(`${at()}.${field}[${k}].type`, t)
+        }
       }
       const method = str(m.method)
       if (method !== undefined && !METHODS.has(method)) flag(`${at()}.method`, method)
