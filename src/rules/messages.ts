@@ -3,7 +3,7 @@
  * Codes IST* mirror Istio's `pkg/config/analysis/msg/messages.yaml` (same code, name, level);
  * RG* are routeguard's own. `docs/rules.md` is generated from this table (`npm run docs`).
  */
-import { describeRef, type K8sObject, nameOf, nsOf, refOf, str } from '../model/object.js'
+import { describeRef, type K8sObject, refOf } from '../model/object.js'
 import type { Finding } from './types.js'
 
 export type Severity = 'error' | 'warning' | 'info'
@@ -266,7 +266,13 @@ export function finding(
   // fields in this order (JSON output), optional ones only when set
   const f = { code, name: spec.name, severity: spec.level, resource, message: formatMessage(code, args, describeRef(resource)) } as Finding
   if (extra.path !== undefined) f.path = extra.path
-  f.related = extra.related ? extra.related.map((o) => ({ kind: str(o.kind) ?? '', namespace: nsOf(o), name: nameOf(o) })) : []
+  f.related = extra.related ? extra.related.map(relatedRef) : []
   if (extra.reason !== undefined) f.reason = extra.reason
   return f
+}
+
+/** A related object as findings name it: `refOf` without the apiVersion. */
+function relatedRef(obj: K8sObject): { kind: string; namespace: string; name: string } {
+  const { kind, namespace, name } = refOf(obj)
+  return { kind, namespace, name }
 }
