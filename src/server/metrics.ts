@@ -14,14 +14,10 @@ export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 
 export class Metrics {
   readonly registry = new Registry()
-  readonly requests: Counter<'kind' | 'operation' | 'decision' | 'dry_run' | 'path'>
-  readonly duration: Histogram<'path'>
-  readonly findings: Counter<'code' | 'action'>
-  readonly viewObjects: Gauge<'kind'>
-
+  // written only through the methods below: the two counters are set from LabelCounts at scrape time
+  private readonly duration: Histogram<'path'>
   private readonly requestCounts = new LabelCounts<'kind' | 'operation' | 'decision' | 'dry_run' | 'path'>()
   private readonly findingCounts = new LabelCounts<'code' | 'action'>()
-  private readonly durationChildren = new Map<string, { observe: (v: number) => void }>()
 
   /** Counts one answered review. */
   countRequest(kind: string, operation: string, decision: string, dryRun: boolean, path: string): void {
@@ -35,9 +31,7 @@ export class Metrics {
 
   /** Records the time to answer one review, in seconds. */
   observeDuration(path: string, seconds: number): void {
-    let c = this.durationChildren.get(path)
-    if (!c) this.durationChildren.set(path, (c = this.duration.labels({ path })))
-    c.observe(seconds)
+    this.duration.observe({ path }, seconds)
   }
 
   /**
@@ -79,7 +73,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'routeguard_' })
     const requestCounts = this.requestCounts
     const findingCounts = this.findingCounts
-    this.requests = new Counter({
+    new Counter({
       name: 'routeguard_admission_requests_total',
       help: 'AdmissionReviews answered, by kind, operation, decision and dryRun',
       labelNames: ['kind', 'operation', 'decision', 'dry_run', 'path'],
@@ -95,7 +89,7 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     })
-    this.findings = new Counter({
+    new Counter({
       name: 'routeguard_findings_total',
       help: 'Findings reported at admission, by rule code and the action taken',
       labelNames: ['code', 'action'],
@@ -104,7 +98,7 @@ export class Metrics {
         findingCounts.copyTo(this)
       },
     })
-    this.viewObjects = new Gauge({
+    new Gauge({
       name: 'routeguard_view_objects',
       help: 'Objects held in the view, by kind',
       labelNames: ['kind'],
