@@ -5,23 +5,14 @@
  * same objects, the same first lines and the same problems. A file the fast path leaves to the
  * exact one is counted, not failed.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { parseExact, parseFast } from '../src/analyze/load.js'
+import { listFiles, parseExact, parseFast } from '../src/analyze/load.js'
 
 const SHARED = process.env.SHARED_DIR ?? '../shared'
 
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((e) => {
-    const p = join(dir, e)
-    if (statSync(p).isDirectory()) return yamlFiles(p)
-    return /\.ya?ml$/.test(e) ? [p] : []
-  })
-}
-
 t.test('fast and exact YAML paths agree on every manifest in ../shared', async (t) => {
-  const files = yamlFiles(SHARED)
+  const files = listFiles([SHARED], []).filter((f) => /\.ya?ml$/.test(f))
   t.ok(files.length > 100, `${files.length} YAML files`)
   let left = 0
   for (const file of files) {

@@ -20,7 +20,8 @@ export const rg0301 = defineRule({
     let seen: Set<string> | undefined
     for (const u of featuresUsed(subject)) {
       if (implementation.features.has(u.feature) || seen?.has(u.feature)) continue
-      ;(seen ??= new Set()).add(u.feature)
+      seen ??= new Set()
+      seen.add(u.feature)
       out.push(finding('RG0301', subject, { path: u.path, feature: u.feature, implementation: impl, detail: ' (not claimed in its conformance report)' }, { path: u.path }))
     }
     if (implementation.name === 'istio') {
