@@ -43,6 +43,10 @@ program
   .addOption(new Option('--noop-route', 'serve POST /noop as a benchmark baseline').hideHelp())
   .option('--shutdown-grace <seconds>', 'seconds to let in-flight reviews finish on SIGTERM', (v) => positive(v, '--shutdown-grace'), 10)
   .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this', (v) => positive(v, '--request-timeout'), 10)
+  .option('--handshake-timeout <seconds>', 'a TLS handshake must finish within this', (v) => positive(v, '--handshake-timeout'), 10)
+  .option('--max-connections <n>', 'open connections at most on the webhook port; more are closed before TLS', (v) => positive(v, '--max-connections'), 1000)
+  .option('--client-ca <file>', 'require client certificates signed by this CA (PEM) on the webhook port')
+  .option('--probe-port <port>', 'also serve /healthz, /readyz and /metrics over plain HTTP on this port (unaffected by floods of the webhook port and by --client-ca)', (v) => port(v, '--probe-port'))
   .action(async (o) => {
     // the server's modules (Fastify, client-node, prom-client: ~1 s to load) only for `serve`
     const [{ startServe }, { loadKubeConfig }] = await Promise.all([import('./serve.js'), import('./cluster/client.js')])
@@ -81,7 +85,10 @@ program
         logLevel: o.logLevel,
         generateCerts: o.generateCerts,
         shutdownGraceMs: o.shutdownGrace * 1000,
-        timeouts: { requestMs: o.requestTimeout * 1000 },
+        timeouts: { requestMs: o.requestTimeout * 1000, handshakeMs: o.handshakeTimeout * 1000 },
+        maxConnections: o.maxConnections,
+        clientCa: o.clientCa,
+        probePort: o.probePort,
         noopRoute: o.noopRoute === true,
       })
     } catch (e) {
@@ -214,6 +221,12 @@ function parsePort(v: string): number {
 function positive(v: string, flag: string): number {
   const n = Number(v)
   if (!Number.isFinite(n) || n <= 0) throw new CommanderError(2, 'routeguard.number', `${flag}: not a positive number: ${v}`)
+  return n
+}
+
+function port(v: string, flag: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderError(2, 'routeguard.port', `${flag}: not a port number: ${v}`)
   return n
 }
 

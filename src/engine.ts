@@ -3,9 +3,10 @@
  * drivers (webhook, analyze, audit); the drivers differ only in how ages are compared.
  */
 import { compareAge, type K8sObject, kindKeyOf } from './model/object.js'
-import { RULES } from './rules/index.js'
+import { RULES, SUBJECT_KINDS } from './rules/index.js'
 import type { CheckContext, Finding, Implementation, Rule } from './rules/types.js'
 import { resolveImplementation } from './features/features.js'
+import { isCutFinding, withFindingBudget } from './rules/messages.js'
 import type { View } from './view/view.js'
 
 export interface EvaluateOptions {
@@ -27,16 +28,30 @@ export function istioDefault(): Implementation {
   return (defaultImplementation ??= resolveImplementation('istio'))
 }
 
-/** Rules by subject kind, per rule list (built once per list). */
+/**
+ * Rules by subject kind, per rule list (built once per list). Keyed only by kinds some rule
+ * has as subject (a closed set): any other kind has no rules and is not remembered, so kinds
+ * chosen by clients cannot grow this cache.
+ */
 const byKind = new WeakMap<readonly Rule[], Map<string, readonly Rule[]>>()
+const NO_RULES: readonly Rule[] = Object.freeze([])
 
 function rulesFor(rules: readonly Rule[], kind: string): readonly Rule[] {
+  if (!SUBJECT_KINDS.has(kind)) return NO_RULES
   let m = byKind.get(rules)
   if (!m) byKind.set(rules, (m = new Map()))
   let list = m.get(kind)
   if (!list) m.set(kind, (list = rules.filter((r) => r.subjects.includes(kind))))
   return list
 }
+
+/**
+ * Findings of one code an admission evaluation builds at most; the rest are counted
+ * (`Evaluated.cut`). A review answers with a few of them anyway (4 KiB of warnings, ten deny
+ * messages), and the audit annotation and the log name every code. Per code, so that a flood
+ * of one warning never hides a finding that denies.
+ */
+export const MAX_ADMISSION_FINDINGS_PER_CODE = 100
 
 const always = () => true
 
@@ -65,13 +80,40 @@ class Evaluation implements CheckContext {
 
 /** Runs every applicable rule on `subject`. Pure: findings depend only on subject and view. */
 export function evaluate(subject: K8sObject, view: View, opts: EvaluateOptions): Finding[] {
+  return evaluateBounded(subject, view, opts, Infinity).findings
+}
+
+/** Findings of one evaluation, and how many were left out by the cap. */
+export interface Evaluated {
+  findings: Finding[]
+  /** findings left out because `max` were kept already */
+  cut: number
+}
+
+/**
+ * `evaluate`, building at most `perCode` findings of each code and counting the rest (see
+ * `withFindingBudget`). Admission uses MAX_ADMISSION_FINDINGS_PER_CODE; analyze and audit keep
+ * everything.
+ */
+export function evaluateBounded(subject: K8sObject, view: View, opts: EvaluateOptions, perCode: number): Evaluated {
   const kind = kindKeyOf(subject)
-  if (!kind) return []
+  if (!kind) return { findings: [], cut: 0 }
+  const rules = rulesFor(opts.rules ?? RULES, kind)
+  if (rules.length === 0) return { findings: [], cut: 0 }
   const ctx = new Evaluation(subject, view, opts.implementation ?? istioDefault(), opts.mode)
   const out: Finding[] = []
-  for (const rule of rulesFor(opts.rules ?? RULES, kind)) {
-    const fs = rule.check(subject, ctx)
-    for (let i = 0; i < fs.length; i++) out.push(fs[i]!)
+  let cut = 0
+  const run = () => {
+    for (const rule of rules) {
+      const fs = rule.check(subject, ctx)
+      for (let i = 0; i < fs.length; i++) {
+        const f = fs[i]!
+        if (isCutFinding(f)) cut++
+        else out.push(f)
+      }
+    }
   }
-  return out
+  if (perCode === Infinity) run()
+  else withFindingBudget(perCode, run)
+  return { findings: out, cut }
 }

@@ -3,7 +3,8 @@
  * (error → deny, warning → warn, info → off). Exempt namespaces get no findings at all.
  */
 import { CATALOGUE, type Code, type Severity } from './rules/messages.js'
-import type { Finding } from './rules/types.js'
+import type { Finding, Rule } from './rules/types.js'
+import { RULES } from './rules/index.js'
 
 export type Action = 'deny' | 'warn' | 'off'
 
@@ -39,4 +40,18 @@ export function decide(policy: Policy, namespace: string, findings: Finding[]): 
     else if (a === 'warn') warn.push(f)
   }
   return { deny, warn }
+}
+
+/** Rules whose code the policy does not turn `off`, per policy (a config is read once). */
+const ACTIVE = new WeakMap<Policy, readonly Rule[]>()
+
+/**
+ * The rules to evaluate at admission: a rule whose findings the policy drops (`off`, e.g.
+ * IST0131 and the other info-level hygiene rules by default) costs time and no verdict, so it
+ * is not run. `routeguard analyze` and the audit run every rule.
+ */
+export function admissionRules(policy: Policy): readonly Rule[] {
+  let rules = ACTIVE.get(policy)
+  if (!rules) ACTIVE.set(policy, (rules = RULES.filter((r) => actionFor(policy, r.code) !== 'off')))
+  return rules
 }

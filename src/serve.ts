@@ -3,13 +3,14 @@
  * is seeded from `--state` files and kept by every admitted, non-dryRun change. In cluster mode
  * (a kubeconfig, or in-cluster config), informers keep it; rules read the same view either way.
  */
+import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { HandlerDeps } from './admission/handler.js'
 import { loadObjects } from './analyze/load.js'
 import { certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { type Config, DEFAULT_CONFIG } from './config/config.js'
-import { buildServer, type Timeouts, tlsServer } from './server/app.js'
+import { buildProbeServer, buildServer, type Timeouts, tlsServer } from './server/app.js'
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
@@ -46,8 +47,14 @@ export interface ServeOptions {
    * new reviews first (default: 2 s, at most half the grace)
    */
   drainDelayMs?: number
-  /** request, header and idle timeouts (slowloris protection) */
+  /** request, header, handshake and idle timeouts (slowloris protection) */
   timeouts?: Timeouts
+  /** open connections at most on the webhook port (default 1,000); more are closed before TLS */
+  maxConnections?: number
+  /** PEM file of the CA that signs client certificates: when set, clients must present one */
+  clientCa?: string
+  /** serve /healthz, /readyz and /metrics on this plain-HTTP port too (0 picks a free port) */
+  probePort?: number
   /** cluster mode: the view comes from informers against this API server (see cluster/) */
   kubeConfig?: KubeConfig
   /** cluster mode: a watch down longer than this makes /readyz 503 (default 60 s) */
@@ -72,9 +79,13 @@ export interface RunningServer {
   /** https://host:port */
   url: string
   port: number
+  /** http://host:port of the probe server, when `probePort` was given */
+  probeUrl?: string
   /**
-   * Graceful stop: /readyz turns 503 at once, reviews keep being answered for the drain delay,
-   * then the listener closes and in-flight reviews finish; all within the shutdown grace.
+   * Graceful stop: /readyz turns 503 at once and every response from then on carries
+   * `Connection: close`; reviews keep being answered for the drain delay (so that the Service
+   * stops sending new ones first); then the listener closes, idle sockets are closed, in-flight
+   * reviews finish; all within the shutdown grace, after which what is left is closed.
    */
   close(): Promise<void>
 }
@@ -109,6 +120,8 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     }
   }
   const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
+  const clientCa = o.clientCa ? readFileSync(o.clientCa) : undefined
+  const notReady = () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady())
   const app = await buildServer({
     tls: pair,
     deps,
@@ -117,8 +130,12 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     logLevel: o.logLevel,
     noopRoute: o.noopRoute,
     timeouts: o.timeouts,
-    notReady: () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady()),
+    maxConnections: o.maxConnections,
+    clientCa,
+    draining: () => closing,
+    notReady,
   })
+  const probes = o.probePort !== undefined ? await buildProbeServer({ metrics, notReady, logLevel: o.logLevel }) : undefined
   if (o.kubeConfig) {
     sync = new ClusterSync(o.kubeConfig, view, { maxStalenessMs: o.maxStalenessMs, log: app.log, ...o.sync })
     deps.notReady = () => sync!.notReady()
@@ -136,6 +153,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   }
 
   await app.listen({ host: o.host, port: o.port })
+  if (probes) await probes.listen({ host: o.host, port: o.probePort })
   // informers start after the server listens, so /readyz can say what it is waiting for
   void sync?.start()
   let audit: AuditRunner | undefined
@@ -144,11 +162,12 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, ...o.audit }, metrics, app.log)
     audit.start()
   }
-  const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log)
+  const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log, 200, clientCa)
   reloader.start(tlsServer(app))
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : o.port
   const host = o.host.includes(':') ? `[${o.host}]` : o.host
+  const probeAddress = probes?.server.address()
   return {
     app,
     view,
@@ -156,6 +175,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     audit,
     url: `https://${host}:${port}`,
     port,
+    probeUrl: probeAddress && typeof probeAddress === 'object' ? `http://${host}:${probeAddress.port}` : undefined,
     async close() {
       if (closing) return
       closing = true
@@ -177,6 +197,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
         }),
       ])
       clearTimeout(timer)
+      await probes?.close()
     },
   }
 }

@@ -100,7 +100,8 @@ t.test('/mutate with dryRun writes nothing and warns', async (t) => {
   const before = api.requests.filter((q) => q.method !== 'GET').length
   const r = await post(s.agent, `${s.url}/mutate`, review(route(['reviews-v3']), { dryRun: true }))
   t.equal(r.body.response.allowed, true)
-  t.same(r.body.response.warnings, ['would generate Service default/reviews-v3'])
+  t.equal(r.body.response.warnings.length, 1)
+  t.match(r.body.response.warnings[0], /^RG0403: HTTPRoute default\/reviews: would generate Service default\/reviews-v3 \(dryRun\): selector of Service default\/reviews/)
   t.notOk(r.body.response.patch)
   t.equal(api.requests.filter((q) => q.method !== 'GET').length, before, 'no write request at all')
 })
@@ -110,7 +111,7 @@ t.test('an API failure admits the route with a warning; the reconciler creates t
   api.failNext((q) => q.method === 'PATCH' && q.path.endsWith('/services/reviews-v2'), 403, 1)
   const r = await post(s.agent, `${s.url}/mutate`, review(route(['reviews-v2'])))
   t.equal(r.body.response.allowed, true, 'admitted anyway')
-  t.match(r.body.response.warnings[0], /could not generate Service default\/reviews-v2: HTTP 403.*will retry/)
+  t.match(r.body.response.warnings[0], /^RG0404: HTTPRoute default\/reviews: could not generate Service default\/reviews-v2: HTTP 403/)
   api.put(route(['reviews-v2'])) // the route lands in the cluster
   t.ok(await eventually(() => api.get('v1', 'Service', 'default', 'reviews-v2')), 'retried by the reconciler')
 })

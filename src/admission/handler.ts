@@ -4,12 +4,13 @@
  */
 import jsonPatch from 'fast-json-patch'
 import type { K8sObject } from '../model/object.js'
-import { evaluate } from '../engine.js'
-import { decide, type Policy } from '../policy.js'
+import { evaluateBounded, MAX_ADMISSION_FINDINGS_PER_CODE } from '../engine.js'
+import { admissionRules, decide, type Policy } from '../policy.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
 import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
 import { type AdmissionRequest, requestKindKey, subjectOf } from './review.js'
+export { BadReview } from './review.js'
 import { Response } from './response.js'
 
 export type Decision = 'allowed' | 'denied' | 'warned' | 'errored' | 'patched'
@@ -40,65 +41,124 @@ export interface HandlerDeps {
 }
 
 /**
- * A /mutate step: returns the object to admit (the same object when nothing changes) and
- * warnings for the user. Must not throw for bad objects; may do bounded I/O (generated Services).
+ * A /mutate step: returns the object to admit (the same object when nothing changes; never
+ * changed in place: a new object that shares what it keeps) and warnings for the user. Must not throw for bad objects; may do bounded I/O (generated Services).
  */
 export type Mutator = (object: K8sObject, req: AdmissionRequest, deps: HandlerDeps) => Promise<{ object: K8sObject; warnings: string[] }>
 
+/** Deny messages listed in one answer at most; the rest are counted. */
+export const MAX_DENY_MESSAGES = 10
+
 /** /validate: run the rules on the object under review and decide. Never throws for bad objects. */
 export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
+  const outcome = judge(req, deps)
+  if (outcome.admitted && !req.dryRun) deps.record?.(req.operation, outcome.admitted)
+  return outcome
+}
+
+/** An Outcome and the object to record in a standalone view when the review is admitted. */
+type Judged = Outcome & { admitted?: K8sObject }
+
+/**
+ * The decision of /validate, without recording it. Only kinds some rule is evaluated for are
+ * judged (and so recorded); others are allowed as they are.
+ * @throws BadReview when the review contradicts itself
+ */
+function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
   if (req.operation === 'CONNECT') return { response: Response.allowed(), decision: 'allowed', findings: [] }
   const subject = subjectOf(req)
   if ('error' in subject) return unreadable(subject.error, deps)
   const object = subject.object
+  const checked = SUBJECT_KINDS.has(requestKindKey(req))
   if (req.operation === 'DELETE') {
-    if (!req.dryRun) deps.record?.('DELETE', object)
-    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object }
+    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object, admitted: checked ? object : undefined }
   }
-  if (!SUBJECT_KINDS.has(requestKindKey(req))) {
-    if (!req.dryRun) deps.record?.(req.operation, object)
-    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object }
-  }
+  if (!checked) return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object }
   const notReady = deps.notReady?.()
   if (notReady !== undefined) {
     const msg = `routeguard: the cluster view is not ready (${notReady})`
     const response = deps.unsyncedPolicy === 'allow' ? Response.allowed().withWarnings(msg) : Response.errored(503, msg)
     return { response, decision: deps.unsyncedPolicy === 'allow' ? 'warned' : 'errored', findings: [], subject: object }
   }
-  const findings = evaluate(object, deps.view, { mode: 'admission', implementation: deps.implementation })
-  const { deny, warn } = decide(deps.policy, object.metadata?.namespace ?? '', findings)
-  const codes: string[] = []
-  for (const f of findings) if (!codes.includes(f.code)) codes.push(f.code)
-  const annotations: Record<string, string> = codes.length ? { findings: codes.join(',') } : {}
+  const namespace = object.metadata?.namespace ?? ''
+  if (deps.policy.exemptNamespaces.includes(namespace)) {
+    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object, admitted: object }
+  }
+  const { findings, cut } = evaluateBounded(
+    object,
+    deps.view,
+    { mode: 'admission', implementation: deps.implementation, rules: admissionRules(deps.policy) },
+    MAX_ADMISSION_FINDINGS_PER_CODE,
+  )
+  const { deny, warn } = decide(deps.policy, namespace, findings)
+  const codes = new Set<string>()
+  for (const f of findings) codes.add(f.code)
+  const annotations: Record<string, string> = codes.size ? { findings: [...codes].join(',') } : {}
+  if (cut) annotations['findings-cut'] = String(cut)
+  const warnings = warn.map((f) => f.message)
   if (deny.length) {
-    const response = Response.denied(deny.map((f) => f.message).join('\n'))
-      .withWarnings(...warn.map((f) => f.message))
-      .withAuditAnnotations(annotations)
+    const response = Response.denied(denyMessage(deny, cut)).addWarnings(warnings).withAuditAnnotations(annotations)
     return { response, decision: 'denied', findings, subject: object }
   }
-  if (!req.dryRun) deps.record?.(req.operation, object)
-  const response = Response.allowed().withWarnings(...warn.map((f) => f.message)).withAuditAnnotations(annotations)
-  return { response, decision: warn.length ? 'warned' : 'allowed', findings, subject: object }
+  const response = Response.allowed().addWarnings(warnings).withAuditAnnotations(annotations)
+  return { response, decision: warn.length ? 'warned' : 'allowed', findings, subject: object, admitted: object }
 }
 
-/** /mutate: apply the mutators and answer with the JSONPatch between before and after. */
+/** The first MAX_DENY_MESSAGES deny messages, one a line, then how many more findings there were. */
+function denyMessage(deny: Finding[], cut: number): string {
+  const lines: string[] = []
+  for (let i = 0; i < deny.length && i < MAX_DENY_MESSAGES; i++) lines.push(deny[i]!.message)
+  const more = deny.length - lines.length + cut
+  if (more > 0) lines.push(`... and ${more} more finding(s)`)
+  return lines.join('\n')
+}
+
+/**
+ * /mutate: judge the object as /validate would (without recording it); an object /validate will
+ * deny gets no patch and causes no write. Otherwise apply the mutators and answer with the
+ * JSONPatch between before and after.
+ * @throws BadReview when the review contradicts itself
+ */
 export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators: readonly Mutator[]): Promise<Outcome> {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') {
     return { response: Response.allowed(), decision: 'allowed', findings: [] }
   }
+  const judged = judge(req, deps)
+  if (judged.decision === 'denied' || judged.decision === 'errored') {
+    // nothing is generated for an object the API server will not store; /validate says why
+    return { response: Response.allowed(), decision: 'allowed', findings: judged.findings, subject: judged.subject }
+  }
   const subject = subjectOf(req)
   if ('error' in subject) return unreadable(subject.error, deps)
-  let mutated: K8sObject = jsonPatch.deepClone(subject.object) as K8sObject
+  // mutators never change an object in place: they return a new one sharing what they kept
+  let mutated: K8sObject = subject.object
   const warnings: string[] = []
   for (const m of mutators) {
     const r = await m(mutated, req, deps)
     mutated = r.object
-    warnings.push(...r.warnings)
+    for (const w of r.warnings) warnings.push(w)
   }
   // diff only what a mutator changed: the identity we filled in for rules is not part of the patch
-  const patch = jsonPatch.compare(subject.object, mutated)
-  const response = Response.patched(patch).withWarnings(...warnings)
+  const patch = changedFields(subject.object, mutated)
+  const response = Response.patched(patch).addWarnings(warnings)
   return { response, decision: patch.length ? 'patched' : warnings.length ? 'warned' : 'allowed', findings: [], subject: subject.object }
+}
+
+/**
+ * The JSONPatch from `before` to `after`, diffing only the top-level fields whose value is not
+ * the same object (a mutator that adds an annotation leaves `spec` shared): a 3 MiB spec is
+ * never walked to find that it did not change.
+ */
+function changedFields(before: K8sObject, after: K8sObject): jsonPatch.Operation[] {
+  if (before === after) return []
+  const a: Record<string, unknown> = {}
+  const b: Record<string, unknown> = {}
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (before[k] === after[k]) continue
+    if (k in before) a[k] = before[k]
+    if (k in after) b[k] = after[k]
+  }
+  return jsonPatch.compare(a, b)
 }
 
 function unreadable(reason: string, deps: HandlerDeps): Outcome {

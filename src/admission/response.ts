@@ -8,6 +8,16 @@ import { ADMISSION_API_VERSION } from './review.js'
 /** Kubernetes caps each warning at 256 characters; we keep them short enough to read in kubectl. */
 export const MAX_WARNING_LENGTH = 120
 
+/**
+ * Characters of warnings one response carries at most. The API server keeps at most 4 KiB of
+ * warnings per request (k8s.io/apiserver `pkg/warning`: longer lists are truncated); what does
+ * not fit is replaced by one last warning that counts the warnings left out.
+ */
+export const MAX_WARNINGS_TOTAL = 4096 - 64
+
+/** Characters of a deny (or error) message at most; longer messages end with what was cut. */
+export const MAX_STATUS_MESSAGE = 4096
+
 export interface Status {
   code: number
   reason?: string
@@ -16,6 +26,11 @@ export interface Status {
 
 export class Response {
   warnings: string[] = []
+  /** warnings already in `warnings` (linear de-duplication) */
+  private readonly seen = new Set<string>()
+  private warningChars = 0
+  /** warnings left out because the 4 KiB budget was spent */
+  private warningsCut = 0
   auditAnnotations: Record<string, string> = {}
 
   private constructor(
@@ -30,7 +45,7 @@ export class Response {
 
   /** Denied with HTTP 403 and `reason` (a Kubernetes StatusReason such as `Forbidden`). */
   static denied(message: string, reason = 'Forbidden'): Response {
-    return new Response(false, { code: 403, reason, message })
+    return new Response(false, { code: 403, reason, message: capMessage(message) })
   }
 
   /** Allowed with a JSONPatch (RFC 6902 operations); an empty patch is a plain allow. */
@@ -40,19 +55,38 @@ export class Response {
 
   /** Not allowed because the webhook could not decide (HTTP `code`, e.g. 400 or 500). */
   static errored(code: number, message: string): Response {
-    return new Response(false, { code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message })
+    return new Response(false, { code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message: capMessage(message) })
   }
 
   /**
    * Adds warnings, each cut to MAX_WARNING_LENGTH characters (ending `...`: ASCII keeps the
-   * whole answer a one-byte string, which Node writes without re-encoding); duplicates are dropped.
+   * whole answer a one-byte string, which Node writes without re-encoding); duplicates are
+   * dropped (a Set: linear in the number of warnings). At most MAX_WARNINGS_TOTAL characters are
+   * kept; the rest are counted and `toReview` says how many were left out.
    */
-  withWarnings(...warnings: string[]): this {
+  withWarnings(...warnings: readonly string[]): this {
+    return this.addWarnings(warnings)
+  }
+
+  /** `withWarnings` for a list (no spread: a list of 100k warnings would overflow the stack). */
+  addWarnings(warnings: Iterable<string>): this {
     for (const w of warnings) {
       const cut = w.length > MAX_WARNING_LENGTH ? `${w.slice(0, MAX_WARNING_LENGTH - 3)}...` : w
-      if (!this.warnings.includes(cut)) this.warnings.push(cut)
+      if (this.seen.has(cut)) continue
+      this.seen.add(cut)
+      if (this.warningChars + cut.length > MAX_WARNINGS_TOTAL) {
+        this.warningsCut++
+        continue
+      }
+      this.warningChars += cut.length
+      this.warnings.push(cut)
     }
     return this
+  }
+
+  /** Warnings as sent: the kept ones, then one that counts those left out. */
+  sentWarnings(): string[] {
+    return this.warningsCut ? [...this.warnings, `routeguard: ${this.warningsCut} more warning(s) not shown (4 KiB limit); see the audit annotation "findings" and the webhook log`] : this.warnings
   }
 
   withAuditAnnotations(annotations: Record<string, string>): this {
@@ -67,8 +101,18 @@ export class Response {
       response.patchType = 'JSONPatch'
       response.patch = Buffer.from(JSON.stringify(this.patch)).toString('base64')
     }
-    if (this.warnings.length) response.warnings = this.warnings
+    if (this.warnings.length) response.warnings = this.sentWarnings()
     if (Object.keys(this.auditAnnotations).length) response.auditAnnotations = this.auditAnnotations
     return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response }
   }
+}
+
+/**
+ * `message` cut to MAX_STATUS_MESSAGE characters, ending with how much was cut. The message is
+ * what kubectl prints; a hostile object must not make it megabytes long.
+ */
+export function capMessage(message: string): string {
+  if (message.length <= MAX_STATUS_MESSAGE) return message
+  const cut = message.length - (MAX_STATUS_MESSAGE - 40)
+  return `${message.slice(0, MAX_STATUS_MESSAGE - 40)}... (${cut} more characters)`
 }

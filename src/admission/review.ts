@@ -4,6 +4,7 @@
  * cannot read is answered per the failure policy rather than rejected as a bad envelope).
  */
 import { type K8sObject, kindKey } from '../model/object.js'
+import { shorten } from '../rules/messages.js'
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1'
 
@@ -127,8 +128,31 @@ export function subjectOf(req: AdmissionRequest): { object: K8sObject } | { erro
   if (typeof m.name !== 'string' || (m.namespace !== undefined && typeof m.namespace !== 'string')) {
     return { error: 'metadata.name or metadata.namespace is not a string' }
   }
-  const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version}` : req.kind.version
-  return { object: { ...obj, apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : apiVersion, kind: req.kind.kind, metadata: m } }
+  const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version ?? ''}` : (req.kind.version ?? '')
+  const field = req.operation === 'DELETE' ? 'oldObject' : 'object'
+  if ((obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) || (obj.kind !== undefined && obj.kind !== req.kind.kind)) {
+    throw new BadReview(
+      `request.kind ${quote(apiVersion)} ${quote(req.kind.kind)} and request.${field} ${quote(obj.apiVersion)} ${quote(obj.kind)} disagree`,
+    )
+  }
+  if (req.namespace && m.namespace && m.namespace !== req.namespace) {
+    throw new BadReview(`request.namespace ${quote(req.namespace)} and request.${field}.metadata.namespace ${quote(m.namespace)} disagree`)
+  }
+  return { object: { ...obj, apiVersion, kind: req.kind.kind, metadata: m } }
+}
+
+/**
+ * A review that contradicts itself: `request.kind` against the object's `apiVersion`/`kind`,
+ * or `request.namespace` against the object's namespace. The API server never sends one (it
+ * fills both from the same object), so the transport answers HTTP 400 with this message
+ * rather than judge one reading while recording another.
+ */
+export class BadReview extends Error {}
+
+/** A value as a 400 message shows it: JSON, shortened. */
+function quote(v: unknown): string {
+  if (v === undefined) return '(none)'
+  return typeof v === 'string' ? JSON.stringify(shorten(v, 128)) : shorten(JSON.stringify(v) ?? String(v), 128)
 }
 
 /** Kubernetes objects are shallow; anything deeper is refused before any rule walks it. */

@@ -5,7 +5,7 @@
  * Semantics follow Istio's analyzers: `analyzers/util/exportto.go`, `util/hosts.go`,
  * `virtualservice/conflictingmeshgatewayhosts.go`, `gateway/conflictinggateway.go`.
  */
-import { arr, canonicalJSON, type Facts, factsOf, type K8sObject, nameOf, nsOf, num, rec, str, stringMap, strs } from './object.js'
+import { arr, canonicalJSON, type Facts, factsOf, type K8sObject, lengthPrefixed, nameOf, nsOf, num, rec, str, stringMap, strs } from './object.js'
 import { toFQDN } from './hosts.js'
 
 export const MESH_GATEWAY = 'mesh'
@@ -74,9 +74,20 @@ export function resolveGatewayName(gateway: string, vsNamespace: string): string
   return `${vsNamespace}/${gateway}`
 }
 
-/** The FQDN of each host of a VirtualService (short names expanded in its namespace). */
+const FQDNS = new WeakMap<VirtualServiceFacts, string[]>()
+
+/**
+ * The FQDN of each host of a VirtualService (short names expanded in its namespace), without
+ * duplicates. Kept per facts object: three rules and the index ask for it (do not modify).
+ */
 export function vsFQDNs(f: VirtualServiceFacts): string[] {
-  return [...new Set(f.hosts.map((h) => toFQDN(h, f.namespace)))]
+  let fqdns = FQDNS.get(f)
+  if (!fqdns) {
+    const seen = new Set<string>()
+    for (const h of f.hosts) seen.add(toFQDN(h, f.namespace))
+    FQDNS.set(f, (fqdns = [...seen]))
+  }
+  return fqdns
 }
 
 /**
@@ -96,6 +107,57 @@ export function httpRuleSignatures(rule: Record<string, unknown>): { sig: string
   const matches = arr(rule.match)
   if (matches.length === 0) return [{ sig: CATCH_ALL, index: undefined }]
   return matches.map((m, index) => ({ sig: matchSignature(m), index }))
+}
+
+/** One HTTP match of a VirtualService: its rule, its index in `match` (none: catch-all), its signature. */
+export interface HttpMatchSig {
+  ruleIndex: number
+  index: number | undefined
+  sig: string
+}
+
+const HTTP_SIGS = new WeakMap<VirtualServiceFacts, HttpMatchSig[]>()
+
+/** `httpRuleSignatures` of every rule of a VirtualService, computed once per facts object (do not modify). */
+export function vsHttpSignatures(f: VirtualServiceFacts): HttpMatchSig[] {
+  let sigs = HTTP_SIGS.get(f)
+  if (!sigs) {
+    sigs = []
+    for (let ruleIndex = 0; ruleIndex < f.http.length; ruleIndex++) {
+      for (const { sig, index } of httpRuleSignatures(f.http[ruleIndex]!)) sigs.push({ ruleIndex, index, sig })
+    }
+    HTTP_SIGS.set(f, sigs)
+  }
+  return sigs
+}
+
+/**
+ * (gateway, host, match) combinations of one VirtualService that the gateway-route index holds
+ * and RG0101 looks up, at most. Real VirtualServices have a few gateways, tens of hosts and
+ * matches; a hostile one of 25 KB could multiply to millions. Past the bound the index and the
+ * rule skip the rest (documented limit: such a VirtualService is not compared in full).
+ */
+export const MAX_GATEWAY_FANOUT = 50_000
+
+/** Calls `fn` for each (gateway, host, match) of `f`, MAX_GATEWAY_FANOUT at most; false when it stopped early. */
+export function forEachGatewayMatch(f: VirtualServiceFacts, fn: (gateway: string, host: string, m: HttpMatchSig) => void): boolean {
+  const hosts = vsFQDNs(f)
+  const sigs = vsHttpSignatures(f)
+  let n = 0
+  for (const gateway of f.gateways) {
+    for (const host of hosts) {
+      for (const m of sigs) {
+        if (++n > MAX_GATEWAY_FANOUT) return false
+        fn(gateway, host, m)
+      }
+    }
+  }
+  return true
+}
+
+/** Key of the gateway-route index: (gateway, host, match signature), length-prefixed so that no part can run into another. */
+export function gatewayMatchKey(gateway: string, host: string, sig: string): string {
+  return lengthPrefixed([gateway, host, sig])
 }
 
 /** A short human form of a VirtualService HTTP match (`uri prefix /api, method exact GET`). */

@@ -116,9 +116,14 @@ export function kindKey(group: string, kind: string): KindKey {
   return KNOWN_KINDS.get(group)?.get(kind) ?? `${group}/${kind}`
 }
 
-/** Known kinds by apiVersion, filled as apiVersions are seen (capped: apiVersions come from users). */
+/**
+ * Known kinds by apiVersion, filled as apiVersions are seen. apiVersions come from users, so
+ * the cache is bounded in bytes, not only in entries: at most MAX_API_VERSIONS strings of at
+ * most MAX_API_VERSION_LENGTH characters (a 12 MB apiVersion is looked up, never kept).
+ */
 const KINDS_BY_API_VERSION = new Map<string, Map<string, KindKey> | null>()
 const MAX_API_VERSIONS = 256
+const MAX_API_VERSION_LENGTH = 64
 
 /** The KindKey of an object, or undefined when apiVersion/kind are missing. */
 export function kindKeyOf(obj: K8sObject): KindKey | undefined {
@@ -130,7 +135,7 @@ export function kindKeyOf(obj: K8sObject): KindKey | undefined {
     let kinds = KINDS_BY_API_VERSION.get(apiVersion)
     if (kinds === undefined) {
       kinds = KNOWN_KINDS.get(groupOf(apiVersion)) ?? null
-      if (KINDS_BY_API_VERSION.size < MAX_API_VERSIONS) KINDS_BY_API_VERSION.set(apiVersion, kinds)
+      if (KINDS_BY_API_VERSION.size < MAX_API_VERSIONS && apiVersion.length <= MAX_API_VERSION_LENGTH) KINDS_BY_API_VERSION.set(apiVersion, kinds)
     }
     const known = kinds?.get(kind)
     if (known !== undefined) return known

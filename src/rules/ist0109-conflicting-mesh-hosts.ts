@@ -23,21 +23,46 @@ export const ist0109 = defineRule({
   check(subject, { view }) {
     const vs = virtualService(subject)
     if (!vs.mesh) return []
+    // Istio compares (host, scope) keys; each VirtualService is posted once per host with all
+    // its scopes, so the scope test is a lookup: an exact host conflicts in a scope both export
+    // to; a matching host conflicts across public and scoped (whichever side is public).
+    const scopeIndex = new Map<string, number>()
+    vs.scopes.forEach((s, i) => scopeIndex.set(s, i))
+    const publicIndex = scopeIndex.get(PUBLIC_SCOPE) ?? -1
+    const firstScoped = vs.scopes.findIndex((s) => s !== PUBLIC_SCOPE)
     const others = new Set<K8sObject>()
-    let first: { host: string; scope: string } | undefined
-    for (const scope of vs.scopes) {
-      for (const host of vsFQDNs(vs)) {
-        const before = others.size
-        for (const p of view.meshHostsExact(host)) {
-          if (p.scope === scope && !sameObject(p.obj, subject)) others.add(p.obj)
+    // the message names the first (scope, host) pair in Istio's order: scopes, then hosts
+    let first: { scopeAt: number; hostAt: number; host: string } | undefined
+    const witness = (scopeAt: number, hostAt: number, host: string) => {
+      if (scopeAt >= 0 && (!first || scopeAt < first.scopeAt || (scopeAt === first.scopeAt && hostAt < first.hostAt))) first = { scopeAt, hostAt, host }
+    }
+    const hosts = vsFQDNs(vs)
+    for (let hostAt = 0; hostAt < hosts.length; hostAt++) {
+      const host = hosts[hostAt]!
+      for (const p of view.meshHostsExact(host)) {
+        if (sameObject(p.obj, subject)) continue
+        let at = -1
+        for (const s of p.scopes) {
+          const i = scopeIndex.get(s)
+          if (i !== undefined && (at < 0 || i < at)) at = i
         }
-        for (const p of view.meshHostsMatching(host)) {
-          if (sameObject(p.obj, subject)) continue
-          // a scoped key collects the public hosts that match it, whichever side is the subject
-          const crosses = scope === PUBLIC_SCOPE ? p.scope !== PUBLIC_SCOPE : p.scope === PUBLIC_SCOPE
-          if (crosses) others.add(p.obj)
+        if (at >= 0) {
+          others.add(p.obj)
+          witness(at, hostAt, host)
         }
-        if (!first && others.size > before) first = { host, scope }
+      }
+      for (const p of view.meshHostsMatching(host)) {
+        if (sameObject(p.obj, subject)) continue
+        const theirsPublic = p.scopes.includes(PUBLIC_SCOPE)
+        const theirsScoped = p.scopes.some((s) => s !== PUBLIC_SCOPE)
+        // my public scope meets their scoped ones; my scoped ones meet their public one
+        let at = -1
+        if (publicIndex >= 0 && theirsScoped) at = publicIndex
+        if (firstScoped >= 0 && theirsPublic && (at < 0 || firstScoped < at)) at = firstScoped
+        if (at >= 0) {
+          others.add(p.obj)
+          witness(at, hostAt, host)
+        }
       }
     }
     if (!first) return []
@@ -46,7 +71,7 @@ export const ist0109 = defineRule({
       finding(
         'IST0109',
         subject,
-        { others: describeAll(sorted), host: first.host, scope: first.scope },
+        { others: describeAll(sorted), host: first.host, scope: vs.scopes[first.scopeAt]! },
         { path: 'spec.hosts', related: sorted },
       ),
     ]

@@ -14,7 +14,7 @@
 import { arr, type K8sObject, KIND, num, rec, str } from '../model/object.js'
 import { matchSignature, virtualService } from '../model/istio.js'
 import { finding } from './messages.js'
-import { analyzerRules, type Finding } from './types.js'
+import { defineRule, type Finding } from './types.js'
 
 interface PrefixMatch {
   route: string
@@ -95,11 +95,16 @@ function covered(a: PrefixMatch, b: PrefixMatch): boolean {
   )
 }
 
-function analyze(subject: K8sObject, section: 'http' | 'tcp' | 'tls', rules: Record<string, unknown>[], out: Finding[]): void {
+interface Ordered extends PrefixMatch {
+  /** position among the prefix matches, in rule and match order */
+  order: number
+}
+
+/** Base pass: IST0130 and duplicate-match IST0131 findings, and the HTTP prefix matches for coverage. */
+function analyze(subject: K8sObject, section: 'http' | 'tcp' | 'tls', rules: Record<string, unknown>[], out: Finding[], prefixes: Ordered[]): void {
   const http = section === 'http'
   const seen = new Map<string, number>()
   let emptySeen = false
-  const prefixes: PrefixMatch[] = []
   rules.forEach((rule, ruleIndex) => {
     const rname = routeName(rule, ruleIndex, http)
     const matches = arr(rule.match)
@@ -130,48 +135,99 @@ function analyze(subject: K8sObject, section: 'http' | 'tcp' | 'tls', rules: Rec
       seen.set(sig, ruleIndex)
       if (http) {
         const p = prefixMatch(rule, ruleIndex, match, matchIndex)
-        if (p) prefixes.push(p)
+        if (p) prefixes.push({ ...p, order: prefixes.length })
       }
     })
     if (duplicates === matches.length) {
       out.push(finding('IST0130', subject, { rule: rname, reason: 'all matches used by prior rules' }, { path: `spec.${section}[${ruleIndex}]` }))
     }
   })
-  // Pairwise like Istio, but bounded so that a hostile object cannot make admission quadratic.
-  const n = Math.min(prefixes.length, MAX_PREFIX_MATCHES)
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const a = prefixes[i]!
-      const b = prefixes[j]!
-      if (a.prefix === b.prefix) continue
-      if (covered(a, b)) {
-        out.push(
-          finding('IST0131', subject, {
-            rule: b.route,
-            match: `${b.match} of prefix ${b.prefix}`,
-            earlier: `${a.match} of prefix ${a.prefix} on ${a.route}`,
-          }, { path: 'spec.http' }),
-        )
+}
+
+/** `coveredValidation` pairs compared at most per VirtualService (a bound on hostile input; real ones compare a few). */
+export const MAX_COVERAGE_COMPARISONS = 1_000_000
+/** Coverage findings per VirtualService at most (Istio reports every pair; a hostile object has millions). */
+export const MAX_COVERAGE_FINDINGS = 10_000
+
+/**
+ * Istio's pairwise prefix coverage (earlier `a` covers later `b` when `b`'s prefix starts with
+ * `a`'s and the rest is compatible), without comparing all pairs: the prefixes are sorted, and
+ * a stack walk gives each prefix exactly the matches whose prefix is a proper prefix of it
+ * (all of them sort just before it). Only those are compared. Cost: a sort plus the
+ * (ancestor, descendant) pairs, bounded by MAX_COVERAGE_COMPARISONS. Findings come out in
+ * Istio's order (earlier match, then later).
+ */
+function prefixCoverage(subject: K8sObject, prefixes: Ordered[]): Finding[] {
+  if (prefixes.length < 2) return []
+  const sorted = [...prefixes].sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : x.order - y.order))
+  const pairs: [Ordered, Ordered][] = []
+  // groups of equal prefixes on the stack, each a proper prefix of the next
+  const stack: Ordered[][] = []
+  let comparisons = 0
+  outer: for (let i = 0; i < sorted.length; i++) {
+    const b = sorted[i]!
+    const top = stack[stack.length - 1]
+    if (top && top[0]!.prefix === b.prefix) {
+      // equal prefixes never cover each other: compare with the ancestors below, then join the group
+      for (let g = 0; g < stack.length - 1; g++) {
+        for (const a of stack[g]!) {
+          if (++comparisons > MAX_COVERAGE_COMPARISONS || pairs.length >= MAX_COVERAGE_FINDINGS) break outer
+          if (a.order < b.order && covered(a, b)) pairs.push([a, b])
+        }
+      }
+      top.push(b)
+      continue
+    }
+    while (stack.length && !b.prefix.startsWith(stack[stack.length - 1]![0]!.prefix)) stack.pop()
+    for (const group of stack) {
+      for (const a of group) {
+        if (++comparisons > MAX_COVERAGE_COMPARISONS || pairs.length >= MAX_COVERAGE_FINDINGS) break outer
+        if (a.order < b.order && covered(a, b)) pairs.push([a, b])
       }
     }
+    stack.push([b])
   }
+  pairs.sort(([a1, b1], [a2, b2]) => a1.order - a2.order || b1.order - b2.order)
+  return pairs.map(([a, b]) =>
+    finding('IST0131', subject, {
+      rule: b.route,
+      match: `${b.match} of prefix ${b.prefix}`,
+      earlier: `${a.match} of prefix ${a.prefix} on ${a.route}`,
+    }, { path: 'spec.http' }),
+  )
 }
 
-/** Prefix matches compared pairwise for coverage; later ones are not compared (500k pairs at most). */
-export const MAX_PREFIX_MATCHES = 1000
+interface Base {
+  findings: Finding[]
+  prefixes: Ordered[]
+}
 
-function check(subject: K8sObject): Finding[] {
+function base(subject: K8sObject): Base {
   const vs = virtualService(subject)
   const out: Finding[] = []
-  analyze(subject, 'http', vs.http, out)
-  analyze(subject, 'tcp', vs.tcp, out)
-  analyze(subject, 'tls', vs.tls, out)
-  return out
+  const prefixes: Ordered[] = []
+  analyze(subject, 'http', vs.http, out, prefixes)
+  analyze(subject, 'tcp', vs.tcp, out, [])
+  analyze(subject, 'tls', vs.tls, out, [])
+  return { findings: out, prefixes }
 }
 
-/** Both codes come from one pass; each rule keeps its own code. */
-export const { IST0130: ist0130, IST0131: ist0131 } = analyzerRules(
-  { subjects: [KIND.VirtualService], inputs: [], istioAnalyzer: 'schema.ValidationAnalyzer.VirtualService' },
-  ['IST0130', 'IST0131'],
-  (subject) => check(subject),
-)
+const meta = { subjects: [KIND.VirtualService], inputs: [], istioAnalyzer: 'schema.ValidationAnalyzer.VirtualService' }
+
+/** IST0130 from the base pass. */
+export const ist0130 = defineRule({ ...meta, code: 'IST0130', check: (s, ctx) => ctx.pass(base).findings.filter((f) => f.code === 'IST0130') })
+
+/**
+ * IST0131: duplicate matches from the base pass, then prefix coverage, which only this rule
+ * computes (it is `off` at admission by default, so admission never pays for it).
+ */
+export const ist0131 = defineRule({
+  ...meta,
+  code: 'IST0131',
+  check: (s, ctx) => {
+    const b = ctx.pass(base)
+    const out = b.findings.filter((f) => f.code === 'IST0131')
+    for (const f of prefixCoverage(s, b.prefixes)) out.push(f)
+    return out
+  },
+})

@@ -223,6 +223,20 @@ export const CATALOGUE = {
     source: 'routeguard subset Services (GEP-1294 per-subset Service pattern)',
     template: '{subject} subset {subset}: Service {service} exists and is not managed by routeguard; it is left as it is.',
   },
+  RG0403: {
+    name: 'SubsetServiceGenerated',
+    level: 'info',
+    description: '/mutate generated (or, on dryRun and standalone, would generate) a per-subset Service a route names; reported as a warning on that review only.',
+    source: 'routeguard subset Services (GEP-1294 per-subset Service pattern)',
+    template: '{subject}: {verb} Service {service}{detail}: selector of Service {base} + subset {subset} of DestinationRule {destinationRule}',
+  },
+  RG0404: {
+    name: 'SubsetServiceNotWritten',
+    level: 'warning',
+    description: '/mutate could not write a per-subset Service (RBAC, conflict, API server timeout); the object is admitted and the audit leader retries.',
+    source: 'routeguard subset Services (GEP-1294 per-subset Service pattern)',
+    template: '{subject}: could not generate Service {service}: {error}; will retry',
+  },
 } as const satisfies Record<string, MessageSpec>
 
 export type Code = keyof typeof CATALOGUE
@@ -235,8 +249,29 @@ export function isCode(c: string): c is Code {
 const TEMPLATE_PARTS = new Map<Code, string[]>()
 
 /**
+ * Characters one argument (a name, a host, a match) keeps in a message; a longer one is cut in
+ * the middle (`…`) and says how many characters were left out. Kubernetes names are at most 253
+ * characters, so only hostile or broken input is ever cut.
+ */
+export const MAX_ARG_LENGTH = 256
+/** Characters of a whole message at most (after its arguments are shortened). */
+export const MAX_MESSAGE_LENGTH = 2048
+/** Objects `describeAll` names at most; the rest are counted. */
+export const MAX_LISTED = 5
+
+/** `v` when it fits MAX_ARG_LENGTH, else its head and tail around `…(N characters cut)…`. */
+export function shorten(v: string, max = MAX_ARG_LENGTH): string {
+  if (v.length <= max) return v
+  const keep = max - 32
+  const head = Math.ceil(keep * 0.75)
+  const tail = keep - head
+  return `${v.slice(0, head)}…(${v.length - keep} characters cut)…${v.slice(v.length - tail)}`
+}
+
+/**
  * Fills a template; `{subject}` is `subject` unless `args` names one; unknown placeholders stay
- * visible as `{name}`.
+ * visible as `{name}`. Every argument is shortened (`shorten`) and the message is at most
+ * MAX_MESSAGE_LENGTH characters, so a hostile object cannot make a message megabytes long.
  */
 export function formatMessage(code: Code, args: Record<string, string>, subject?: string): string {
   let parts = TEMPLATE_PARTS.get(code)
@@ -244,31 +279,100 @@ export function formatMessage(code: Code, args: Record<string, string>, subject?
   const out: string[] = [code, ': ']
   for (let i = 0; i < parts.length; i++) {
     if (i % 2 === 0) out.push(parts[i]!)
-    else out.push(args[parts[i]!] ?? (parts[i] === 'subject' ? subject : undefined) ?? `{${parts[i]}}`)
+    else {
+      const v = args[parts[i]!] ?? (parts[i] === 'subject' ? subject : undefined) ?? `{${parts[i]}}`
+      out.push(v.length > MAX_ARG_LENGTH ? shorten(v) : v)
+    }
   }
-  return out.join('') // one flat string (audit keeps messages; a rope would keep every piece)
+  const message = out.join('') // one flat string (audit keeps messages; a rope would keep every piece)
+  return message.length > MAX_MESSAGE_LENGTH ? shorten(message, MAX_MESSAGE_LENGTH) : message
 }
 
-/** `Kind ns/name, Kind ns/name` for a list of objects. */
+/** `Kind ns/name, Kind ns/name` for a list of objects: at most MAX_LISTED, then `and N more`. */
 export function describeAll(objs: Iterable<K8sObject>): string {
-  return [...objs].map((o) => describeRef(refOf(o))).join(', ')
+  const names: string[] = []
+  let more = 0
+  for (const o of objs) {
+    if (names.length < MAX_LISTED) names.push(shorten(describeRef(refOf(o))))
+    else more++
+  }
+  return more ? `${names.join(', ')} and ${more} more` : names.join(', ')
 }
 
-/** Builds a Finding for `subject`; `args.subject` defaults to the subject's `Kind ns/name`. */
+/** Findings of one code counted so far in the current budgeted evaluation (see `withFindingBudget`). */
+let budgetCounts: Map<Code, number> | undefined
+let budgetPerCode = Infinity
+/** One frozen stand-in per code for findings past the budget: nothing is formatted for them. */
+const CUT_FINDINGS = new Map<Code, Finding>()
+
+function cutFinding(code: Code): Finding {
+  let f = CUT_FINDINGS.get(code)
+  if (!f) CUT_FINDINGS.set(code, (f = Object.freeze({ code, name: CATALOGUE[code].name, severity: CATALOGUE[code].level, resource: { kind: '', namespace: '', name: '' }, message: '', related: [] }) as Finding))
+  return f
+}
+
+/** Is `f` the stand-in for a finding left out by the budget? */
+export function isCutFinding(f: Finding): boolean {
+  return CUT_FINDINGS.get(f.code) === f
+}
+
+/**
+ * Runs `fn` (one synchronous evaluation) with at most `perCode` findings of each code built in
+ * full; further `finding()` calls for that code return a shared stand-in (`isCutFinding`) and
+ * cost no formatting. Per code, so that warnings by the thousand never hide a finding that
+ * denies: every code keeps its first `perCode`. Codes are a closed set, so the total is bounded.
+ */
+export function withFindingBudget<T>(perCode: number, fn: () => T): T {
+  const outer = budgetCounts
+  const outerLimit = budgetPerCode
+  budgetCounts = new Map()
+  budgetPerCode = perCode
+  try {
+    return fn()
+  } finally {
+    budgetCounts = outer
+    budgetPerCode = outerLimit
+  }
+}
+
+/**
+ * Builds a Finding for `subject`; `args.subject` defaults to the subject's `Kind ns/name`.
+ * Inside `withFindingBudget`, past the budget for `code`, returns the code's stand-in.
+ */
 export function finding(
   code: Code,
   subject: K8sObject,
   args: Record<string, string>,
   extra: { path?: string; related?: K8sObject[]; reason?: string } = {},
 ): Finding {
+  if (budgetCounts !== undefined) {
+    const n = budgetCounts.get(code) ?? 0
+    budgetCounts.set(code, n + 1)
+    if (n >= budgetPerCode) return cutFinding(code)
+  }
   const spec = CATALOGUE[code]
   const resource = refOf(subject)
   // fields in this order (JSON output), optional ones only when set
-  const f = { code, name: spec.name, severity: spec.level, resource, message: formatMessage(code, args, describeRef(resource)) } as Finding
+  const f = { code, name: spec.name, severity: spec.level, resource, message: formatMessage(code, args, describedSubject(subject, resource)) } as Finding
   if (extra.path !== undefined) f.path = extra.path
   f.related = extra.related ? extra.related.map(relatedRef) : []
   if (extra.reason !== undefined) f.reason = extra.reason
   return f
+}
+
+let lastSubject: K8sObject | undefined
+let lastDescribed = ''
+
+/**
+ * `Kind ns/name` of the subject, shortened; the last one is kept, since a rule reports many
+ * findings on one subject (and a hostile name can be megabytes long).
+ */
+function describedSubject(subject: K8sObject, resource: { kind: string; namespace: string; name: string }): string {
+  if (subject !== lastSubject) {
+    lastSubject = subject
+    lastDescribed = shorten(`${shorten(resource.kind, 64)} ${resource.namespace ? `${shorten(resource.namespace, 64)}/` : ''}${shorten(resource.name)}`)
+  }
+  return lastDescribed
 }
 
 /** A related object as findings name it: `refOf` without the apiVersion. */

@@ -7,7 +7,7 @@
  * Reported on the newer of the two. Reads: the (gateway, host, match) index.
  */
 import { type K8sObject, KIND, sameObject } from '../model/object.js'
-import { CATCH_ALL, describeHttpMatch, httpRuleSignatures, virtualService, vsFQDNs } from '../model/istio.js'
+import { CATCH_ALL, describeHttpMatch, forEachGatewayMatch, gatewayMatchKey, virtualService } from '../model/istio.js'
 import { arr } from '../model/object.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
@@ -20,26 +20,21 @@ export const rg0101 = defineRule({
     const vs = virtualService(subject)
     const out: Finding[] = []
     const reported = new Set<string>()
-    for (const gateway of vs.gateways) {
-      for (const host of vsFQDNs(vs)) {
-        vs.http.forEach((rule, ruleIndex) => {
-          for (const { sig, index } of httpRuleSignatures(rule)) {
-            const others = new Set<K8sObject>()
-            for (const p of view.gatewayVirtualServices(gateway, host, sig)) {
-              if (!sameObject(p.obj, subject) && olderThanSubject(p.obj)) others.add(p.obj)
-            }
-            if (others.size === 0) continue
-            const path = index === undefined ? `spec.http[${ruleIndex}]` : `spec.http[${ruleIndex}].match[${index}]`
-            const key = `${gateway}|${host}|${sig}`
-            if (reported.has(key)) continue
-            reported.add(key)
-            const list = [...others]
-            const match = sig === CATCH_ALL ? 'catch-all (no match)' : describeHttpMatch(arr(rule.match)[index!])
-            out.push(finding('RG0101', subject, { match, host, gateway, others: describeAll(list) }, { path, related: list }))
-          }
-        })
+    // bounded like the index (MAX_GATEWAY_FANOUT): what the index skipped cannot be looked up
+    forEachGatewayMatch(vs, (gateway, host, { ruleIndex, index, sig }) => {
+      const others = new Set<K8sObject>()
+      for (const p of view.gatewayVirtualServices(gateway, host, sig)) {
+        if (!sameObject(p.obj, subject) && olderThanSubject(p.obj)) others.add(p.obj)
       }
-    }
+      if (others.size === 0) return
+      const key = gatewayMatchKey(gateway, host, sig)
+      if (reported.has(key)) return
+      reported.add(key)
+      const path = index === undefined ? `spec.http[${ruleIndex}]` : `spec.http[${ruleIndex}].match[${index}]`
+      const list = [...others]
+      const match = sig === CATCH_ALL ? 'catch-all (no match)' : describeHttpMatch(arr(vs.http[ruleIndex]!.match)[index!])
+      out.push(finding('RG0101', subject, { match, host, gateway, others: describeAll(list) }, { path, related: list }))
+    })
     return out
   },
 })

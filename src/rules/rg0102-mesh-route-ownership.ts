@@ -47,7 +47,7 @@ export const rg0102 = defineRule({
       const scopes = routeScopes(r.namespace, parent)
       const others = new Set<K8sObject>()
       for (const p of view.meshHostsMatching(host)) {
-        if (!sameObject(p.obj, subject) && scopesOverlap(scopes, [p.scope])) others.add(p.obj)
+        if (!sameObject(p.obj, subject) && scopesOverlap(scopes, p.scopes as string[])) others.add(p.obj)
       }
       if (others.size) out.push(report(subject, host, scopes, [...others], `spec.parentRefs[${parent.index}]`))
     }

@@ -8,13 +8,14 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify'
 import type { Server as TlsServer } from 'node:tls'
-import { type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
+import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
 import { type AdmissionReview, admissionReviewResponseSchema, admissionReviewSchema, requestKindKey } from '../admission/review.js'
 import { Response } from '../admission/response.js'
 import { describeRef, refOf } from '../model/object.js'
+import { shorten } from '../rules/messages.js'
 import { actionFor } from '../policy.js'
 import type { Metrics } from './metrics.js'
-import type { KeyPair } from './tls.js'
+import { type KeyPair, tlsOptions } from './tls.js'
 
 export const BODY_LIMIT = 16 * 1024 * 1024
 
@@ -30,7 +31,21 @@ export interface ServerOptions {
   noopRoute?: boolean
   /** timeouts against slow or idle clients (slowloris), ms */
   timeouts?: Timeouts
+  /** open connections at most; over it new sockets are closed before the TLS handshake (default 1,000) */
+  maxConnections?: number
+  /** PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS) */
+  clientCa?: Buffer
+  /**
+   * true while the server drains (SIGTERM): every response carries `Connection: close`, so that
+   * keep-alive clients open no further request on a connection that is about to close.
+   */
+  draining?: () => boolean
 }
+
+/** Default cap on open connections (`--max-connections`). */
+export const MAX_CONNECTIONS = 1000
+/** Default TLS handshake timeout, ms: a socket that has not finished its handshake by then is closed. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000
 
 export interface Timeouts {
   /** a whole request (headers and body) must arrive within this (default 10 s) */
@@ -41,6 +56,8 @@ export interface Timeouts {
   idleMs?: number
   /** an idle keep-alive connection is closed after this (default 30 s) */
   keepAliveMs?: number
+  /** a TLS handshake must finish within this (default HANDSHAKE_TIMEOUT_MS) */
+  handshakeMs?: number
 }
 
 const admission =
@@ -55,6 +72,11 @@ const admission =
         try {
           outcome = await decide(review)
         } catch (e) {
+          if (e instanceof BadReview) {
+            opts.metrics.countRequest(r.kind.kind, requestKindKey(r), r.operation, 'invalid', r.dryRun === true, path)
+            req.log.warn({ uid: r.uid, problem: e.message }, 'bad request')
+            return reply.code(400).send({ error: 'Bad Request', message: `not a consistent AdmissionReview: ${e.message}`, statusCode: 400 })
+          }
           // a rule bug must not take the webhook down; answer per failure policy
           req.log.error({ uid: r.uid, err: (e as Error).message }, 'admission handler failed')
           const msg = `routeguard: internal error while checking this object: ${(e as Error).message}`
@@ -65,7 +87,7 @@ const admission =
           }
         }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9
-        opts.metrics.countRequest(r.kind.kind, r.operation, outcome.decision, r.dryRun === true, path)
+        opts.metrics.countRequest(r.kind.kind, requestKindKey(r), r.operation, outcome.decision, r.dryRun === true, path)
         opts.metrics.observeDuration(path, seconds)
         if (!r.dryRun) {
           for (const f of outcome.findings) opts.metrics.countFinding(f.code, actionFor(opts.deps.policy, f.code))
@@ -73,12 +95,13 @@ const admission =
         if (infoEnabled(req.log)) req.log.info(
           {
             uid: r.uid,
-            kind: requestKindKey(r),
-            object: outcome.subject ? describeRef(refOf(outcome.subject)) : undefined,
+            kind: shorten(requestKindKey(r), 128),
+            object: outcome.subject ? shorten(describeRef(refOf(outcome.subject))) : undefined,
             operation: r.operation,
             dryRun: r.dryRun === true,
             decision: outcome.decision,
-            codes: outcome.findings.map((f) => f.code),
+            codes: [...new Set(outcome.findings.map((f) => f.code))],
+            findings: outcome.findings.length,
             durationMs: Math.round(seconds * 1e6) / 1e3,
           },
           'admission review',
@@ -91,7 +114,7 @@ const admission =
   }
 
 const probes =
-  (opts: ServerOptions): FastifyPluginAsync =>
+  (opts: Pick<ServerOptions, 'notReady' | 'metrics'>): FastifyPluginAsync =>
   async (app) => {
     app.get('/healthz', async () => ({ status: 'ok' }))
     app.get('/readyz', async (_req, reply) => {
@@ -104,20 +127,45 @@ const probes =
     })
   }
 
-/** Builds (does not start) the HTTPS server. */
+/**
+ * Builds (does not start) the HTTPS server.
+ *
+ * Bounds, each against one way a client can hold the webhook: TLS handshakes finish within
+ * `timeouts.handshakeMs` (10 s); at most `maxConnections` sockets are open (more are closed on
+ * accept, before any TLS work); headers and the whole request arrive within
+ * `timeouts.headersMs`/`requestMs` (10 s; checked every second, not at Node's default 30 s
+ * interval); idle sockets close after `idleMs`. While `draining()` every response carries
+ * `Connection: close` and requests on open connections are still answered (not 503).
+ */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const requestMs = opts.timeouts?.requestMs ?? 10_000
   const app = Fastify({
-    https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
+    https: {
+      ...tlsOptions(opts.tls, opts.clientCa),
+      handshakeTimeout: opts.timeouts?.handshakeMs ?? HANDSHAKE_TIMEOUT_MS,
+      // Node checks request and header timeouts on this interval (default 30 s, which let slow
+      // clients hold a socket for up to 40 s with a 10 s timeout)
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestMs / 4))),
+    } as Record<string, unknown>,
     bodyLimit: BODY_LIMIT,
     logger: { level: opts.logLevel ?? 'info' },
     // one structured line per review is logged by the route itself; no per-request noise
     logController: new LogController({ disableRequestLogging: true }),
     connectionTimeout: opts.timeouts?.idleMs ?? 30_000,
     keepAliveTimeout: opts.timeouts?.keepAliveMs ?? 30_000,
-    requestTimeout: opts.timeouts?.requestMs ?? 10_000,
-    return503OnClosing: true,
+    requestTimeout: requestMs,
+    // requests that reach an open connection while draining are answered (with Connection:
+    // close): a 503 would fail the API server's call, and with failurePolicy Fail the write
+    return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
   })
+  app.server.maxConnections = opts.maxConnections ?? MAX_CONNECTIONS
+  if (opts.draining) {
+    const draining = opts.draining
+    app.addHook('onSend', async (_req, reply) => {
+      if (draining()) reply.header('connection', 'close')
+    })
+  }
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     if (status >= 500) {
@@ -134,7 +182,30 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(admission(opts))
   await app.register(probes(opts))
   // slowloris: headers trickled in byte by byte must not hold a socket for Node's default 60 s
-  app.server.headersTimeout = opts.timeouts?.headersMs ?? opts.timeouts?.requestMs ?? 10_000
+  app.server.headersTimeout = opts.timeouts?.headersMs ?? requestMs
+  return app
+}
+
+/**
+ * Builds (does not start) the probe server: plain HTTP with `/healthz`, `/readyz` and
+ * `/metrics` only, on its own port (`--probe-port`), so that kubelet probes and Prometheus are
+ * answered while the webhook port is flooded or requires client certificates. Its own small
+ * connection cap and timeouts.
+ */
+export async function buildProbeServer(opts: Pick<ServerOptions, 'notReady' | 'metrics' | 'logLevel'>): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? 'info' },
+    logController: new LogController({ disableRequestLogging: true }),
+    connectionTimeout: 10_000,
+    keepAliveTimeout: 10_000,
+    requestTimeout: 5_000,
+    bodyLimit: 1024,
+    http: { connectionsCheckingInterval: 1000 } as Record<string, unknown>,
+  })
+  app.server.maxConnections = 100
+  app.server.headersTimeout = 5_000
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url}`, statusCode: 404 }))
+  await app.register(probes(opts))
   return app
 }
 

@@ -8,7 +8,14 @@
  * - default process metrics (`routeguard_process_*`, `routeguard_nodejs_*`)
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import { lengthPrefixed } from '../model/object.js'
+import { KIND, lengthPrefixed } from '../model/object.js'
+import { isCode } from '../rules/messages.js'
+
+const KNOWN_KIND_KEYS: ReadonlySet<string> = new Set(Object.values(KIND))
+const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT'])
+const DECISIONS: ReadonlySet<string> = new Set(['allowed', 'denied', 'warned', 'errored', 'patched', 'invalid'])
+const PATHS: ReadonlySet<string> = new Set(['/validate', '/mutate'])
+const ACTIONS: ReadonlySet<string> = new Set(['deny', 'warn', 'off'])
 
 export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -19,14 +26,24 @@ export class Metrics {
   private readonly requestCounts = new LabelCounts<'kind' | 'operation' | 'decision' | 'dry_run' | 'path'>()
   private readonly findingCounts = new LabelCounts<'code' | 'action'>()
 
-  /** Counts one answered review. */
-  countRequest(kind: string, operation: string, decision: string, dryRun: boolean, path: string): void {
-    this.requestCounts.add([kind, operation, decision, String(dryRun), path], () => ({ kind, operation, decision, dry_run: String(dryRun), path }))
+  /**
+   * Counts one answered review. Every label comes from a closed set, so that clients cannot
+   * grow the series: `kind` is the kind's name for kinds routeguard knows (`kindKey` in KIND),
+   * else `other`; operation, decision and path are ours (anything else counts as `other`).
+   */
+  countRequest(kind: string, kindKey: string, operation: string, decision: string, dryRun: boolean, path: string): void {
+    const k = KNOWN_KIND_KEYS.has(kindKey) ? kind : 'other'
+    const op = OPERATIONS.has(operation) ? operation : 'other'
+    const d = DECISIONS.has(decision) ? decision : 'other'
+    const p = PATHS.has(path) ? path : 'other'
+    this.requestCounts.add([k, op, d, String(dryRun), p], () => ({ kind: k, operation: op, decision: d, dry_run: String(dryRun), path: p }))
   }
 
-  /** Counts one finding reported at admission, with the action the policy took. */
+  /** Counts one finding reported at admission, with the action the policy took (codes and actions are closed sets). */
   countFinding(code: string, action: string): void {
-    this.findingCounts.add([code, action], () => ({ code, action }))
+    const c = isCode(code) ? code : 'other'
+    const a = ACTIONS.has(action) ? action : 'other'
+    this.findingCounts.add([c, a], () => ({ code: c, action: a }))
   }
 
   /** Records the time to answer one review, in seconds. */

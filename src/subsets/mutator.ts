@@ -3,13 +3,22 @@
  * missing `<svc>-<subset>` Service, and for a DestinationRule annotated
  * `routeguard.io/subset-services: "true"`, the Services are written (server-side apply) and the
  * route is annotated `routeguard.io/generated-services`. dryRun writes nothing and warns
- * `would generate Service ns/name`. A failed write never blocks admission: the object is admitted
- * with a warning and the reconciler retries. Standalone (no API server) only warns.
+ * `RG0403 … would generate Service ns/name`. A failed write never blocks admission: the object
+ * is admitted with an RG0404 warning and the reconciler retries. Standalone (no API server)
+ * only warns.
+ *
+ * Nothing in the request decides what is written, only which stored objects are looked at:
+ * the Service goes in the route's namespace, its selector and ports come from the parent
+ * Service in the view and the subset labels from a DestinationRule in the view. A
+ * DestinationRule under review counts only once the view holds it (the informer delivered what
+ * the API server stored): its subsets and labels are read from the view, never from the
+ * request, and a DestinationRule the cluster does not have generates nothing.
  */
 import type { AdmissionRequest } from '../admission/review.js'
 import type { HandlerDeps, Mutator } from '../admission/handler.js'
-import { type K8sObject, KIND, kindKeyOf, nsOf, rec } from '../model/object.js'
+import { describeRef, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, rec, refOf } from '../model/object.js'
 import { isRouteKind } from '../model/gatewayapi.js'
+import { formatMessage, shorten } from '../rules/messages.js'
 import { GENERATED_ANNOTATION, isManaged, missingForRoute, serviceBackendNames, type SubsetService, wantedForDestinationRule } from './subsets.js'
 import { apiError, type ServiceWriter } from './writer.js'
 
@@ -20,29 +29,32 @@ export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator
     let wanted: SubsetService[] = []
     if (isRouteKind(kind)) wanted = missingForRoute(deps.view, object)
     else if (kind === KIND.DestinationRule) {
-      // judge the DestinationRule under review, not the stored one
-      const view = withSubject(deps, object)
-      wanted = wantedForDestinationRule(view, object).filter((w) => {
-        const existing = deps.view.get(KIND.Service, nsOf(object), w.service.metadata!.name!)
-        return !existing || (isManaged(existing) ? true : false)
+      const stored = deps.view.get(KIND.DestinationRule, nsOf(object), nameOf(object))
+      if (!stored) return { object, warnings }
+      wanted = wantedForDestinationRule(deps.view, stored).filter((w) => {
+        const existing = deps.view.get(KIND.Service, nsOf(stored), w.service.metadata!.name!)
+        return !existing || isManaged(existing)
       })
     } else return { object, warnings }
+    const subject = shorten(describeRef(refOf(object)))
     const generated: string[] = []
     for (const w of wanted) {
       const id = `${w.service.metadata!.namespace}/${w.service.metadata!.name}`
-      if (req.dryRun) {
-        warnings.push(`would generate Service ${id}`)
-        continue
+      const args = {
+        service: id,
+        base: `${nsOf(w.base)}/${nameOf(w.base)}`,
+        subset: w.subset,
+        destinationRule: `${nsOf(w.destinationRule)}/${nameOf(w.destinationRule)}`,
       }
-      if (!writer) {
-        warnings.push(`would generate Service ${id} (standalone: nothing is written)`)
+      if (req.dryRun || !writer) {
+        warnings.push(formatMessage('RG0403', { ...args, verb: 'would generate', detail: req.dryRun ? ' (dryRun)' : ' (standalone: nothing written)' }, subject))
         continue
       }
       try {
         await writer.apply(w.service)
         generated.push(id)
       } catch (e) {
-        warnings.push(`could not generate Service ${id}: ${apiError(e)}; will retry`)
+        warnings.push(formatMessage('RG0404', { service: id, error: apiError(e) }, subject))
       }
     }
     if (!isRouteKind(kind) || req.dryRun) return { object, warnings }
@@ -58,14 +70,3 @@ export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator
     return { object: { ...object, metadata: { ...meta, annotations } }, warnings }
   }
 }
-
-/** A view that answers DestinationRule lookups with the object under review in place of its stored version. */
-function withSubject(deps: HandlerDeps, dr: K8sObject) {
-  const view = deps.view
-  return {
-    ...view,
-    get: view.get.bind(view),
-    destinationRulesFor: (host: string) => [...[...view.destinationRulesFor(host)].filter((d) => !(nsOf(d) === nsOf(dr) && d.metadata?.name === dr.metadata?.name)), dr],
-  } as typeof view
-}
-

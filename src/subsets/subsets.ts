@@ -78,6 +78,9 @@ export function buildSubsetService(base: K8sObject, dr: K8sObject, subset: strin
  * every split at a `-` is tried; the base Service and a DestinationRule subset must exist.
  */
 export function resolveSubsetBackend(view: View, namespace: string, name: string): SubsetService | undefined {
+  // a Service name is a DNS-1035 label (at most 63 characters): a longer backendRef name can
+  // be no generated Service, and is not split at every `-` (a hostile name could have millions)
+  if (name.length > 63) return undefined
   for (let i = name.indexOf('-'); i > 0; i = name.indexOf('-', i + 1)) {
     const base = view.get(KIND.Service, namespace, name.slice(0, i))
     if (!base) continue

@@ -15,6 +15,7 @@ import {
   type KindKey,
   idOf,
   kindKeyOf,
+  lengthPrefixed,
   nameOf,
   arr,
   nsOf,
@@ -29,7 +30,8 @@ import { HostTrie, serviceFQDN, toFQDN } from '../model/hosts.js'
 import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from '../model/bag.js'
 import {
   exportScopes,
-  httpRuleSignatures,
+  forEachGatewayMatch,
+  gatewayMatchKey,
   istioGateway,
   selects,
   virtualService,
@@ -44,10 +46,15 @@ import {
   type RouteMatch,
 } from '../model/gatewayapi.js'
 
-/** A mesh-bound VirtualService claiming `host` (FQDN) in exportTo scope `scope`. */
+/**
+ * A mesh-bound VirtualService claiming `host` (FQDN) in its exportTo scopes: one posting per
+ * host, not per (host, scope), so that a VirtualService with many hosts and many exportTo
+ * entries costs hosts + scopes, not their product.
+ */
 export interface MeshHostPosting {
   obj: K8sObject
-  scope: string
+  /** the VirtualService's exportTo scopes (`*` for public), without duplicates */
+  scopes: readonly string[]
   host: string
 }
 
@@ -133,7 +140,7 @@ export interface View {
 
 /** The parent of a parentRef as an index key: `Gateway ns/name` or `Service ns/name`. */
 export function parentKey(p: ParentRef): string {
-  return `${p.kind} ${p.namespace}/${p.name}`
+  return lengthPrefixed([p.kind, p.namespace, p.name])
 }
 
 /**
@@ -142,7 +149,8 @@ export function parentKey(p: ParentRef): string {
  * namespace (producer and consumer routes never merge).
  */
 export function routeMatchKey(kind: KindKey, p: ParentRef, hostnameOrRouteNs: string, sig: string): string {
-  return `${kind}\u0000${parentKey(p)}\u0000${hostnameOrRouteNs}\u0000${sig}`
+  // length-prefixed parts: names holding separators (NUL, `/`) cannot make two keys collide
+  return lengthPrefixed([kind, p.kind, p.namespace, p.name, hostnameOrRouteNs, sig])
 }
 
 /** The store behind every driver. Not safe for concurrent mutation (Node is single-threaded). */
@@ -272,7 +280,7 @@ export class ClusterView implements View {
   }
 
   gatewayVirtualServices(gateway: string, host: string, sig: string): Iterable<GatewayVsPosting> {
-    return this.gatewayVs.get(`${gateway}\u0000${host}\u0000${sig}`)
+    return this.gatewayVs.get(gatewayMatchKey(gateway, host, sig))
   }
 
   *istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]> {
@@ -314,7 +322,7 @@ export class ClusterView implements View {
   }
 
   routesOnParent(kind: KindKey, pk: string, hostname: string | undefined): Iterable<RouteParentPosting> {
-    const p = this.routeParents.get(`${kind}\u0000${pk}`)
+    const p = this.routeParents.get(lengthPrefixed([kind, pk]))
     if (!p) return []
     const hosted = p.byHost.matching(hostname ?? '*')
     return p.noHost === undefined ? hosted : [...bagValues(p.noHost), ...hosted]
@@ -340,24 +348,16 @@ export class ClusterView implements View {
         const vs = add ? virtualService.keep(obj) : virtualService(obj)
         const hosts = vsFQDNs(vs)
         if (vs.mesh) {
-          for (const scope of vs.scopes) {
-            for (const host of hosts) {
-              if (add) this.meshHosts.add(host, { obj, scope, host })
-              else this.meshHosts.remove(host, mine)
-            }
-          }
-        }
-        for (const gateway of vs.gateways) {
           for (const host of hosts) {
-            vs.http.forEach((rule, ruleIndex) => {
-              for (const { sig, index } of httpRuleSignatures(rule)) {
-                const key = `${gateway}\u0000${host}\u0000${sig}`
-                if (add) this.gatewayVs.add(key, { obj, gateway, host, ruleIndex, matchIndex: index })
-                else this.gatewayVs.remove(key, mine)
-              }
-            })
+            if (add) this.meshHosts.add(host, { obj, scopes: vs.scopes, host })
+            else this.meshHosts.remove(host, mine)
           }
         }
+        forEachGatewayMatch(vs, (gateway, host, m) => {
+          const key = gatewayMatchKey(gateway, host, m.sig)
+          if (add) this.gatewayVs.add(key, { obj, gateway, host, ruleIndex: m.ruleIndex, matchIndex: m.index })
+          else this.gatewayVs.remove(key, mine)
+        })
         break
       }
       case KIND.Gateway: {
@@ -457,7 +457,7 @@ export class ClusterView implements View {
 
   /** Posts a route under its parent, by declared hostname (none → the no-hostname bag). */
   private postParent(kind: KindKey, parent: ParentRef, obj: K8sObject, hostnames: string[], add: boolean): void {
-    const pk = `${kind}\u0000${parentKey(parent)}`
+    const pk = lengthPrefixed([kind, parentKey(parent)])
     let slot = this.routeParents.get(pk)
     if (add) {
       if (!slot) this.routeParents.set(pk, (slot = { byHost: new HostTrie(), noHost: undefined, size: 0 }))

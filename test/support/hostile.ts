@@ -1,0 +1,127 @@
+/**
+ * Hostile object shapes for the hardening tests and `npm run bench` (section `hostile`): each
+ * is valid for its CRD (or at least of the shape the API server stores) and about `bytes` of
+ * JSON, built to make a naive rule quadratic or a naive response huge. Design point: 3 MiB (twice
+ * etcd's default 1.5 MiB request limit).
+ */
+
+export const DESIGN_POINT_BYTES = 3 * 1024 * 1024
+
+export interface HostileShape {
+  name: string
+  /** what it attacks */
+  why: string
+  /** the object under review */
+  object: Record<string, unknown>
+  /** the verdict a correct webhook gives in an empty view (default policy) */
+  allowed: boolean
+}
+
+const vs = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name, namespace: 'default' },
+  spec: { hosts: ['reviews'], ...spec },
+})
+
+const httpRoute = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name, namespace: 'default' },
+  spec: { parentRefs: [{ name: 'gw' }], ...spec },
+})
+
+/** How many copies of `item` fit in `bytes` of JSON. */
+function fit(bytes: number, item: (i: number) => unknown): number {
+  const sample = JSON.stringify(item(99_999)).length + 1
+  return Math.max(1, Math.floor(bytes / sample))
+}
+
+/** Every shape at about `bytes` of JSON. */
+export function hostileShapes(bytes = DESIGN_POINT_BYTES): HostileShape[] {
+  const noMatch = () => ({ route: [{ destination: { host: 'reviews' } }] })
+  const nested = (i: number) => ({ match: [{ uri: { prefix: `/${'a'.repeat(i % 200)}` } }], route: [{ destination: { host: 'reviews' } }] })
+  const backend = (i: number) => ({ name: `svc${i}`, port: 80 })
+  const ruleWithMatch = (i: number) => ({ matches: [{ path: { type: 'PathPrefix', value: `/p${i}` } }], backendRefs: [{ name: 'svc', port: 80 }] })
+  const server = (i: number) => ({ port: { number: 80, name: `http-${i}`, protocol: 'HTTP' }, hosts: [`h${i}.example.com`] })
+  const listener = (i: number) => ({ name: `l${i}`, port: 80, protocol: 'HTTP', hostname: `h${i}.example.com` })
+  const subset = (i: number) => ({ name: `v${i}`, labels: { version: `v${i}` } })
+  const host = (i: number) => `h${i}.example.com`
+  return [
+    {
+      name: 'vs-rules-without-match',
+      why: 'one IST0130 per rule: duplicate-warning removal and finding counts',
+      object: vs('no-match', { http: Array.from({ length: fit(bytes, noMatch) }, noMatch) }),
+      allowed: true,
+    },
+    {
+      name: 'vs-nested-prefixes',
+      why: 'IST0131 prefix coverage compares rules pairwise in Istio',
+      object: vs('nested', { http: Array.from({ length: fit(bytes, nested) }, (_, i) => nested(i)) }),
+      allowed: true,
+    },
+    {
+      name: 'vs-many-hosts',
+      why: 'host index lookups per host',
+      object: vs('hosts', { hosts: Array.from({ length: fit(bytes, host) }, (_, i) => host(i)), http: [noMatch()] }),
+      allowed: true,
+    },
+    {
+      name: 'vs-huge-host',
+      why: 'one host of the whole size: messages, warnings and logs name it',
+      object: vs('huge-host', { hosts: [`${'h'.repeat(bytes - 200)}.example.com`], http: [noMatch()] }),
+      allowed: true,
+    },
+    {
+      name: 'httproute-backendrefs',
+      why: 'one BackendNotFound (RG0205) per backendRef',
+      object: httpRoute('backends', { rules: [{ backendRefs: Array.from({ length: fit(bytes, backend) }, (_, i) => backend(i)) }] }),
+      allowed: true,
+    },
+    {
+      name: 'httproute-rules',
+      why: 'one rule per path: match index and status per rule',
+      object: httpRoute('rules', { rules: Array.from({ length: fit(bytes, ruleWithMatch) }, (_, i) => ruleWithMatch(i)) }),
+      allowed: true,
+    },
+    {
+      name: 'istio-gateway-servers',
+      why: 'IST0145 compares servers of Gateways on the same workloads',
+      object: {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'servers', namespace: 'default' },
+        spec: { selector: { istio: 'ingressgateway' }, servers: Array.from({ length: fit(bytes, server) }, (_, i) => server(i)) },
+      },
+      allowed: true,
+    },
+    {
+      name: 'gateway-listeners',
+      why: 'listener attachment and feature checks per listener',
+      object: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'listeners', namespace: 'default' },
+        spec: { gatewayClassName: 'istio', listeners: Array.from({ length: fit(bytes, listener) }, (_, i) => listener(i)) },
+      },
+      allowed: true,
+    },
+    {
+      name: 'destinationrule-subsets',
+      why: 'subset lookups and generated-Service names per subset',
+      object: {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'subsets', namespace: 'default' },
+        spec: { host: 'reviews', subsets: Array.from({ length: fit(bytes, subset) }, (_, i) => subset(i)) },
+      },
+      allowed: true,
+    },
+    {
+      name: 'huge-name',
+      why: 'a name of the whole size: messages, logs and index keys',
+      object: { ...vs('x', { http: [noMatch()] }), metadata: { name: 'n'.repeat(bytes - 300), namespace: 'default' } },
+      allowed: true,
+    },
+  ]
+}
