@@ -29,7 +29,9 @@ export interface TestServer extends RunningServer {
 /** Starts the webhook on 127.0.0.1:<free port> with fresh certs; closed on teardown. */
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
-  o: { state?: string[]; config?: Config; dir?: string } & Partial<Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs'>> = {},
+  o: { state?: string[]; config?: Config; dir?: string } & Partial<
+    Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel'>
+  > = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
   const server = await startServe({
@@ -39,7 +41,10 @@ export async function startTestServer(
     tlsKey: join(dir, 'tls.key'),
     state: o.state ?? [],
     config: o.config,
-    logLevel: 'silent',
+    logLevel: o.logLevel ?? 'silent',
+    maxConnections: o.maxConnections,
+    clientCa: o.clientCa,
+    probePort: o.probePort,
     kubeConfig: o.kubeConfig,
     maxStalenessMs: o.maxStalenessMs,
     unsynced: o.unsynced,
@@ -143,8 +148,12 @@ export function virtualService(namespace: string, name: string, hosts: string[],
   }
 }
 
-/** Polls `fn` every 50 ms until it returns a truthy value or `ms` pass; returns the last value. */
-export async function eventually<T>(fn: () => T | Promise<T>, ms = 10_000): Promise<T> {
+/**
+ * Polls `fn` every 50 ms until it returns a truthy value or `ms` pass; returns the last value.
+ * The default is generous: tests wait for conditions, they do not time them (a loaded 2-core
+ * machine may be slow; timings belong in `npm run bench`).
+ */
+export async function eventually<T>(fn: () => T | Promise<T>, ms = 60_000): Promise<T> {
   const until = Date.now() + ms
   let v = await fn()
   while (!v && Date.now() < until) {

@@ -65,12 +65,6 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
       'RG0208 HTTPRoute apps/bad-method',
     ],
   },
-  {
-    name: 'Bookinfo samples as shipped: no conflict; only the ingress Pod the files lack is reported',
-    files: ['../shared/samples/istio/bookinfo/networking/virtual-service-all-v1.yaml', '../shared/samples/istio/bookinfo/networking/bookinfo-gateway.yaml', '../shared/samples/istio/bookinfo/networking/destination-rule-all.yaml', '../shared/samples/istio/bookinfo/platform/kube/bookinfo.yaml'],
-    rules: ['IST0101', 'IST0109', 'IST0132', 'IST0145', 'RG0101', 'RG0102', 'RG0103', 'RG0104'],
-    expected: ['IST0101 Gateway default/bookinfo-gateway'],
-  },
 ]
 
 for (const row of table) {

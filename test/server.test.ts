@@ -60,8 +60,8 @@ t.test('UPDATE replaces the old version; DELETE frees the host', async (t) => {
 })
 
 t.test('state files seed the view', async (t) => {
-  const s = await startTestServer(t, { state: ['../shared/samples/istio/bookinfo/networking/virtual-service-all-v1.yaml'] })
-  t.ok(s.view.size() >= 4, 'bookinfo VirtualServices loaded')
+  const s = await startTestServer(t, { state: ['test/fixtures/state-reviews.yaml'] })
+  t.equal(s.view.size(), 2, 'the VirtualService and DestinationRule in the state file')
   const r = await post(s.agent, `${s.url}/validate`, review(virtualService('default', 'my-reviews', ['reviews'])))
   t.equal(r.body.response.allowed, false)
   t.match(r.body.response.status.message, /VirtualService default\/reviews\b/)
