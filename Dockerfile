@@ -1,6 +1,7 @@
-# Build on node:20 with dev dependencies; run on a small Node 20 image with production
-# dependencies only, as a non-root user. No compiler or npm at run time.
-FROM node:20-bookworm AS build
+# Build with dev dependencies; run on a small image of the current Node LTS (24) with production
+# dependencies only, as a non-root user. No compiler or npm at run time. (.ci/run runs the test
+# suite on Node 24 too.)
+FROM node:24-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/package.json ./

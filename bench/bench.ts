@@ -15,7 +15,9 @@
  *   API server and be ready; admission latency with and without 100 watch events/s; heap per
  *   object cached through the informers (in process)
  * - state_load: seconds for the standalone server to load 50k objects from --state and be ready
- * `--only=check|memory|analyze|http|cluster` runs one section (printed, results.json untouched).
+ * - hostile: worst decide time (ms) per hostile 3 MiB shape, and webhook RSS after 12 MB
+ *   apiVersions and 20k distinct kinds (see `hostileBench`)
+ * `--only=check|memory|analyze|http|cluster|hostile` runs one section (printed, results.json untouched).
  * Targets (issues #3, #7): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
  * requests/s; ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
@@ -31,6 +33,10 @@ import { ClusterView } from '../src/view/view.js'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import { type CpuProfile, perRequestByCategory, type Window } from './profile.js'
 import { subjects, world } from './world.js'
+import { type HandlerDeps, mutate, validate } from '../src/admission/handler.js'
+import { DEFAULT_POLICY } from '../src/policy.js'
+import { subsetServiceMutator } from '../src/subsets/mutator.js'
+import { hostileShapes } from '../test/support/hostile.js'
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const quick = process.argv.includes('--quick')
@@ -297,6 +303,92 @@ function reviewBody(): string {
   })
 }
 
+/**
+ * Hostile shapes (test/support/hostile.ts, 3 MiB each): the worst of `runs` decide times, ms,
+ * per shape for /validate and /mutate (in process: JSON parse excluded, as the server's own
+ * histogram measures), against a view of 10k objects; target < 250 ms each.
+ * Then the memory of a webhook process (RSS, MB, from /proc) after 1,000 reviews whose object
+ * carries a distinct 12 MB apiVersion, and after 20k reviews of distinct kinds; target: within
+ * 64 MB of its RSS before them. `--quick` sends 100 and 2,000.
+ */
+async function hostileBench(dir: string) {
+  const view = new ClusterView()
+  for (const o of world(10_000)) view.upsert(structuredClone(o))
+  const deps: HandlerDeps = { view, policy: DEFAULT_POLICY, failurePolicy: 'Fail' }
+  const mutators = [subsetServiceMutator(undefined)]
+  const decide: Record<string, { bytes: number; validate_worst_ms: number; mutate_worst_ms: number; allowed: boolean }> = {}
+  for (const shape of hostileShapes()) {
+    const text = JSON.stringify(shape.object)
+    const [group, version] = String(shape.object.apiVersion).split('/')
+    const req = () => ({ uid: 'u', kind: { group: group!, version: version!, kind: String(shape.object.kind) }, operation: 'CREATE' as const, object: JSON.parse(text), dryRun: true })
+    let v = 0
+    let m = 0
+    let allowed = true
+    for (let i = 0; i < (quick ? 2 : 5); i++) {
+      const r1 = req()
+      const t0 = process.hrtime.bigint()
+      allowed = validate(r1, deps).response.allowed
+      v = Math.max(v, Number(process.hrtime.bigint() - t0) / 1e6)
+      const r2 = req()
+      const t1 = process.hrtime.bigint()
+      await mutate(r2, deps, mutators)
+      m = Math.max(m, Number(process.hrtime.bigint() - t1) / 1e6)
+    }
+    decide[shape.name] = { bytes: text.length, validate_worst_ms: round(v, 1), mutate_worst_ms: round(m, 1), allowed }
+  }
+  const worst = Math.max(...Object.values(decide).flatMap((d) => [d.validate_worst_ms, d.mutate_worst_ms]))
+
+  const server = await startServeProcess(dir, 'hostile-certs', [])
+  const rss = () => {
+    const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8')
+    return round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024, 1)
+  }
+  const send = async (body: string) => {
+    const r = await request(`${server.base}/validate`, { method: 'POST', dispatcher: server.agent, headers: { 'content-type': 'application/json' }, body })
+    await r.body.text()
+    return r.statusCode
+  }
+  const vs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'm', namespace: 'default' }, spec: { hosts: ['m'] } }
+  const envelope = (object: unknown, kind = { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' }) =>
+    JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind, operation: 'CREATE', object, dryRun: true } })
+  for (let i = 0; i < 50; i++) await send(envelope(vs))
+  const baseline = rss()
+  const pad = 'x'.repeat(12 * 1024 * 1024)
+  const statuses: Record<string, number> = {}
+  const nApi = quick ? 100 : 1000
+  for (let i = 0; i < nApi; i++) {
+    const code = await send(envelope({ ...vs, apiVersion: `networking.istio.io/v${i}${pad}` }))
+    statuses[code] = (statuses[code] ?? 0) + 1
+  }
+  const afterApiVersions = rss()
+  const nKinds = quick ? 2000 : 20_000
+  for (let i = 0; i < nKinds; i++) {
+    const kind = { group: 'example.com', version: 'v1', kind: `Kind${i}` }
+    await send(envelope({ apiVersion: 'example.com/v1', kind: `Kind${i}`, metadata: { name: 'x', namespace: 'default' } }, kind))
+  }
+  const afterKinds = rss()
+  const metricsBytes = await request(`${server.base}/metrics`, { dispatcher: server.agent }).then((r) => r.body.text()).then((t) => t.length)
+  server.child.kill('SIGKILL')
+  await server.agent.close()
+  return {
+    decide,
+    worst_decide_ms: worst,
+    memory: {
+      baseline_rss_mb: baseline,
+      distinct_12MB_api_versions: nApi,
+      statuses,
+      after_api_versions_rss_mb: afterApiVersions,
+      distinct_kinds: nKinds,
+      after_kinds_rss_mb: afterKinds,
+      metrics_bytes: metricsBytes,
+    },
+    targets: {
+      every_shape_under_250ms: worst < 250,
+      rss_within_64MB_of_baseline: afterApiVersions - baseline <= 64 && afterKinds - baseline <= 64,
+    },
+  }
+}
+
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
 const dir = mkdtempSync(join(tmpdir(), 'routeguard-bench-'))
 /** The parts of the run, each on its own for `--only=NAME`. */
@@ -306,6 +398,7 @@ const sections = {
   analyze: () => analyzeBench(dir, 10000),
   http: () => httpBench(dir, 50000),
   cluster: () => clusterBench(dir, 50000),
+  hostile: () => hostileBench(dir),
 }
 try {
   if (onlyArg) {
@@ -326,6 +419,7 @@ async function fullRun() {
   const analyze = sections.analyze()
   const { http, validate_decide_us_mean, stateLoad, profile } = await sections.http()
   const cluster = await sections.cluster()
+  const hostile = await sections.hostile()
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const results = {
     node: process.version,
@@ -336,7 +430,9 @@ async function fullRun() {
     sync: cluster.sync,
     state_load: stateLoad,
     cluster: { informer_heap_bytes_per_object: cluster.informer_heap_bytes_per_object, admission_under_watch_load: cluster.admission_under_watch_load },
+    hostile,
     targets: {
+      ...hostile.targets,
       sync_50k_under_10s: cluster.sync.seconds < 10,
       check_p99_under_1ms_at_50k: check['50000']!.p99_ms < 1,
       validate_at_least_70pct_of_noop: http.every((h) => (h.ratio as number) >= 0.7),
