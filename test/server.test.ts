@@ -225,3 +225,22 @@ t.test('the answer schema keeps every field Response.toReview can set (unit, inj
   }
   await app.close()
 })
+
+t.test('standalone: a second HTTPRoute with the same match on one Gateway is denied with RG0103, not an internal error', async (t) => {
+  const s = await startTestServer(t)
+  const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'default' }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } }
+  const route = (name: string) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: 'default' },
+    spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/a' } }], backendRefs: [{ name: 'svc', port: 80 }] }] },
+  })
+  t.equal((await post(s.agent, `${s.url}/validate`, review(gw))).body.response.allowed, true)
+  t.equal((await post(s.agent, `${s.url}/validate`, review(route('first')))).body.response.allowed, true)
+  // the rules ask for the stored route's facts between two questions about the new one: its
+  // facts (and the parentRefs analysis passes key by) must stay the same objects
+  const r = await post(s.agent, `${s.url}/validate`, review(route('second')))
+  t.equal(r.body.response.allowed, false)
+  t.equal(r.body.response.status.code, 403)
+  t.match(r.body.response.status.message, /^RG0103: HTTPRoute default\/second .*HTTPRoute default\/first/)
+})

@@ -194,10 +194,18 @@ function subtree<T extends object>(n: TrieNode<T>, out: T[]): void {
   if (n.children) for (const c of n.children.values()) subtree(c, out)
 }
 
-/** `a.b.c` → [c, b, a]; `.a.b` (a wildcard's suffix) → [b, a]. */
+/**
+ * `a.b.c` → [c, b, a]; `.a.b` (a wildcard's suffix) → [b, a]; empty labels are skipped. One
+ * pass from the end, no intermediate arrays: every host of every review goes through here.
+ */
 function splitLabels(host: string): string[] {
-  return host
-    .split('.')
-    .filter((l) => l !== '')
-    .reverse()
+  const out: string[] = []
+  let end = host.length
+  for (let i = host.length - 1; i >= -1; i--) {
+    if (i === -1 || host.charCodeAt(i) === 46 /* . */) {
+      if (end > i + 1) out.push(host.slice(i + 1, end))
+      end = i
+    }
+  }
+  return out
 }

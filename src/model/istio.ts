@@ -21,7 +21,7 @@ export interface VirtualServiceFacts {
   mesh: boolean
   /** gateways other than `mesh`, resolved to `namespace/name` */
   gateways: string[]
-  /** exportTo scopes: [`*`] or a de-duplicated list of namespaces (`.` → own namespace) */
+  /** exportTo scopes: [`*`] or a list of namespaces (`.` → own namespace), de-duplicated when short */
   scopes: string[]
   http: Record<string, unknown>[]
   tcp: Record<string, unknown>[]
@@ -54,13 +54,20 @@ function computeVirtualService(obj: K8sObject): VirtualServiceFacts {
  */
 export function exportScopes(exportTo: string[], namespace: string): string[] {
   if (exportTo.length === 0 || exportTo.includes(PUBLIC_SCOPE)) return [PUBLIC_SCOPE]
-  return [...new Set(exportTo.map((e) => (e === '.' ? namespace : e)))]
+  const scopes = exportTo.map((e) => (e === '.' ? namespace : e))
+  // real lists are a few namespaces; a hostile one of 100k is left with its duplicates (every
+  // reader treats the list as a set) rather than hashed on every review
+  return scopes.length <= 64 ? [...new Set(scopes)] : scopes
 }
 
 /** True when two scope lists share a namespace, or either is public. */
-export function scopesOverlap(a: string[], b: string[]): boolean {
+export function scopesOverlap(a: readonly string[], b: readonly string[]): boolean {
   if (a.includes(PUBLIC_SCOPE) || b.includes(PUBLIC_SCOPE)) return true
-  return a.some((s) => b.includes(s))
+  const [small, large] = a.length <= b.length ? [a, b] : [b, a]
+  if (small.length <= 8) return small.some((s) => large.includes(s))
+  // linear, not |a| × |b|: exportTo lists come from users
+  const set = new Set(large)
+  return small.some((s) => set.has(s))
 }
 
 /**

@@ -71,7 +71,12 @@ export function factsOf<T>(compute: (obj: K8sObject) => T): Facts<T> {
   let lastFacts: T | undefined
   const facts = (obj: K8sObject): T => {
     if (obj === lastObj) return lastFacts!
-    const v = kept.get(obj) ?? compute(obj)
+    // a stored object's kept facts do not take the last slot: asking for them between two
+    // questions about the object under review must not make its facts (and the identity of
+    // what they hold, which analysis passes key by) be computed again
+    const k = kept.get(obj)
+    if (k !== undefined) return k
+    const v = compute(obj)
     lastObj = obj
     lastFacts = v
     return v

@@ -26,9 +26,17 @@ export const ist0109 = defineRule({
     // Istio compares (host, scope) keys; each VirtualService is posted once per host with all
     // its scopes, so the scope test is a lookup: an exact host conflicts in a scope both export
     // to; a matching host conflicts across public and scoped (whichever side is public).
-    const scopeIndex = new Map<string, number>()
-    vs.scopes.forEach((s, i) => scopeIndex.set(s, i))
-    const publicIndex = scopeIndex.get(PUBLIC_SCOPE) ?? -1
+    // built on the first posting that needs it: a VirtualService with 100k exportTo entries and
+    // no other VirtualService on its hosts never pays for it
+    let scopeIndex: Map<string, number> | undefined
+    const indexOf = (s: string) => {
+      if (!scopeIndex) {
+        scopeIndex = new Map()
+        for (let i = 0; i < vs.scopes.length; i++) scopeIndex.set(vs.scopes[i]!, i)
+      }
+      return scopeIndex.get(s)
+    }
+    const publicIndex = vs.scopes.indexOf(PUBLIC_SCOPE)
     const firstScoped = vs.scopes.findIndex((s) => s !== PUBLIC_SCOPE)
     const others = new Set<K8sObject>()
     // the message names the first (scope, host) pair in Istio's order: scopes, then hosts
@@ -36,16 +44,41 @@ export const ist0109 = defineRule({
     const witness = (scopeAt: number, hostAt: number, host: string) => {
       if (scopeAt >= 0 && (!first || scopeAt < first.scopeAt || (scopeAt === first.scopeAt && hostAt < first.hostAt))) first = { scopeAt, hostAt, host }
     }
+    // what another VirtualService's scopes give against mine does not depend on the host:
+    // worked out once per other object, so hosts × scopes is never multiplied
+    const exactAt = new Map<K8sObject, number>()
+    const crossAt = new Map<K8sObject, number>()
+    const exact = (other: K8sObject, scopes: readonly string[]) => {
+      let at = exactAt.get(other)
+      if (at === undefined) {
+        at = -1
+        for (const s of scopes) {
+          const i = indexOf(s)
+          if (i !== undefined && (at < 0 || i < at)) at = i
+        }
+        exactAt.set(other, at)
+      }
+      return at
+    }
+    const cross = (other: K8sObject, scopes: readonly string[]) => {
+      let at = crossAt.get(other)
+      if (at === undefined) {
+        const theirsPublic = scopes.includes(PUBLIC_SCOPE)
+        const theirsScoped = scopes.some((s) => s !== PUBLIC_SCOPE)
+        // my public scope meets their scoped ones; my scoped ones meet their public one
+        at = -1
+        if (publicIndex >= 0 && theirsScoped) at = publicIndex
+        if (firstScoped >= 0 && theirsPublic && (at < 0 || firstScoped < at)) at = firstScoped
+        crossAt.set(other, at)
+      }
+      return at
+    }
     const hosts = vsFQDNs(vs)
     for (let hostAt = 0; hostAt < hosts.length; hostAt++) {
       const host = hosts[hostAt]!
       for (const p of view.meshHostsExact(host)) {
         if (sameObject(p.obj, subject)) continue
-        let at = -1
-        for (const s of p.scopes) {
-          const i = scopeIndex.get(s)
-          if (i !== undefined && (at < 0 || i < at)) at = i
-        }
+        const at = exact(p.obj, p.scopes)
         if (at >= 0) {
           others.add(p.obj)
           witness(at, hostAt, host)
@@ -53,12 +86,7 @@ export const ist0109 = defineRule({
       }
       for (const p of view.meshHostsMatching(host)) {
         if (sameObject(p.obj, subject)) continue
-        const theirsPublic = p.scopes.includes(PUBLIC_SCOPE)
-        const theirsScoped = p.scopes.some((s) => s !== PUBLIC_SCOPE)
-        // my public scope meets their scoped ones; my scoped ones meet their public one
-        let at = -1
-        if (publicIndex >= 0 && theirsScoped) at = publicIndex
-        if (firstScoped >= 0 && theirsPublic && (at < 0 || firstScoped < at)) at = firstScoped
+        const at = cross(p.obj, p.scopes)
         if (at >= 0) {
           others.add(p.obj)
           witness(at, hostAt, host)

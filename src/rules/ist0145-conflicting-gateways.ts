@@ -6,9 +6,9 @@
  * is ignored. One finding per conflicting server of the subject.
  * Reads: Istio Gateways on the server's port (grouped by selector), Pods for sub-selectors.
  */
-import { type K8sObject, KIND, sameObject } from '../model/object.js'
+import { type K8sObject, KIND, lengthPrefixed, sameObject } from '../model/object.js'
 import { istioGateway } from '../model/istio.js'
-import { describeAll, finding } from './messages.js'
+import { describeAll, finding, listText } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
 export const ist0145 = defineRule({
@@ -19,17 +19,37 @@ export const ist0145 = defineRule({
   check(subject, { view }) {
     const gw = istioGateway(subject)
     const out: Finding[] = []
+    // (port, bind, host) of each other gateway's servers, built once per other gateway: Istio
+    // compares server by server; a lookup per host keeps a gateway of 50k servers linear
+    const keysOf = new Map<K8sObject, Set<string>>()
+    const serverKeys = (other: K8sObject) => {
+      let keys = keysOf.get(other)
+      if (!keys) {
+        keys = new Set()
+        for (const s of istioGateway(other).servers) for (const h of s.hosts) keys.add(lengthPrefixed([String(s.port), s.bind, h]))
+        keysOf.set(other, keys)
+      }
+      return keys
+    }
+    // the other gateways on the same workload, per port (looked up once per port, not per server)
+    const onPort = new Map<number, K8sObject[]>()
+    const gatewaysOn = (port: number) => {
+      let list = onPort.get(port)
+      if (!list) {
+        list = []
+        for (const [sel, gateways] of view.istioGatewaysOnPort(port)) {
+          if (!sameWorkload(gw.selectorString, gw.selector, sel, view.anyPodSelected.bind(view), gateways)) continue
+          for (const other of gateways) if (!sameObject(other, subject)) list.push(other)
+        }
+        onPort.set(port, list)
+      }
+      return list
+    }
     for (const server of gw.servers) {
       const others = new Set<K8sObject>()
-      for (const [sel, gateways] of view.istioGatewaysOnPort(server.port)) {
-        if (!sameWorkload(gw.selectorString, gw.selector, sel, view.anyPodSelected.bind(view), gateways)) continue
-        for (const other of gateways) {
-          if (sameObject(other, subject)) continue
-          const conflict = istioGateway(other).servers.some(
-            (s) => s.port === server.port && s.bind === server.bind && s.hosts.some((h) => server.hosts.includes(h)),
-          )
-          if (conflict) others.add(other)
-        }
+      for (const other of gatewaysOn(server.port)) {
+        const keys = serverKeys(other)
+        if (server.hosts.some((h) => keys.has(lengthPrefixed([String(server.port), server.bind, h])))) others.add(other)
       }
       if (others.size === 0) continue
       const list = [...others]
@@ -37,7 +57,7 @@ export const ist0145 = defineRule({
         finding(
           'IST0145',
           subject,
-          { others: describeAll(list), selector: gw.selectorString || '(none)', port: String(server.port), hosts: server.hosts.join(',') },
+          { others: describeAll(list), selector: gw.selectorString || '(none)', port: String(server.port), hosts: listText(server.hosts) },
           { path: `spec.servers[${server.index}]`, related: list },
         ),
       )

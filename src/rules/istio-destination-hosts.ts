@@ -13,17 +13,23 @@
  */
 import { arr, type K8sObject, KIND, num, rec, sameObject, str } from '../model/object.js'
 import { toFQDN } from '../model/hosts.js'
-import { exportScopes, PUBLIC_SCOPE, virtualService } from '../model/istio.js'
+import { PUBLIC_SCOPE, virtualService } from '../model/istio.js'
 import type { ServiceHostPosting, View } from '../view/view.js'
-import { describeAll, finding } from './messages.js'
+import { describeAll, finding, listText } from './messages.js'
 import { analyzerRules, type Finding } from './types.js'
 
+/** A set over `items`, built on the first `has` (most reviews never ask). */
+export function lazySet(items: readonly string[]): Pick<ReadonlySet<string>, 'has'> {
+  let set: Set<string> | undefined
+  return { has: (s) => (set ??= new Set(items)).has(s) }
+}
+
 /** Istio's destination lookup: the visible Service/ServiceEntry for `host`, or undefined. */
-export function resolveDestination(view: View, host: string, scopes: string[]): ServiceHostPosting | undefined {
+export function resolveDestination(view: View, host: string, scopes: Pick<ReadonlySet<string>, 'has'>): ServiceHostPosting | undefined {
   let wildcard: ServiceHostPosting | undefined
   let scoped: ServiceHostPosting | undefined
   for (const p of view.serviceHostsMatching(host)) {
-    const visible = p.scope === PUBLIC_SCOPE || scopes.includes(p.scope)
+    const visible = p.scope === PUBLIC_SCOPE || scopes.has(p.scope)
     if (!visible) continue
     if (p.host === host) {
       if (p.scope === PUBLIC_SCOPE) return p
@@ -35,11 +41,29 @@ export function resolveDestination(view: View, host: string, scopes: string[]): 
   return scoped ?? wildcard
 }
 
+/**
+ * Of another VirtualService: its hosts as written, and the destination hosts its HTTP routes
+ * name with a subset. Computed once per other object per evaluation, so IST0140 looks each up
+ * instead of scanning the other's rules once per route of the subject (rules × rules).
+ */
+function routingOf(obj: K8sObject) {
+  const vs = virtualService(obj)
+  const subsetHosts = new Set<string>()
+  for (const h of vs.http) {
+    for (const x of arr(h.route)) {
+      const d = rec(rec(x).destination)
+      const host = str(d.host)
+      if (host && str(d.subset)) subsetHosts.add(host)
+    }
+  }
+  return { hosts: new Set(vs.hosts), subsetHosts }
+}
+
 function analyze(subject: K8sObject, view: View): Finding[] {
   const vs = virtualService(subject)
   const spec = rec(subject.spec)
-  const scopes = exportScopes(arr(spec.exportTo).filter((x): x is string => typeof x === 'string'), vs.namespace)
-  const lookupScopes = scopes.includes(PUBLIC_SCOPE) ? [vs.namespace] : scopes
+  const scopes = vs.scopes
+  const lookupScopes = lazySet(scopes.includes(PUBLIC_SCOPE) ? [vs.namespace] : scopes)
   const out: Finding[] = []
   // lookups mean nothing unless the view holds every Service and ServiceEntry (live views that don't, skip)
   const complete = view.covers(KIND.Service) && view.covers(KIND.ServiceEntry)
@@ -56,7 +80,7 @@ function analyze(subject: K8sObject, view: View): Finding[] {
     if (port !== undefined && found.ports.length && !found.ports.includes(port)) {
       out.push(finding('IST0101', subject, { reftype: mirror ? 'mirror host:port' : 'host:port', name: `${host}:${port}` }, { path }))
     } else if (port === undefined && found.ports.length > 1 && !mirror) {
-      out.push(finding('IST0112', subject, { path, host: host!, ports: found.ports.join(',') }, { path }))
+      out.push(finding('IST0112', subject, { path, host: host!, ports: listText(found.ports.map(String)) }, { path }))
     }
   }
   for (const section of ['http', 'tcp', 'tls'] as const) {
@@ -69,6 +93,7 @@ function analyze(subject: K8sObject, view: View): Finding[] {
     })
   }
   if (vs.gateways.length) {
+    const routing = new Map<K8sObject, ReturnType<typeof routingOf>>()
     arr(spec.http).forEach((rule, i) => {
       arr(rec(rule).route).forEach((r, j) => {
         const d = rec(rec(r).destination)
@@ -76,10 +101,10 @@ function analyze(subject: K8sObject, view: View): Finding[] {
         if (!host || str(d.subset)) return
         const others = new Set<K8sObject>()
         for (const p of view.meshHostsExact(toFQDN(host, vs.namespace))) {
-          const other = virtualService(p.obj)
-          if (sameObject(p.obj, subject) || !other.hosts.includes(host)) continue
-          const bySubset = other.http.some((h) => arr(h.route).some((x) => str(rec(rec(x).destination).host) === host && str(rec(rec(x).destination).subset)))
-          if (bySubset) others.add(p.obj)
+          if (sameObject(p.obj, subject)) continue
+          let other = routing.get(p.obj)
+          if (!other) routing.set(p.obj, (other = routingOf(p.obj)))
+          if (other.hosts.has(host) && other.subsetHosts.has(host)) others.add(p.obj)
         }
         if (others.size) {
           const path = `spec.http[${i}].route[${j}].destination`

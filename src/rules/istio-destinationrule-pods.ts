@@ -30,7 +30,7 @@ function analyze(subject: K8sObject, view: View): Finding[] {
   const raw = str(spec.host) ?? ''
   const host = toFQDN(raw, ns)
   const scopes = exportScopes(arr(spec.exportTo).filter((x): x is string => typeof x === 'string'), ns)
-  const found = resolveDestination(view, host, scopes.includes(PUBLIC_SCOPE) ? [ns] : scopes)
+  const found = resolveDestination(view, host, new Set(scopes.includes(PUBLIC_SCOPE) ? [ns] : scopes))
   const out: Finding[] = []
   if (!found) {
     if (view.covers(KIND.Service) && view.covers(KIND.ServiceEntry)) out.push(finding('IST0174', subject, { host: raw }, { path: 'spec.host' }))

@@ -288,6 +288,15 @@ export function formatMessage(code: Code, args: Record<string, string>, subject?
   return message.length > MAX_MESSAGE_LENGTH ? shorten(message, MAX_MESSAGE_LENGTH) : message
 }
 
+/**
+ * `a,b,c` for a list of names or hosts: at most `max` of them, then `and N more`. Build it once
+ * per rule, not per finding: a hostile list can hold a hundred thousand entries.
+ */
+export function listText(items: readonly string[], max = MAX_LISTED): string {
+  if (items.length <= max) return items.join(',')
+  return `${items.slice(0, max).join(',')} and ${items.length - max} more`
+}
+
 /** `Kind ns/name, Kind ns/name` for a list of objects: at most MAX_LISTED, then `and N more`. */
 export function describeAll(objs: Iterable<K8sObject>): string {
   const names: string[] = []

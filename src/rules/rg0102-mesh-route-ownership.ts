@@ -13,7 +13,7 @@ import { serviceFQDN } from '../model/hosts.js'
 import { type K8sObject, KIND, sameObject } from '../model/object.js'
 import { PUBLIC_SCOPE, scopesOverlap, virtualService, vsFQDNs } from '../model/istio.js'
 import { isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
-import { describeAll, finding } from './messages.js'
+import { describeAll, finding, listText } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
 /** Namespaces a GAMMA route applies to: producer → public, consumer → its own namespace. */
@@ -30,11 +30,15 @@ export const rg0102 = defineRule({
     if (subject.kind === 'VirtualService') {
       const vs = virtualService(subject)
       if (!vs.mesh) return []
+      // the subject's scopes as a set: one lookup per posting, not a scan of a long exportTo
+      const minePublic = vs.scopes.includes(PUBLIC_SCOPE)
+      let mine: Set<string> | undefined // built on the first route that needs it
+      const overlaps = (theirs: string[]) => minePublic || theirs.some((s) => s === PUBLIC_SCOPE || (mine ??= new Set(vs.scopes)).has(s))
       for (const host of vsFQDNs(vs)) {
         const others = new Set<K8sObject>()
         for (const p of view.serviceRoutesMatching(host)) {
           if (sameObject(p.obj, subject)) continue
-          if (scopesOverlap(vs.scopes, routeScopes(route(p.obj).namespace, p.parent))) others.add(p.obj)
+          if (overlaps(routeScopes(route(p.obj).namespace, p.parent))) others.add(p.obj)
         }
         if (others.size) out.push(report(subject, host, vs.scopes, [...others], 'spec.hosts'))
       }
@@ -43,11 +47,16 @@ export const rg0102 = defineRule({
     const r = route(subject)
     for (const parent of r.parentRefs) {
       if (!isServiceParent(parent)) continue
+      // per parentRef (its scopes differ by parent namespace), once per other VirtualService
+      const overlapByObject = new Map<K8sObject, boolean>()
       const host = serviceFQDN(parent.name, parent.namespace)
       const scopes = routeScopes(r.namespace, parent)
       const others = new Set<K8sObject>()
       for (const p of view.meshHostsMatching(host)) {
-        if (!sameObject(p.obj, subject) && scopesOverlap(scopes, p.scopes as string[])) others.add(p.obj)
+        if (sameObject(p.obj, subject) || others.has(p.obj)) continue
+        let hit = overlapByObject.get(p.obj)
+        if (hit === undefined) overlapByObject.set(p.obj, (hit = scopesOverlap(scopes, p.scopes as string[])))
+        if (hit) others.add(p.obj)
       }
       if (others.size) out.push(report(subject, host, scopes, [...others], `spec.parentRefs[${parent.index}]`))
     }
@@ -56,6 +65,6 @@ export const rg0102 = defineRule({
 })
 
 function report(subject: K8sObject, host: string, scopes: string[], others: K8sObject[], path: string): Finding {
-  const scope = scopes.includes(PUBLIC_SCOPE) ? 'all namespaces' : `namespaces ${scopes.join(',')}`
+  const scope = scopes.includes(PUBLIC_SCOPE) ? 'all namespaces' : `namespaces ${listText(scopes)}`
   return finding('RG0102', subject, { others: describeAll(others), host, scope }, { path, related: others })
 }

@@ -18,7 +18,7 @@ import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../mo
 import { effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { attach, type RefAttachment, subjectAttachments } from './attachment.js'
-import { finding } from './messages.js'
+import { finding, listText } from './messages.js'
 import { analyzerRules, type Finding } from './types.js'
 
 export interface Condition {
@@ -117,7 +117,7 @@ function acceptGateway(subject: K8sObject, kind: string, hostnames: string[], { 
     return { type: 'Accepted', status: 'False', reason: 'NotAllowedByListeners' }
   }
   if (kind !== 'TCPRoute' && !attached.some((l) => effectiveHostnames(hostnames, l.hostname).length > 0)) {
-    out.push(finding('RG0203', subject, { parent: parentText(p), hostnames: hostnames.join(',') }, { path: parentPath(p), reason: 'NoMatchingListenerHostname' }))
+    out.push(finding('RG0203', subject, { parent: parentText(p), hostnames: listText(hostnames) }, { path: parentPath(p), reason: 'NoMatchingListenerHostname' }))
     return { type: 'Accepted', status: 'False', reason: 'NoMatchingListenerHostname' }
   }
   return ACCEPTED

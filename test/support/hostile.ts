@@ -118,6 +118,26 @@ export function hostileShapes(bytes = DESIGN_POINT_BYTES): HostileShape[] {
       allowed: true,
     },
     {
+      name: 'vs-exportto-x-hosts',
+      why: 'Istio keys mesh hosts by (exportTo scope, host): the product of the two lists',
+      object: vs('scopes', {
+        hosts: Array.from({ length: fit(bytes / 2, host) }, (_, i) => host(i)),
+        exportTo: Array.from({ length: fit(bytes / 2, (i: number) => `ns-${i}`) }, (_, i) => `ns-${i}`),
+        http: [noMatch()],
+      }),
+      allowed: true,
+    },
+    {
+      name: 'vs-gateways-x-hosts-x-rules',
+      why: 'RG0101 keys gateway routes by (gateway, host, match): the product of three lists',
+      object: vs('fanout', {
+        gateways: Array.from({ length: fit(bytes / 3, (i: number) => `ns/gw-${i}`) }, (_, i) => `ns/gw-${i}`),
+        hosts: Array.from({ length: fit(bytes / 3, host) }, (_, i) => host(i)),
+        http: Array.from({ length: fit(bytes / 3, nested) }, (_, i) => ({ ...nested(i), match: [{ uri: { prefix: `/r${i}` } }] })),
+      }),
+      allowed: true,
+    },
+    {
       name: 'huge-name',
       why: 'a name of the whole size: messages, logs and index keys',
       object: { ...vs('x', { http: [noMatch()] }), metadata: { name: 'n'.repeat(bytes - 300), namespace: 'default' } },
