@@ -39,7 +39,7 @@ function computeVirtualService(obj: K8sObject): VirtualServiceFacts {
     name: nameOf(obj),
     hosts: strs(spec.hosts),
     mesh: rawGateways.length === 0 || rawGateways.includes(MESH_GATEWAY),
-    gateways: [...new Set(rawGateways.filter((g) => g !== MESH_GATEWAY).map((g) => resolveGatewayName(g, namespace)))],
+    gateways: dedupeShort(rawGateways.filter((g) => g !== MESH_GATEWAY).map((g) => resolveGatewayName(g, namespace))),
     scopes: exportScopes(strs(spec.exportTo), namespace),
     http: arr(spec.http).map(rec),
     tcp: arr(spec.tcp).map(rec),
@@ -54,10 +54,17 @@ function computeVirtualService(obj: K8sObject): VirtualServiceFacts {
  */
 export function exportScopes(exportTo: string[], namespace: string): string[] {
   if (exportTo.length === 0 || exportTo.includes(PUBLIC_SCOPE)) return [PUBLIC_SCOPE]
-  const scopes = exportTo.map((e) => (e === '.' ? namespace : e))
-  // real lists are a few namespaces; a hostile one of 100k is left with its duplicates (every
-  // reader treats the list as a set) rather than hashed on every review
-  return scopes.length <= 64 ? [...new Set(scopes)] : scopes
+  return dedupeShort(exportTo.map((e) => (e === '.' ? namespace : e)))
+}
+
+/**
+ * `items` without duplicates when it is short (real gateway, host and exportTo lists are a few
+ * entries). A long one, which only hostile input has, is kept as it is: every reader treats
+ * these lists as sets (conflict sets, postings removed by object), and hashing 100k strings
+ * again on every review is what made such a review slow.
+ */
+export function dedupeShort(items: string[]): string[] {
+  return items.length <= 64 ? [...new Set(items)] : items
 }
 
 /** True when two scope lists share a namespace, or either is public. */
@@ -85,15 +92,11 @@ const FQDNS = new WeakMap<VirtualServiceFacts, string[]>()
 
 /**
  * The FQDN of each host of a VirtualService (short names expanded in its namespace), without
- * duplicates. Kept per facts object: three rules and the index ask for it (do not modify).
+ * duplicates (`dedupeShort`). Kept per facts object: three rules and the index ask for it (do not modify).
  */
 export function vsFQDNs(f: VirtualServiceFacts): string[] {
   let fqdns = FQDNS.get(f)
-  if (!fqdns) {
-    const seen = new Set<string>()
-    for (const h of f.hosts) seen.add(toFQDN(h, f.namespace))
-    FQDNS.set(f, (fqdns = [...seen]))
-  }
+  if (!fqdns) FQDNS.set(f, (fqdns = dedupeShort(f.hosts.map((h) => toFQDN(h, f.namespace)))))
   return fqdns
 }
 

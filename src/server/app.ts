@@ -18,7 +18,14 @@ import { actionFor } from '../policy.js'
 import type { Metrics } from './metrics.js'
 import { type KeyPair, tlsOptions } from './tls.js'
 
-export const BODY_LIMIT = 16 * 1024 * 1024
+/**
+ * Largest AdmissionReview body accepted, bytes (8 MiB). The design point is a 3 MiB object
+ * (twice etcd's default 1.5 MiB request limit; the API server itself refuses request bodies
+ * over 3 MB); an UPDATE review carries the object and its old version, so two of them plus the
+ * envelope fit. A larger body is answered 413 before it is read (with a Content-Length) or as
+ * soon as it passes the limit: every byte accepted is held in memory while it is parsed.
+ */
+export const BODY_LIMIT = 8 * 1024 * 1024
 
 export interface ServerOptions {
   tls: KeyPair
