@@ -36,7 +36,7 @@ import { subjects, world } from './world.js'
 import { type HandlerDeps, mutate, validate } from '../src/admission/handler.js'
 import { DEFAULT_POLICY } from '../src/policy.js'
 import { subsetServiceMutator } from '../src/subsets/mutator.js'
-import { hostileShapes } from '../test/support/hostile.js'
+import { type HostileShape, hostileShape, hostileShapeNames } from '../test/support/hostile.js'
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const quick = process.argv.includes('--quick')
@@ -304,9 +304,11 @@ function reviewBody(): string {
 }
 
 /**
- * Hostile shapes (test/support/hostile.ts, 3 MiB each): the worst of `runs` decide times, ms,
- * per shape for /validate and /mutate (in process: JSON parse excluded, as the server's own
- * histogram measures), against a view of 10k objects; target < 250 ms each.
+ * Hostile shapes (test/support/hostile.ts, 3 MiB each): decide times, ms, per shape for
+ * /validate and /mutate (in process: JSON parse excluded, as the server's own histogram
+ * measures), against a view of 10k objects, after ordinary reviews have warmed the code: the
+ * first review of the shape (`first_ms`, which also compiles what only such shapes reach) and
+ * the worst of the next five (each includes any GC pause it meets); target < 250 ms each.
  * Then the memory of a webhook process (RSS, MB, from /proc) after 1,000 reviews whose object
  * carries a distinct 12 MB apiVersion (over the 8 MiB body limit), 1,000 with 7 MB ones (read,
  * parsed, refused), and after 20k reviews of distinct kinds; target: within
@@ -317,27 +319,46 @@ async function hostileBench(dir: string) {
   for (const o of world(10_000)) view.upsert(structuredClone(o))
   const deps: HandlerDeps = { view, policy: DEFAULT_POLICY, failurePolicy: 'Fail' }
   const mutators = [subsetServiceMutator(undefined)]
-  const decide: Record<string, { bytes: number; validate_worst_ms: number; mutate_worst_ms: number; allowed: boolean }> = {}
-  for (const shape of hostileShapes()) {
+  // a server that has answered ordinary reviews: their code paths are compiled
+  for (let i = 0; i < 300; i++) {
+    for (const s of subjects()) {
+      const o = structuredClone(s.object)
+      const [g, v] = String(o.apiVersion).split('/')
+      const r = { uid: 'w', kind: { group: g!, version: v!, kind: String(o.kind) }, operation: 'CREATE' as const, object: o, dryRun: true }
+      validate(r, deps)
+      await mutate(r, deps, mutators)
+    }
+  }
+  const decide: Record<string, { bytes: number; first_ms: number; validate_worst_ms: number; mutate_worst_ms: number; allowed: boolean }> = {}
+  for (const name of hostileShapeNames()) {
+    // one shape alive at a time: the bench's heap should be the view and the review, as a server's is
+    let shape: HostileShape | undefined = hostileShape(name)
     const text = JSON.stringify(shape.object)
     const [group, version] = String(shape.object.apiVersion).split('/')
-    const req = () => ({ uid: 'u', kind: { group: group!, version: version!, kind: String(shape.object.kind) }, operation: 'CREATE' as const, object: JSON.parse(text), dryRun: true })
+    const kind = String(shape.object.kind)
+    shape = undefined
+    gc()
+    const req = () => ({ uid: 'u', kind: { group: group!, version: version!, kind }, operation: 'CREATE' as const, object: JSON.parse(text), dryRun: true })
     let v = 0
     let m = 0
     let allowed = true
-    for (let i = 0; i < (quick ? 2 : 5); i++) {
+    let first = 0
+    for (let i = 0; i < (quick ? 3 : 6); i++) {
       const r1 = req()
       const t0 = process.hrtime.bigint()
       allowed = validate(r1, deps).response.allowed
-      v = Math.max(v, Number(process.hrtime.bigint() - t0) / 1e6)
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      // the first review of a shape also compiles the code only such shapes reach
+      if (i === 0) first = ms
+      else v = Math.max(v, ms)
       const r2 = req()
       const t1 = process.hrtime.bigint()
       await mutate(r2, deps, mutators)
       m = Math.max(m, Number(process.hrtime.bigint() - t1) / 1e6)
     }
-    decide[shape.name] = { bytes: text.length, validate_worst_ms: round(v, 1), mutate_worst_ms: round(m, 1), allowed }
+    decide[name] = { bytes: text.length, first_ms: round(first, 1), validate_worst_ms: round(v, 1), mutate_worst_ms: round(m, 1), allowed }
   }
-  const worst = Math.max(...Object.values(decide).flatMap((d) => [d.validate_worst_ms, d.mutate_worst_ms]))
+  const worst = Math.max(...Object.values(decide).flatMap((d) => [d.first_ms, d.validate_worst_ms, d.mutate_worst_ms]))
 
   const server = await startServeProcess(dir, 'hostile-certs', [])
   const rss = () => {

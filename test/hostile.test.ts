@@ -24,7 +24,7 @@ import { KIND } from '../src/model/object.js'
 import { MAX_WARNINGS_TOTAL } from '../src/admission/response.js'
 import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES } from './fake-apiserver.js'
 import { eventually, freePort, get, post, review, startTestServer, tempDir, tlsAgent, virtualService } from './helpers.js'
-import { hostileShapes } from './support/hostile.js'
+import { hostileShape, hostileShapeNames } from './support/hostile.js'
 
 /** The longest an API server waits for a webhook (admissionregistration/v1 `timeoutSeconds` maximum). */
 const API_SERVER_GIVES_UP_MS = 30_000
@@ -49,7 +49,8 @@ function warningChars(r: any): number {
 
 t.test('every hostile shape at 3 MiB is answered, with the right verdict and a bounded answer', async (t) => {
   const s = await startTestServer(t)
-  for (const shape of hostileShapes()) {
+  for (const name of hostileShapeNames()) {
+    const shape = hostileShape(name)
     const r = await postLikeApiServer(s.agent, `${s.url}/validate`, review(shape.object, { dryRun: true }))
     t.equal(r.status, 200, `${shape.name}: answered`)
     t.equal(r.body.response.allowed, shape.allowed, `${shape.name}: ${shape.allowed ? 'allowed' : 'denied'}`)
@@ -64,7 +65,7 @@ t.test('a flood of warnings never hides a finding that denies, and the deny name
   const s = await startTestServer(t)
   t.equal((await post(s.agent, `${s.url}/validate`, review(virtualService('default', 'owner', ['reviews'])))).body.response.allowed, true)
   // 3 MiB of rules without matches: one IST0130 and one IST0101 per rule, and one IST0109
-  const flood = hostileShapes().find((x) => x.name === 'vs-rules-without-match')!.object as any
+  const flood = hostileShape('vs-rules-without-match').object as any
   const r = await postLikeApiServer(s.agent, `${s.url}/validate`, review(flood))
   t.equal(r.body.response.allowed, false, 'denied')
   t.match(r.body.response.status.message, /^IST0109: VirtualService default\/no-match and VirtualService default\/owner /)
@@ -75,7 +76,7 @@ t.test('a flood of warnings never hides a finding that denies, and the deny name
 })
 
 t.test('IST0131 (off at admission) is not evaluated at admission; with the policy on, nested prefixes are still answered', async (t) => {
-  const nested = hostileShapes().find((x) => x.name === 'vs-nested-prefixes')!.object as any
+  const nested = hostileShape('vs-nested-prefixes').object as any
   // prefixes of growing length: every one is covered by all earlier ones (Istio compares all pairs)
   nested.spec.http = Array.from({ length: 2000 }, (_, i) => ({ match: [{ uri: { prefix: `/${'a'.repeat(i)}` } }], route: [{ destination: { host: 'reviews' } }] }))
   const off = await startTestServer(t)

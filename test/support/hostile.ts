@@ -39,6 +39,35 @@ function fit(bytes: number, item: (i: number) => unknown): number {
 
 /** Every shape at about `bytes` of JSON. */
 export function hostileShapes(bytes = DESIGN_POINT_BYTES): HostileShape[] {
+  return hostileShapeNames().map((name) => hostileShape(name, bytes))
+}
+
+/** The names of the shapes, in order. */
+export function hostileShapeNames(): string[] {
+  return shapeList(1024).map((s) => s.name)
+}
+
+/** One shape, built alone (the bench keeps one 3 MiB object alive at a time, not twelve). */
+export function hostileShape(name: string, bytes = DESIGN_POINT_BYTES): HostileShape {
+  const built = shapeList(bytes, name)
+  if (!built.length) throw new Error(`no hostile shape ${name}`)
+  return built[0]!
+}
+
+/** The shapes; with `only`, just that one is built (the others' objects are not made). */
+function shapeList(bytes: number, only?: string): HostileShape[] {
+  const all = shapeSpecs(bytes)
+  return all.filter((s) => only === undefined || s.name === only).map((s) => ({ name: s.name, why: s.why, allowed: s.allowed, object: s.object() }))
+}
+
+interface ShapeSpec {
+  name: string
+  why: string
+  object: () => Record<string, unknown>
+  allowed: boolean
+}
+
+function shapeSpecs(bytes: number): ShapeSpec[] {
   const noMatch = () => ({ route: [{ destination: { host: 'reviews' } }] })
   const nested = (i: number) => ({ match: [{ uri: { prefix: `/${'a'.repeat(i % 200)}` } }], route: [{ destination: { host: 'reviews' } }] })
   const backend = (i: number) => ({ name: `svc${i}`, port: 80 })
@@ -51,76 +80,76 @@ export function hostileShapes(bytes = DESIGN_POINT_BYTES): HostileShape[] {
     {
       name: 'vs-rules-without-match',
       why: 'one IST0130 per rule: duplicate-warning removal and finding counts',
-      object: vs('no-match', { http: Array.from({ length: fit(bytes, noMatch) }, noMatch) }),
+      object: () => vs('no-match', { http: Array.from({ length: fit(bytes, noMatch) }, noMatch) }),
       allowed: true,
     },
     {
       name: 'vs-nested-prefixes',
       why: 'IST0131 prefix coverage compares rules pairwise in Istio',
-      object: vs('nested', { http: Array.from({ length: fit(bytes, nested) }, (_, i) => nested(i)) }),
+      object: () => vs('nested', { http: Array.from({ length: fit(bytes, nested) }, (_, i) => nested(i)) }),
       allowed: true,
     },
     {
       name: 'vs-many-hosts',
       why: 'host index lookups per host',
-      object: vs('hosts', { hosts: Array.from({ length: fit(bytes, host) }, (_, i) => host(i)), http: [noMatch()] }),
+      object: () => vs('hosts', { hosts: Array.from({ length: fit(bytes, host) }, (_, i) => host(i)), http: [noMatch()] }),
       allowed: true,
     },
     {
       name: 'vs-huge-host',
       why: 'one host of the whole size: messages, warnings and logs name it',
-      object: vs('huge-host', { hosts: [`${'h'.repeat(bytes - 200)}.example.com`], http: [noMatch()] }),
+      object: () => vs('huge-host', { hosts: [`${'h'.repeat(bytes - 200)}.example.com`], http: [noMatch()] }),
       allowed: true,
     },
     {
       name: 'httproute-backendrefs',
       why: 'one BackendNotFound (RG0205) per backendRef',
-      object: httpRoute('backends', { rules: [{ backendRefs: Array.from({ length: fit(bytes, backend) }, (_, i) => backend(i)) }] }),
+      object: () => httpRoute('backends', { rules: [{ backendRefs: Array.from({ length: fit(bytes, backend) }, (_, i) => backend(i)) }] }),
       allowed: true,
     },
     {
       name: 'httproute-rules',
       why: 'one rule per path: match index and status per rule',
-      object: httpRoute('rules', { rules: Array.from({ length: fit(bytes, ruleWithMatch) }, (_, i) => ruleWithMatch(i)) }),
+      object: () => httpRoute('rules', { rules: Array.from({ length: fit(bytes, ruleWithMatch) }, (_, i) => ruleWithMatch(i)) }),
       allowed: true,
     },
     {
       name: 'istio-gateway-servers',
       why: 'IST0145 compares servers of Gateways on the same workloads',
-      object: {
+      object: () => ({
         apiVersion: 'networking.istio.io/v1',
         kind: 'Gateway',
         metadata: { name: 'servers', namespace: 'default' },
         spec: { selector: { istio: 'ingressgateway' }, servers: Array.from({ length: fit(bytes, server) }, (_, i) => server(i)) },
-      },
+      }),
       allowed: true,
     },
     {
       name: 'gateway-listeners',
       why: 'listener attachment and feature checks per listener',
-      object: {
+      object: () => ({
         apiVersion: 'gateway.networking.k8s.io/v1',
         kind: 'Gateway',
         metadata: { name: 'listeners', namespace: 'default' },
         spec: { gatewayClassName: 'istio', listeners: Array.from({ length: fit(bytes, listener) }, (_, i) => listener(i)) },
-      },
+      }),
       allowed: true,
     },
     {
       name: 'destinationrule-subsets',
       why: 'subset lookups and generated-Service names per subset',
-      object: {
+      object: () => ({
         apiVersion: 'networking.istio.io/v1',
         kind: 'DestinationRule',
         metadata: { name: 'subsets', namespace: 'default' },
         spec: { host: 'reviews', subsets: Array.from({ length: fit(bytes, subset) }, (_, i) => subset(i)) },
-      },
+      }),
       allowed: true,
     },
     {
       name: 'vs-exportto-x-hosts',
       why: 'Istio keys mesh hosts by (exportTo scope, host): the product of the two lists',
-      object: vs('scopes', {
+      object: () => vs('scopes', {
         hosts: Array.from({ length: fit(bytes / 2, host) }, (_, i) => host(i)),
         exportTo: Array.from({ length: fit(bytes / 2, (i: number) => `ns-${i}`) }, (_, i) => `ns-${i}`),
         http: [noMatch()],
@@ -130,7 +159,7 @@ export function hostileShapes(bytes = DESIGN_POINT_BYTES): HostileShape[] {
     {
       name: 'vs-gateways-x-hosts-x-rules',
       why: 'RG0101 keys gateway routes by (gateway, host, match): the product of three lists',
-      object: vs('fanout', {
+      object: () => vs('fanout', {
         gateways: Array.from({ length: fit(bytes / 3, (i: number) => `ns/gw-${i}`) }, (_, i) => `ns/gw-${i}`),
         hosts: Array.from({ length: fit(bytes / 3, host) }, (_, i) => host(i)),
         http: Array.from({ length: fit(bytes / 3, nested) }, (_, i) => ({ ...nested(i), match: [{ uri: { prefix: `/r${i}` } }] })),
@@ -140,7 +169,7 @@ export function hostileShapes(bytes = DESIGN_POINT_BYTES): HostileShape[] {
     {
       name: 'huge-name',
       why: 'a name of the whole size: messages, logs and index keys',
-      object: { ...vs('x', { http: [noMatch()] }), metadata: { name: 'n'.repeat(bytes - 300), namespace: 'default' } },
+      object: () => ({ ...vs('x', { http: [noMatch()] }), metadata: { name: 'n'.repeat(bytes - 300), namespace: 'default' } }),
       allowed: true,
     },
   ]
