@@ -12,6 +12,7 @@
  */
 import { type K8sObject, KIND, idOf, sameObject } from '../model/object.js'
 import { PUBLIC_SCOPE, virtualService, vsFQDNs } from '../model/istio.js'
+import type { MeshHostPosting } from '../view/view.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule } from './types.js'
 
@@ -74,24 +75,21 @@ export const ist0109 = defineRule({
       return at
     }
     const hosts = vsFQDNs(vs)
+    // postings of one host, each judged by `scopeAt` (the first of my scopes it conflicts in, or -1)
+    const consider = (postings: Iterable<MeshHostPosting>, scopeAt: typeof exact, hostAt: number, host: string) => {
+      for (const p of postings) {
+        if (sameObject(p.obj, subject)) continue
+        const at = scopeAt(p.obj, p.scopes)
+        if (at >= 0) {
+          others.add(p.obj)
+          witness(at, hostAt, host)
+        }
+      }
+    }
     for (let hostAt = 0; hostAt < hosts.length; hostAt++) {
       const host = hosts[hostAt]!
-      for (const p of view.meshHostsExact(host)) {
-        if (sameObject(p.obj, subject)) continue
-        const at = exact(p.obj, p.scopes)
-        if (at >= 0) {
-          others.add(p.obj)
-          witness(at, hostAt, host)
-        }
-      }
-      for (const p of view.meshHostsMatching(host)) {
-        if (sameObject(p.obj, subject)) continue
-        const at = cross(p.obj, p.scopes)
-        if (at >= 0) {
-          others.add(p.obj)
-          witness(at, hostAt, host)
-        }
-      }
+      consider(view.meshHostsExact(host), exact, hostAt, host)
+      consider(view.meshHostsMatching(host), cross, hostAt, host)
     }
     if (!first) return []
     const sorted = [...others].sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1))
