@@ -10,8 +10,9 @@ import { SUBJECT_KINDS } from '../rules/index.js'
 import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
 import { type AdmissionRequest, requestKindKey, subjectOf } from './review.js'
-export { BadReview } from './review.js'
 import { Response } from './response.js'
+
+export { BadReview } from './review.js'
 
 export type Decision = 'allowed' | 'denied' | 'warned' | 'errored' | 'patched'
 
@@ -42,7 +43,8 @@ export interface HandlerDeps {
 
 /**
  * A /mutate step: returns the object to admit (the same object when nothing changes; never
- * changed in place: a new object that shares what it keeps) and warnings for the user. Must not throw for bad objects; may do bounded I/O (generated Services).
+ * changed in place: a new object that shares what it keeps) and warnings for the user. Must
+ * not throw for bad objects; may do bounded I/O (generated Services).
  */
 export type Mutator = (object: K8sObject, req: AdmissionRequest, deps: HandlerDeps) => Promise<{ object: K8sObject; warnings: string[] }>
 
@@ -128,10 +130,11 @@ export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators:
     // nothing is generated for an object the API server will not store; /validate says why
     return { response: Response.allowed(), decision: 'allowed', findings: judged.findings, subject: judged.subject }
   }
-  const subject = subjectOf(req)
-  if ('error' in subject) return unreadable(subject.error, deps)
+  // judge read the object already; without one (unreadable, failurePolicy Ignore) its outcome stands
+  const object = judged.subject
+  if (!object) return judged
   // mutators never change an object in place: they return a new one sharing what they kept
-  let mutated: K8sObject = subject.object
+  let mutated: K8sObject = object
   const warnings: string[] = []
   for (const m of mutators) {
     const r = await m(mutated, req, deps)
@@ -139,9 +142,9 @@ export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators:
     for (const w of r.warnings) warnings.push(w)
   }
   // diff only what a mutator changed: the identity we filled in for rules is not part of the patch
-  const patch = changedFields(subject.object, mutated)
+  const patch = changedFields(object, mutated)
   const response = Response.patched(patch).addWarnings(warnings)
-  return { response, decision: patch.length ? 'patched' : warnings.length ? 'warned' : 'allowed', findings: [], subject: subject.object }
+  return { response, decision: patch.length ? 'patched' : warnings.length ? 'warned' : 'allowed', findings: [], subject: object }
 }
 
 /**

@@ -3,6 +3,7 @@
  * `denied()`, `patched()`, `errored()`, then add `.withWarnings()` / `.withAuditAnnotations()`.
  * `toReview(uid)` gives the `admission.k8s.io/v1` AdmissionReview the API server expects.
  */
+import { shorten } from '../rules/messages.js'
 import { ADMISSION_API_VERSION } from './review.js'
 
 /** Kubernetes caps each warning at 256 characters; we keep them short enough to read in kubectl. */
@@ -107,12 +108,7 @@ export class Response {
   }
 }
 
-/**
- * `message` cut to MAX_STATUS_MESSAGE characters, ending with how much was cut. The message is
- * what kubectl prints; a hostile object must not make it megabytes long.
- */
-export function capMessage(message: string): string {
-  if (message.length <= MAX_STATUS_MESSAGE) return message
-  const cut = message.length - (MAX_STATUS_MESSAGE - 40)
-  return `${message.slice(0, MAX_STATUS_MESSAGE - 40)}... (${cut} more characters)`
+/** `message` shortened to MAX_STATUS_MESSAGE characters (`shorten`: head, what was cut, tail): kubectl prints it. */
+function capMessage(message: string): string {
+  return shorten(message, MAX_STATUS_MESSAGE)
 }
