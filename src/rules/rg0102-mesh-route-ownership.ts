@@ -55,7 +55,7 @@ export const rg0102 = defineRule({
       for (const p of view.meshHostsMatching(host)) {
         if (sameObject(p.obj, subject) || others.has(p.obj)) continue
         let hit = overlapByObject.get(p.obj)
-        if (hit === undefined) overlapByObject.set(p.obj, (hit = scopesOverlap(scopes, p.scopes as string[])))
+        if (hit === undefined) overlapByObject.set(p.obj, (hit = scopesOverlap(scopes, p.scopes)))
         if (hit) others.add(p.obj)
       }
       if (others.size) out.push(report(subject, host, scopes, [...others], `spec.parentRefs[${parent.index}]`))
