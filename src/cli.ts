@@ -36,6 +36,7 @@ program
   .addOption(new Option('--unsynced <policy>', 'cluster mode: answer while the view is not synced').choices(['deny', 'allow']).default('deny'))
   .option('--audit-interval <seconds>', 'cluster mode: seconds between background audit passes', (v) => positive(v, '--audit-interval'), 60)
   .option('--no-audit', 'cluster mode: do not run the background audit')
+  .option('--pending-ttl <seconds>', 'cluster mode: seconds an admitted object is judged against before the informers deliver it (0: off)', (v) => nonNegative(v, '--pending-ttl'), 15)
   .option('--lease-namespace <ns>', 'cluster mode: namespace of the audit leader Lease', 'routeguard-system')
   .option('--identity <name>', 'cluster mode: this replica in the leader Lease (default: $POD_NAME or the hostname)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
@@ -75,6 +76,7 @@ program
         implementation,
         audit: o.audit ? { intervalMs: o.auditInterval * 1000, leaseNamespace: o.leaseNamespace, identity: o.identity ?? process.env.POD_NAME ?? hostname() } : undefined,
         maxStalenessMs: o.maxStaleness * 1000,
+        pendingTtlMs: o.pendingTtl * 1000,
         unsynced: o.unsynced,
         host: o.host,
         port: o.port,
@@ -221,6 +223,12 @@ function parsePort(v: string): number {
 function positive(v: string, flag: string): number {
   const n = Number(v)
   if (!Number.isFinite(n) || n <= 0) throw new CommanderError(2, 'routeguard.number', `${flag}: not a positive number: ${v}`)
+  return n
+}
+
+function nonNegative(v: string, flag: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) throw new CommanderError(2, 'routeguard.number', `${flag}: not a number ≥ 0: ${v}`)
   return n
 }
 

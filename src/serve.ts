@@ -14,6 +14,7 @@ import { buildProbeServer, buildServer, type Timeouts, tlsServer } from './serve
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
+import { PendingWrites } from './view/pending.js'
 import { KIND } from './model/object.js'
 import type { Implementation } from './rules/types.js'
 import type { KubeConfig } from '@kubernetes/client-node'
@@ -67,6 +68,11 @@ export interface ServeOptions {
   audit?: AuditOptions
   /** cluster mode: informer tuning (tests) */
   sync?: Pick<SyncOptions, 'discoveryIntervalMs' | 'watchTimeoutSeconds' | 'pageSize'>
+  /**
+   * cluster mode: ms an admitted object is judged against before the informer delivers it
+   * (default 15 s; 0 turns pending writes off). See view/pending.ts.
+   */
+  pendingTtlMs?: number
 }
 
 export interface RunningServer {
@@ -74,6 +80,8 @@ export interface RunningServer {
   view: ClusterView
   /** cluster mode only */
   sync?: ClusterSync
+  /** cluster mode only: admitted objects the informers have not delivered yet */
+  pending?: PendingWrites
   /** cluster mode with audit only */
   audit?: AuditRunner
   /** https://host:port */
@@ -119,6 +127,13 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       else view.upsert(object)
     }
   }
+  let pending: PendingWrites | undefined
+  if (o.kubeConfig) {
+    // cluster mode: the informers keep the view; what this replica admits is judged against
+    // until they deliver it (the concurrent-apply race)
+    pending = new PendingWrites(view, { ttlMs: o.pendingTtlMs, onExpired: () => metrics.pendingExpired.inc() })
+    deps.record = (operation, object) => pending!.admitted(operation, object)
+  }
   const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
   const clientCa = o.clientCa ? readFileSync(o.clientCa) : undefined
   const notReady = () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady())
@@ -137,7 +152,9 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   })
   const probes = o.probePort !== undefined ? await buildProbeServer({ metrics, notReady, logLevel: o.logLevel }) : undefined
   if (o.kubeConfig) {
-    sync = new ClusterSync(o.kubeConfig, view, { maxStalenessMs: o.maxStalenessMs, log: app.log, ...o.sync })
+    sync = new ClusterSync(o.kubeConfig, view, { maxStalenessMs: o.maxStalenessMs, log: app.log, sink: pending, ...o.sync })
+    metrics.watchPending(() => pending!.size)
+    pending!.start()
     deps.notReady = () => sync!.notReady()
     metrics.watchInformers(() => sync!.status())
     synced = true
@@ -172,6 +189,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     app,
     view,
     sync,
+    pending,
     audit,
     url: `https://${host}:${port}`,
     port,
@@ -186,6 +204,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       reloader.stop()
       await audit?.stop()
       await sync?.stop()
+      pending?.stop()
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
         app.close(),

@@ -154,6 +154,23 @@ export class FakeApiServer {
     this.resources.push(...resources)
   }
 
+  private held: HistoryEvent[] | undefined
+
+  /**
+   * Holds watch events back (writes are stored and answered at once; watchers see nothing) until
+   * `releaseWatchEvents()`: the delay between etcd and an informer, made as long as a test needs.
+   */
+  holdWatchEvents(): void {
+    this.held ??= []
+  }
+
+  /** Sends the held watch events, in order, and stops holding. */
+  releaseWatchEvents(): void {
+    const held = this.held ?? []
+    this.held = undefined
+    for (const e of held) this.deliver(e)
+  }
+
   /** Ends every open watch cleanly (the client should re-watch from its last resourceVersion). */
   dropWatches(): void {
     for (const w of this.watches) w.res_.end()
@@ -250,6 +267,11 @@ export class FakeApiServer {
       this.history.splice(0, 5_000)
       this.oldestRetained = this.history[0]!.rv - 1
     }
+    if (this.held) this.held.push(e)
+    else this.deliver(e)
+  }
+
+  private deliver(e: HistoryEvent): void {
     for (const w of this.watches) {
       if (w.res !== e.res || (w.namespace && w.namespace !== e.obj.metadata.namespace)) continue
       this.writeEvent(w, { type: e.type, object: e.obj })
@@ -261,6 +283,8 @@ export class FakeApiServer {
   }
 
   private sendBookmarks(): void {
+    // a bookmark never runs ahead of events not yet sent
+    if (this.held) return
     for (const w of this.watches) {
       if (w.bookmarks) this.writeEvent(w, { type: 'BOOKMARK', object: { apiVersion: gv(w.res), kind: w.res.kind, metadata: { resourceVersion: String(this.rv) } } })
     }

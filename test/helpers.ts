@@ -30,7 +30,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
   o: { state?: string[]; config?: Config; dir?: string } & Partial<
-    Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel'>
+    Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel' | 'pendingTtlMs'>
   > = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
@@ -47,6 +47,7 @@ export async function startTestServer(
     probePort: o.probePort,
     kubeConfig: o.kubeConfig,
     maxStalenessMs: o.maxStalenessMs,
+    pendingTtlMs: o.pendingTtlMs,
     unsynced: o.unsynced,
     sync: o.sync,
     audit: o.audit,

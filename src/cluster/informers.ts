@@ -40,6 +40,17 @@ export interface SyncOptions {
   log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void }
   /** for tests: the clock */
   now?: () => number
+  /**
+   * Where informer events go (default: the view). Cluster mode passes its PendingWrites, which
+   * forwards to the view and settles pending objects (see view/pending.ts).
+   */
+  sink?: ViewSink
+}
+
+/** Takes informer events: objects added or modified, and objects deleted. */
+export interface ViewSink {
+  upsert(obj: K8sObject): unknown
+  remove(obj: K8sObject): unknown
 }
 
 /** A client-node Watch that asks for bookmarks and a server-side timeout, and strips objects. */
@@ -77,7 +88,7 @@ class KindInformer {
   constructor(
     private readonly kc: k8s.KubeConfig,
     readonly kind: ServedKind,
-    private readonly view: ClusterView,
+    private readonly view: ViewSink,
     private readonly opts: Required<Pick<SyncOptions, 'watchTimeoutSeconds' | 'pageSize' | 'now'>> & Pick<SyncOptions, 'log'>,
   ) {
     this.status = { kind: kindKey(kind), apiVersion: kind.apiVersion, synced: false, lastActivity: 0, lastSync: 0, restarts: 0 }
@@ -214,7 +225,7 @@ export class ClusterSync {
       result.served
         .filter((k) => !this.informers.has(kindKey(k)))
         .map((k) => {
-          const inf = new KindInformer(this.kc, k, this.view, {
+          const inf = new KindInformer(this.kc, k, this.opts.sink ?? this.view, {
             watchTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
             pageSize: this.opts.pageSize ?? 500,
             now: this.now,

@@ -5,6 +5,9 @@
  *   buckets 0.25 ms … 10 s
  * - `routeguard_findings_total{code,action}`: findings reported at admission
  * - `routeguard_view_objects{kind}`: objects in the view
+ * - cluster mode: `routeguard_pending_objects` (admitted, not yet delivered by the informers),
+ *   `routeguard_pending_expired_total` (pending objects never delivered within the TTL), the
+ *   informer gauges (`watchInformers`) and `routeguard_audit_up` (`watchAudit`)
  * - default process metrics (`routeguard_process_*`, `routeguard_nodejs_*`)
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
@@ -25,6 +28,20 @@ export class Metrics {
   private readonly duration: Histogram<'path'>
   private readonly requestCounts = new LabelCounts<'kind' | 'operation' | 'decision' | 'dry_run' | 'path'>()
   private readonly findingCounts = new LabelCounts<'code' | 'action'>()
+  /** pending objects that expired without the informers delivering them (view/pending.ts) */
+  readonly pendingExpired: Counter
+
+  /** `routeguard_pending_objects`, read at scrape time. */
+  watchPending(size: () => number): void {
+    new Gauge({
+      name: 'routeguard_pending_objects',
+      help: 'Objects this replica admitted that the informers have not delivered yet',
+      registers: [this.registry],
+      collect() {
+        this.set(size())
+      },
+    })
+  }
 
   /**
    * Counts one answered review. Every label comes from a closed set, so that clients cannot
@@ -114,6 +131,11 @@ export class Metrics {
       collect() {
         findingCounts.copyTo(this)
       },
+    })
+    this.pendingExpired = new Counter({
+      name: 'routeguard_pending_expired_total',
+      help: 'Admitted objects the informers did not deliver within the pending TTL (refused after admission, or watch lag)',
+      registers: [this.registry],
     })
     new Gauge({
       name: 'routeguard_view_objects',

@@ -1,0 +1,187 @@
+/**
+ * Pending writes: what this replica admitted and the informers have not delivered yet.
+ *
+ * The race it closes: two conflicting objects applied at the same moment reach /validate
+ * before either is stored, or the second review is decided before the watch delivers the first
+ * object; judged against the informers' view alone, both are admitted (two VirtualServices
+ * claiming one host: IST0109 slips through). Here an object this replica admitted (CREATE or
+ * UPDATE, not dryRun) goes into the view at once as *pending*, so later reviews are judged
+ * against it, and it leaves the pending set when
+ * - the informer delivers a version of it other than the one the view held when it was
+ *   admitted (the write landed; the informer's object replaces it), or
+ * - the informer deletes it (an UPDATE's object was deleted; a CREATE's earlier incarnation
+ *   going away leaves it pending), or
+ * - `ttlMs` passes without either: another webhook denied it, etcd refused it, the client gave
+ *   up. The view then goes back to what the informer last delivered.
+ *
+ * Limits: per replica. With several replicas a conflicting pair whose reviews reach different
+ * replicas within the watch delay is still admitted; the background audit reports it. A write
+ * that was refused after this replica admitted it weighs on later reviews for at most `ttlMs`
+ * (they are denied naming an object that does not exist; a retry after `ttlMs` passes).
+ *
+ * Memory: at most `max` entries (the oldest expires first when full); each holds the stripped
+ * object and the informer's previous version.
+ */
+import { strip } from '../cluster/strip.js'
+import { type K8sObject, kindKeyOf, lengthPrefixed, nameOf, nsOf } from '../model/object.js'
+import type { ClusterView } from './view.js'
+
+/** Default time an admitted object stays pending without the informer delivering it, ms (15 s). */
+export const PENDING_TTL_MS = 15_000
+/** Default cap on pending objects. */
+export const MAX_PENDING = 10_000
+
+interface Entry {
+  /** the admitted object, as held in the view */
+  obj: K8sObject
+  /** what the informer had delivered for this identity when the object was admitted */
+  base: K8sObject | undefined
+  operation: 'CREATE' | 'UPDATE'
+  /** ms epoch */
+  expires: number
+}
+
+export interface PendingOptions {
+  /** ms an admitted object stays pending (default PENDING_TTL_MS); 0 turns pending writes off */
+  ttlMs?: number
+  /** pending objects at most (default MAX_PENDING) */
+  max?: number
+  /** ms epoch clock (tests) */
+  now?: () => number
+  /** called when an entry expires undelivered (metrics, logs) */
+  onExpired?: (obj: K8sObject) => void
+}
+
+/**
+ * The informers' sink in cluster mode: `upsert`/`remove` take the informers' events, `admitted`
+ * takes /validate's admitted writes. The view holds one object per identity: the pending one
+ * while it is pending, else the informer's.
+ */
+export class PendingWrites {
+  private readonly entries = new Map<string, Entry>()
+  private readonly ttlMs: number
+  private readonly max: number
+  private readonly now: () => number
+  private timer: NodeJS.Timeout | undefined
+  /** entries that expired undelivered, since start */
+  expired = 0
+
+  constructor(
+    private readonly view: ClusterView,
+    private readonly opts: PendingOptions = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? PENDING_TTL_MS
+    this.max = opts.max ?? MAX_PENDING
+    this.now = opts.now ?? Date.now
+  }
+
+  /** Pending objects held now. */
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** Is the object with this identity pending? */
+  isPending(obj: K8sObject): boolean {
+    const k = keyOf(obj)
+    return k !== undefined && this.entries.has(k)
+  }
+
+  /**
+   * An admitted, non-dryRun write from /validate. CREATE and UPDATE put the object in the view
+   * as pending; DELETE drops a pending object of that identity (the view goes back to the
+   * informer's object, which the informer's DELETED event removes in turn).
+   */
+  admitted(operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT', object: K8sObject): void {
+    if (this.ttlMs <= 0 || operation === 'CONNECT') return
+    const k = keyOf(object)
+    if (k === undefined) return
+    this.sweep()
+    if (operation === 'DELETE') {
+      const e = this.entries.get(k)
+      if (e) this.restore(k, e)
+      return
+    }
+    const kind = kindKeyOf(object)!
+    const previous = this.entries.get(k)
+    const base = previous ? previous.base : this.view.get(kind, nsOf(object), nameOf(object))
+    const obj = strip(object, String(object.apiVersion), String(object.kind))
+    // re-inserted: the Map's order stays the order of expiry
+    this.entries.delete(k)
+    this.entries.set(k, { obj, base, operation: previous?.operation ?? operation, expires: this.now() + this.ttlMs })
+    this.view.upsert(obj)
+    while (this.entries.size > this.max) {
+      const [oldest, e] = this.entries.entries().next().value as [string, Entry]
+      this.expire(oldest, e)
+    }
+  }
+
+  /** An informer ADDED/MODIFIED event. */
+  upsert(obj: K8sObject): boolean {
+    const k = keyOf(obj)
+    const e = k === undefined ? undefined : this.entries.get(k)
+    if (e) {
+      const rv = obj.metadata?.resourceVersion
+      if (e.base !== undefined && rv !== undefined && rv === e.base.metadata?.resourceVersion) {
+        // the version the view held before the admission, delivered again (a relist): still pending
+        e.base = obj
+        return true
+      }
+      this.entries.delete(k!)
+    }
+    return this.view.upsert(obj)
+  }
+
+  /** An informer DELETED event. */
+  remove(obj: K8sObject): boolean {
+    const k = keyOf(obj)
+    const e = k === undefined ? undefined : this.entries.get(k)
+    if (e) {
+      if (e.operation === 'CREATE' && e.base !== undefined) {
+        // the earlier incarnation went away; the admitted one has yet to arrive
+        e.base = undefined
+        return true
+      }
+      this.entries.delete(k!)
+    }
+    return this.view.remove(obj)
+  }
+
+  /** Expires entries past their TTL (called on every admission and every second). */
+  sweep(): void {
+    const now = this.now()
+    for (const [k, e] of this.entries) {
+      if (e.expires > now) break
+      this.expire(k, e)
+    }
+  }
+
+  /** Sweeps every `intervalMs` (unref'd) until `stop()`. */
+  start(intervalMs = 1000): void {
+    if (this.ttlMs <= 0) return
+    this.timer = setInterval(() => this.sweep(), intervalMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  private expire(k: string, e: Entry): void {
+    this.expired++
+    this.restore(k, e)
+    this.opts.onExpired?.(e.obj)
+  }
+
+  /** Drops an entry and puts back what the informer had delivered. */
+  private restore(k: string, e: Entry): void {
+    this.entries.delete(k)
+    if (e.base !== undefined) this.view.upsert(e.base)
+    else this.view.remove(e.obj)
+  }
+}
+
+function keyOf(obj: K8sObject): string | undefined {
+  const kind = kindKeyOf(obj)
+  const name = nameOf(obj)
+  return kind === undefined || !name ? undefined : lengthPrefixed([kind, nsOf(obj), name])
+}
