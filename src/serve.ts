@@ -5,12 +5,11 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { FastifyInstance } from 'fastify'
 import type { HandlerDeps } from './admission/handler.js'
 import { loadObjects } from './analyze/load.js'
 import { certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { type Config, DEFAULT_CONFIG } from './config/config.js'
-import { buildProbeServer, buildServer, type Timeouts, tlsServer } from './server/app.js'
+import { buildProbeServer, buildServer, type Timeouts, tlsServer, type WebhookApp } from './server/app.js'
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
@@ -76,7 +75,7 @@ export interface ServeOptions {
 }
 
 export interface RunningServer {
-  app: FastifyInstance
+  app: WebhookApp
   view: ClusterView
   /** cluster mode only */
   sync?: ClusterSync
@@ -210,7 +209,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
         app.close(),
         new Promise<void>((resolve) => {
           timer = setTimeout(() => {
-            app.server.closeAllConnections?.()
+            (app.server as unknown as { closeAllConnections(): void }).closeAllConnections()
             resolve()
           }, Math.max(0, deadline - Date.now()))
         }),

@@ -7,6 +7,17 @@ import { Agent, request } from 'undici'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import type { Config } from '../src/config/config.js'
 import { type RunningServer, type ServeOptions, startServe } from '../src/serve.js'
+import { H2Client } from './support/h2.js'
+
+/**
+ * The protocol the test clients of `startTestServer` speak: `h1` (undici, HTTP/1.1) unless
+ * ROUTEGUARD_TEST_HTTP=h2 (Node's http2 client, ALPN h2); the server answers both on one port.
+ * test/*.h2.test.ts run suites again over HTTP/2 this way.
+ */
+export const TEST_PROTOCOL: 'h1' | 'h2' = process.env.ROUTEGUARD_TEST_HTTP === 'h2' ? 'h2' : 'h1'
+
+/** A client of the webhook: undici over HTTP/1.1, or Node's http2 client. */
+export type Client = Agent | H2Client
 
 export function tempDir(t: { teardown: (fn: () => void) => void }, prefix = 'routeguard-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -23,7 +34,8 @@ export function certDir(t: { teardown: (fn: () => void) => void }): string {
 export interface TestServer extends RunningServer {
   dir: string
   ca: Buffer
-  agent: Agent
+  /** speaks TEST_PROTOCOL */
+  agent: Client
 }
 
 /** Starts the webhook on 127.0.0.1:<free port> with fresh certs; closed on teardown. */
@@ -56,7 +68,7 @@ export async function startTestServer(
     shutdownGraceMs: o.shutdownGraceMs,
   })
   const ca = readFileSync(join(dir, 'ca.crt'))
-  const agent = tlsAgent(ca)
+  const agent: Client = TEST_PROTOCOL === 'h2' ? new H2Client(ca) : tlsAgent(ca)
   t.teardown(async () => {
     await server.close()
     await agent.close()
@@ -75,7 +87,11 @@ export interface HttpResult {
   text: string
 }
 
-export async function post(agent: Agent, url: string, body: unknown, contentType = 'application/json'): Promise<HttpResult> {
+export async function post(agent: Client, url: string, body: unknown, contentType = 'application/json'): Promise<HttpResult> {
+  if (agent instanceof H2Client) {
+    const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+    return parsed(await agent.request(url, { method: 'POST', headers: { 'content-type': contentType }, body: payload }))
+  }
   const res = await request(url, {
     method: 'POST',
     dispatcher: agent,
@@ -85,19 +101,23 @@ export async function post(agent: Agent, url: string, body: unknown, contentType
   return result(res)
 }
 
-export async function get(agent: Agent, url: string): Promise<HttpResult> {
+export async function get(agent: Client, url: string): Promise<HttpResult> {
+  if (agent instanceof H2Client) return parsed(await agent.request(url))
   return result(await request(url, { dispatcher: agent }))
 }
 
 async function result(res: { statusCode: number; body: { text(): Promise<string> } }): Promise<HttpResult> {
-  const text = await res.body.text()
+  return parsed({ status: res.statusCode, text: await res.body.text() })
+}
+
+function parsed({ status, text }: { status: number; text: string }): HttpResult {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
     parsed = undefined
   }
-  return { status: res.statusCode, body: parsed, text }
+  return { status, body: parsed, text }
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

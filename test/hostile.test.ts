@@ -23,14 +23,24 @@ import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import { KIND } from '../src/model/object.js'
 import { MAX_WARNINGS_TOTAL } from '../src/admission/response.js'
 import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES } from './fake-apiserver.js'
-import { eventually, freePort, get, post, review, startTestServer, tempDir, tlsAgent, virtualService } from './helpers.js'
+import { type Client, eventually, freePort, get, post, review, startTestServer, tempDir, tlsAgent, virtualService } from './helpers.js'
+import { H2Client } from './support/h2.js'
 import { hostileShape, hostileShapeNames } from './support/hostile.js'
 
 /** The longest an API server waits for a webhook (admissionregistration/v1 `timeoutSeconds` maximum). */
 const API_SERVER_GIVES_UP_MS = 30_000
 
 /** POST that gives up like the API server does. */
-async function postLikeApiServer(agent: Agent, url: string, body: unknown) {
+async function postLikeApiServer(agent: Client, url: string, body: unknown) {
+  if (agent instanceof H2Client) {
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the API server gave up')), API_SERVER_GIVES_UP_MS)))
+    try {
+      return await Promise.race([post(agent, url, body), gaveUp])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
   const res = await request(url, {
     method: 'POST',
     dispatcher: agent,

@@ -171,14 +171,15 @@ t.test('/metrics exposes routeguard_ metrics', async (t) => {
 t.test('TLS: 1.2+ only, and a certificate rotated on disk is served to new connections without restart', async (t) => {
   const s = await startTestServer(t)
   const peer = (ca: Buffer) =>
-    new Promise<PeerCertificate>((resolve, reject) => {
-      const sock = connect({ host: '127.0.0.1', port: s.port, ca, servername: 'localhost' }, () => {
-        resolve(sock.getPeerCertificate())
+    new Promise<PeerCertificate & { alpn: string | false | null }>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port: s.port, ca, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] }, () => {
+        resolve({ ...sock.getPeerCertificate(), alpn: sock.alpnProtocol })
         sock.end()
       })
       sock.on('error', reject)
     })
   const old = await peer(s.ca)
+  t.equal(old.alpn, 'h2', 'HTTP/2 offered by ALPN')
   await t.rejects(
     new Promise((resolve, reject) => {
       const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }, () => resolve(sock))
@@ -193,13 +194,14 @@ t.test('TLS: 1.2+ only, and a certificate rotated on disk is served to new conne
   renameSync(join(s.dir, 'tls.key.new'), join(s.dir, 'tls.key'))
   renameSync(join(s.dir, 'tls.crt.new'), join(s.dir, 'tls.crt'))
   const newCa = Buffer.from(next.caCert)
-  let rotated: PeerCertificate | undefined
+  let rotated: (PeerCertificate & { alpn: string | false | null }) | undefined
   for (let i = 0; i < 50 && !rotated; i++) {
     await new Promise((r) => setTimeout(r, 100))
     rotated = await peer(newCa).catch(() => undefined)
   }
   t.ok(rotated, 'a new connection verifies against the new CA')
   t.not(rotated?.fingerprint256, old.fingerprint256, 'a different certificate is served')
+  t.equal(rotated?.alpn, 'h2', 'and HTTP/2 still offered after the reload')
   void copyFileSync
 })
 

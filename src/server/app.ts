@@ -1,5 +1,6 @@
 /**
- * The HTTPS server: Fastify over TLS 1.2+, one encapsulated plugin for admission
+ * The HTTPS server: Fastify over TLS 1.2+, HTTP/2 (ALPN `h2`) with HTTP/1.1 fallback on the same
+ * port (ALPN `http/1.1`, or no ALPN), one encapsulated plugin for admission
  * (`POST /validate`, `POST /mutate`) and one for probes and metrics (`/healthz`, `/readyz`,
  * `/metrics`). Transport only: decisions come from `admission/handler.ts`.
  *
@@ -7,8 +8,9 @@
  * (schema) → 400 naming the field, wrong content type → 415, over `bodyLimit` → 413.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify'
-import type { Socket } from 'node:net'
-import type { Server as TlsServer } from 'node:tls'
+import { constants as h2, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import type { IncomingMessage } from 'node:http'
+import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
 import { type AdmissionReview, admissionReviewResponseSchema, admissionReviewSchema, requestKindKey } from '../admission/review.js'
 import { Response } from '../admission/response.js'
@@ -26,6 +28,17 @@ import { type KeyPair, tlsOptions } from './tls.js'
  * soon as it passes the limit: every byte accepted is held in memory while it is parsed.
  */
 export const BODY_LIMIT = 8 * 1024 * 1024
+
+/**
+ * Streams an HTTP/2 client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS;
+ * Node's default is 2^32-1). Go's HTTP/2 client, which the API server's webhook client uses,
+ * opens another connection when a connection is full; every stream is held to the request
+ * deadline and the body limit like an HTTP/1.1 request.
+ */
+export const MAX_CONCURRENT_STREAMS = 100
+
+/** The webhook's Fastify instance: an HTTP/2 secure server that also speaks HTTP/1.1. */
+export type WebhookApp = FastifyInstance<Http2SecureServer, Http2ServerRequest, Http2ServerResponse>
 
 export interface ServerOptions {
   tls: KeyPair
@@ -62,7 +75,7 @@ export interface Timeouts {
   headersMs?: number
   /** a socket with no activity is closed after this (default 30 s) */
   idleMs?: number
-  /** an idle keep-alive connection is closed after this (default 30 s) */
+  /** an idle keep-alive connection is closed after this (default 30 s); HTTP/2: a session with no stream for idleMs */
   keepAliveMs?: number
   /** a TLS handshake must finish within this (default HANDSHAKE_TIMEOUT_MS) */
   handshakeMs?: number
@@ -136,39 +149,59 @@ const probes =
   }
 
 /**
- * Builds (does not start) the HTTPS server.
+ * Builds (does not start) the HTTPS server: HTTP/2 and HTTP/1.1 on one port, chosen by ALPN.
  *
- * Bounds, each against one way a client can hold the webhook: TLS handshakes finish within
- * `timeouts.handshakeMs` (10 s); at most `maxConnections` sockets are open (more are closed on
- * accept, before any TLS work); a request arrives and is answered within `requestMs` (10 s,
- * enforced per socket: see `guardConnections`); idle sockets close after `idleMs`. While `draining()` every response carries
- * `Connection: close` and requests on open connections are still answered (not 503).
+ * Bounds, each against one way a client can hold the webhook, for both protocols: TLS
+ * handshakes finish within `timeouts.handshakeMs` (10 s); at most `maxConnections` sockets are
+ * open (more are closed on accept, before any TLS work); a request arrives and is answered
+ * within `requestMs` (10 s: per socket for HTTP/1.1, per stream for HTTP/2, and a new HTTP/2
+ * connection must open its first stream within it; see `guardConnections`); at most
+ * MAX_CONCURRENT_STREAMS streams per HTTP/2 connection; bodies over BODY_LIMIT are refused
+ * (413); idle sockets and sessions close after `idleMs`. While `draining()` every HTTP/1.1
+ * response carries `Connection: close` and every HTTP/2 response is followed by GOAWAY (the
+ * session finishes its open streams and takes no new one); requests on open connections are
+ * still answered (not 503).
  */
-export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
   const requestMs = opts.timeouts?.requestMs ?? 10_000
+  const idleMs = opts.timeouts?.idleMs ?? 30_000
+  const keepAliveMs = opts.timeouts?.keepAliveMs ?? 30_000
   const app = Fastify({
+    http2: true,
     https: {
+      allowHTTP1: true,
       ...tlsOptions(opts.tls, opts.clientCa),
       handshakeTimeout: opts.timeouts?.handshakeMs ?? HANDSHAKE_TIMEOUT_MS,
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     },
+    // HTTP/2: a session with no frames for this long is closed (GOAWAY)
+    http2SessionTimeout: keepAliveMs,
     bodyLimit: BODY_LIMIT,
     logger: { level: opts.logLevel ?? 'info' },
     // one structured line per review is logged by the route itself; no per-request noise
     logController: new LogController({ disableRequestLogging: true }),
-    connectionTimeout: opts.timeouts?.idleMs ?? 30_000,
-    keepAliveTimeout: opts.timeouts?.keepAliveMs ?? 30_000,
-    requestTimeout: requestMs,
+    connectionTimeout: idleMs,
     // requests that reach an open connection while draining are answered (with Connection:
-    // close): a 503 would fail the API server's call, and with failurePolicy Fail the write
+    // close, or GOAWAY): a 503 would fail the API server's call, and with failurePolicy Fail the write
     return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
   })
-  app.server.maxConnections = opts.maxConnections ?? MAX_CONNECTIONS
-  guardConnections(app.server as unknown as import('node:http').Server, requestMs)
+  const server = app.server
+  server.maxConnections = opts.maxConnections ?? MAX_CONNECTIONS
+  // HTTP/1.1 on the HTTP/2 server: Fastify sets these only on an HTTP/1 server
+  const h1 = server as unknown as { keepAliveTimeout: number; requestTimeout: number; headersTimeout: number }
+  h1.keepAliveTimeout = keepAliveMs
+  h1.requestTimeout = requestMs
+  // slowloris: headers trickled in byte by byte must not hold a socket for Node's default 60 s
+  h1.headersTimeout = opts.timeouts?.headersMs ?? requestMs
+  guardConnections(server, requestMs)
   if (opts.draining) {
     const draining = opts.draining
-    app.addHook('onSend', async (_req, reply) => {
-      if (draining()) reply.header('connection', 'close')
+    app.addHook('onSend', async (req, reply) => {
+      if (!draining()) return
+      // HTTP/2 has no Connection header: GOAWAY once the open streams are done
+      if (req.raw.httpVersionMajor === 2) req.raw.stream.session?.close()
+      else reply.header('connection', 'close')
     })
   }
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -186,8 +219,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url}`, statusCode: 404 }))
   await app.register(admission(opts))
   await app.register(probes(opts))
-  // slowloris: headers trickled in byte by byte must not hold a socket for Node's default 60 s
-  app.server.headersTimeout = opts.timeouts?.headersMs ?? requestMs
   return app
 }
 
@@ -218,7 +249,7 @@ function httpReason(status: number): string {
 }
 
 /** The underlying TLS server of a built app (for certificate reloads). */
-export function tlsServer(app: FastifyInstance): TlsServer {
+export function tlsServer(app: WebhookApp): TlsServer {
   return app.server as unknown as TlsServer
 }
 
@@ -231,25 +262,33 @@ function infoEnabled(log: unknown): boolean {
 const IN_FLIGHT = Symbol('routeguard.inFlight')
 const SERVED = Symbol('routeguard.served')
 const DEADLINE = Symbol('routeguard.deadline')
-type Tracked = Socket & { [IN_FLIGHT]?: number; [SERVED]?: number; [DEADLINE]?: NodeJS.Timeout }
+type Tracked = TLSSocket & { [IN_FLIGHT]?: number; [SERVED]?: number; [DEADLINE]?: NodeJS.Timeout }
+type Session = ServerHttp2Session & { [SERVED]?: number }
 
 /**
- * Two things Node's HTTP server does not do as documented here:
+ * Deadlines and closing, for both protocols, where Node's servers do not do as documented here:
  * - **Deadlines.** Node checks `requestTimeout`/`headersTimeout` only every
  *   `connectionsCheckingInterval` (30 s), so a client trickling a byte a second held a socket
- *   20-30 s with a 10 s timeout. Here a socket gets `requestMs` for its first request to
- *   arrive after the handshake, and each request `requestMs` from its headers to its answer;
- *   past that the socket is destroyed. (Between requests, `keepAliveTimeout` applies.)
+ *   20-30 s with a 10 s timeout, and its HTTP/2 server has no request deadline at all. Here an
+ *   HTTP/1.1 socket gets `requestMs` for its first request to arrive after the handshake, and
+ *   each request `requestMs` from its headers to its answer; past that the socket is destroyed.
+ *   An HTTP/2 session gets `requestMs` to open its first stream (else it is destroyed), and
+ *   each stream `requestMs` from its headers to its answer (else it is reset with CANCEL).
+ *   (Between requests, `keepAliveTimeout` and the session timeout apply.)
  * - **Closing.** `server.close()` closes every socket without a request in progress, including
  *   one whose handshake just finished and whose first request is on the wire: that request is
- *   reset. Here only keep-alive sockets that have served a request and have none in progress
- *   are ended; a fresh socket keeps its chance to send its request, which is answered with
- *   `Connection: close` (the shutdown deadline closes whatever is left).
+ *   reset. Here only connections that have served a request and have none in progress are
+ *   ended (HTTP/2: GOAWAY, open streams finish); a fresh one keeps its chance to send its
+ *   request, which is answered with `Connection: close` or followed by GOAWAY (the shutdown
+ *   deadline closes whatever is left, with `closeAllConnections`).
  */
-function guardConnections(server: import('node:http').Server, requestMs: number): void {
+function guardConnections(server: Http2SecureServer, requestMs: number): void {
   const sockets = new Set<Tracked>()
+  const sessions = new Set<Session>()
   const expire = (sock: Tracked) => () => sock.destroy()
   server.on('secureConnection', (sock: Tracked) => {
+    // HTTP/2 connections are held to their deadlines as sessions (below)
+    if (sock.alpnProtocol === 'h2') return
     sockets.add(sock)
     sock[DEADLINE] = setTimeout(expire(sock), requestMs).unref()
     sock.once('close', () => {
@@ -257,7 +296,23 @@ function guardConnections(server: import('node:http').Server, requestMs: number)
       sockets.delete(sock)
     })
   })
-  server.on('request', (req, res) => {
+  server.on('session', (session: Session) => {
+    sessions.add(session)
+    const first = setTimeout(() => session.destroy(), requestMs).unref()
+    session.once('stream', () => clearTimeout(first))
+    session.once('close', () => {
+      clearTimeout(first)
+      sessions.delete(session)
+    })
+  })
+  server.on('stream', (stream: ServerHttp2Stream) => {
+    const session = stream.session as Session | undefined
+    if (session) session[SERVED] = (session[SERVED] ?? 0) + 1
+    const deadline = setTimeout(() => stream.close(h2.NGHTTP2_CANCEL), requestMs).unref()
+    stream.once('close', () => clearTimeout(deadline))
+  })
+  server.on('request', (req: IncomingMessage | Http2ServerRequest, res: { once(e: 'close', fn: () => void): unknown }) => {
+    if (req.httpVersionMajor === 2) return
     const sock = req.socket as Tracked
     sock[IN_FLIGHT] = (sock[IN_FLIGHT] ?? 0) + 1
     sock[SERVED] = (sock[SERVED] ?? 0) + 1
@@ -268,7 +323,14 @@ function guardConnections(server: import('node:http').Server, requestMs: number)
       if (!sock[IN_FLIGHT]) clearTimeout(sock[DEADLINE])
     })
   })
-  server.closeIdleConnections = () => {
+  // Node's HTTP/2 server with allowHTTP1 calls closeIdleConnections from close()
+  const s = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void }
+  s.closeIdleConnections = () => {
     for (const sock of sockets) if (!sock[IN_FLIGHT] && sock[SERVED]) sock.end()
+    for (const session of sessions) if (session[SERVED]) session.close()
+  }
+  s.closeAllConnections = () => {
+    for (const sock of sockets) sock.destroy()
+    for (const session of sessions) session.destroy()
   }
 }
