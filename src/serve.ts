@@ -136,6 +136,9 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
   const clientCa = o.clientCa ? readFileSync(o.clientCa) : undefined
   const notReady = () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady())
+  let audit: AuditRunner | undefined
+  // the audit's health is told in /readyz's body; it never makes the webhook unready
+  const readyDetail = () => (audit ? { audit: audit.health() } : undefined)
   const app = await buildServer({
     tls: pair,
     deps,
@@ -148,8 +151,9 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     clientCa,
     draining: () => closing,
     notReady,
+    readyDetail,
   })
-  const probes = o.probePort !== undefined ? await buildProbeServer({ metrics, notReady, logLevel: o.logLevel }) : undefined
+  const probes = o.probePort !== undefined ? await buildProbeServer({ metrics, notReady, readyDetail, logLevel: o.logLevel }) : undefined
   if (o.kubeConfig) {
     sync = new ClusterSync(o.kubeConfig, view, { maxStalenessMs: o.maxStalenessMs, log: app.log, sink: pending, ...o.sync })
     metrics.watchPending(() => pending!.size)
@@ -172,7 +176,6 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   if (probes) await probes.listen({ host: o.host, port: o.probePort })
   // informers start after the server listens, so /readyz can say what it is waiting for
   void sync?.start()
-  let audit: AuditRunner | undefined
   if (o.kubeConfig && o.audit) {
     const reconciler = new SubsetReconciler(view, writer!, app.log)
     audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, ...o.audit }, metrics, app.log)

@@ -4,7 +4,7 @@
  * replicas, and `analyze --kubeconfig`.
  */
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as k8s from '@kubernetes/client-node'
 import t from 'tap'
@@ -140,4 +140,73 @@ t.test('analyze --kubeconfig runs the audit once against the cluster, read-only'
   t.match(r.stdout, /cluster: Error \[IST0109\] \(VirtualService default\/reviews/)
   t.match(r.stdout, /VirtualService prod\/reviews-fqdn/)
   t.ok(api.requests.slice(before).every((q) => q.method === 'GET'), 'no writes')
+})
+
+const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; reason?: string })
+
+t.test('audit cannot run: a missing Lease namespace is one ERROR line, routeguard_audit_up 0 and /readyz detail; fixed, it runs', async (t) => {
+  const api = await fakeApi(t)
+  api.enforceNamespaces = true
+  api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } })
+  api.put(virtualService('default', 'one', ['x']))
+  api.put(virtualService('default', 'two', ['x']))
+  const dir = tempDir(t)
+  const kubeconfig = join(dir, 'kubeconfig.json')
+  writeFileSync(kubeconfig, JSON.stringify(api.kubeconfig()))
+  const { certDir, get, tlsAgent } = await import('./helpers.js')
+  const certs = certDir(t)
+  const { freePort } = await import('./helpers.js')
+  const port = await freePort()
+  const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--kubeconfig', kubeconfig, '--audit-interval', '1', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.resume()
+  t.teardown(() => void child.kill('SIGKILL'))
+  const agent = tlsAgent(readFileSync(join(certs, 'ca.crt')))
+  t.teardown(() => agent.close())
+  const url = `https://127.0.0.1:${port}`
+  const ready = await eventually(async () => {
+    const r = await get(agent, `${url}/readyz`).catch(() => undefined)
+    return r?.status === 200 && r.body.audit?.up === false ? r : undefined
+  })
+  t.ok(ready, '/readyz stays 200 (admission is unaffected) and tells why the audit cannot run')
+  t.match(ready?.body.audit.reason, /namespace routeguard-system does not exist/)
+  const m = await get(agent, `${url}/metrics`)
+  t.match(m.text, /^routeguard_audit_up 0$/m)
+  // the Lease is retried every 2 s; the problem is logged once, not every retry
+  await new Promise((r) => setTimeout(r, 4500))
+  const errors = lines(out).filter((l) => l.level === 50 && l.msg === 'the background audit cannot run')
+  t.equal(errors.length, 1, 'one ERROR line')
+  t.match(errors[0]?.reason, /namespace routeguard-system does not exist/)
+  api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'routeguard-system' } })
+  t.ok(await eventually(async () => (await get(agent, `${url}/readyz`)).body.audit?.up === true), 'up once the namespace exists')
+  t.ok(await eventually(() => (api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard') as any)?.results?.filter((x: any) => x.rule === 'IST0109').length === 2), 'and the audit reports')
+  t.match((await get(agent, `${url}/metrics`)).text, /^routeguard_audit_up 1$/m)
+})
+
+t.test('audit cannot run: a forbidden Lease; a missing report CRD (findings still go to Events) until it is installed', async (t) => {
+  const api = await fakeApi(t, false)
+  api.put(virtualService('default', 'one', ['x']))
+  api.put(virtualService('default', 'two', ['x']))
+  api.failNext((r) => r.path.includes('/leases'), 403, 8)
+  const { get } = await import('./helpers.js')
+  const s = await startTestServer(t, { kubeConfig: kubeConfig(api), audit: { identity: 'replica-a', intervalMs: 200, ...fastLease } })
+  const forbidden = await eventually(async () => {
+    const r = await get(s.agent, `${s.url}/readyz`)
+    return r.status === 200 && /forbidden/.test(r.body.audit?.reason ?? '') ? r : undefined
+  })
+  t.ok(forbidden, 'a forbidden Lease is told in /readyz')
+  t.equal(forbidden?.status, 200)
+  t.match(forbidden?.body.audit.reason, /coordination.k8s.io leases/)
+  const noCrd = await eventually(async () => {
+    const r = await get(s.agent, `${s.url}/readyz`)
+    return /PolicyReport CRD/.test(r.body.audit?.reason ?? '') ? r : undefined
+  })
+  t.ok(noCrd, 'then, leading, the missing PolicyReport CRD')
+  t.equal(noCrd?.body.audit.leader, true)
+  t.match((await get(s.agent, `${s.url}/metrics`)).text, /^routeguard_audit_up 0$/m)
+  t.ok(await eventually(() => (api.list('', 'events') as any[]).filter((e) => e.reason === 'IST0109').length === 2), 'findings still reach Events')
+  api.serve(...POLICY_REPORT_RESOURCES)
+  t.ok(await eventually(async () => (await get(s.agent, `${s.url}/readyz`)).body.audit?.up === true), 'up once the CRD is installed')
+  t.ok(await eventually(() => (api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard') as any)?.results?.filter((x: any) => x.rule === 'IST0109').length === 2), 'the existing findings get their report')
 })

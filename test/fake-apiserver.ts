@@ -101,6 +101,11 @@ export class FakeApiServer {
   private failures: { match: (r: RequestRecord) => boolean; status: number; times: number }[] = []
   readonly requests: RequestRecord[] = []
   port = 0
+  /**
+   * Refuse to create namespaced objects in a namespace that has no Namespace object, as the real
+   * server does (404 `namespaces "x" not found`). Off by default: most tests write anywhere.
+   */
+  enforceNamespaces = false
   /** ms between BOOKMARK events on watches that asked for them */
   bookmarkIntervalMs = 1000
   private bookmarkTimer: NodeJS.Timeout | undefined
@@ -310,7 +315,8 @@ export class FakeApiServer {
     const f = this.failures.find((x) => x.times > 0 && x.match(record))
     if (f) {
       f.times--
-      return send(res, f.status, status(f.status, 'InternalError', 'injected failure'))
+      const reason = f.status === 403 ? 'Forbidden' : f.status === 404 ? 'NotFound' : 'InternalError'
+      return send(res, f.status, status(f.status, reason, `injected failure (${reason})`))
     }
     if (req.headers.authorization !== 'Bearer fake-token') return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'))
     const p = url.pathname.split('/').filter(Boolean)
@@ -342,6 +348,10 @@ export class FakeApiServer {
     const r = this.resources.find((x) => x.group === group && x.version === version && x.plural === plural)
     if (!r) return send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`))
     const dryRun = query.dryRun === 'All'
+    const creates = req.method === 'POST' || (req.method === 'PATCH' && !this.store.has(key(r, namespace, name!)))
+    if (this.enforceNamespaces && creates && r.namespaced && namespace && !this.store.has(`/namespaces//${namespace}`)) {
+      return send(res, 404, { ...status(404, 'NotFound', `namespaces "${namespace}" not found`), details: { name: namespace, kind: 'namespaces' } })
+    }
     switch (req.method) {
       case 'GET':
         if (name) {

@@ -2,7 +2,14 @@
  * The background audit in cluster mode: leader-elected (one replica audits; every replica keeps
  * serving admission), a pass every `intervalMs` once the view is synced, results to PolicyReports
  * or Events. Metrics: `routeguard_audit_findings{code}`, `routeguard_audit_duration_seconds`
- * (last pass, seconds), `routeguard_audit_last_run_timestamp_seconds`, `routeguard_audit_leader`.
+ * (last pass, seconds), `routeguard_audit_last_run_timestamp_seconds`, `routeguard_audit_leader`,
+ * `routeguard_audit_up` (0 while the audit cannot run: see `health()`).
+ *
+ * When the audit cannot run it says so, on every replica that sees it: the Lease namespace does
+ * not exist, the Lease is forbidden (RBAC), the PolicyReport CRD is not installed (findings then
+ * go to Events, which are not a report), or a pass failed (its reports could not be written).
+ * Each is one ERROR log line when it starts (and an INFO line when it ends), `routeguard_audit_up
+ * 0`, and the reason in /readyz's body (readiness itself does not change: admission is unaffected).
  */
 import * as k8s from '@kubernetes/client-node'
 import { Gauge } from 'prom-client'
@@ -46,6 +53,8 @@ export class AuditRunner {
   private readonly findingsGauge: Gauge<'code'>
   private readonly durationGauge: Gauge
   private readonly lastRunGauge: Gauge
+  /** why the leader's passes cannot do their job (report CRD missing, a pass failed), or undefined */
+  private passProblem: string | undefined
   passes = 0
 
   constructor(
@@ -54,7 +63,7 @@ export class AuditRunner {
     private readonly ready: () => boolean,
     private readonly o: AuditOptions,
     metrics: Metrics,
-    private readonly log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+    private readonly log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void; error?: (o: object, m: string) => void },
   ) {
     const registers = [metrics.registry]
     this.findingsGauge = new Gauge({ name: 'routeguard_audit_findings', help: 'Findings of the last audit pass, by rule code', labelNames: ['code'], registers })
@@ -62,6 +71,7 @@ export class AuditRunner {
     this.lastRunGauge = new Gauge({ name: 'routeguard_audit_last_run_timestamp_seconds', help: 'When the last audit pass finished, unix seconds', registers })
     const self = this
     new Gauge({ name: 'routeguard_audit_leader', help: 'Whether this replica holds the audit Lease (1) or not (0)', registers, collect() { this.set(self.elector.isLeader ? 1 : 0) } })
+    new Gauge({ name: 'routeguard_audit_up', help: 'Whether the background audit can run (1) or not (0: see the ERROR log and /readyz)', registers, collect() { this.set(self.health().up ? 1 : 0) } })
     this.elector = new LeaderElector(kc, {
       namespace: o.leaseNamespace ?? 'routeguard-system',
       name: o.leaseName ?? 'routeguard',
@@ -72,7 +82,29 @@ export class AuditRunner {
       log,
       onStartedLeading: () => this.lead(),
       onStoppedLeading: () => this.follow(),
+      onProblem: (reason) => this.problemChanged('lease', reason),
     })
+  }
+
+  /**
+   * Can the audit run? `up` is false with a `reason` while the Lease cannot be used (no replica
+   * can lead) or, on the leader, while its passes cannot write their reports.
+   */
+  health(): { up: boolean; reason?: string; leader: boolean } {
+    const reason = this.elector.problem ?? (this.elector.isLeader ? this.passProblem : undefined)
+    return reason === undefined ? { up: true, leader: this.elector.isLeader } : { up: false, reason, leader: this.elector.isLeader }
+  }
+
+  private problemChanged(source: 'lease' | 'pass', reason: string | undefined): void {
+    if (source === 'pass') {
+      if (reason === this.passProblem) return
+      this.passProblem = reason
+    }
+    if (reason !== undefined) {
+      if (this.log?.error) this.log.error({ reason }, 'the background audit cannot run')
+      else this.log?.warn({ reason }, 'the background audit cannot run')
+    }
+    else this.log?.info({ source }, 'the background audit can run again')
   }
 
   start(): void {
@@ -99,6 +131,7 @@ export class AuditRunner {
   private follow(): void {
     clearTimeout(this.timer)
     this.auditor = undefined
+    this.problemChanged('pass', undefined)
   }
 
   private schedule(ms: number): void {
@@ -113,7 +146,7 @@ export class AuditRunner {
     try {
       await this.runOnce()
     } catch (e) {
-      this.log?.warn({ err: (e as Error).message }, 'audit pass failed; retrying next interval')
+      this.problemChanged('pass', `audit pass failed: ${apiText(e)}`)
     }
     if (this.elector.isLeader) this.schedule(this.o.intervalMs ?? 60_000)
   }
@@ -125,7 +158,15 @@ export class AuditRunner {
     try {
       const started = process.hrtime.bigint()
       const pass = this.auditor.run()
-      this.sink ??= await this.chooseSink()
+      // without the report CRD, discovery is asked again every pass: installing it is picked up
+      if (this.sink?.kind !== 'PolicyReport') {
+        const next = await this.chooseSink()
+        if (this.sink && next.kind === 'PolicyReport') {
+          // every namespace with findings gets its first report
+          for (const f of this.auditor.all()) this.pendingNamespaces.add(f.resource.namespace)
+        }
+        if (!this.sink || next.kind !== this.sink.kind) this.sink = next
+      }
       for (const ns of pass.changedNamespaces) this.pendingNamespaces.add(ns)
       this.pendingAdded.push(...pass.added)
       const byNs = new Map<string, ReturnType<Auditor['inNamespace']>>()
@@ -140,6 +181,7 @@ export class AuditRunner {
       this.lastRunGauge.set(Date.now() / 1000)
       if (this.o.reconciler) await this.o.reconciler.reconcile()
       this.passes++
+      this.problemChanged('pass', this.sink.kind === 'PolicyReport' ? undefined : `the PolicyReport CRD (${POLICY_REPORT_KIND.group}/${POLICY_REPORT_KIND.versions[0]}) is not installed: findings are written as Warning Events only`)
       this.log?.info({ evaluated: pass.evaluated, changedNamespaces: pass.changedNamespaces.size, added: pass.added.length, sink: this.sink.kind, seconds }, 'audit pass')
     } finally {
       this.running = false
@@ -155,4 +197,18 @@ export class AuditRunner {
     clearTimeout(this.timer)
     await this.elector.stop()
   }
+}
+
+/** An API error's code and message, bounded (client-node puts the Status in `body`). */
+function apiText(e: unknown): string {
+  const c = (e as { code?: unknown }).code
+  const body = (e as { body?: unknown }).body
+  let msg = (e as Error).message ?? String(e)
+  try {
+    const status = typeof body === 'string' ? JSON.parse(body) : body
+    if (status && typeof status === 'object' && typeof (status as { message?: unknown }).message === 'string') msg = (status as { message: string }).message
+  } catch {
+    // not JSON: the error's message stands
+  }
+  return `${typeof c === 'number' ? `HTTP ${c}: ` : ''}${msg}`.slice(0, 512)
 }

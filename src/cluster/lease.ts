@@ -19,6 +19,8 @@ export interface LeaderOptions {
   log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void }
   onStartedLeading: () => void
   onStoppedLeading: () => void
+  /** called when the Lease cannot be used (the reason) and again when it can (undefined) */
+  onProblem?: (reason: string | undefined) => void
 }
 
 function code(e: unknown): number | undefined {
@@ -28,6 +30,8 @@ function code(e: unknown): number | undefined {
 
 export class LeaderElector {
   isLeader = false
+  /** why the Lease cannot be read or written right now (no replica can lead), or undefined */
+  problem: string | undefined
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private lastRenew = 0
@@ -51,8 +55,9 @@ export class LeaderElector {
     if (this.stopped) return
     try {
       await this.tick()
+      this.setProblem(undefined)
     } catch (e) {
-      this.o.log?.warn({ err: (e as Error).message }, 'lease check failed')
+      this.setProblem(this.explain(e))
     }
     if (this.isLeader && Date.now() - this.lastRenew > this.duration * 1000) this.setLeader(false)
     if (this.stopped) return
@@ -101,6 +106,23 @@ export class LeaderElector {
       if (code(e) !== 409) throw e
       if (!held) this.setLeader(false)
     }
+  }
+
+  /** A Lease error in words an operator acts on: the namespace is missing, RBAC forbids, or other. */
+  private explain(e: unknown): string {
+    const lease = `Lease ${this.o.namespace}/${this.o.name}`
+    const c = code(e)
+    const body = (e as { body?: unknown }).body
+    const text = typeof body === 'string' ? body : JSON.stringify(body ?? '')
+    if (c === 404 && /namespaces/.test(text)) return `${lease}: namespace ${this.o.namespace} does not exist (set --lease-namespace or create it)`
+    if (c === 403) return `${lease}: forbidden (the ServiceAccount needs get, create and update on coordination.k8s.io leases in ${this.o.namespace})`
+    return `${lease}: ${c ? `HTTP ${c}: ` : ''}${(e as Error).message ?? String(e)}`.slice(0, 512)
+  }
+
+  private setProblem(reason: string | undefined): void {
+    if (reason === this.problem) return
+    this.problem = reason
+    this.o.onProblem?.(reason)
   }
 
   private renewed(): void {

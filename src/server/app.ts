@@ -47,6 +47,8 @@ export interface ServerOptions {
   mutators?: readonly Mutator[]
   /** why the server is not ready (503 on /readyz), or undefined when it is */
   notReady: () => string | undefined
+  /** more for /readyz's body, ready or not (the background audit's health): never changes the status */
+  readyDetail?: () => Record<string, unknown> | undefined
   logLevel?: string
   /** add `POST /noop` (parses the body, answers {}): the baseline route for benchmarks */
   noopRoute?: boolean
@@ -135,13 +137,14 @@ const admission =
   }
 
 const probes =
-  (opts: Pick<ServerOptions, 'notReady' | 'metrics'>): FastifyPluginAsync =>
+  (opts: Pick<ServerOptions, 'notReady' | 'metrics' | 'readyDetail'>): FastifyPluginAsync =>
   async (app) => {
     app.get('/healthz', async () => ({ status: 'ok' }))
     app.get('/readyz', async (_req, reply) => {
       const reason = opts.notReady()
-      if (reason !== undefined) return reply.code(503).send({ status: 'not ready', reason })
-      return { status: 'ready' }
+      const detail = opts.readyDetail?.() ?? {}
+      if (reason !== undefined) return reply.code(503).send({ status: 'not ready', reason, ...detail })
+      return { status: 'ready', ...detail }
     })
     app.get('/metrics', async (_req, reply) => {
       return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics())
@@ -228,7 +231,7 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
  * answered while the webhook port is flooded or requires client certificates. Its own small
  * connection cap and timeouts.
  */
-export async function buildProbeServer(opts: Pick<ServerOptions, 'notReady' | 'metrics' | 'logLevel'>): Promise<FastifyInstance> {
+export async function buildProbeServer(opts: Pick<ServerOptions, 'notReady' | 'metrics' | 'logLevel' | 'readyDetail'>): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'info' },
     logController: new LogController({ disableRequestLogging: true }),
