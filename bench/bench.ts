@@ -11,15 +11,21 @@
  *   With `--cpu-prof` the server runs under V8's profiler: its profile is kept in
  *   bench/profiles/http-server.cpuprofile and `http.profile` gives µs per request by category
  *   (our code, JSON parse, Fastify, Node, TLS write, native I/O, GC) for each route
+ * - h2: the same paired rounds over HTTP/2 (ALPN h2) to the same server, with bench/h2load.ts
+ *   (Node's http2 client, one stream in flight per connection) in place of autocannon
+ * - serial_latency: one review at a time on one connection, HTTP/1.1 and h2, p50/p99 (ms) for
+ *   /validate and the no-op route: what one write waits for this webhook
  * - sync: seconds for the webhook (cluster mode, own process) to sync 50k objects from the fake
  *   API server and be ready; admission latency with and without 100 watch events/s; heap per
- *   object cached through the informers (in process)
+ *   object cached through the informers (in process); `race`: the concurrent-apply race, 100
+ *   pairs of conflicting VirtualServices, each pair's two reviews sent together (target: no pair
+ *   where both were admitted)
  * - state_load: seconds for the standalone server to load 50k objects from --state and be ready
  * - hostile: worst decide time (ms) per hostile 3 MiB shape, and webhook RSS after 12 MB
  *   apiVersions and 20k distinct kinds (see `hostileBench`)
  * `--only=check|memory|analyze|http|cluster|hostile` runs one section (printed, results.json untouched).
- * Targets (issues #3, #7): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
- * requests/s; ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
+ * Targets (issues #3, #7, #13): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
+ * requests/s (HTTP/1.1 and h2); ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -169,7 +175,67 @@ async function startServeProcess(dir: string, name: string, args: string[], node
     await new Promise((r) => setTimeout(r, 50))
     ready = await request(`${base}/readyz`, { dispatcher: agent }).then(async (r) => (await r.body.text(), r.statusCode === 200), () => false)
   }
-  return { base, agent, child, readySeconds: (Date.now() - t0) / 1000 }
+  return { base, agent, child, readySeconds: (Date.now() - t0) / 1000, ca: join(certs, 'ca.crt') }
+}
+
+/**
+ * The load client for one protocol, in its own process: autocannon (HTTP/1.1) or bench/h2load.ts
+ * (Node's http2 client, ALPN h2); both report requests/s, p50/p99 (ms), errors and non-2xx.
+ */
+async function load(protocol: Protocol, url: string, connections: number, seconds: number, body: string, files: { body: string; ca: string }) {
+  if (protocol === 'http') return autocannon(url, connections, seconds, 'POST', body)
+  const stdout = await new Promise<string>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join('bench', 'h2load.ts'), url, String(connections), String(seconds), files.body, files.ca], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.on('exit', () => resolve(out))
+  })
+  const j = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number }
+  return { rps: Math.round(j.requests.average), total: j.requests.total, p50_ms: j.latency.p50, p99_ms: j.latency.p99, errors: j.errors, non2xx: j.non2xx }
+}
+
+type Protocol = 'http' | 'h2'
+
+/**
+ * One request at a time on one kept-alive connection (from this process, which is otherwise
+ * idle), as the API server calls a webhook for one write: p50/p99 in ms (µs resolution; autocannon
+ * reports whole ms). 200 requests of warm-up, then 3,000 (500 with --quick).
+ */
+async function serialLatency(protocol: Protocol, url: string, body: string, caFile: string) {
+  const ca = readFileSync(caFile)
+  const n = quick ? 500 : 3000
+  const times: number[] = []
+  let send: () => Promise<void>
+  let close: () => Promise<void>
+  if (protocol === 'http') {
+    const agent = new Agent({ connect: { ca }, connections: 1 })
+    send = async () => {
+      const r = await request(url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body })
+      await r.body.text()
+    }
+    close = () => agent.close()
+  } else {
+    const { connect } = await import('node:http2')
+    const u = new URL(url)
+    const session = connect(u.origin, { ca })
+    send = () =>
+      new Promise<void>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': u.pathname, 'content-type': 'application/json' })
+        stream.on('data', () => {})
+        stream.on('end', () => resolve())
+        stream.on('error', reject)
+        stream.end(body)
+      })
+    close = () => new Promise<void>((resolve) => session.close(() => resolve()))
+  }
+  for (let i = 0; i < 200 + n; i++) {
+    const t0 = process.hrtime.bigint()
+    await send()
+    if (i >= 200) times.push(Number(process.hrtime.bigint() - t0) / 1e6)
+  }
+  await close()
+  times.sort((a, b) => a - b)
+  return { p50_ms: round(pct(times, 50), 3), p99_ms: round(pct(times, 99), 3) }
 }
 
 async function httpBench(dir: string, n: number) {
@@ -177,8 +243,10 @@ async function httpBench(dir: string, n: number) {
   writeFileSync(state, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: world(n) }))
   const profDir = join(dir, 'cpu-prof')
   const nodeArgs = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []
-  const { base, agent, child, readySeconds: syncSeconds } = await startServeProcess(dir, 'certs', ['--state', state, '--noop-route'], nodeArgs)
+  const { base, agent, child, readySeconds: syncSeconds, ca } = await startServeProcess(dir, 'certs', ['--state', state, '--noop-route'], nodeArgs)
   const review = reviewBody()
+  const files = { body: join(dir, 'review.json'), ca }
+  writeFileSync(files.body, review)
   // This machine's speed drifts by tens of per cent from one second to the next (a shared VM):
   // the two routes run back to back in each round (which goes first alternates), the ratio is
   // the median of the rounds' ratios, and the server's CPU time per request is read as well.
@@ -186,44 +254,56 @@ async function httpBench(dir: string, n: number) {
   // 50k objects just loaded, would otherwise weigh on the first round only.
   const seconds = quick ? 2 : 2.5
   const rounds = quick ? 1 : 8
-  const http: Record<string, unknown>[] = []
+  const runs: Record<Protocol, Record<string, unknown>[]> = { http: [], h2: [] }
+  const serial: Record<string, unknown> = {}
   const windows: Window[] = []
-  const measure = async (path: string, c: number) => {
+  const measure = async (protocol: Protocol, path: string, c: number) => {
     const cpu0 = cpuMs(child.pid)
     const from = Number(process.hrtime.bigint() / 1000n)
-    const r = await autocannon(`${base}${path}`, c, seconds, 'POST', review)
-    windows.push({ route: path, from, to: Number(process.hrtime.bigint() / 1000n), requests: r.total })
+    const r = await load(protocol, `${base}${path}`, c, seconds, review, files)
+    windows.push({ route: `${protocol} ${path}`, from, to: Number(process.hrtime.bigint() / 1000n), requests: r.total })
     return { ...r, cpu_us: r.total ? round(((cpuMs(child.pid) - cpu0) * 1000) / r.total, 1) : NaN }
   }
-  await measure('/validate', 16)
-  await measure('/noop', 16)
+  for (const protocol of ['http', 'h2'] as const) {
+    await measure(protocol, '/validate', 16)
+    await measure(protocol, '/noop', 16)
+  }
   windows.length = 0
-  for (const c of [2, 16]) {
-    const v: Awaited<ReturnType<typeof measure>>[] = []
-    const noop: Awaited<ReturnType<typeof measure>>[] = []
-    for (let i = 0; i < rounds; i++) {
-      if (i % 2 === 0) {
-        v.push(await measure('/validate', c))
-        noop.push(await measure('/noop', c))
-      } else {
-        noop.push(await measure('/noop', c))
-        v.push(await measure('/validate', c))
+  for (const protocol of ['http', 'h2'] as const) {
+    for (const c of [2, 16]) {
+      const v: Awaited<ReturnType<typeof measure>>[] = []
+      const noop: Awaited<ReturnType<typeof measure>>[] = []
+      for (let i = 0; i < rounds; i++) {
+        if (i % 2 === 0) {
+          v.push(await measure(protocol, '/validate', c))
+          noop.push(await measure(protocol, '/noop', c))
+        } else {
+          noop.push(await measure(protocol, '/noop', c))
+          v.push(await measure(protocol, '/validate', c))
+        }
       }
+      const vm = median(v), nm = median(noop)
+      const cpu = { validate: medianOf(v.map((r) => r.cpu_us)), noop: medianOf(noop.map((r) => r.cpu_us)) }
+      runs[protocol].push({
+        connections: c,
+        validate_rps: vm.rps,
+        noop_rps: nm.rps,
+        ratio: round(medianOf(v.map((x, i) => x.rps / noop[i]!.rps)), 3),
+        validate_p50_ms: vm.p50_ms,
+        validate_p99_ms: vm.p99_ms,
+        noop_p50_ms: nm.p50_ms,
+        noop_p99_ms: nm.p99_ms,
+        server_cpu_us_per_request: { ...cpu, ratio: round(cpu.noop / cpu.validate, 3) },
+        rounds: v.map((x, i) => ({ validate_rps: x.rps, noop_rps: noop[i]!.rps, ratio: round(x.rps / noop[i]!.rps, 3), validate_cpu_us: x.cpu_us, noop_cpu_us: noop[i]!.cpu_us })),
+        errors: sum(v, 'errors') + sum(noop, 'errors'),
+        non2xx: sum(v, 'non2xx') + sum(noop, 'non2xx'),
+      })
     }
-    const vm = median(v), nm = median(noop)
-    const cpu = { validate: medianOf(v.map((r) => r.cpu_us)), noop: medianOf(noop.map((r) => r.cpu_us)) }
-    http.push({
-      connections: c,
-      validate_rps: vm.rps,
-      noop_rps: nm.rps,
-      ratio: round(medianOf(v.map((x, i) => x.rps / noop[i]!.rps)), 3),
-      validate_p99_ms: vm.p99_ms,
-      noop_p99_ms: nm.p99_ms,
-      server_cpu_us_per_request: { ...cpu, ratio: round(cpu.noop / cpu.validate, 3) },
-      rounds: v.map((x, i) => ({ validate_rps: x.rps, noop_rps: noop[i]!.rps, ratio: round(x.rps / noop[i]!.rps, 3), validate_cpu_us: x.cpu_us, noop_cpu_us: noop[i]!.cpu_us })),
-      errors: sum(v, 'errors') + sum(noop, 'errors'),
-      non2xx: sum(v, 'non2xx') + sum(noop, 'non2xx'),
-    })
+    // one review at a time on one connection, as the API server calls a webhook for one write:
+    // the latency a write pays for this webhook (p50/p99, ms), and the same for the no-op route
+    const sv = await serialLatency(protocol, `${base}/validate`, review, files.ca)
+    const sn = await serialLatency(protocol, `${base}/noop`, review, files.ca)
+    serial[protocol] = { validate_p50_ms: sv.p50_ms, validate_p99_ms: sv.p99_ms, noop_p50_ms: sn.p50_ms, noop_p99_ms: sn.p99_ms, added_p50_ms: round(sv.p50_ms - sn.p50_ms, 3) }
   }
   // the time spent deciding, inside the server (the duration histogram, warm-up included)
   const metrics = await request(`${base}/metrics`, { dispatcher: agent }).then((r) => r.body.text())
@@ -234,7 +314,8 @@ async function httpBench(dir: string, n: number) {
   await exited
   await agent.close()
   const stateLoad = { objects: n, seconds: round(syncSeconds, 2), note: 'standalone --state load until /readyz 200' }
-  if (!cpuProf) return { http, validate_decide_us_mean: validateDecideUs, stateLoad }
+  const result = { http: runs.http, h2: runs.h2, serial, validate_decide_us_mean: validateDecideUs, stateLoad }
+  if (!cpuProf) return { ...result, profile: undefined }
   // the server writes its profile as it exits
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
   if (!file) throw new Error(`--cpu-prof: the server wrote no profile in ${profDir}`)
@@ -242,7 +323,7 @@ async function httpBench(dir: string, n: number) {
   const kept = join('bench', 'profiles', 'http-server.cpuprofile')
   copyFileSync(join(profDir, file), kept)
   const profile = { file: kept, note: 'server CPU µs per request by category, all rounds (the profiler itself adds some)', by_route: perRequestByCategory(JSON.parse(readFileSync(kept, 'utf8')) as CpuProfile, windows) }
-  return { http, validate_decide_us_mean: validateDecideUs, stateLoad, profile }
+  return { ...result, profile }
 }
 
 /**
@@ -270,6 +351,7 @@ async function clusterBench(dir: string, n: number) {
   }, 10)
   const busy = await autocannon(`${base}/validate`, 2, seconds, 'POST', review)
   clearInterval(churn)
+  const race = await raceBench(base, agent)
   child.kill('SIGTERM')
   await agent.close()
 
@@ -291,8 +373,38 @@ async function clusterBench(dir: string, n: number) {
   return {
     sync: { objects: n, seconds: round(syncSeconds, 2), events_applied_during_load: i },
     informer_heap_bytes_per_object: heapPerObject,
+    race,
     admission_under_watch_load: { events_per_second: 100, quiet_p50_ms: quiet.p50_ms, quiet_p99_ms: quiet.p99_ms, busy_p50_ms: busy.p50_ms, busy_p99_ms: busy.p99_ms, quiet_rps: quiet.rps, busy_rps: busy.rps },
   }
+}
+
+/**
+ * The concurrent-apply race (issue #13): `pairs` pairs of conflicting VirtualServices (one host
+ * per pair), both reviews of a pair sent at the same moment on separate connections, all pairs
+ * at once; neither object is ever stored, so only the webhook's pending writes stand between
+ * them. Counts the pairs where both were admitted (target 0) and the p50/p99 (ms) of the reviews.
+ */
+async function raceBench(base: string, agent: Agent, pairs = 100) {
+  const times: number[] = []
+  const one = async (name: string, host: string) => {
+    const t0 = process.hrtime.bigint()
+    const r = await request(`${base}/validate`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: `race-${name}`, kind: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' }, operation: 'CREATE', namespace: 'race', object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'race' }, spec: { hosts: [host], http: [{ route: [{ destination: { host } }] }] } } },
+      }),
+    })
+    const body = JSON.parse(await r.body.text()) as { response: { allowed: boolean } }
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6)
+    return body.response.allowed
+  }
+  const results = await Promise.all(Array.from({ length: pairs }, (_, i) => Promise.all([one(`race-${i}-a`, `race-${i}.example.com`), one(`race-${i}-b`, `race-${i}.example.com`)])))
+  times.sort((a, b) => a - b)
+  return { pairs, both_admitted: results.filter(([a, b]) => a && b).length, none_admitted: results.filter(([a, b]) => !a && !b).length, p50_ms: round(pct(times, 50), 2), p99_ms: round(pct(times, 99), 2) }
 }
 
 function reviewBody(): string {
@@ -450,14 +562,17 @@ async function fullRun() {
   const check = sections.check()
   const memory = sections.memory()
   const analyze = sections.analyze()
-  const { http, validate_decide_us_mean, stateLoad, profile } = await sections.http()
+  const { http, h2, serial, validate_decide_us_mean, stateLoad, profile } = await sections.http()
   const cluster = await sections.cluster()
   const hostile = await sections.hostile()
   const main = http.find((h) => h.connections === 16) ?? http[0]!
+  const mainH2 = h2.find((h) => h.connections === 16) ?? h2[0]!
   const results = {
     node: process.version,
     check,
     http: { ...main, runs: http, validate_decide_us_mean, profile },
+    h2: { ...mainH2, runs: h2 },
+    serial_latency: serial,
     memory,
     analyze,
     sync: cluster.sync,
@@ -469,6 +584,7 @@ async function fullRun() {
       sync_50k_under_10s: cluster.sync.seconds < 10,
       check_p99_under_1ms_at_50k: check['50000']!.p99_ms < 1,
       validate_at_least_70pct_of_noop: http.every((h) => (h.ratio as number) >= 0.7),
+      h2_validate_at_least_70pct_of_noop: h2.every((h) => (h.ratio as number) >= 0.7),
       heap_per_object_at_most_4KiB: memory.heap_bytes_per_object <= 4096,
       analyze_10k_under_5s: analyze.wall_s < 5,
     },

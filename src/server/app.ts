@@ -176,6 +176,8 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
       ...tlsOptions(opts.tls, opts.clientCa),
       handshakeTimeout: opts.timeouts?.handshakeMs ?? HANDSHAKE_TIMEOUT_MS,
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+      // no Nagle: an answer is one or two small writes, sent at once (Node's HTTP/1 server does this by default, its HTTP/2 server does not)
+      noDelay: true,
     },
     // HTTP/2: a session with no frames for this long is closed (GOAWAY)
     http2SessionTimeout: keepAliveMs,
