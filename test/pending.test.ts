@@ -89,6 +89,15 @@ t.test('at most `max` pending objects: the oldest expires first', async (t) => {
   t.ok(view.get(VS, 'default', 'v4'))
 })
 
+t.test('names the API server would not store under are never held', async (t) => {
+  const { view, pending } = setup()
+  for (const name of ['web-<generated>', '<unnamed>', 'UPPER', 'x'.repeat(254), 'a_b']) pending.admitted('CREATE', virtualService('default', name, ['h']))
+  t.equal(pending.size, 0)
+  t.equal(view.size(), 0)
+  pending.admitted('CREATE', virtualService('default', 'web-7x2k.v1', ['h']))
+  t.equal(pending.size, 1)
+})
+
 t.test('ttl 0 turns pending writes off', async (t) => {
   const view = new ClusterView()
   const pending = new PendingWrites(view, { ttlMs: 0 })

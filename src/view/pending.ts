@@ -96,6 +96,9 @@ export class PendingWrites {
     const k = keyOf(object)
     if (k === undefined) return
     this.sweep()
+    // a name the API server would not store under (none yet, generateName, hostile): no entry
+    // could ever be delivered under it
+    if (operation !== 'DELETE' && !STORABLE_NAME.test(nameOf(object))) return
     if (operation === 'DELETE') {
       const e = this.entries.get(k)
       if (e) this.restore(k, e)
@@ -179,6 +182,9 @@ export class PendingWrites {
     else this.view.remove(e.obj)
   }
 }
+
+/** A DNS subdomain (RFC 1123), as the API server requires of a custom resource's name. */
+const STORABLE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
 
 function keyOf(obj: K8sObject): string | undefined {
   const kind = kindKeyOf(obj)
