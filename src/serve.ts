@@ -51,6 +51,8 @@ export interface ServeOptions {
   timeouts?: Timeouts
   /** open connections at most on the webhook port (default 1,000); more are closed before TLS */
   maxConnections?: number
+  /** bytes of review bodies held at once, at most (default 64 MiB; see BODIES_IN_FLIGHT_BYTES) */
+  bodiesInFlightBytes?: number
   /** PEM file of the CA that signs client certificates: when set, clients must present one */
   clientCa?: string
   /** serve /healthz, /readyz and /metrics on this plain-HTTP port too (0 picks a free port) */
@@ -148,6 +150,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     noopRoute: o.noopRoute,
     timeouts: o.timeouts,
     maxConnections: o.maxConnections,
+    bodiesInFlightBytes: o.bodiesInFlightBytes,
     clientCa,
     draining: () => closing,
     notReady,

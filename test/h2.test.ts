@@ -172,3 +172,40 @@ t.test('h2 SIGTERM under load: zero reset streams, GOAWAY on every session, in-f
   t.same(failures, [], `no stream was reset or failed (${answered} answered)`)
   t.equal(told.filter(Boolean).length, 6, 'every session, busy or idle, got GOAWAY')
 })
+
+t.test('review bodies in flight are bounded (both protocols): over the budget, 503 before the body is read; small reviews pass; freed when answered', async (t) => {
+  const s = await startTestServer(t, { bodiesInFlightBytes: 1024 * 1024, timeouts: { requestMs: 3000 } })
+  const c = await session(s)
+  t.teardown(() => c.destroy())
+  // an h2 stream announcing 600 KiB that sends it slowly holds 600 KiB of the 1 MiB budget
+  const big = 600 * 1024
+  const held = c.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(big) })
+  const heldDone = new Promise<{ status?: number; text: string; rstCode?: number }>((resolve) => collect(held, resolve))
+  held.write('{"apiVersion":')
+  await new Promise((r) => setTimeout(r, 200))
+  // a second 600 KiB one does not fit: 503 at once, over h2 and over HTTP/1.1
+  const second = await new Promise<{ status?: number; text: string }>((resolve) => {
+    const st = c.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(big) })
+    collect(st, resolve)
+    st.end(Buffer.alloc(big, 0x20))
+  })
+  t.equal(second.status, 503)
+  t.match(JSON.parse(second.text).message, /MiB of reviews in flight/)
+  const agent = tlsAgent(s.ca)
+  t.teardown(() => agent.close())
+  const h1 = await request(`${s.url}/validate`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(big, 0x20) })
+  t.equal(h1.statusCode, 503, 'HTTP/1.1 too')
+  t.equal(h1.headers['retry-after'], '1')
+  await h1.body.text()
+  // a body without a length is counted as it arrives: 503 once it passes the budget
+  const unannounced = await post(c, '/validate', Buffer.alloc(big, 0x20))
+  t.equal(unannounced.status, 503, 'no Content-Length: cut off when the bytes received pass the budget')
+  t.match(JSON.parse(unannounced.text).message, /would pass the 1.0 MiB budget/)
+  // small reviews still fit
+  t.equal((await post(c, '/validate', reviewBody('small'))).status, 200)
+  // the held stream is answered or cut off (request deadline); its bytes are freed
+  held.end(Buffer.alloc(big - '{"apiVersion":'.length, 0x20))
+  await heldDone
+  const padded = JSON.stringify({ ...JSON.parse(reviewBody('big-after')), padding: 'x'.repeat(big) })
+  t.equal((await post(c, '/validate', padded)).status, 200, 'a large review fits again once the first is done')
+})

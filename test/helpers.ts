@@ -42,7 +42,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
   o: { state?: string[]; config?: Config; dir?: string } & Partial<
-    Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel' | 'pendingTtlMs'>
+    Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel' | 'pendingTtlMs' | 'bodiesInFlightBytes'>
   > = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
@@ -55,6 +55,7 @@ export async function startTestServer(
     config: o.config,
     logLevel: o.logLevel ?? 'silent',
     maxConnections: o.maxConnections,
+    bodiesInFlightBytes: o.bodiesInFlightBytes,
     clientCa: o.clientCa,
     probePort: o.probePort,
     kubeConfig: o.kubeConfig,

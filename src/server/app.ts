@@ -10,6 +10,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify'
 import { constants as h2, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
 import type { IncomingMessage } from 'node:http'
+import { Transform } from 'node:stream'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
 import { type AdmissionReview, admissionReviewResponseSchema, admissionReviewSchema, requestKindKey } from '../admission/review.js'
@@ -63,7 +64,21 @@ export interface ServerOptions {
    * keep-alive clients open no further request on a connection that is about to close.
    */
   draining?: () => boolean
+  /** bytes of review bodies being received or decided at once, at most (default BODIES_IN_FLIGHT_BYTES) */
+  bodiesInFlightBytes?: number
 }
+
+/**
+ * Bytes of AdmissionReview bodies held at once, at most (64 MiB): every request reserves its
+ * Content-Length from its headers until its answer is sent or it is cut off (one without a
+ * length, each chunk as it arrives); one that does not fit gets 503 (before its body is read,
+ * when it announced its length). Without it, memory
+ * would grow with connections × streams × BODY_LIMIT (1,000 HTTP/2 connections of 100 streams
+ * each could announce 8 MiB apiece) and the 512 MiB container would be killed. Ordinary
+ * reviews are a few KiB: 64 MiB holds twenty 3 MiB UPDATE reviews besides them.
+ */
+export const BODIES_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+const BUDGET_ERROR = 'RG_BODIES_IN_FLIGHT'
 
 /** Default cap on open connections (`--max-connections`). */
 export const MAX_CONNECTIONS = 1000
@@ -86,6 +101,41 @@ export interface Timeouts {
 const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
+    const budget = opts.bodiesInFlightBytes ?? BODIES_IN_FLIGHT_BYTES
+    let inFlight = 0
+    const overBudget = (bytes: number) =>
+      `routeguard: ${mib(inFlight)} MiB of reviews in flight; this one (${mib(bytes)} MiB) would pass the ${mib(budget)} MiB budget`
+    // a body with a Content-Length reserves it from its headers on; one without reserves what
+    // arrives, chunk by chunk; both are freed when the answer is sent or the request is cut off
+    app.addHook('onRequest', async (req, reply) => {
+      const announced = Number(req.headers['content-length'])
+      if (!(Number.isSafeInteger(announced) && announced >= 0)) return
+      const bytes = Math.min(announced, BODY_LIMIT + 1)
+      if (inFlight + bytes > budget) {
+        req.log.warn({ bytes, inFlight, budget }, 'review bodies in flight over budget')
+        return reply.code(503).header('retry-after', '1').send({ error: 'Service Unavailable', message: overBudget(bytes), statusCode: 503 })
+      }
+      inFlight += bytes
+      reply.raw.once('close', () => (inFlight -= bytes))
+    })
+    app.addHook('preParsing', async (req, reply, payload) => {
+      if (req.headers['content-length'] !== undefined) return payload
+      let counted = 0
+      reply.raw.once('close', () => (inFlight -= counted))
+      return payload.pipe(
+        new Transform({
+          transform(chunk: Buffer, _enc, next) {
+            if (inFlight + chunk.length > budget) {
+              req.log.warn({ bytes: counted + chunk.length, inFlight, budget }, 'review bodies in flight over budget')
+              return next(Object.assign(new Error(overBudget(counted + chunk.length)), { statusCode: 503, code: BUDGET_ERROR }))
+            }
+            counted += chunk.length
+            inFlight += chunk.length
+            next(null, chunk)
+          },
+        }),
+      )
+    })
     const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome | Promise<Outcome>) =>
       app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema, response: { 200: admissionReviewResponseSchema } } }, async (req, reply) => {
         const started = process.hrtime.bigint()
@@ -211,6 +261,9 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
   }
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (err.code === BUDGET_ERROR) {
+      return reply.code(503).header('retry-after', '1').send({ error: 'Service Unavailable', message: err.message, statusCode: 503 })
+    }
     if (status >= 500) {
       req.log.error({ err: err.message }, 'request failed')
       return reply.code(status).send({ error: 'Internal Server Error', message: 'internal error', statusCode: status })
@@ -247,6 +300,10 @@ export async function buildProbeServer(opts: Pick<ServerOptions, 'notReady' | 'm
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url}`, statusCode: 404 }))
   await app.register(probes(opts))
   return app
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1)
 }
 
 function httpReason(status: number): string {
