@@ -210,7 +210,8 @@ const probes =
  * within `requestMs` (10 s: per socket for HTTP/1.1, per stream for HTTP/2, and a new HTTP/2
  * connection must open its first stream within it; see `guardConnections`); at most
  * MAX_CONCURRENT_STREAMS streams per HTTP/2 connection; bodies over BODY_LIMIT are refused
- * (413); idle sockets and sessions close after `idleMs`. While `draining()` every HTTP/1.1
+ * (413), and at most `bodiesInFlightBytes` of bodies are held at once (503 past it); idle
+ * sockets and sessions close after `idleMs`. While `draining()` every HTTP/1.1
  * response carries `Connection: close` and every HTTP/2 response is followed by GOAWAY (the
  * session finishes its open streams and takes no new one); requests on open connections are
  * still answered (not 503).
