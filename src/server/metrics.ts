@@ -26,6 +26,7 @@ export class Metrics {
   readonly registry = new Registry()
   // written only through the methods below: the two counters are set from LabelCounts at scrape time
   private readonly duration: Histogram<'path'>
+  private readonly durationByPath = new Map<string, ReturnType<Histogram<'path'>['labels']>>()
   private readonly requestCounts = new LabelCounts<'kind' | 'operation' | 'decision' | 'dry_run' | 'path'>()
   private readonly findingCounts = new LabelCounts<'code' | 'action'>()
   /** pending objects that expired without the informers delivering them (view/pending.ts) */
@@ -65,7 +66,10 @@ export class Metrics {
 
   /** Records the time to answer one review, in seconds. */
   observeDuration(path: string, seconds: number): void {
-    this.duration.observe({ path }, seconds)
+    // one child per path (a closed set: our two routes), so that no label object is hashed per review
+    let h = this.durationByPath.get(path)
+    if (h === undefined) this.durationByPath.set(path, (h = this.duration.labels({ path })))
+    h.observe(seconds)
   }
 
   /**
