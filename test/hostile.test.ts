@@ -345,6 +345,22 @@ t.test('/mutate writes nothing on behalf of strangers', async (t) => {
   const ok = await post(s.agent, `${s.url}/mutate`, review({ ...first, metadata: { name: 'fine', namespace: 'default' }, spec: { ...first.spec, rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/b' } }], backendRefs: [{ name: 'reviews-v2', port: 9080 }] }] } }))
   t.ok(ok.body.response.patch, 'a route /validate admits gets its Service')
   t.same((api.get('v1', 'Service', 'default', 'reviews-v2') as any)?.spec.selector, { app: 'reviews', version: 'v2' }, 'selector from the view: parent Service + subset')
+  const afterLegit = writes()
+  // /validate admits the DestinationRule first: it is pending in the view (judged against),
+  // yet only a request vouches for it, so it decides nothing that is written
+  for (const dr of [fakeDR('kube-system', 'kube-dns'), fakeDR('default', 'reviews')]) {
+    t.equal((await post(s.agent, `${s.url}/validate`, review(dr))).body.response.allowed, true)
+    const r = await post(s.agent, `${s.url}/mutate`, review(dr))
+    t.notOk(r.body.response.patch)
+  }
+  t.ok(s.pending!.size >= 2, 'the DestinationRules are pending')
+  for (const backend of ['kube-dns-x0', 'kube-dns-x1']) {
+    const r = route('kube-system', backend)
+    t.equal((await post(s.agent, `${s.url}/validate`, review(r))).body.response.allowed, true)
+    t.notOk((await post(s.agent, `${s.url}/mutate`, review(r))).body.response.patch)
+  }
+  t.equal(writes(), afterLegit, 'no Service write for the pending DestinationRules')
+  t.notOk(api.get('v1', 'Service', 'kube-system', 'kube-dns-x0'))
 })
 
 t.test('NUL bytes in gateway and host names cannot make two index keys collide (no false RG0101)', async (t) => {

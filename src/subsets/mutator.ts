@@ -11,8 +11,9 @@
  * the Service goes in the route's namespace, its selector and ports come from the parent
  * Service in the view and the subset labels from a DestinationRule in the view. A
  * DestinationRule under review counts only once the view holds it (the informer delivered what
- * the API server stored): its subsets and labels are read from the view, never from the
- * request, and a DestinationRule the cluster does not have generates nothing.
+ * the API server stored; a pending one, admitted by /validate but not yet delivered, does not
+ * count): its subsets and labels are read from the view, never from the request, and a
+ * DestinationRule the cluster does not have generates nothing.
  */
 import type { AdmissionRequest } from '../admission/review.js'
 import type { HandlerDeps, Mutator } from '../admission/handler.js'
@@ -21,6 +22,7 @@ import { isRouteKind } from '../model/gatewayapi.js'
 import { formatMessage, shorten } from '../rules/messages.js'
 import { GENERATED_ANNOTATION, isManaged, missingForRoute, serviceBackendNames, type SubsetService, wantedForDestinationRule } from './subsets.js'
 import { apiError, type ServiceWriter } from './writer.js'
+import { isPendingObject } from '../view/pending.js'
 
 export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator {
   return async (object: K8sObject, req: AdmissionRequest, deps: HandlerDeps) => {
@@ -30,7 +32,7 @@ export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator
     if (isRouteKind(kind)) wanted = missingForRoute(deps.view, object)
     else if (kind === KIND.DestinationRule) {
       const stored = deps.view.get(KIND.DestinationRule, nsOf(object), nameOf(object))
-      if (!stored) return { object, warnings }
+      if (!stored || isPendingObject(stored)) return { object, warnings }
       wanted = wantedForDestinationRule(deps.view, stored).filter((w) => {
         const existing = deps.view.get(KIND.Service, nsOf(stored), w.service.metadata!.name!)
         return !existing || isManaged(existing)

@@ -9,6 +9,7 @@
  */
 import { serviceFQDN } from '../model/hosts.js'
 import { arr, type K8sObject, KIND, nameOf, nsOf, rec, str, stringMap } from '../model/object.js'
+import { isPendingObject } from '../view/pending.js'
 import type { View } from '../view/view.js'
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by'
@@ -40,7 +41,9 @@ export function subsetsOf(view: View, base: K8sObject): { dr: K8sObject; name: s
   const ns = nsOf(base)
   const out: { dr: K8sObject; name: string; labels: Record<string, string> }[] = []
   for (const dr of view.destinationRulesFor(serviceFQDN(nameOf(base), ns))) {
-    if (nsOf(dr) !== ns) continue
+    // a DestinationRule only a request vouches for (pending: admitted, not yet stored) never
+    // decides what is written
+    if (nsOf(dr) !== ns || isPendingObject(dr)) continue
     for (const s of arr(rec(dr.spec).subsets)) {
       const name = str(rec(s).name)
       if (name) out.push({ dr, name, labels: stringMap(rec(s).labels) })

@@ -26,6 +26,18 @@ import { strip } from '../cluster/strip.js'
 import { type K8sObject, kindKeyOf, lengthPrefixed, nameOf, nsOf } from '../model/object.js'
 import type { ClusterView } from './view.js'
 
+/**
+ * Objects held as pending right now (by identity of the copy the view holds). They came from
+ * admission requests, not from the API server: what writes on their behalf (the subset Service
+ * mutator and reconciler) must skip them, and does, through `isPendingObject`.
+ */
+const HELD = new WeakSet<K8sObject>()
+
+/** Is `obj` (as the view holds it) a pending object, i.e. one only a request vouches for? */
+export function isPendingObject(obj: K8sObject): boolean {
+  return HELD.has(obj)
+}
+
 /** Default time an admitted object stays pending without the informer delivering it, ms (15 s). */
 export const PENDING_TTL_MS = 15_000
 /** Default cap on pending objects. */
@@ -111,6 +123,8 @@ export class PendingWrites {
     // re-inserted: the Map's order stays the order of expiry
     this.entries.delete(k)
     this.entries.set(k, { obj, base, operation: previous?.operation ?? operation, expires: this.now() + this.ttlMs })
+    if (previous) HELD.delete(previous.obj)
+    HELD.add(obj)
     this.view.upsert(obj)
     while (this.entries.size > this.max) {
       const [oldest, e] = this.entries.entries().next().value as [string, Entry]
@@ -130,6 +144,7 @@ export class PendingWrites {
         return true
       }
       this.entries.delete(k!)
+      HELD.delete(e.obj)
     }
     return this.view.upsert(obj)
   }
@@ -145,6 +160,7 @@ export class PendingWrites {
         return true
       }
       this.entries.delete(k!)
+      HELD.delete(e.obj)
     }
     return this.view.remove(obj)
   }
@@ -178,6 +194,7 @@ export class PendingWrites {
   /** Drops an entry and puts back what the informer had delivered. */
   private restore(k: string, e: Entry): void {
     this.entries.delete(k)
+    HELD.delete(e.obj)
     if (e.base !== undefined) this.view.upsert(e.base)
     else this.view.remove(e.obj)
   }
