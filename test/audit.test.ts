@@ -52,6 +52,20 @@ t.test('Auditor: incremental passes re-evaluate only what changed and its partne
   t.same(third.added.map((f) => f.resource.name).sort(), ['b', 'c'])
 })
 
+t.test('Auditor: pending objects (admitted, not yet stored) are not reported until the informer delivers them', async (t) => {
+  const { PendingWrites } = await import('../src/view/pending.js')
+  const view = new ClusterView()
+  const pending = new PendingWrites(view, { ttlMs: 60_000 })
+  view.upsert({ ...virtualService('default', 'a', ['shared']), metadata: { name: 'a', namespace: 'default', resourceVersion: '1' } })
+  pending.admitted('CREATE', virtualService('default', 'b', ['shared']))
+  const auditor = new Auditor(view, selectRules(['IST0109']))
+  auditor.run()
+  t.notOk(auditor.all().some((f) => f.resource.name === 'b'), 'the pending object has no findings of its own')
+  pending.upsert({ ...virtualService('default', 'b', ['shared']), metadata: { name: 'b', namespace: 'default', resourceVersion: '2' } })
+  auditor.run()
+  t.ok(auditor.all().some((f) => f.resource.name === 'b'), 'delivered: reported')
+})
+
 t.test('audit: a conflict created behind the webhook appears in a PolicyReport, and clears', async (t) => {
   const api = await fakeApi(t)
   api.put(virtualService('default', 'reviews', ['reviews']))

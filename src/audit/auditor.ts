@@ -7,6 +7,7 @@
  * evaluates everything. Cost per pass: O(changed objects and their partners), not O(view).
  */
 import { evaluate } from '../engine.js'
+import { isPendingObject } from '../view/pending.js'
 import { idOf, kindKeyOf } from '../model/object.js'
 import { RULES } from '../rules/index.js'
 import type { Finding, Implementation, Rule } from '../rules/types.js'
@@ -68,7 +69,9 @@ export class Auditor {
       const obj = this.view.getById(id)
       const old = this.findings.get(id) ?? []
       let now: Finding[] = []
-      if (obj && this.subjects.has(kindKeyOf(obj) ?? '')) {
+      // a pending object (admitted, not yet stored) is no subject of the audit: reports are
+      // about what the cluster holds; it is evaluated when the informer delivers it
+      if (obj && !isPendingObject(obj) && this.subjects.has(kindKeyOf(obj) ?? '')) {
         now = evaluate(obj, this.view, { mode: 'audit', rules: this.rules, implementation: this.implementation })
         evaluated++
       }
