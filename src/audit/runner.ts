@@ -15,7 +15,7 @@ import * as k8s from '@kubernetes/client-node'
 import { Gauge } from 'prom-client'
 import type { Metrics } from '../server/metrics.js'
 import type { ClusterView } from '../view/view.js'
-import { discover } from '../cluster/client.js'
+import { apiError, discover } from '../cluster/client.js'
 import { LeaderElector } from '../cluster/lease.js'
 import { Auditor } from './auditor.js'
 import { EventSink, PolicyReportSink, type ReportSink } from './report.js'
@@ -63,7 +63,7 @@ export class AuditRunner {
     private readonly ready: () => boolean,
     private readonly o: AuditOptions,
     metrics: Metrics,
-    private readonly log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void; error?: (o: object, m: string) => void },
+    private readonly log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void; error: (o: object, m: string) => void },
   ) {
     const registers = [metrics.registry]
     this.findingsGauge = new Gauge({ name: 'routeguard_audit_findings', help: 'Findings of the last audit pass, by rule code', labelNames: ['code'], registers })
@@ -100,10 +100,7 @@ export class AuditRunner {
       if (reason === this.passProblem) return
       this.passProblem = reason
     }
-    if (reason !== undefined) {
-      if (this.log?.error) this.log.error({ reason }, 'the background audit cannot run')
-      else this.log?.warn({ reason }, 'the background audit cannot run')
-    }
+    if (reason !== undefined) this.log?.error({ reason }, 'the background audit cannot run')
     else this.log?.info({ source }, 'the background audit can run again')
   }
 
@@ -146,7 +143,7 @@ export class AuditRunner {
     try {
       await this.runOnce()
     } catch (e) {
-      this.problemChanged('pass', `audit pass failed: ${apiText(e)}`)
+      this.problemChanged('pass', `audit pass failed: ${apiError(e)}`)
     }
     if (this.elector.isLeader) this.schedule(this.o.intervalMs ?? 60_000)
   }
@@ -199,16 +196,3 @@ export class AuditRunner {
   }
 }
 
-/** An API error's code and message, bounded (client-node puts the Status in `body`). */
-function apiText(e: unknown): string {
-  const c = (e as { code?: unknown }).code
-  const body = (e as { body?: unknown }).body
-  let msg = (e as Error).message ?? String(e)
-  try {
-    const status = typeof body === 'string' ? JSON.parse(body) : body
-    if (status && typeof status === 'object' && typeof (status as { message?: unknown }).message === 'string') msg = (status as { message: string }).message
-  } catch {
-    // not JSON: the error's message stands
-  }
-  return `${typeof c === 'number' ? `HTTP ${c}: ` : ''}${msg}`.slice(0, 512)
-}

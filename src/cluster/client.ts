@@ -11,6 +11,31 @@ import { strip } from './strip.js'
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 
+/** The HTTP status of a client-node API error (`ApiException.code`), or undefined. */
+export function apiStatus(e: unknown): number | undefined {
+  const c = (e as { code?: unknown; statusCode?: unknown } | undefined)?.code ?? (e as { statusCode?: unknown } | undefined)?.statusCode
+  return typeof c === 'number' ? c : undefined
+}
+
+/**
+ * One line for logs and warnings from a client-node API error: `HTTP <status>: <message>`, the
+ * message taken from the Kubernetes Status in the body (a JSON string or an object) when there is
+ * one, else the error's own; first line only, at most 512 characters.
+ */
+export function apiError(e: unknown): string {
+  const status = apiStatus(e)
+  const body = (e as { body?: unknown } | undefined)?.body
+  let message = (e as Error | undefined)?.message ?? String(e)
+  try {
+    const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body
+    const m = (parsed as { message?: unknown } | undefined)?.message
+    if (typeof m === 'string') message = m
+  } catch {
+    // not JSON: the client's message stands
+  }
+  return `${status ? `HTTP ${status}: ` : ''}${message.split('\n')[0]}`.slice(0, 512)
+}
+
 /**
  * A kubeconfig from `path`, else the in-cluster config when running in a Pod, else undefined
  * (standalone mode). @throws when `path` cannot be read or parsed.

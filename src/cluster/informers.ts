@@ -15,7 +15,7 @@
 import * as k8s from '@kubernetes/client-node'
 import type { K8sObject } from '../model/object.js'
 import type { ClusterView } from '../view/view.js'
-import { discover, listKind, type ServedKind } from './client.js'
+import { apiError, discover, listKind, type ServedKind } from './client.js'
 import { collectionPath, kindKey, type WatchedKind, WATCHED_KINDS } from './kinds.js'
 import { strip } from './strip.js'
 
@@ -135,7 +135,7 @@ class KindInformer {
     if (this.stopped) return
     const delay = this.backoff
     this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS)
-    this.opts.log?.warn({ kind: this.status.kind, err: errText(err), retryInMs: delay }, 'watch failed; restarting')
+    this.opts.log?.warn({ kind: this.status.kind, err: apiError(err), retryInMs: delay }, 'watch failed; restarting')
     clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.status.restarts++
@@ -161,12 +161,6 @@ class KindInformer {
     clearTimeout(this.timer)
     await this.informer?.stop()
   }
-}
-
-function errText(err: unknown): string {
-  if (err instanceof Error) return err.message
-  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message)
-  return String(err)
 }
 
 /** Keeps a ClusterView in step with the API server. */
@@ -210,7 +204,7 @@ export class ClusterSync {
     try {
       result = await discover(this.kc, this.discovered ? this.absent : WATCHED_KINDS)
     } catch (e) {
-      this.opts.log?.warn({ err: errText(e) }, 'API discovery failed; retrying')
+      this.opts.log?.warn({ err: apiError(e) }, 'API discovery failed; retrying')
       if (!this.discovered) {
         await new Promise((r) => setTimeout(r, 1000).unref())
         return this.rediscover()

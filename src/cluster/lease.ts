@@ -8,6 +8,7 @@
  * interval (17 s with the defaults).
  */
 import * as k8s from '@kubernetes/client-node'
+import { apiError, apiStatus } from './client.js'
 
 export interface LeaderOptions {
   namespace: string
@@ -23,10 +24,6 @@ export interface LeaderOptions {
   onProblem?: (reason: string | undefined) => void
 }
 
-function code(e: unknown): number | undefined {
-  const c = (e as { code?: unknown; statusCode?: unknown })?.code ?? (e as { statusCode?: unknown })?.statusCode
-  return typeof c === 'number' ? c : undefined
-}
 
 export class LeaderElector {
   isLeader = false
@@ -72,7 +69,7 @@ export class LeaderElector {
     try {
       lease = await this.api.readNamespacedLease({ name, namespace })
     } catch (e) {
-      if (code(e) !== 404) throw e
+      if (apiStatus(e) !== 404) throw e
       try {
         await this.api.createNamespacedLease({
           namespace,
@@ -80,7 +77,7 @@ export class LeaderElector {
         })
         this.renewed()
       } catch (e2) {
-        if (code(e2) !== 409) throw e2
+        if (apiStatus(e2) !== 409) throw e2
       }
       return
     }
@@ -103,7 +100,7 @@ export class LeaderElector {
       await this.api.replaceNamespacedLease({ name, namespace, body: lease })
       this.renewed()
     } catch (e) {
-      if (code(e) !== 409) throw e
+      if (apiStatus(e) !== 409) throw e
       if (!held) this.setLeader(false)
     }
   }
@@ -111,12 +108,12 @@ export class LeaderElector {
   /** A Lease error in words an operator acts on: the namespace is missing, RBAC forbids, or other. */
   private explain(e: unknown): string {
     const lease = `Lease ${this.o.namespace}/${this.o.name}`
-    const c = code(e)
-    const body = (e as { body?: unknown }).body
-    const text = typeof body === 'string' ? body : JSON.stringify(body ?? '')
-    if (c === 404 && /namespaces/.test(text)) return `${lease}: namespace ${this.o.namespace} does not exist (set --lease-namespace or create it)`
-    if (c === 403) return `${lease}: forbidden (the ServiceAccount needs get, create and update on coordination.k8s.io leases in ${this.o.namespace})`
-    return `${lease}: ${c ? `HTTP ${c}: ` : ''}${(e as Error).message ?? String(e)}`.slice(0, 512)
+    const status = apiStatus(e)
+    const text = apiError(e)
+    // the API server's Status for a create in a missing namespace: `namespaces "<ns>" not found`
+    if (status === 404 && /namespaces "/.test(text)) return `${lease}: namespace ${this.o.namespace} does not exist (set --lease-namespace or create it)`
+    if (status === 403) return `${lease}: forbidden (the ServiceAccount needs get, create and update on coordination.k8s.io leases in ${this.o.namespace})`
+    return `${lease}: ${text}`
   }
 
   private setProblem(reason: string | undefined): void {

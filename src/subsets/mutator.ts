@@ -21,7 +21,8 @@ import { describeRef, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, rec, refOf 
 import { isRouteKind } from '../model/gatewayapi.js'
 import { formatMessage, shorten } from '../rules/messages.js'
 import { GENERATED_ANNOTATION, isManaged, missingForRoute, serviceBackendNames, type SubsetService, wantedForDestinationRule } from './subsets.js'
-import { apiError, type ServiceWriter } from './writer.js'
+import { apiError } from '../cluster/client.js'
+import type { ServiceWriter } from './writer.js'
 import { isPendingObject } from '../view/pending.js'
 
 export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator {

@@ -13,7 +13,8 @@ import { type K8sObject, KIND, kindKeyOf, nameOf, nsOf } from '../model/object.j
 import { isRouteKind } from '../model/gatewayapi.js'
 import type { ClusterView } from '../view/view.js'
 import { isManaged, resolveSubsetBackend, sameSubsetSpec, serviceBackendNames, type SubsetService, wantedForDestinationRule } from './subsets.js'
-import { apiError, type ServiceWriter } from './writer.js'
+import { apiError } from '../cluster/client.js'
+import type { ServiceWriter } from './writer.js'
 
 export interface ReconcileResult {
   applied: string[]

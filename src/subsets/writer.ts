@@ -5,6 +5,7 @@
  * `timeoutMs` so that admission never waits on a slow API server.
  */
 import * as k8s from '@kubernetes/client-node'
+import { apiStatus } from '../cluster/client.js'
 import type { K8sObject } from '../model/object.js'
 import { MANAGER } from './subsets.js'
 
@@ -23,20 +24,6 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what}: no answer from the API server within ${ms} ms`)), ms)
     }),
   ])
-}
-
-export function apiError(e: unknown): string {
-  const code = (e as { code?: number }).code
-  const body = (e as { body?: unknown }).body
-  let message = (e as Error).message ?? String(e)
-  if (typeof body === 'string') {
-    try {
-      message = (JSON.parse(body) as { message?: string }).message ?? message
-    } catch {
-      /* keep the client's message */
-    }
-  }
-  return code ? `HTTP ${code}: ${message.split('\n')[0]}` : message.split('\n')[0]!
 }
 
 export class KubeServiceWriter implements ServiceWriter {
@@ -66,7 +53,7 @@ export class KubeServiceWriter implements ServiceWriter {
     try {
       await bounded(this.core.deleteNamespacedService({ name, namespace }), this.timeoutMs, `delete Service ${namespace}/${name}`)
     } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e
+      if (apiStatus(e) !== 404) throw e
     }
   }
 }
