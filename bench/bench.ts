@@ -43,6 +43,7 @@ import { type HandlerDeps, mutate, validate } from '../src/admission/handler.js'
 import { DEFAULT_POLICY } from '../src/policy.js'
 import { subsetServiceMutator } from '../src/subsets/mutator.js'
 import { type HostileShape, hostileShape, hostileShapeNames } from '../test/support/hostile.js'
+import { H2Client } from '../test/support/h2.js'
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const quick = process.argv.includes('--quick')
@@ -215,18 +216,11 @@ async function serialLatency(protocol: Protocol, url: string, body: string, caFi
     }
     close = () => agent.close()
   } else {
-    const { connect } = await import('node:http2')
-    const u = new URL(url)
-    const session = connect(u.origin, { ca })
-    send = () =>
-      new Promise<void>((resolve, reject) => {
-        const stream = session.request({ ':method': 'POST', ':path': u.pathname, 'content-type': 'application/json' })
-        stream.on('data', () => {})
-        stream.on('end', () => resolve())
-        stream.on('error', reject)
-        stream.end(body)
-      })
-    close = () => new Promise<void>((resolve) => session.close(() => resolve()))
+    const client = new H2Client(ca)
+    send = async () => {
+      await client.request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    }
+    close = () => client.close()
   }
   for (let i = 0; i < 200 + n; i++) {
     const t0 = process.hrtime.bigint()
