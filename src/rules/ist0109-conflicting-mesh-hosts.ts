@@ -47,33 +47,30 @@ export const ist0109 = defineRule({
     }
     // what another VirtualService's scopes give against mine does not depend on the host:
     // worked out once per other object, so hosts × scopes is never multiplied
-    const exactAt = new Map<K8sObject, number>()
-    const crossAt = new Map<K8sObject, number>()
-    const exact = (other: K8sObject, scopes: readonly string[]) => {
-      let at = exactAt.get(other)
-      if (at === undefined) {
-        at = -1
-        for (const s of scopes) {
-          const i = indexOf(s)
-          if (i !== undefined && (at < 0 || i < at)) at = i
-        }
-        exactAt.set(other, at)
+    const perObject = (scopeAt: (scopes: readonly string[]) => number) => {
+      const memo = new Map<K8sObject, number>()
+      return (other: K8sObject, scopes: readonly string[]) => {
+        let at = memo.get(other)
+        if (at === undefined) memo.set(other, (at = scopeAt(scopes)))
+        return at
+      }
+    }
+    // an exact host: the first of my scopes that they export to as well
+    const exact = perObject((scopes) => {
+      let at = -1
+      for (const s of scopes) {
+        const i = indexOf(s)
+        if (i !== undefined && (at < 0 || i < at)) at = i
       }
       return at
-    }
-    const cross = (other: K8sObject, scopes: readonly string[]) => {
-      let at = crossAt.get(other)
-      if (at === undefined) {
-        const theirsPublic = scopes.includes(PUBLIC_SCOPE)
-        const theirsScoped = scopes.some((s) => s !== PUBLIC_SCOPE)
-        // my public scope meets their scoped ones; my scoped ones meet their public one
-        at = -1
-        if (publicIndex >= 0 && theirsScoped) at = publicIndex
-        if (firstScoped >= 0 && theirsPublic && (at < 0 || firstScoped < at)) at = firstScoped
-        crossAt.set(other, at)
-      }
+    })
+    // a matching (wildcard) host: my public scope meets their scoped ones; my scoped ones meet their public one
+    const cross = perObject((scopes) => {
+      let at = -1
+      if (publicIndex >= 0 && scopes.some((s) => s !== PUBLIC_SCOPE)) at = publicIndex
+      if (firstScoped >= 0 && scopes.includes(PUBLIC_SCOPE) && (at < 0 || firstScoped < at)) at = firstScoped
       return at
-    }
+    })
     const hosts = vsFQDNs(vs)
     // postings of one host, each judged by `scopeAt` (the first of my scopes it conflicts in, or -1)
     const consider = (postings: Iterable<MeshHostPosting>, scopeAt: typeof exact, hostAt: number, host: string) => {
