@@ -128,13 +128,10 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       else view.upsert(object)
     }
   }
-  let pending: PendingWrites | undefined
-  if (o.kubeConfig) {
-    // cluster mode: the informers keep the view; what this replica admits is judged against
-    // until they deliver it (the concurrent-apply race)
-    pending = new PendingWrites(view, { ttlMs: o.pendingTtlMs, onExpired: () => metrics.pendingExpired.inc() })
-    deps.record = (operation, object) => pending!.admitted(operation, object)
-  }
+  // cluster mode: the informers keep the view; what this replica admits is judged against
+  // until they deliver it (the concurrent-apply race)
+  const pending = o.kubeConfig ? new PendingWrites(view, { ttlMs: o.pendingTtlMs, onExpired: () => metrics.pendingExpired.inc() }) : undefined
+  if (pending) deps.record = (operation, object) => pending.admitted(operation, object)
   const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
   const clientCa = o.clientCa ? readFileSync(o.clientCa) : undefined
   const notReady = () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady())
@@ -157,10 +154,10 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     readyDetail,
   })
   const probes = o.probePort !== undefined ? await buildProbeServer({ metrics, notReady, readyDetail, logLevel: o.logLevel }) : undefined
-  if (o.kubeConfig) {
+  if (o.kubeConfig && pending) {
     sync = new ClusterSync(o.kubeConfig, view, { maxStalenessMs: o.maxStalenessMs, log: app.log, sink: pending, ...o.sync })
-    metrics.watchPending(() => pending!.size)
-    pending!.start()
+    metrics.watchPending(() => pending.size)
+    pending.start()
     deps.notReady = () => sync!.notReady()
     metrics.watchInformers(() => sync!.status())
     synced = true

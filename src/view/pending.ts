@@ -92,12 +92,6 @@ export class PendingWrites {
     return this.entries.size
   }
 
-  /** Is the object with this identity pending? */
-  isPending(obj: K8sObject): boolean {
-    const k = keyOf(obj)
-    return k !== undefined && this.entries.has(k)
-  }
-
   /**
    * An admitted, non-dryRun write from /validate. CREATE and UPDATE put the object in the view
    * as pending; DELETE drops a pending object of that identity (the view goes back to the
@@ -108,22 +102,21 @@ export class PendingWrites {
     const k = keyOf(object)
     if (k === undefined) return
     this.sweep()
-    // a name the API server would not store under (none yet, generateName, hostile): no entry
-    // could ever be delivered under it
-    if (operation !== 'DELETE' && !STORABLE_NAME.test(nameOf(object))) return
     if (operation === 'DELETE') {
       const e = this.entries.get(k)
       if (e) this.restore(k, e)
       return
     }
+    // a name the API server would not store under (none yet, generateName, hostile): no entry
+    // could ever be delivered under it
+    if (!STORABLE_NAME.test(nameOf(object))) return
     const kind = kindKeyOf(object)!
     const previous = this.entries.get(k)
     const base = previous ? previous.base : this.view.get(kind, nsOf(object), nameOf(object))
     const obj = strip(object, String(object.apiVersion), String(object.kind))
     // re-inserted: the Map's order stays the order of expiry
-    this.entries.delete(k)
+    if (previous) this.drop(k, previous)
     this.entries.set(k, { obj, base, operation: previous?.operation ?? operation, expires: this.now() + this.ttlMs })
-    if (previous) HELD.delete(previous.obj)
     HELD.add(obj)
     this.view.upsert(obj)
     while (this.entries.size > this.max) {
@@ -143,8 +136,7 @@ export class PendingWrites {
         e.base = obj
         return true
       }
-      this.entries.delete(k!)
-      HELD.delete(e.obj)
+      this.drop(k!, e)
     }
     return this.view.upsert(obj)
   }
@@ -159,8 +151,7 @@ export class PendingWrites {
         e.base = undefined
         return true
       }
-      this.entries.delete(k!)
-      HELD.delete(e.obj)
+      this.drop(k!, e)
     }
     return this.view.remove(obj)
   }
@@ -191,10 +182,15 @@ export class PendingWrites {
     this.opts.onExpired?.(e.obj)
   }
 
-  /** Drops an entry and puts back what the informer had delivered. */
-  private restore(k: string, e: Entry): void {
+  /** Forgets an entry (the view is left as it is). */
+  private drop(k: string, e: Entry): void {
     this.entries.delete(k)
     HELD.delete(e.obj)
+  }
+
+  /** Drops an entry and puts back what the informer had delivered. */
+  private restore(k: string, e: Entry): void {
+    this.drop(k, e)
     if (e.base !== undefined) this.view.upsert(e.base)
     else this.view.remove(e.obj)
   }
