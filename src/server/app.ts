@@ -101,41 +101,7 @@ export interface Timeouts {
 const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
-    const budget = opts.bodiesInFlightBytes ?? BODIES_IN_FLIGHT_BYTES
-    let inFlight = 0
-    const overBudget = (bytes: number) =>
-      `routeguard: ${mib(inFlight)} MiB of reviews in flight; this one (${mib(bytes)} MiB) would pass the ${mib(budget)} MiB budget`
-    // a body with a Content-Length reserves it from its headers on; one without reserves what
-    // arrives, chunk by chunk; both are freed when the answer is sent or the request is cut off
-    app.addHook('onRequest', async (req, reply) => {
-      const announced = Number(req.headers['content-length'])
-      if (!(Number.isSafeInteger(announced) && announced >= 0)) return
-      const bytes = Math.min(announced, BODY_LIMIT + 1)
-      if (inFlight + bytes > budget) {
-        req.log.warn({ bytes, inFlight, budget }, 'review bodies in flight over budget')
-        return reply.code(503).header('retry-after', '1').send({ error: 'Service Unavailable', message: overBudget(bytes), statusCode: 503 })
-      }
-      inFlight += bytes
-      reply.raw.once('close', () => (inFlight -= bytes))
-    })
-    app.addHook('preParsing', async (req, reply, payload) => {
-      if (req.headers['content-length'] !== undefined) return payload
-      let counted = 0
-      reply.raw.once('close', () => (inFlight -= counted))
-      return payload.pipe(
-        new Transform({
-          transform(chunk: Buffer, _enc, next) {
-            if (inFlight + chunk.length > budget) {
-              req.log.warn({ bytes: counted + chunk.length, inFlight, budget }, 'review bodies in flight over budget')
-              return next(Object.assign(new Error(overBudget(counted + chunk.length)), { statusCode: 503, code: BUDGET_ERROR }))
-            }
-            counted += chunk.length
-            inFlight += chunk.length
-            next(null, chunk)
-          },
-        }),
-      )
-    })
+    limitBodiesInFlight(app, opts.bodiesInFlightBytes ?? BODIES_IN_FLIGHT_BYTES)
     const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome | Promise<Outcome>) =>
       app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema, response: { 200: admissionReviewResponseSchema } } }, async (req, reply) => {
         const started = process.hrtime.bigint()
@@ -185,6 +151,51 @@ const admission =
     if (opts.noopRoute) app.post('/noop', async () => ({}))
     route('/mutate', (review) => mutate(review.request, opts.deps, opts.mutators ?? []))
   }
+
+/**
+ * Holds the bytes of review bodies in flight to `budget` (see BODIES_IN_FLIGHT_BYTES): a body
+ * with a Content-Length reserves it from its headers on, one without reserves what arrives,
+ * chunk by chunk; both are freed when the answer is sent or the request is cut off. A request
+ * that does not fit fails with BUDGET_ERROR, answered 503 with `Retry-After: 1` by the error
+ * handler.
+ */
+function limitBodiesInFlight(app: Parameters<FastifyPluginAsync>[0], budget: number): void {
+  let inFlight = 0
+  /** reserves `bytes` more for a request that holds `held` already; @throws BUDGET_ERROR */
+  const reserve = (log: { warn: (o: object, m: string) => void }, bytes: number, held: number) => {
+    if (inFlight + bytes > budget) {
+      log.warn({ bytes: held + bytes, inFlight, budget }, 'review bodies in flight over budget')
+      const message = `routeguard: ${mib(inFlight)} MiB of reviews in flight; this one (${mib(held + bytes)} MiB) would pass the ${mib(budget)} MiB budget`
+      throw Object.assign(new Error(message), { statusCode: 503, code: BUDGET_ERROR })
+    }
+    inFlight += bytes
+  }
+  app.addHook('onRequest', async (req, reply) => {
+    const announced = Number(req.headers['content-length'])
+    if (!(Number.isSafeInteger(announced) && announced >= 0)) return
+    const bytes = Math.min(announced, BODY_LIMIT + 1)
+    reserve(req.log, bytes, 0)
+    reply.raw.once('close', () => (inFlight -= bytes))
+  })
+  app.addHook('preParsing', async (req, reply, payload) => {
+    if (req.headers['content-length'] !== undefined) return payload
+    let counted = 0
+    reply.raw.once('close', () => (inFlight -= counted))
+    return payload.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, next) {
+          try {
+            reserve(req.log, chunk.length, counted)
+          } catch (e) {
+            return next(e as Error)
+          }
+          counted += chunk.length
+          next(null, chunk)
+        },
+      }),
+    )
+  })
+}
 
 const probes =
   (opts: Pick<ServerOptions, 'notReady' | 'metrics' | 'readyDetail'>): FastifyPluginAsync =>
