@@ -177,7 +177,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   // informers start after the server listens, so /readyz can say what it is waiting for
   void sync?.start()
   if (o.kubeConfig && o.audit) {
-    const reconciler = new SubsetReconciler(view, writer!, app.log)
+    const reconciler = new SubsetReconciler(view, writer!, app.log, pending)
     audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, ...o.audit }, metrics, app.log)
     audit.start()
   }

@@ -111,3 +111,35 @@ t.test('reconciler: parent Service changes propagate; removed subsets are delete
   t.ok(api.get('v1', 'Service', 'default', 'reviews-v2'), 'the others stay')
   t.ok(api.get('v1', 'Service', 'default', 'reviews-v1'), 'the hand-made one stays')
 })
+
+t.test('reconciler (unit): no deletion while a DestinationRule is pending; the stored version decides once delivered', async (t) => {
+  const { ClusterView } = await import('../src/view/view.js')
+  const { PendingWrites } = await import('../src/view/pending.js')
+  const { SubsetReconciler } = await import('../src/subsets/reconciler.js')
+  const { buildSubsetService } = await import('../src/subsets/subsets.js')
+  const view = new ClusterView()
+  const pending = new PendingWrites(view, { ttlMs: 60_000 })
+  const removed: string[] = []
+  const writer = { apply: async () => {}, remove: async (ns: string, name: string) => void removed.push(`${ns}/${name}`) }
+  const base = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'default' }, spec: { selector: { app: 'reviews' }, ports: [{ port: 9080 }] } }
+  const dr = (subsets: string[], rv: string) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'reviews', namespace: 'default', uid: 'dr-uid', resourceVersion: rv, annotations: { 'routeguard.io/subset-services': 'true' } },
+    spec: { host: 'reviews', subsets: subsets.map((name) => ({ name, labels: { version: name } })) },
+  })
+  view.upsert(base)
+  pending.upsert(dr(['v2'], '1'))
+  view.upsert(buildSubsetService(base, dr(['v2'], '1'), 'v2', { version: 'v2' }))
+  const reconciler = new SubsetReconciler(view, writer, undefined, pending)
+  await reconciler.reconcile()
+  t.same(removed, [], 'the stored DestinationRule wants reviews-v2')
+  // an UPDATE admitted by /validate: pending, not stored yet
+  pending.admitted('UPDATE', dr(['v2', 'v3'], '1'))
+  await reconciler.reconcile()
+  t.same(removed, [], 'no deletion while the DestinationRule is pending')
+  // delivered without v2: now it goes
+  pending.upsert(dr(['v3'], '2'))
+  await reconciler.reconcile()
+  t.same(removed, ['default/reviews-v2'], 'deleted once the stored version no longer wants it')
+})

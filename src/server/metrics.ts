@@ -7,7 +7,7 @@
  * - `routeguard_view_objects{kind}`: objects in the view
  * - cluster mode: `routeguard_pending_objects` (admitted, not yet delivered by the informers),
  *   `routeguard_pending_expired_total` (pending objects never delivered within the TTL), the
- *   informer gauges (`watchInformers`) and `routeguard_audit_up` (`watchAudit`)
+ *   informer gauges (`watchInformers`) and the audit's (`routeguard_audit_*`, registered by AuditRunner)
  * - default process metrics (`routeguard_process_*`, `routeguard_nodejs_*`)
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'

@@ -23,7 +23,6 @@ import { formatMessage, shorten } from '../rules/messages.js'
 import { GENERATED_ANNOTATION, isManaged, missingForRoute, serviceBackendNames, type SubsetService, wantedForDestinationRule } from './subsets.js'
 import { apiError } from '../cluster/client.js'
 import type { ServiceWriter } from './writer.js'
-import { isPendingObject } from '../view/pending.js'
 
 export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator {
   return async (object: K8sObject, req: AdmissionRequest, deps: HandlerDeps) => {
@@ -33,7 +32,7 @@ export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator
     if (isRouteKind(kind)) wanted = missingForRoute(deps.view, object)
     else if (kind === KIND.DestinationRule) {
       const stored = deps.view.get(KIND.DestinationRule, nsOf(object), nameOf(object))
-      if (!stored || isPendingObject(stored)) return { object, warnings }
+      if (!stored) return { object, warnings }
       wanted = wantedForDestinationRule(deps.view, stored).filter((w) => {
         const existing = deps.view.get(KIND.Service, nsOf(stored), w.service.metadata!.name!)
         return !existing || isManaged(existing)

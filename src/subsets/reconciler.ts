@@ -4,7 +4,10 @@
  *   `<svc>-<subset>` backendRef of a route that resolves to a DestinationRule subset;
  * - a wanted Service that is missing, or managed by routeguard but with a stale selector or
  *   ports (parent Service or subset labels changed), is applied;
- * - a managed Service that is no longer wanted (subset removed, route gone) is deleted;
+ * - a managed Service that is no longer wanted (subset removed, route gone) is deleted, but
+ *   not while a DestinationRule or route is pending (admitted, not yet stored: see
+ *   view/pending.ts): pending objects never decide a write, so a pending version would hide the
+ *   stored one that still wants the Service; the deletion waits for the next pass;
  * - a Service of that name that routeguard does not manage is never touched (RG0402 tells the
  *   user); writes use server-side apply without force, so other field managers win.
  * A failed write is logged and retried on the next pass.
@@ -15,6 +18,7 @@ import type { ClusterView } from '../view/view.js'
 import { isManaged, resolveSubsetBackend, sameSubsetSpec, serviceBackendNames, type SubsetService, wantedForDestinationRule } from './subsets.js'
 import { apiError } from '../cluster/client.js'
 import type { ServiceWriter } from './writer.js'
+import type { PendingWrites } from '../view/pending.js'
 
 export interface ReconcileResult {
   applied: string[]
@@ -27,6 +31,8 @@ export class SubsetReconciler {
     private readonly view: ClusterView,
     private readonly writer: ServiceWriter,
     private readonly log?: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+    /** the cluster-mode pending writes, if any (deletions wait while DestinationRules or routes are pending) */
+    private readonly pending?: Pick<PendingWrites, 'holdsAny'>,
   ) {}
 
   /** Every subset Service that should exist, by `ns/name`. One walk over routes and DestinationRules. */
@@ -63,6 +69,7 @@ export class SubsetReconciler {
         this.log?.warn({ service: id, err: apiError(e) }, 'subset Service not applied; retrying next pass')
       }
     }
+    if (this.pending?.holdsAny(DECIDING_KINDS)) return this.done(result)
     const managed: K8sObject[] = []
     for (const o of this.view.all()) if (kindKeyOf(o) === KIND.Service && isManaged(o)) managed.push(o)
     for (const svc of managed) {
@@ -76,7 +83,14 @@ export class SubsetReconciler {
         this.log?.warn({ service: id, err: apiError(e) }, 'subset Service not deleted; retrying next pass')
       }
     }
+    return this.done(result)
+  }
+
+  private done(result: ReconcileResult): ReconcileResult {
     if (result.applied.length || result.deleted.length) this.log?.info({ ...result }, 'subset Services reconciled')
     return result
   }
 }
+
+/** Kinds whose objects decide which subset Services are wanted. */
+const DECIDING_KINDS: ReadonlySet<string> = new Set([KIND.DestinationRule, KIND.HTTPRoute, KIND.GRPCRoute])

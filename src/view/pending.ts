@@ -23,7 +23,7 @@
  * object and the informer's previous version.
  */
 import { strip } from '../cluster/strip.js'
-import { type K8sObject, kindKeyOf, lengthPrefixed, nameOf, nsOf } from '../model/object.js'
+import { type K8sObject, type KindKey, kindKeyOf, lengthPrefixed, nameOf, nsOf } from '../model/object.js'
 import type { ClusterView } from './view.js'
 
 /**
@@ -90,6 +90,12 @@ export class PendingWrites {
   /** Pending objects held now. */
   get size(): number {
     return this.entries.size
+  }
+
+  /** Is an object of one of `kinds` pending? (A walk over the entries: a handful, at most `max`.) */
+  holdsAny(kinds: ReadonlySet<KindKey>): boolean {
+    for (const e of this.entries.values()) if (kinds.has(kindKeyOf(e.obj) ?? '')) return true
+    return false
   }
 
   /**
