@@ -64,6 +64,13 @@ t.test('Auditor: pending objects (admitted, not yet stored) are not reported unt
   pending.upsert({ ...virtualService('default', 'b', ['shared']), metadata: { name: 'b', namespace: 'default', resourceVersion: '2' } })
   auditor.run()
   t.ok(auditor.all().some((f) => f.resource.name === 'b'), 'delivered: reported')
+  // an UPDATE that would end the conflict, admitted but not stored: the stored version's findings stand
+  pending.admitted('UPDATE', virtualService('default', 'b', ['elsewhere']))
+  auditor.run()
+  t.ok(auditor.all().some((f) => f.resource.name === 'b'), 'pending UPDATE: the stored version is still reported')
+  pending.upsert({ ...virtualService('default', 'b', ['elsewhere']), metadata: { name: 'b', namespace: 'default', resourceVersion: '3' } })
+  auditor.run()
+  t.notOk(auditor.all().some((f) => f.resource.name === 'b'), 'delivered: the conflict is gone')
 })
 
 t.test('audit: a conflict created behind the webhook appears in a PolicyReport, and clears', async (t) => {

@@ -67,11 +67,13 @@ export class Auditor {
     while (queue.length) {
       const id = queue.pop()!
       const obj = this.view.getById(id)
+      // a pending object (admitted, not yet stored) is no subject of the audit: reports are
+      // about what the cluster holds, so the stored version's findings stand (none for a
+      // CREATE) until the informer delivers it, which marks it changed again
+      if (obj && isPendingObject(obj)) continue
       const old = this.findings.get(id) ?? []
       let now: Finding[] = []
-      // a pending object (admitted, not yet stored) is no subject of the audit: reports are
-      // about what the cluster holds; it is evaluated when the informer delivers it
-      if (obj && !isPendingObject(obj) && this.subjects.has(kindKeyOf(obj) ?? '')) {
+      if (obj && this.subjects.has(kindKeyOf(obj) ?? '')) {
         now = evaluate(obj, this.view, { mode: 'audit', rules: this.rules, implementation: this.implementation })
         evaluated++
       }
