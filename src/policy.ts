@@ -11,6 +11,12 @@ export type Action = 'deny' | 'warn' | 'off'
 export interface Policy {
   rules: Partial<Record<Code, Action>>
   exemptNamespaces: string[]
+  /**
+   * On UPDATE, a finding the old version of the object already had only warns: a change is
+   * denied for what it introduces, never for a violation it keeps (Kyverno's
+   * `allowExistingViolations`). Absent means true; `false` denies every finding on every UPDATE.
+   */
+  allowExistingViolations?: boolean
 }
 
 export const DEFAULT_POLICY: Policy = { rules: {}, exemptNamespaces: [] }

@@ -6,6 +6,9 @@ t.test('config file: valid document and defaults', async (t) => {
   const c = parseConfig('rules:\n  RG0103: warn\n  IST0131: deny\nexemptNamespaces: [sandbox]\nfailurePolicy: Ignore\n')
   t.same(c, { policy: { rules: { RG0103: 'warn', IST0131: 'deny' }, exemptNamespaces: ['sandbox'] }, failurePolicy: 'Ignore' })
   t.same(parseConfig(''), { policy: { rules: {}, exemptNamespaces: [] }, failurePolicy: 'Fail' })
+  t.equal(parseConfig('allowExistingViolations: false').policy.allowExistingViolations, false)
+  t.equal(parseConfig('allowExistingViolations: true').policy.allowExistingViolations, undefined, 'true is the default')
+  t.throws(() => parseConfig('allowExistingViolations: sometimes'), /allowExistingViolations: must be boolean/)
 })
 
 t.test('config file: errors name the bad key', async (t) => {

@@ -9,7 +9,8 @@ import { admissionRules, decide, type Policy } from '../policy.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
 import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
-import { type AdmissionRequest, requestKindKey, subjectOf } from './review.js'
+import { type AdmissionRequest, oldSubjectOf, requestKindKey, subjectOf } from './review.js'
+import { splitExistingViolations } from './existing.js'
 import { Response } from './response.js'
 
 export { BadReview } from './review.js'
@@ -86,18 +87,28 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
   if (deps.policy.exemptNamespaces.includes(namespace)) {
     return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object, admitted: object }
   }
-  const { findings, cut } = evaluateBounded(
-    object,
-    deps.view,
-    { mode: 'admission', implementation: deps.implementation, rules: admissionRules(deps.policy) },
-    MAX_ADMISSION_FINDINGS_PER_CODE,
-  )
-  const { deny, warn } = decide(deps.policy, namespace, findings)
+  const opts = { mode: 'admission', implementation: deps.implementation, rules: admissionRules(deps.policy) } as const
+  const { findings, cut } = evaluateBounded(object, deps.view, opts, MAX_ADMISSION_FINDINGS_PER_CODE)
+  let { deny, warn } = decide(deps.policy, namespace, findings)
   const codes = new Set<string>()
   for (const f of findings) codes.add(f.code)
   const annotations: Record<string, string> = codes.size ? { findings: [...codes].join(',') } : {}
   if (cut) annotations['findings-cut'] = String(cut)
-  const warnings = warn.map((f) => f.message)
+  const notes: string[] = []
+  if (deny.length && req.operation === 'UPDATE' && deps.policy.allowExistingViolations !== false) {
+    const old = oldSubjectOf(req)
+    if ('object' in old) {
+      const split = splitExistingViolations(object, old.object, deny, deps.view, opts)
+      if (split.kept.length) {
+        deny = split.deny
+        warn = [...split.kept, ...warn]
+        const kept = [...new Set(split.kept.map((f) => f.code))].join(',')
+        annotations['existing-violations'] = kept
+        notes.push(`routeguard: ${kept} already held before this UPDATE and only warn (allowExistingViolations)`)
+      }
+    }
+  }
+  const warnings = [...notes, ...warn.map((f) => f.message)]
   if (deny.length) {
     const response = Response.denied(denyMessage(deny, cut)).addWarnings(warnings).withAuditAnnotations(annotations)
     return { response, decision: 'denied', findings, subject: object }

@@ -110,9 +110,24 @@ export function requestKindKey(req: AdmissionRequest): string {
  * @returns the object, or a reason why it cannot be read.
  */
 export function subjectOf(req: AdmissionRequest): { object: K8sObject } | { error: string } {
-  const raw = req.operation === 'DELETE' ? req.oldObject : req.object
+  return readObject(req, req.operation === 'DELETE' ? 'oldObject' : 'object')
+}
+
+/**
+ * `request.oldObject` of an UPDATE, read as `subjectOf` reads the object (identity filled in from
+ * the request, the same checks): what the object was before the change, for telling the
+ * violations a change introduces from the ones it keeps.
+ * @returns the object, or a reason why it cannot be read.
+ * @throws BadReview when it contradicts `request.kind` or `request.namespace`
+ */
+export function oldSubjectOf(req: AdmissionRequest): { object: K8sObject } | { error: string } {
+  return readObject(req, 'oldObject')
+}
+
+function readObject(req: AdmissionRequest, field: 'object' | 'oldObject'): { object: K8sObject } | { error: string } {
+  const raw = req[field]
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { error: `request.${req.operation === 'DELETE' ? 'oldObject' : 'object'} is not a JSON object` }
+    return { error: `request.${field} is not a JSON object` }
   }
   if (tooDeep(raw, MAX_DEPTH)) return { error: `object nested deeper than ${MAX_DEPTH} levels` }
   const obj = raw as K8sObject
@@ -129,7 +144,6 @@ export function subjectOf(req: AdmissionRequest): { object: K8sObject } | { erro
     return { error: 'metadata.name or metadata.namespace is not a string' }
   }
   const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version ?? ''}` : (req.kind.version ?? '')
-  const field = req.operation === 'DELETE' ? 'oldObject' : 'object'
   if ((obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) || (obj.kind !== undefined && obj.kind !== req.kind.kind)) {
     throw new BadReview(
       `request.kind ${quote(apiVersion)} ${quote(req.kind.kind)} and request.${field} ${quote(obj.apiVersion)} ${quote(obj.kind)} disagree`,

@@ -9,6 +9,7 @@
  * failurePolicy: Fail  # Fail (deny) or Ignore (allow) when an object under review cannot be read
  * migration: true      # RG0302 (no Gateway API equivalent) as warnings instead of info
  * implementation: istio # Gateway API implementation for RG0301 (envoy-gateway, cilium@v1.20.0, …)
+ * allowExistingViolations: true # UPDATE: findings the old version had already only warn (default true)
  * ```
  */
 import { readFileSync } from 'node:fs'
@@ -39,6 +40,7 @@ const schema = {
     failurePolicy: { enum: ['Fail', 'Ignore'] },
     migration: { type: 'boolean' },
     implementation: { type: 'string', pattern: '^[a-z0-9-]+(@[A-Za-z0-9._-]+)?$' },
+    allowExistingViolations: { type: 'boolean' },
   },
 } as const
 
@@ -68,11 +70,18 @@ export function parseConfig(text: string, source = 'config'): Config {
     })
     throw new ConfigError(`${source}: ${[...new Set(problems)].join('; ')}`)
   }
-  const d = doc as { rules?: Policy['rules']; exemptNamespaces?: string[]; failurePolicy?: Config['failurePolicy']; migration?: boolean; implementation?: string }
+  const d = doc as {
+    rules?: Policy['rules']
+    exemptNamespaces?: string[]
+    failurePolicy?: Config['failurePolicy']
+    migration?: boolean
+    implementation?: string
+    allowExistingViolations?: boolean
+  }
   // migration: teams moving to the Gateway API see RG0302 as warnings (unless set explicitly)
   const rules: Policy['rules'] = { ...(d.migration ? { RG0302: 'warn' as const } : {}), ...(d.rules ?? {}) }
   return {
-    policy: { rules, exemptNamespaces: d.exemptNamespaces ?? [] },
+    policy: { rules, exemptNamespaces: d.exemptNamespaces ?? [], ...(d.allowExistingViolations === false ? { allowExistingViolations: false } : {}) },
     failurePolicy: d.failurePolicy ?? 'Fail',
     ...(d.implementation ? { implementation: d.implementation } : {}),
   }
