@@ -24,12 +24,17 @@ export const DEFAULT_POLICY: Policy = { rules: {}, exemptNamespaces: [] }
 const BY_LEVEL: Record<Severity, Action> = { error: 'deny', warning: 'warn', info: 'off' }
 
 /**
- * Codes whose admission default differs from their level: a missing reference is an error in
- * Istio's analyzers, but objects are often applied before what they reference (one
- * `kubectl apply -f dir/`), and Gateway API controllers keep such routes Accepted; so
- * routeguard warns by default. Set `deny` in the config to block.
+ * Codes whose admission default differs from their level: a missing reference (IST0101) or a
+ * subset with no Pods (IST0173) is an error in Istio's analyzers, but objects are often applied
+ * before what they reference (one `kubectl apply -f dir/`), and Gateway API controllers keep
+ * such routes Accepted; so routeguard warns by default. Set `deny` in the config to block.
  */
-const DEFAULT_ACTIONS: Partial<Record<Code, Action>> = { IST0101: 'warn' }
+const DEFAULT_ACTIONS: Partial<Record<Code, Action>> = {
+  IST0101: 'warn',
+  // a subset that selects no Pod yet: in a cluster a DestinationRule applied with its Deployment
+  // (one `kubectl apply`) is reviewed before the Deployment's Pods exist
+  IST0173: 'warn',
+}
 
 export function actionFor(policy: Policy, code: Code): Action {
   return policy.rules[code] ?? DEFAULT_ACTIONS[code] ?? BY_LEVEL[CATALOGUE[code].level]

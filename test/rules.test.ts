@@ -27,6 +27,12 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     expected: ['IST0145 Gateway istio-system/one', 'IST0145 Gateway istio-system/two'],
   },
   {
+    name: 'IST0173/IST0174 workloads of every kind and namespace, ServiceEntry selectors and endpoints, empty subsets, wildcard hosts',
+    files: [`${F}/ist0173.yaml`],
+    rules: ['IST0173', 'IST0174'],
+    expected: ['IST0173 DestinationRule shop/orders', 'IST0173 DestinationRule egress-config/api', 'IST0174 DestinationRule default/nowhere'],
+  },
+  {
     name: 'RG0101 identical match and second catch-all on one gateway host, newer reported',
     files: [`${F}/rg0101.yaml`],
     rules: ['RG0101'],

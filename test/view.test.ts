@@ -92,3 +92,24 @@ t.test('YAML: the two paths agree on generated documents (fast-check)', async (t
   )
   t.ok(fast > 500, `${fast} of 2000 generated files read on the fast path and compared`)
 })
+
+t.test('workloads: Pods and Pod templates by label, replaced and removed without residue', async (t) => {
+  const view = new ClusterView()
+  const objs = loadObjects(['test/fixtures/rules/ist0173.yaml'], 'default').objects.map((o) => o.object)
+  for (const o of objs) view.upsert(o)
+  const names = (sel: Record<string, string>) => [...view.workloadsSelected(sel)].map((w) => `${w.kind} ${w.namespace}/${w.obj.metadata?.name}`).sort()
+  t.same(names({ app: 'orders' }), [
+    'apps/Deployment shop/orders-v1',
+    'apps/StatefulSet shop/orders-v2',
+    'argoproj.io/Rollout shop/orders-canary',
+    'batch/CronJob shop/orders-batch',
+  ], "templates' labels, the CronJob's under jobTemplate")
+  t.same(names({ version: 'v1' }), ['/Pod default/api-proxy-1', 'apps/Deployment shop/orders-v1'], 'any namespace')
+  const dep = view.get(KIND.Deployment, 'shop', 'orders-v1')!
+  view.upsert({ ...dep, spec: { template: { metadata: { labels: { app: 'orders', version: 'v1b' } } } } })
+  t.same(names({ version: 'v1' }), ['/Pod default/api-proxy-1'], 'a replaced template no longer answers for its old labels')
+  t.same(names({ version: 'v1b' }), ['apps/Deployment shop/orders-v1'])
+  for (const o of objs) view.remove(o)
+  t.same(names({}), [], 'nothing left')
+  t.notOk(view.anyWorkloadSelected({ app: 'orders' }))
+})

@@ -8,13 +8,14 @@
  */
 import { type K8sObject, KIND, lengthPrefixed, sameObject } from '../model/object.js'
 import { istioGateway } from '../model/istio.js'
+import { WORKLOAD_KINDS } from '../model/workloads.js'
 import { describeAll, finding, listText } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
 export const ist0145 = defineRule({
   code: 'IST0145',
   subjects: [KIND.IstioGateway],
-  inputs: [KIND.IstioGateway, KIND.Pod],
+  inputs: [KIND.IstioGateway, ...WORKLOAD_KINDS],
   istioAnalyzer: 'gateway.ConflictingGatewayAnalyzer',
   check(subject, { view }) {
     const gw = istioGateway(subject)
@@ -38,7 +39,7 @@ export const ist0145 = defineRule({
       if (!list) {
         list = []
         for (const [sel, gateways] of view.istioGatewaysOnPort(port)) {
-          if (!sameWorkload(gw.selectorString, gw.selector, sel, view.anyPodSelected.bind(view), gateways)) continue
+          if (!sameWorkload(gw.selectorString, gw.selector, sel, view.anyWorkloadSelected.bind(view), gateways)) continue
           for (const other of gateways) if (!sameObject(other, subject)) list.push(other)
         }
         onPort.set(port, list)
@@ -70,13 +71,13 @@ function sameWorkload(
   mine: string,
   mySelector: Record<string, string>,
   theirs: string,
-  anyPodSelected: (sel: Record<string, string>) => boolean,
+  anyWorkloadSelected: (sel: Record<string, string>) => boolean,
   gateways: Iterable<K8sObject>,
 ): boolean {
   if (mine === theirs) return true
   if (!mine.includes(theirs) && !theirs.includes(mine)) return false
   // One selector string contains the other: the same workload only if some Pod carries both
   // label sets. All gateways of a group share one selector, so the first one stands for all.
-  for (const g of gateways) return anyPodSelected({ ...mySelector, ...istioGateway(g).selector })
+  for (const g of gateways) return anyWorkloadSelected({ ...mySelector, ...istioGateway(g).selector })
   return false
 }

@@ -10,12 +10,13 @@
  * Services get IST0150 for a port named `tcp` or without a known protocol, others IST0118.
  *
  * `gateway.IngressGatewayPortAnalyzer` (IST0101 `selector`, IST0162;
- * `analyzers/gateway/gateway.go`): the Pods an Istio Gateway selects (any namespace) must exist,
- * and each server port must be a port or numeric targetPort of a TCP Service in the Pod's
- * namespace that selects such a Pod.
+ * `analyzers/gateway/gateway.go`): the workloads an Istio Gateway selects (Pods or Pod
+ * templates, any namespace: `model/workloads.ts`) must exist, and each server port must be a port
+ * or numeric targetPort of a TCP Service in the workload's namespace that selects it.
  */
 import { arr, KIND, num, rec, str, stringMap } from '../model/object.js'
 import { istioGateway, selects } from '../model/istio.js'
+import { WORKLOAD_KINDS } from '../model/workloads.js'
 import { finding } from './messages.js'
 import { analyzerRules, type Finding } from './types.js'
 import type { K8sObject } from '../model/object.js'
@@ -66,18 +67,17 @@ function portNames(subject: K8sObject): Finding[] {
 function gatewayPorts(subject: K8sObject, view: View): Finding[] {
   const gw = istioGateway(subject)
   const out: Finding[] = []
-  if (!view.covers(KIND.Pod)) return out // a live view does not watch Pods: absence proves nothing
-  const pods = [...view.podsSelected(gw.selector)]
-  if (gw.selectorString && pods.length === 0) {
+  if (!view.covers(KIND.Pod)) return out // a view without workloads: absence proves nothing
+  const workloads = [...view.workloadsSelected(gw.selector)]
+  if (gw.selectorString && workloads.length === 0) {
     out.push(finding('IST0101', subject, { reftype: 'selector', name: gw.selectorString }, { path: 'spec.selector' }))
   } else {
     const ports = new Set<number>()
-    for (const pod of pods) {
-      const podLabels = stringMap(pod.metadata?.labels)
-      for (const svc of view.servicesIn(pod.metadata?.namespace ?? '')) {
+    for (const w of workloads) {
+      for (const svc of view.servicesIn(w.namespace)) {
         const spec = rec(svc.spec)
         const selector = stringMap(spec.selector)
-        if (Object.keys(selector).length === 0 || !selects(selector, podLabels)) continue
+        if (Object.keys(selector).length === 0 || !selects(selector, w.labels)) continue
         for (const p of arr(spec.ports)) {
           const port = rec(p)
           if ((str(port.protocol) ?? 'TCP') !== 'TCP') continue
@@ -98,7 +98,7 @@ function gatewayPorts(subject: K8sObject, view: View): Finding[] {
 }
 
 export const { IST0101: ist0101Selector, IST0162: ist0162 } = analyzerRules(
-  { subjects: [KIND.IstioGateway], inputs: [KIND.Pod, KIND.Service], istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer' },
+  { subjects: [KIND.IstioGateway], inputs: [...WORKLOAD_KINDS, KIND.Service], istioAnalyzer: 'gateway.IngressGatewayPortAnalyzer' },
   ['IST0101', 'IST0162'],
   (s, { view }) => gatewayPorts(s, view),
 )

@@ -27,6 +27,7 @@ import {
   strs,
 } from '../model/object.js'
 import { HostTrie, serviceFQDN, toFQDN } from '../model/hosts.js'
+import { workloadLabels, workloadNode } from '../model/workloads.js'
 import { bagAdd, bagRemove, bagSize, bagValues, type Bag, MultiMap } from '../model/bag.js'
 import {
   exportScopes,
@@ -95,6 +96,17 @@ export interface ServiceHostPosting {
   ports: number[]
 }
 
+/** A Pod, or an object whose Pod template makes Pods: where its Pods run and the labels they carry. */
+export interface Workload {
+  obj: K8sObject
+  kind: KindKey
+  namespace: string
+  /** the Pods' labels (a Pod's own, else its template's); do not modify */
+  labels: Record<string, string>
+  /** the Node the Pods run on, when known */
+  node: string | undefined
+}
+
 /** What rules may read. All lookups are bucket lookups; none scans the whole view. */
 export interface View {
   /**
@@ -118,10 +130,13 @@ export interface View {
   gatewayVirtualServices(gateway: string, host: string, sig: string): Iterable<GatewayVsPosting>
   /** Istio Gateways with a server on `port`, grouped by selector string. */
   istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]>
-  /** Is there a Pod the equality selector selects? */
-  anyPodSelected(selector: Record<string, string>): boolean
-  /** Pods the equality selector selects (any namespace). */
-  podsSelected(selector: Record<string, string>): Iterable<K8sObject>
+  /**
+   * Is there a workload (a Pod, or an object with a Pod template: see `model/workloads.ts`) the
+   * equality selector selects, in any namespace?
+   */
+  anyWorkloadSelected(selector: Record<string, string>): boolean
+  /** Workloads whose Pods' labels the equality selector selects (any namespace); an empty selector selects all. */
+  workloadsSelected(selector: Record<string, string>): Iterable<Workload>
   /** Services in one namespace. */
   servicesIn(namespace: string): Iterable<K8sObject>
   /** Route matches of `kind` by `routeMatchKey(...)`. */
@@ -162,8 +177,8 @@ export class ClusterView implements View {
   private readonly meshHosts = new HostTrie<MeshHostPosting>()
   private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
   private readonly gatewaysByPort = new Map<number, MultiMap<string, K8sObject>>()
-  private readonly podsByLabel = new MultiMap<string, K8sObject>()
-  private readonly pods = new Set<K8sObject>()
+  private readonly workloadsByLabel = new MultiMap<string, Workload>()
+  private readonly workloads = new Map<K8sObject, Workload>()
   private readonly routeMatchIndex = new MultiMap<string, RouteMatchPosting>()
   private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Bag<RouteParentPosting>; size: number }>()
   private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
@@ -300,21 +315,21 @@ export class ClusterView implements View {
     return this.servicesByNamespace.get(namespace)
   }
 
-  anyPodSelected(selector: Record<string, string>): boolean {
-    for (const _ of this.podsSelected(selector)) return true
+  anyWorkloadSelected(selector: Record<string, string>): boolean {
+    for (const _ of this.workloadsSelected(selector)) return true
     return false
   }
 
-  *podsSelected(selector: Record<string, string>): Generator<K8sObject> {
+  *workloadsSelected(selector: Record<string, string>): Generator<Workload> {
     const pairs = Object.entries(selector)
-    if (pairs.length === 0) return yield* this.pods
-    let smallest: Bag<K8sObject>
+    if (pairs.length === 0) return yield* this.workloads.values()
+    let smallest: Bag<Workload>
     for (const [k, v] of pairs) {
-      const b = this.podsByLabel.map.get(`${k}=${v}`)
+      const b = this.workloadsByLabel.map.get(`${k}=${v}`)
       if (b === undefined) return
       if (smallest === undefined || bagSize(b) < bagSize(smallest)) smallest = b
     }
-    for (const pod of bagValues(smallest)) if (selects(selector, stringMap(pod.metadata?.labels))) yield pod
+    for (const w of bagValues(smallest)) if (selects(selector, w.labels)) yield w
   }
 
   routeMatches(key: string): Iterable<RouteMatchPosting> {
@@ -417,12 +432,22 @@ export class ClusterView implements View {
         }
         break
       }
-      case KIND.Pod: {
-        if (add) this.pods.add(obj)
-        else this.pods.delete(obj)
-        for (const [k, v] of Object.entries(stringMap(obj.metadata?.labels))) {
-          if (add) this.podsByLabel.add(`${k}=${v}`, obj)
-          else this.podsByLabel.remove(`${k}=${v}`, (o) => o === obj)
+      case KIND.Pod:
+      case KIND.Deployment:
+      case KIND.StatefulSet:
+      case KIND.DaemonSet:
+      case KIND.ReplicaSet:
+      case KIND.Job:
+      case KIND.CronJob:
+      case KIND.Rollout: {
+        if (add) {
+          const w: Workload = { obj, kind, namespace: nsOf(obj), labels: workloadLabels(obj, kind), node: workloadNode(obj, kind) }
+          this.workloads.set(obj, w)
+          for (const [k, v] of Object.entries(w.labels)) this.workloadsByLabel.add(`${k}=${v}`, w)
+        } else {
+          const w = this.workloads.get(obj)
+          this.workloads.delete(obj)
+          if (w) for (const [k, v] of Object.entries(w.labels)) this.workloadsByLabel.remove(`${k}=${v}`, (o) => o === w)
         }
         break
       }
