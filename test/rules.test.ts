@@ -33,6 +33,18 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     expected: ['IST0173 DestinationRule shop/orders', 'IST0173 DestinationRule egress-config/api', 'IST0174 DestinationRule default/nowhere'],
   },
   {
+    name: "IST0101/IST0132 gateway names as pilot resolves them (name.ns, FQDN, ./name) and match gateways",
+    files: [`${F}/ist0101-gateways.yaml`],
+    rules: ['virtualservice.GatewayAnalyzer'],
+    expected: ['IST0101 VirtualService default/bogus', 'IST0132 VirtualService default/bogus', 'IST0101 VirtualService default/match-gateways'],
+  },
+  {
+    name: 'IST0118 one per badly named port; system namespaces and Istio Services skipped',
+    files: [`${F}/ist0118.yaml`],
+    rules: ['IST0118'],
+    expected: ['IST0118 Service default/web', 'IST0118 Service default/web'],
+  },
+  {
     name: 'RG0101 identical match and second catch-all on one gateway host, newer reported',
     files: [`${F}/rg0101.yaml`],
     rules: ['RG0101'],

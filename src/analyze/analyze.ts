@@ -3,7 +3,7 @@
  * view, then evaluate every object against all the others with the same rules the webhook runs.
  */
 import { evaluate } from '../engine.js'
-import { describeRef, idOf, kindKeyOf, nsOf } from '../model/object.js'
+import { describeRef, idOf, kindKeyOf } from '../model/object.js'
 import { RULES } from '../rules/index.js'
 import type { Severity } from '../rules/messages.js'
 import type { Finding, Implementation, Rule } from '../rules/types.js'
@@ -16,8 +16,6 @@ export interface SourcedFinding extends Finding {
 
 export interface AnalyzeOptions {
   rules?: readonly Rule[]
-  /** objects in these namespaces are left out entirely (Istio's harness drops kube-system etc.) */
-  dropNamespaces?: readonly string[]
   /** the Gateway API implementation RG0301 judges against (default: Istio) */
   implementation?: Implementation
 }
@@ -36,11 +34,9 @@ export function selectRules(names: string[]): Rule[] {
 /** Evaluates every loaded object against the others. Later duplicates of an identity replace earlier ones. */
 export function analyzeObjects(loaded: LoadedObject[], opts: AnalyzeOptions = {}): { findings: SourcedFinding[]; view: ClusterView } {
   const rules = opts.rules ?? RULES
-  const drop = new Set(opts.dropNamespaces ?? [])
   const view = new ClusterView()
   const sources = new Map<string, Source>()
   for (const { object, source } of loaded) {
-    if (drop.has(nsOf(object))) continue
     if (view.upsert(object)) sources.set(idOf(object), source)
   }
   const subjects = new Set(rules.flatMap((r) => r.subjects))

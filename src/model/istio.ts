@@ -9,6 +9,12 @@ import { arr, canonicalJSON, type Facts, factsOf, type K8sObject, lengthPrefixed
 import { toFQDN } from './hosts.js'
 
 export const MESH_GATEWAY = 'mesh'
+
+/**
+ * Namespaces Istio's analyzers treat as the platform's own and skip (`util.IsSystemNamespace`,
+ * which is `inject.IgnoredNamespaces`: the namespaces sidecar injection never touches).
+ */
+export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage'])
 /** exportTo scope meaning "every namespace". */
 export const PUBLIC_SCOPE = '*'
 
@@ -78,14 +84,22 @@ export function scopesOverlap(a: readonly string[], b: readonly string[]): boole
 }
 
 /**
- * A VirtualService `gateways` entry as `namespace/name`: `ns/name` is kept, the legacy
- * `name.namespace` form is turned around, a short name lives in the VirtualService's namespace.
+ * A VirtualService `gateways` entry (top level or `http[].match[].gateways`) as `namespace/name`,
+ * exactly as pilot resolves it (`resolveGatewayName` in `pilot/pkg/model/virtualservice.go`):
+ * - `ns/name` is kept; `./name` is `<vs-namespace>/name`;
+ * - a short `name` lives in the VirtualService's namespace;
+ * - the legacy DNS form `name.ns` or `name.ns.svc.cluster.local` is `ns/name` (the label after
+ *   the first dot is the namespace).
+ * `mesh` is not a gateway; callers leave it out before resolving.
  */
 export function resolveGatewayName(gateway: string, vsNamespace: string): string {
-  if (gateway.includes('/')) return gateway
+  const slash = gateway.indexOf('/')
+  if (slash >= 0) return gateway.slice(0, slash) === '.' ? `${vsNamespace}/${gateway.slice(slash + 1)}` : gateway
   const dot = gateway.indexOf('.')
-  if (dot > 0) return `${gateway.slice(dot + 1).split('.')[0]}/${gateway.slice(0, dot)}`
-  return `${vsNamespace}/${gateway}`
+  if (dot < 0) return `${vsNamespace}/${gateway}`
+  const rest = gateway.slice(dot + 1)
+  const next = rest.indexOf('.')
+  return `${next < 0 ? rest : rest.slice(0, next)}/${gateway.slice(0, dot)}`
 }
 
 const FQDNS = new WeakMap<VirtualServiceFacts, string[]>()

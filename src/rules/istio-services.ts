@@ -5,7 +5,7 @@
  * from `pkg/config/kube/conversion.go`): a port's protocol comes from `appProtocol` if set, else
  * from the name's text before the first `-` (tcp, udp, grpc, grpc-web, http, http_proxy, http2,
  * https, tls, mongo, redis, mysql; case-insensitive; `grpc-web*`); UDP ports and ports 25, 53,
- * 3306, 27017 are fine. Services labelled `istio`, `release: istio` or `gateway.istio.io/managed`
+ * 3306, 27017 are fine. Services in system namespaces (`SYSTEM_NAMESPACES`) and Services labelled `istio`, `release: istio` or `gateway.istio.io/managed`
  * (Gateway API gateways and waypoints) are skipped. ExternalName
  * Services get IST0150 for a port named `tcp` or without a known protocol, others IST0118.
  *
@@ -14,8 +14,8 @@
  * templates, any namespace: `model/workloads.ts`) must exist, and each server port must be a port
  * or numeric targetPort of a TCP Service in the workload's namespace that selects it.
  */
-import { arr, KIND, num, rec, str, stringMap } from '../model/object.js'
-import { istioGateway, selects } from '../model/istio.js'
+import { arr, KIND, nsOf, num, rec, str, stringMap } from '../model/object.js'
+import { istioGateway, selects, SYSTEM_NAMESPACES } from '../model/istio.js'
 import { WORKLOAD_KINDS } from '../model/workloads.js'
 import { finding } from './messages.js'
 import { analyzerRules, type Finding } from './types.js'
@@ -40,6 +40,8 @@ export const { IST0118: ist0118, IST0150: ist0150 } = analyzerRules(
 )
 
 function portNames(subject: K8sObject): Finding[] {
+  // system namespaces are skipped entirely (`util.IsSystemNamespace`)
+  if (SYSTEM_NAMESPACES.has(nsOf(subject))) return []
   const labels = stringMap(subject.metadata?.labels)
   // Istio's own Services: installs, and gateways/waypoints its controllers manage
   if ('istio' in labels || labels.release === 'istio' || 'gateway.istio.io/managed' in labels) return []
