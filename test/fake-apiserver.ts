@@ -14,6 +14,11 @@
  *   resourceVersion), delete, and PATCH with `application/apply-patch+yaml` (server-side apply,
  *   `fieldManager` required) and `application/merge-patch+json`
  * - `dryRun=All` on writes: validated, answered, not stored
+ * - content negotiation for metadata-only clients (client-go's metadata informer, routeguard's
+ *   Pod watch): `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` on a
+ *   list answers a `meta.k8s.io/v1` `PartialObjectMetadataList`; `as=PartialObjectMetadata` on a
+ *   get or watch answers `PartialObjectMetadata` objects (bookmarks too); media ranges are tried
+ *   in order, and when none can be served the answer is 406 NotAcceptable
  * Test controls: `put`/`remove` objects behind the client's back, `compact()` history,
  * `dropWatches()`, `stop()`/`start()` on the same port, `failNext()` to inject errors, and a log
  * of every request (method, path, query, content type).
@@ -79,6 +84,8 @@ interface WatchStream {
   namespace?: string
   res_: ServerResponse
   bookmarks: boolean
+  /** the client asked for PartialObjectMetadata */
+  metadataOnly: boolean
 }
 
 export interface RequestRecord {
@@ -86,6 +93,7 @@ export interface RequestRecord {
   path: string
   query: Record<string, string>
   contentType?: string
+  accept?: string
   body?: unknown
 }
 
@@ -283,8 +291,9 @@ export class FakeApiServer {
     }
   }
 
-  private writeEvent(w: WatchStream, ev: unknown): void {
-    if (!w.res_.writableEnded) w.res_.write(`${JSON.stringify(ev)}\n`)
+  private writeEvent(w: WatchStream, ev: { type: string; object: unknown }): void {
+    const out = w.metadataOnly && ev.type !== 'ERROR' ? { type: ev.type, object: partial(ev.object as Obj) } : ev
+    if (!w.res_.writableEnded) w.res_.write(`${JSON.stringify(out)}\n`)
   }
 
   private sendBookmarks(): void {
@@ -310,7 +319,8 @@ export class FakeApiServer {
         return send(res, 400, status(400, 'BadRequest', 'body is not valid JSON/YAML'))
       }
     }
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query, contentType, body }
+    const accept = req.headers.accept
+    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query, contentType, accept, body }
     this.requests.push(record)
     const f = this.failures.find((x) => x.times > 0 && x.match(record))
     if (f) {
@@ -353,13 +363,22 @@ export class FakeApiServer {
       return send(res, 404, { ...status(404, 'NotFound', `namespaces "${namespace}" not found`), details: { name: namespace, kind: 'namespaces' } })
     }
     switch (req.method) {
-      case 'GET':
+      case 'GET': {
+        const watching = query.watch === 'true' || query.watch === '1'
+        const form = negotiate(accept, !name && !watching)
+        if (form === undefined) return send(res, 406, status(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/json;as=${name || watching ? 'PartialObjectMetadata' : 'PartialObjectMetadataList'};g=meta.k8s.io;v=v1`))
         if (name) {
           const o = this.store.get(key(r, namespace, name))
-          return o ? send(res, 200, o) : send(res, 404, status(404, 'NotFound', `${plural} "${name}" not found`))
+          if (!o) return send(res, 404, status(404, 'NotFound', `${plural} "${name}" not found`))
+          return send(res, 200, form === 'metadata' ? partial(o) : o)
         }
-        if (query.watch === 'true' || query.watch === '1') return this.watch(r, namespace, query, res)
-        return send(res, 200, this.listResponse(r, namespace, query))
+        if (watching) return this.watch(r, namespace, query, res, form === 'metadata')
+        const list = this.listResponse(r, namespace, query)
+        if (form === 'metadata') {
+          return send(res, 200, { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadataList', metadata: list.metadata, items: list.items.map(partial) }, 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1')
+        }
+        return send(res, 200, list)
+      }
       case 'POST': {
         const o = body as Obj
         if (!o?.metadata?.name) return send(res, 422, status(422, 'Invalid', 'metadata.name: Required value'))
@@ -414,9 +433,9 @@ export class FakeApiServer {
     return { apiVersion: gv(r), kind: `${r.kind}List`, metadata: { resourceVersion: String(this.rv), ...(cont ? { continue: cont } : {}) }, items }
   }
 
-  private watch(r: Resource, namespace: string | undefined, query: Record<string, string>, res: ServerResponse): void {
+  private watch(r: Resource, namespace: string | undefined, query: Record<string, string>, res: ServerResponse, metadataOnly = false): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
-    const w: WatchStream = { res: r, namespace, res_: res, bookmarks: query.allowWatchBookmarks === 'true' }
+    const w: WatchStream = { res: r, namespace, res_: res, bookmarks: query.allowWatchBookmarks === 'true', metadataOnly }
     const from = Number(query.resourceVersion || 0)
     if (query.resourceVersion && from < this.oldestRetained) {
       this.writeEvent(w, { type: 'ERROR', object: gone(from) })
@@ -493,10 +512,33 @@ function gone(rv: number) {
   return status(410, 'Expired', `too old resource version: ${rv}`)
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
+function send(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
   const text = JSON.stringify(body)
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) })
   res.end(text)
+}
+
+/** An object as `meta.k8s.io/v1` PartialObjectMetadata: its metadata and nothing else. */
+function partial(o: Obj): Obj {
+  return { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: o.metadata }
+}
+
+/**
+ * The form an `Accept` header asks for, trying its media ranges in order as the API server does:
+ * `full` for `application/json` or a wildcard without `as`; `metadata` for
+ * `as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1` (the List form for lists, the other for a
+ * get or watch); undefined when no range can be served (406).
+ */
+function negotiate(accept: string | undefined, list: boolean): 'full' | 'metadata' | undefined {
+  if (!accept) return 'full'
+  for (const range of accept.split(',')) {
+    const [type, ...params] = range.split(';').map((x) => x.trim())
+    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*') continue
+    const p = Object.fromEntries(params.map((x) => x.split('=').map((y) => y.trim()) as [string, string]))
+    if (p.as === undefined) return 'full'
+    if (p.as === (list ? 'PartialObjectMetadataList' : 'PartialObjectMetadata') && p.g === 'meta.k8s.io' && p.v === 'v1') return 'metadata'
+  }
+  return undefined
 }
 
 function mergePatch(target: unknown, patch: unknown): unknown {

@@ -4,9 +4,11 @@
  * listing a kind (paginated, stripped).
  */
 import { existsSync } from 'node:fs'
+import * as http from 'node:http'
+import * as https from 'node:https'
 import * as k8s from '@kubernetes/client-node'
 import type { K8sObject } from '../model/object.js'
-import { apiVersion, type WatchedKind, WATCHED_KINDS } from './kinds.js'
+import { ACCEPT_METADATA_LIST, apiVersion, collectionPath, type WatchedKind, WATCHED_KINDS } from './kinds.js'
 import { strip } from './strip.js'
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
@@ -119,15 +121,19 @@ export async function listKind(kc: k8s.KubeConfig, k: ServedKind, pageSize = 500
   const core = kc.makeApiClient(k8s.CoreV1Api)
   do {
     let page: { metadata?: { resourceVersion?: string; _continue?: string; continue?: string }; items: K8sObject[] }
-    if (k.group === '' && k.plural === 'services') {
+    if (k.metadataOnly) {
+      const query: Record<string, string> = { limit: String(pageSize) }
+      if (cont) query.continue = cont
+      page = (await getJSON(kc, collectionPath(k.group, k.version, k.plural), query, ACCEPT_METADATA_LIST)) as typeof page
+    } else if (k.group === '' && k.plural === 'services') {
       page = (await core.listServiceForAllNamespaces({ limit: pageSize, _continue: cont })) as unknown as typeof page
     } else if (k.group === '' && k.plural === 'namespaces') {
       page = (await core.listNamespace({ limit: pageSize, _continue: cont })) as unknown as typeof page
     } else {
       page = (await custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: pageSize, _continue: cont })) as typeof page
     }
-    const typed = k.group === '' // core kinds come through the typed client
-    for (const o of page.items ?? []) items.push(strip(o, k.apiVersion, k.kind, typed))
+    const typed = k.group === '' && !k.metadataOnly // core kinds come through the typed client
+    for (const o of page.items ?? []) items.push(strip(o, k.apiVersion, k.kind, typed, k.metadataOnly))
     resourceVersion ??= page.metadata?.resourceVersion
     cont = page.metadata?._continue ?? page.metadata?.continue
   } while (cont)
@@ -142,4 +148,44 @@ export async function snapshot(kc: k8s.KubeConfig): Promise<{ objects: K8sObject
   const { served } = await discover(kc)
   const lists = await Promise.all(served.map((k) => listKind(kc, k)))
   return { objects: lists.flatMap((l) => l.items), kinds: served }
+}
+
+/** Longest a single list page may take (ms) before the request is abandoned and the informer retries. */
+const REQUEST_TIMEOUT_MS = 60_000
+
+/**
+ * GET `path` with `query` and an `Accept` header of our choosing (the typed clients fix theirs),
+ * authenticated and TLS-configured from the kubeconfig as client-node's own requests are.
+ * @returns the parsed JSON body of a 200 answer
+ * @throws an Error with `code` (HTTP status) and `body` (the Status text) for any other status,
+ *   or the transport error (readable with `apiError`)
+ */
+export async function getJSON(kc: k8s.KubeConfig, path: string, query: Record<string, string>, accept: string): Promise<unknown> {
+  const cluster = kc.getCurrentCluster()
+  if (!cluster) throw new Error('the kubeconfig has no current cluster')
+  const url = new URL(cluster.server + path)
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
+  const opts: https.RequestOptions = { method: 'GET', headers: { Accept: accept } }
+  await kc.applyToHTTPSOptions(opts)
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('error', reject)
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        if (res.statusCode !== 200) {
+          return reject(Object.assign(new Error(`GET ${path}: HTTP ${res.statusCode}`), { code: res.statusCode, body: text }))
+        }
+        try {
+          resolve(JSON.parse(text))
+        } catch (e) {
+          reject(e)
+        }
+      })
+    })
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`GET ${path}: no answer in ${REQUEST_TIMEOUT_MS} ms`)))
+    req.on('error', reject)
+    req.end()
+  })
 }

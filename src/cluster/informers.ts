@@ -9,14 +9,16 @@
  * before caching (see strip.ts); the informer's cache and the view share one copy.
  *
  * Readiness: not ready until every served kind has listed once, and again while any watch has
- * been down (error or silence) for longer than `maxStalenessMs`. Kinds whose CRD is absent are
+ * been down (error or silence) for longer than `maxStalenessMs`. Optional kinds (Pods, watched
+ * metadata-only) never hold readiness: the view covers them once they have listed, so a cluster
+ * whose RBAC does not grant them only loses the checks that read them. Kinds whose CRD is absent are
  * skipped and discovery is retried every `discoveryIntervalMs`.
  */
 import * as k8s from '@kubernetes/client-node'
 import type { K8sObject } from '../model/object.js'
 import type { ClusterView } from '../view/view.js'
 import { apiError, discover, listKind, type ServedKind } from './client.js'
-import { collectionPath, kindKey, type WatchedKind, WATCHED_KINDS } from './kinds.js'
+import { ACCEPT_METADATA, collectionPath, kindKey, type WatchedKind, WATCHED_KINDS } from './kinds.js'
 import { strip } from './strip.js'
 
 export interface KindStatus {
@@ -53,7 +55,12 @@ export interface ViewSink {
   remove(obj: K8sObject): unknown
 }
 
-/** A client-node Watch that asks for bookmarks and a server-side timeout, and strips objects. */
+/**
+ * A client-node Watch that asks for bookmarks and a server-side timeout, and strips objects.
+ * For metadata-only kinds its requests carry `Accept: …;as=PartialObjectMetadata;…`: client-node's
+ * Watch reads only the kubeconfig's current cluster and fetch options, so a kubeconfig that adds
+ * the header to those options is all it takes.
+ */
 class StrippingWatch extends k8s.Watch {
   constructor(
     kc: k8s.KubeConfig,
@@ -61,17 +68,31 @@ class StrippingWatch extends k8s.Watch {
     private readonly timeoutSeconds: number,
     private readonly onActivity: (phase: string) => void,
   ) {
-    super(kc)
+    super(kind.metadataOnly ? withAccept(kc, ACCEPT_METADATA) : kc)
   }
 
   override watch(path: string, queryParams: Record<string, unknown>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
     const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.timeoutSeconds }
     return super.watch(path, params, (phase, obj, raw) => {
       this.onActivity(phase)
-      const o = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? strip(obj as K8sObject, this.kind.apiVersion, this.kind.kind) : obj
+      const o = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? strip(obj as K8sObject, this.kind.apiVersion, this.kind.kind, false, this.kind.metadataOnly) : obj
       callback(phase, o, raw)
     }, done)
   }
+}
+
+/** `kc`, with `Accept: accept` on the fetch options it gives (what client-node's Watch uses). */
+function withAccept(kc: k8s.KubeConfig, accept: string): k8s.KubeConfig {
+  return new Proxy(kc, {
+    get(target, prop, receiver) {
+      if (prop !== 'applyToFetchOptions') return Reflect.get(target, prop, receiver)
+      return async (opts: Parameters<k8s.KubeConfig['applyToFetchOptions']>[0]) => {
+        const init = await target.applyToFetchOptions(opts)
+        ;(init.headers as { set(k: string, v: string): void }).set('Accept', accept)
+        return init
+      }
+    },
+  })
 }
 
 const BACKOFF_MIN_MS = 500
@@ -89,7 +110,7 @@ class KindInformer {
     private readonly kc: k8s.KubeConfig,
     readonly kind: ServedKind,
     private readonly view: ViewSink,
-    private readonly opts: Required<Pick<SyncOptions, 'watchTimeoutSeconds' | 'pageSize' | 'now'>> & Pick<SyncOptions, 'log'>,
+    private readonly opts: Required<Pick<SyncOptions, 'watchTimeoutSeconds' | 'pageSize' | 'now'>> & Pick<SyncOptions, 'log'> & { onSynced?: () => void },
   ) {
     this.status = { kind: kindKey(kind), apiVersion: kind.apiVersion, synced: false, lastActivity: 0, lastSync: 0, restarts: 0 }
   }
@@ -99,7 +120,9 @@ class KindInformer {
     const watch = new StrippingWatch(this.kc, k, this.opts.watchTimeoutSeconds, () => this.activity())
     const listFn = async () => {
       const list = await listKind(this.kc, k, this.opts.pageSize)
+      const first = !this.status.synced
       this.status.synced = true
+      if (first) this.opts.onSynced?.()
       this.status.lastSync = this.opts.now()
       this.activity()
       return list as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>
@@ -166,6 +189,8 @@ class KindInformer {
 /** Keeps a ClusterView in step with the API server. */
 export class ClusterSync {
   private readonly informers = new Map<string, KindInformer>()
+  /** served kinds that admission needs (not optional) */
+  private readonly required = new Set<string>()
   private absent: WatchedKind[] = []
   private discovered = false
   private timers: NodeJS.Timeout[] = []
@@ -213,7 +238,8 @@ export class ClusterSync {
     }
     this.discovered = true
     this.absent = result.absent
-    this.view.setCoverage(result.served.map(kindKey).concat([...this.informers.keys()]))
+    for (const k of result.served) if (!k.optional) this.required.add(kindKey(k))
+    this.updateCoverage()
     if (result.absent.length) this.opts.log?.info({ absent: result.absent.map(kindKey) }, 'kinds not served; checking again later')
     await Promise.all(
       result.served
@@ -224,6 +250,7 @@ export class ClusterSync {
             pageSize: this.opts.pageSize ?? 500,
             now: this.now,
             log: this.opts.log,
+            onSynced: k.optional ? () => this.updateCoverage() : undefined,
           })
           this.informers.set(kindKey(k), inf)
           return inf.start()
@@ -231,13 +258,24 @@ export class ClusterSync {
     )
   }
 
-  /** Why the view cannot be trusted right now, or undefined when it can. */
+  /**
+   * The kinds the view is complete for: every served kind admission needs (listed or not: until
+   * then `notReady` holds requests back), and each optional kind once it has listed.
+   */
+  private updateCoverage(): void {
+    const covered = new Set(this.required)
+    for (const [key, inf] of this.informers) if (inf.kind.optional && inf.status.synced) covered.add(key)
+    this.view.setCoverage(covered)
+  }
+
+  /** Why the view cannot be trusted right now, or undefined when it can. Optional kinds (Pods) never hold it back. */
   notReady(): string | undefined {
     if (!this.discovered) return 'API discovery has not completed'
-    const unsynced = [...this.informers.values()].filter((i) => !i.status.synced).map((i) => i.status.kind)
+    const unsynced = [...this.informers.values()].filter((i) => !i.status.synced && !i.kind.optional).map((i) => i.status.kind)
     if (unsynced.length) return `informers not synced: ${unsynced.join(', ')}`
     const now = this.now()
     for (const i of this.informers.values()) {
+      if (i.kind.optional) continue
       const down = i.status.downSince
       if (down !== undefined && now - down > this.maxStalenessMs) return `watch for ${i.status.kind} down for ${Math.round((now - down) / 1000)} s`
     }

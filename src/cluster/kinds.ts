@@ -10,6 +10,18 @@ export interface WatchedKind {
   plural: string
   kind: string
   namespaced: boolean
+  /**
+   * Listed and watched as `PartialObjectMetadata` (the `Accept` header
+   * `application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`, `as=PartialObjectMetadata`
+   * for watches): the API server sends metadata only, and the view keeps name, namespace and
+   * labels. For kinds whose bodies routeguard must not hold (Pods: volume, env; Secrets: data).
+   */
+  metadataOnly?: boolean
+  /**
+   * Not needed for admission: the view is ready without it, and covers the kind only once it has
+   * listed (a cluster whose RBAC does not grant it keeps the rules that read it quiet).
+   */
+  optional?: boolean
 }
 
 export const WATCHED_KINDS: readonly WatchedKind[] = [
@@ -23,7 +35,14 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], plural: 'referencegrants', kind: 'ReferenceGrant', namespaced: true },
   { group: '', versions: ['v1'], plural: 'services', kind: 'Service', namespaced: true },
   { group: '', versions: ['v1'], plural: 'namespaces', kind: 'Namespace', namespaced: false },
+  // workloads for IST0173, IST0162, IST0101 (selector) and IST0145's sub-selector case
+  { group: '', versions: ['v1'], plural: 'pods', kind: 'Pod', namespaced: true, metadataOnly: true, optional: true },
 ]
+
+/** `Accept` for a metadata-only list; JSON as a fallback for a server that cannot convert (stripped all the same). */
+export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+/** `Accept` for a metadata-only watch or get. */
+export const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
 
 /** `<group>/<Kind>`, the view's kind key. */
 export function kindKey(k: WatchedKind): string {

@@ -2,7 +2,9 @@
  * What the view keeps of an object from the API server: only what rules read. Dropped:
  * `managedFields`, the `kubectl.kubernetes.io/last-applied-configuration` annotation, and
  * `status` (except a route's `status.parents[]` parentRef, controllerName and condition
- * type/status/reason). Namespaces keep only metadata. Typed client objects (Dates) become plain
+ * type/status/reason). Namespaces keep only metadata; metadata-only kinds (Pods) keep name,
+ * namespace, uid, resourceVersion and labels, and never a body, even when a server that cannot
+ * send `PartialObjectMetadata` sends the whole object. Typed client objects (Dates) become plain
  * JSON (`typed`). The result is a new top-level object that may share `spec` with the input.
  */
 import type { K8sObject } from '../model/object.js'
@@ -14,12 +16,17 @@ function iso(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined
 }
 
-export function strip(obj: K8sObject, apiVersion: string, kind: string, typed = false): K8sObject {
+export function strip(obj: K8sObject, apiVersion: string, kind: string, typed = false, metadataOnly = false): K8sObject {
   const m = (obj.metadata ?? {}) as Record<string, unknown>
   const metadata: Record<string, unknown> = { name: m.name }
   if (m.namespace) metadata.namespace = m.namespace
   if (m.uid) metadata.uid = m.uid
   if (m.resourceVersion) metadata.resourceVersion = m.resourceVersion
+  if (metadataOnly) {
+    // what selectors read: a Pod's annotations (sidecar status, checksums) are often kilobytes
+    if (m.labels && typeof m.labels === 'object') metadata.labels = m.labels
+    return { apiVersion, kind, metadata: metadata as K8sObject['metadata'] }
+  }
   if (m.generation !== undefined) metadata.generation = m.generation
   const ct = iso(m.creationTimestamp)
   if (ct) metadata.creationTimestamp = ct

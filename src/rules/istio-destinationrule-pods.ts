@@ -15,7 +15,8 @@
  *   ReplicaSet, Job, CronJob, Argo Rollout: `model/workloads.ts`), and a ServiceEntry's inline
  *   `endpoints[].labels`. Labels are completed with the Node's non-empty topology labels
  *   (`topology.kubernetes.io/region`, `…/zone`, `topology.istio.io/subzone`) and
- *   `kubernetes.io/hostname` = the Node's name, as `augmentPodLabelsWithNodeTopology` does. An
+ *   `kubernetes.io/hostname` = the Node's name, as `augmentPodLabelsWithNodeTopology` does (a
+ *   view without Nodes, the live one, leaves those labels unchecked). An
  *   empty selector (no subset labels, no workloadSelector) selects every workload of the host:
  *   never IST0173. Skipped where the view does not hold workloads, and for wildcard hosts.
  *
@@ -52,7 +53,10 @@ function selectsSomething(view: View, selector: Record<string, string>, endpoint
   // the index knows the workloads' own labels; node labels are checked on the candidates
   const plain: Record<string, string> = {}
   for (const [k, v] of Object.entries(selector)) if (!NODE_LABELS.has(k)) plain[k] = v
-  for (const w of view.workloadsSelected(plain)) if (selects(selector, augmented(view, w))) return true
+  // a live view keeps no Nodes (and Pods without spec.nodeName): node labels cannot be checked
+  // there, so a workload that has the rest of the labels counts
+  const nodes = view.covers(KIND.Node)
+  for (const w of view.workloadsSelected(plain)) if (!nodes || selects(selector, augmented(view, w))) return true
   return false
 }
 
