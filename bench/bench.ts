@@ -23,7 +23,9 @@
  * - state_load: seconds for the standalone server to load 50k objects from --state and be ready
  * - hostile: worst decide time (ms) per hostile 3 MiB shape, and webhook RSS after 12 MB
  *   apiVersions and 20k distinct kinds (see `hostileBench`)
- * `--only=check|memory|analyze|http|cluster|hostile` runs one section (printed, results.json untouched).
+ * - pods: heap bytes per cached Pod (watched metadata-only) with 20k realistic Pods synced
+ *   through the informers from the fake API server
+ * `--only=check|memory|analyze|http|cluster|pods|hostile` runs one section (printed, results.json untouched).
  * Targets (issues #3, #7, #13): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
  * requests/s (HTTP/1.1 and h2); ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
@@ -373,6 +375,51 @@ async function clusterBench(dir: string, n: number) {
 }
 
 /**
+ * Heap per cached Pod (bytes): `n` realistic Pods (labels, kilobytes of annotations, a spec with
+ * containers and env) in the fake API server, synced through the real informers, which ask for
+ * PartialObjectMetadata and keep name, namespace and labels. Target: at most 4 KiB per Pod.
+ */
+async function podsBench(n: number) {
+  const { FakeApiServer, CORE_RESOURCES } = await import('../test/fake-apiserver.js')
+  const { ClusterSync } = await import('../src/cluster/informers.js')
+  const { loadKubeConfig } = await import('../src/cluster/client.js')
+  const api = new FakeApiServer([...CORE_RESOURCES])
+  await api.start()
+  api.seed(
+    Array.from({ length: n }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `app-${i % 500}-7d9f8c6b5-${i.toString(36).padStart(5, 'x')}`,
+        namespace: `ns-${i % 50}`,
+        labels: { app: `app-${i % 500}`, version: `v${i % 3}`, 'pod-template-hash': '7d9f8c6b5', 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': `app-${i % 500}` },
+        annotations: { 'sidecar.istio.io/status': JSON.stringify({ initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'], imagePullSecrets: null, revision: 'default' }), 'prometheus.io/scrape': 'true', 'kubectl.kubernetes.io/restartedAt': '2026-11-30T10:00:00Z' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `app-${i % 500}-7d9f8c6b5`, uid: `uid-${i}`, controller: true }],
+      },
+      spec: { nodeName: `node-${i % 20}`, containers: [{ name: 'app', image: `registry.example.com/app-${i % 500}:1.2.3`, env: Array.from({ length: 10 }, (_, e) => ({ name: `ENV_${e}`, value: 'x'.repeat(40) })) }, { name: 'istio-proxy', image: 'istio/proxyv2:1.28.0', args: ['proxy', 'sidecar'] }] },
+    })) as never,
+  )
+  const kubeconfig = join(dir, 'pods-kubeconfig.json')
+  writeFileSync(kubeconfig, JSON.stringify(api.kubeconfig()))
+  gc()
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const view = new ClusterView()
+  const sync = new ClusterSync(loadKubeConfig(kubeconfig)!, view, { discoveryIntervalMs: 3_600_000 })
+  const t0 = performance.now()
+  await sync.start()
+  while (!sync.status().find((k) => k.kind === '/Pod')?.synced || view.size('/Pod') < n) await new Promise((r) => setTimeout(r, 50))
+  const seconds = (performance.now() - t0) / 1000
+  gc()
+  gc()
+  const perPod = Math.round((process.memoryUsage().heapUsed - before) / view.size('/Pod'))
+  const metadataOnly = api.requests.some((r) => r.path === '/api/v1/pods' && r.accept?.includes('as=PartialObjectMetadataList'))
+  await sync.stop()
+  await api.stop()
+  return { pods: n, sync_seconds: round(seconds, 2), heap_bytes_per_pod: perPod, listed_as_partial_object_metadata: metadataOnly }
+}
+
+/**
  * The concurrent-apply race (issue #13): `pairs` pairs of conflicting VirtualServices (one host
  * per pair), both reviews of a pair sent at the same moment on separate connections, all pairs
  * at once; neither object is ever stored, so only the webhook's pending writes stand between
@@ -537,6 +584,7 @@ const sections = {
   analyze: () => analyzeBench(dir, 10000),
   http: () => httpBench(dir, 50000),
   cluster: () => clusterBench(dir, 50000),
+  pods: () => podsBench(20000),
   hostile: () => hostileBench(dir),
 }
 try {
@@ -558,6 +606,7 @@ async function fullRun() {
   const analyze = sections.analyze()
   const { http, h2, serial, validate_decide_us_mean, stateLoad, profile } = await sections.http()
   const cluster = await sections.cluster()
+  const pods = await sections.pods()
   const hostile = await sections.hostile()
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const mainH2 = h2.find((h) => h.connections === 16) ?? h2[0]!
@@ -572,6 +621,7 @@ async function fullRun() {
     sync: cluster.sync,
     state_load: stateLoad,
     cluster: { informer_heap_bytes_per_object: cluster.informer_heap_bytes_per_object, admission_under_watch_load: cluster.admission_under_watch_load },
+    pods,
     hostile,
     targets: {
       ...hostile.targets,
@@ -580,6 +630,7 @@ async function fullRun() {
       validate_at_least_70pct_of_noop: http.every((h) => (h.ratio as number) >= 0.7),
       h2_validate_at_least_70pct_of_noop: h2.every((h) => (h.ratio as number) >= 0.7),
       heap_per_object_at_most_4KiB: memory.heap_bytes_per_object <= 4096,
+      heap_per_pod_at_most_4KiB: pods.heap_bytes_per_pod <= 4096,
       analyze_10k_under_5s: analyze.wall_s < 5,
     },
   }
