@@ -83,6 +83,26 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
       'RG0208 HTTPRoute apps/bad-method',
     ],
   },
+  {
+    name: 'RG0209-RG0211 predicted Gateway status: indistinct listeners, a shared IP address, invalid listeners, Gateways merged on one address',
+    files: [`${F}/gateway-listeners.yaml`],
+    rules: ['RG0209', 'RG0210', 'RG0211'],
+    expected: [
+      'RG0209 Gateway infra/conflicts',
+      'RG0209 Gateway infra/conflicts',
+      'RG0209 Gateway infra/conflicts',
+      'RG0209 Gateway infra/conflicts',
+      'RG0209 Gateway infra/conflicts',
+      'RG0209 Gateway infra/conflicts',
+      'RG0210 Gateway infra/newer-ip',
+      'RG0211 Gateway infra/bad-refs',
+      'RG0211 Gateway infra/bad-refs',
+      'RG0211 Gateway infra/bad-refs',
+      'RG0211 Gateway infra/bad-refs',
+      'RG0209 Gateway infra/merged-a',
+      'RG0209 Gateway infra/merged-b',
+    ],
+  },
 ]
 
 for (const row of table) {

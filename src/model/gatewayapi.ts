@@ -240,6 +240,31 @@ function computeListeners(gateway: K8sObject): Listener[] {
   })
 }
 
+/** A requested Gateway address (`spec.addresses[]`): type (`IPAddress` when absent) and value. */
+export interface GatewayAddress {
+  index: number
+  type: string
+  value: string
+}
+
+/** `spec.addresses` of a Gateway, de-duplicated, at most 16 (the CRD's maxItems); entries without a value are left out. */
+export function gatewayAddresses(gateway: K8sObject): GatewayAddress[] {
+  const out: GatewayAddress[] = []
+  const seen = new Set<string>()
+  const raw = arr(rec(gateway.spec).addresses)
+  for (let index = 0; index < raw.length && out.length < 16; index++) {
+    const a = rec(raw[index])
+    const value = str(a.value)
+    if (!value) continue
+    const type = str(a.type) ?? 'IPAddress'
+    const key = `${type}\0${value}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push({ index, type, value })
+  }
+  return out
+}
+
 const HTTP_KINDS: readonly string[] = ['HTTPRoute', 'GRPCRoute']
 const TLS_KINDS: readonly string[] = ['TLSRoute']
 const TCP_KINDS: readonly string[] = ['TCPRoute']

@@ -15,6 +15,7 @@ import { ist0101Host, ist0112, ist0140 } from './istio-destination-hosts.js'
 import { ist0173, ist0174 } from './istio-destinationrule-pods.js'
 import { ist0101Selector, ist0118, ist0150, ist0162 } from './istio-services.js'
 import { routeStatusRules } from './route-status.js'
+import { rg0209, rg0210, rg0211 } from './gateway-listeners.js'
 import type { Rule } from './types.js'
 
 export const RULES: readonly Rule[] = [
@@ -40,6 +41,9 @@ export const RULES: readonly Rule[] = [
   rg0103,
   rg0104,
   ...routeStatusRules,
+  rg0209,
+  rg0210,
+  rg0211,
   rg0301,
   rg0302,
   rg0402,

@@ -202,6 +202,27 @@ export const CATALOGUE = {
     source: 'Gateway API v1.6.1 route status (RouteConditionReason), GEP-709 ReferenceGrant, listener attachment rules',
     template: '{subject} {path}: unsupported value {value}; Accepted=False/UnsupportedValue.',
   },
+  RG0209: {
+    name: 'ListenerConflicted',
+    level: 'error',
+    description: 'Gateway listeners that are not distinct (same port and hostname, or TCP with HTTP/HTTPS/TLS on one port): all of them get Conflicted=True and none is accepted.',
+    source: 'Gateway API v1.6.1 Gateway.spec.listeners, "Distinct Listeners" and "Handling indistinct Listeners" (ListenerConditionConflicted)',
+    template: '{subject} listener {listener} (port {port}) is not distinct from {others}: Conflicted=True/{reason}; the spec accepts none of them.',
+  },
+  RG0210: {
+    name: 'GatewayAddressConflict',
+    level: 'error',
+    description: 'Two Gateways request the same IP address: only one can be given it.',
+    source: 'Gateway API v1.6.1 Gateway.spec.addresses (an unavailable requested address is reported in the Gateway status: Programmed=False/AddressNotUsable)',
+    template: '{subject} requests address {address}, which {others} requests too; at most one of them can be Programmed with it.',
+  },
+  RG0211: {
+    name: 'ListenerNotValid',
+    level: 'warning',
+    description: 'A Gateway listener that a controller will not accept or whose references do not resolve (unsupported protocol, invalid route kinds, certificate reference of a wrong kind or not permitted), or a backend client certificate reference that does not resolve.',
+    source: 'Gateway API v1.6.1 listener conditions (ListenerConditionAccepted, ListenerConditionResolvedRefs; GEP-709 for certificateRefs)',
+    template: '{subject} {where}: {type}=False/{reason} ({detail}).',
+  },
   RG0301: {
     name: 'UnsupportedFeature',
     level: 'error',

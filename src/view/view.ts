@@ -39,6 +39,7 @@ import {
   vsFQDNs,
 } from '../model/istio.js'
 import {
+  gatewayAddresses,
   isGatewayParent,
   isServiceParent,
   listeners,
@@ -128,6 +129,11 @@ export interface View {
   meshHostsMatching(host: string): Iterable<MeshHostPosting>
   /** Gateway-bound VirtualService matches on `gateway` (`ns/name`), identical `host`, identical match `sig`. */
   gatewayVirtualServices(gateway: string, host: string, sig: string): Iterable<GatewayVsPosting>
+  /**
+   * Gateway API Gateways whose `spec.addresses` request (`type`, `value`); `type` as written,
+   * `IPAddress` when absent (the API's default).
+   */
+  gatewaysWithAddress(type: string, value: string): Iterable<K8sObject>
   /** Istio Gateways with a server on `port`, grouped by selector string. */
   istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]>
   /**
@@ -177,6 +183,7 @@ export class ClusterView implements View {
   private readonly meshHosts = new HostTrie<MeshHostPosting>()
   private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
   private readonly gatewaysByPort = new Map<number, MultiMap<string, K8sObject>>()
+  private readonly gatewaysByAddress = new MultiMap<string, K8sObject>()
   private readonly workloadsByLabel = new MultiMap<string, Workload>()
   private readonly workloads = new Map<K8sObject, Workload>()
   private readonly routeMatchIndex = new MultiMap<string, RouteMatchPosting>()
@@ -298,6 +305,10 @@ export class ClusterView implements View {
     return this.gatewayVs.get(gatewayMatchKey(gateway, host, sig))
   }
 
+  gatewaysWithAddress(type: string, value: string): Iterable<K8sObject> {
+    return this.gatewaysByAddress.get(lengthPrefixed([type, value]))
+  }
+
   *istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]> {
     const m = this.gatewaysByPort.get(port)
     if (m) for (const [sel, bag] of m.map) yield [sel, [...bagValues(bag)]]
@@ -378,6 +389,11 @@ export class ClusterView implements View {
       case KIND.Gateway: {
         // every route review reads its parent Gateway's listeners
         if (add) listeners.keep(obj)
+        for (const a of gatewayAddresses(obj)) {
+          const key = lengthPrefixed([a.type, a.value])
+          if (add) this.gatewaysByAddress.add(key, obj)
+          else this.gatewaysByAddress.remove(key, (o) => o === obj)
+        }
         break
       }
       case KIND.ReferenceGrant: {

@@ -1,0 +1,271 @@
+/**
+ * Predicted Gateway API Gateway status: the `Accepted`, `Programmed` and per-listener
+ * `Accepted`, `Conflicted`, `ResolvedRefs`, `Programmed` conditions a conformant controller would
+ * set, and the findings that report them (RG0209–RG0211). A model of a controller's behaviour;
+ * the rules in `rules/gateway-listeners.ts` report on it.
+ *
+ * Sources (Gateway API v1.6.1, `apis/v1/gateway_types.go` and the CRD's field docs):
+ * - **Distinct listeners** (`Gateway.spec.listeners`): listeners that share a protocol must differ
+ *   in port or hostname (HTTP, HTTPS, TLS; a missing hostname is one value) or in port (TCP, UDP);
+ *   an HTTP, HTTPS or TLS listener on the port of a TCP listener is not distinct. HTTPS and TLS
+ *   listeners on one port both select by SNI, so one hostname on both is not distinct either.
+ * - **Handling indistinct listeners**: every indistinct listener is `Conflicted=True`
+ *   (`HostnameConflict` for the same port and hostname, `ProtocolConflict` for TCP beside
+ *   HTTP/HTTPS/TLS) and none of them is accepted ("MUST NOT pick one conflicting Listener as the
+ *   winner"); the Gateway gets `ListenersNotValid`, `Accepted=False` when no listener is left.
+ *   The rules apply to a set of listeners merged onto one data plane too: Gateways that request
+ *   the same `Hostname` or `NamedAddress` address (Istio's manual deployment: several Gateways
+ *   on one ingress Service) are judged as one set.
+ * - **Addresses**: an `IPAddress` can be given to one Gateway only; a newer Gateway requesting an
+ *   older one's address gets `Programmed=False/AddressNotUsable`.
+ * - Listener `Accepted=False/UnsupportedProtocol` for a protocol outside HTTP, HTTPS, TLS, TCP,
+ *   UDP; `ResolvedRefs=False/InvalidRouteKinds` for an `allowedRoutes.kinds` entry the protocol
+ *   cannot carry; `InvalidCertificateRef` for a certificateRef that is not a core Secret;
+ *   `RefNotPermitted` for a Secret in another namespace without a ReferenceGrant (GEP-709).
+ *   HTTPS listeners check their frontend client validation CA refs the same way
+ *   (`InvalidCACertificateKind`, `RefNotPermitted`, `InvalidCACertificateRef`, and then
+ *   `Accepted=False/NoValidCACertificate`). The Gateway's `ResolvedRefs` holds the same checks for
+ *   `spec.tls.backend.clientCertificateRef` (`InvalidClientCertificateRef`, `RefNotPermitted`).
+ *   Whether a referenced Secret or ConfigMap exists is not predicted: certificates are made
+ *   outside the manifests (cert-manager, external secrets, the conformance suite's own code), so
+ *   their absence from files proves nothing, and the live view holds neither kind; whether a
+ *   Secret holds a valid certificate is never predicted either: Secret data is never read.
+ */
+import { arr, describeRef, type K8sObject, KIND, nsOf, num, rec, refOf, sameObject, str } from '../model/object.js'
+import { GATEWAY_GROUP, gatewayAddresses } from '../model/gatewayapi.js'
+import { finding } from '../rules/messages.js'
+import type { Finding } from '../rules/types.js'
+import type { View } from '../view/view.js'
+
+export interface Condition {
+  type: 'Accepted' | 'Programmed' | 'Conflicted' | 'ResolvedRefs'
+  status: 'True' | 'False'
+  reason: string
+}
+
+export interface PredictedListener {
+  name: string
+  conditions: Condition[]
+}
+
+export interface GatewayStatus {
+  conditions: Condition[]
+  listeners: PredictedListener[]
+  findings: Finding[]
+}
+
+const CORE_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'])
+/** protocols whose listeners are told apart by hostname */
+const BY_HOSTNAME = new Set(['HTTP', 'HTTPS', 'TLS'])
+/** protocols that select a listener by SNI */
+const BY_SNI = new Set(['HTTPS', 'TLS'])
+/** route kinds each protocol can carry (Gateway API route/listener compatibility) */
+const KINDS_FOR: Record<string, ReadonlySet<string>> = {
+  HTTP: new Set(['HTTPRoute', 'GRPCRoute']),
+  HTTPS: new Set(['HTTPRoute', 'GRPCRoute']),
+  TLS: new Set(['TLSRoute', 'TCPRoute']),
+  TCP: new Set(['TCPRoute']),
+  UDP: new Set(['UDPRoute']),
+}
+/** listeners of one Gateway compared pairwise at most (the CRD allows 64) */
+const MAX_LISTENERS = 64
+/** Gateways sharing an address judged together at most (beyond: not compared) */
+const MAX_MERGED = 32
+
+interface ListenerView {
+  gateway: K8sObject
+  index: number
+  name: string
+  port: number | undefined
+  protocol: string
+  hostname: string
+}
+
+function listenersOf(gateway: K8sObject): ListenerView[] {
+  return arr(rec(gateway.spec).listeners)
+    .slice(0, MAX_LISTENERS)
+    .map((raw, index) => {
+      const l = rec(raw)
+      return { gateway, index, name: str(l.name) ?? `#${index}`, port: num(l.port), protocol: str(l.protocol) ?? '', hostname: str(l.hostname) ?? '' }
+    })
+}
+
+/** Why two listeners are not distinct, or undefined when they are (see the module docs). */
+export function conflictReason(a: Pick<ListenerView, 'port' | 'protocol' | 'hostname'>, b: Pick<ListenerView, 'port' | 'protocol' | 'hostname'>): 'HostnameConflict' | 'ProtocolConflict' | undefined {
+  if (a.port === undefined || a.port !== b.port) return undefined
+  if (!CORE_PROTOCOLS.has(a.protocol) || !CORE_PROTOCOLS.has(b.protocol)) return undefined
+  if ((a.protocol === 'TCP' && BY_HOSTNAME.has(b.protocol)) || (b.protocol === 'TCP' && BY_HOSTNAME.has(a.protocol))) return 'ProtocolConflict'
+  if (a.protocol === b.protocol) return BY_HOSTNAME.has(a.protocol) ? (a.hostname === b.hostname ? 'HostnameConflict' : undefined) : 'HostnameConflict'
+  if (BY_SNI.has(a.protocol) && BY_SNI.has(b.protocol) && a.hostname === b.hostname) return 'HostnameConflict'
+  return undefined
+}
+
+function describeListener(l: ListenerView, subject: K8sObject): string {
+  return sameObject(l.gateway, subject) ? `listener ${l.name}` : `listener ${l.name} of ${describeRef(refOf(l.gateway))}`
+}
+
+/**
+ * Predicts a Gateway's status. Pure.
+ * @param olderThanSubject whether another object is older than the subject (who keeps a shared
+ *   IP address); in admission every stored object is
+ */
+export function predictGatewayStatus(subject: K8sObject, view: View, olderThanSubject: (o: K8sObject) => boolean): GatewayStatus {
+  const findings: Finding[] = []
+  const own = listenersOf(subject)
+  const ns = nsOf(subject)
+
+  // Gateways merged with this one (a shared Hostname/NamedAddress address), and IP address clashes
+  const merged = new Set<K8sObject>()
+  let addressNotUsable = false
+  for (const a of gatewayAddresses(subject)) {
+    const others: K8sObject[] = []
+    for (const g of view.gatewaysWithAddress(a.type, a.value)) if (!sameObject(g, subject)) others.push(g)
+    if (others.length === 0) continue
+    if (a.type === 'IPAddress') {
+      const older = others.filter(olderThanSubject)
+      if (older.length) {
+        addressNotUsable = true
+        findings.push(finding('RG0210', subject, { address: a.value, others: older.map((g) => describeRef(refOf(g))).join(', ') }, { path: `spec.addresses[${a.index}]`, related: older, reason: 'AddressNotUsable' }))
+      }
+    } else {
+      for (const g of others) if (merged.size < MAX_MERGED) merged.add(g)
+    }
+  }
+  const foreign = [...merged].flatMap(listenersOf)
+
+  const listeners: PredictedListener[] = []
+  let accepted = 0
+  for (const l of own) {
+    const conditions: Condition[] = []
+    // Conflicted: against the other listeners of this Gateway and of the Gateways merged with it
+    const against: ListenerView[] = []
+    let reason: 'HostnameConflict' | 'ProtocolConflict' | undefined
+    for (const o of [...own, ...foreign]) {
+      if (o === l) continue
+      const r = conflictReason(l, o)
+      if (!r) continue
+      against.push(o)
+      if (reason !== 'ProtocolConflict') reason = r
+    }
+    const path = `spec.listeners[${l.index}]`
+    let acceptedCondition: Condition = { type: 'Accepted', status: 'True', reason: 'Accepted' }
+    if (!CORE_PROTOCOLS.has(l.protocol)) {
+      acceptedCondition = { type: 'Accepted', status: 'False', reason: 'UnsupportedProtocol' }
+      findings.push(finding('RG0211', subject, { where: `listener ${l.name}`, type: 'Accepted', reason: 'UnsupportedProtocol', detail: `protocol ${l.protocol || '(none)'}` }, { path: `${path}.protocol`, reason: 'UnsupportedProtocol' }))
+    } else if (reason) {
+      acceptedCondition = { type: 'Accepted', status: 'False', reason }
+      const related = [...new Set(against.map((o) => o.gateway).filter((g) => !sameObject(g, subject)))]
+      findings.push(
+        finding('RG0209', subject, { listener: l.name, port: String(l.port), others: against.map((o) => describeListener(o, subject)).join(', '), reason }, { path, related, reason }),
+      )
+    }
+    const refs = resolveListenerRefs(subject, ns, l, view, path, findings)
+    if (acceptedCondition.status === 'True' && refs.caInvalid) acceptedCondition = { type: 'Accepted', status: 'False', reason: 'NoValidCACertificate' }
+    conditions.push(acceptedCondition)
+    conditions.push(reason ? { type: 'Conflicted', status: 'True', reason } : { type: 'Conflicted', status: 'False', reason: 'NoConflicts' })
+    conditions.push(refs.condition)
+    // a listener that is not accepted, or has no usable certificate, is not programmed
+    const programmedOk = acceptedCondition.status === 'True' && refs.condition.reason !== 'InvalidCertificateRef' && refs.condition.reason !== 'RefNotPermitted'
+    conditions.push(programmedOk ? { type: 'Programmed', status: 'True', reason: 'Programmed' } : { type: 'Programmed', status: 'False', reason: 'Invalid' })
+    if (acceptedCondition.status === 'True') accepted++
+    listeners.push({ name: l.name, conditions })
+  }
+
+  const gatewayAccepted: Condition =
+    own.length > 0 && accepted === own.length
+      ? { type: 'Accepted', status: 'True', reason: 'Accepted' }
+      : { type: 'Accepted', status: accepted > 0 ? 'True' : 'False', reason: 'ListenersNotValid' }
+  const programmed: Condition =
+    gatewayAccepted.status === 'False'
+      ? { type: 'Programmed', status: 'False', reason: 'Invalid' }
+      : addressNotUsable
+        ? { type: 'Programmed', status: 'False', reason: 'AddressNotUsable' }
+        : { type: 'Programmed', status: 'True', reason: 'Programmed' }
+  return { conditions: [gatewayAccepted, programmed, backendClientCertificate(subject, ns, view, findings)], listeners, findings }
+}
+
+/**
+ * The Gateway's ResolvedRefs: `spec.tls.backend.clientCertificateRef` (the certificate the Gateway
+ * presents to backends) must be a core Secret, in another namespace only with a ReferenceGrant.
+ */
+function backendClientCertificate(subject: K8sObject, ns: string, view: View, out: Finding[]): Condition {
+  const ref = rec(rec(rec(rec(subject.spec).tls).backend).clientCertificateRef)
+  if (Object.keys(ref).length === 0) return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }
+  const at = 'spec.tls.backend.clientCertificateRef'
+  const fail = (reason: string, detail: string): Condition => {
+    out.push(finding('RG0211', subject, { where: at, type: 'ResolvedRefs', reason, detail }, { path: at, reason }))
+    return { type: 'ResolvedRefs', status: 'False', reason }
+  }
+  const problem = refProblem(ref, ns, view, ['Secret'], 'InvalidClientCertificateRef')
+  if (problem) return fail(problem.reason, problem.detail)
+  return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }
+}
+
+/**
+ * A listener's ResolvedRefs, in the order a controller checks them: route kinds the protocol can
+ * carry; certificateRefs (a core Secret, permitted by a ReferenceGrant when in another
+ * namespace); for HTTPS listeners the frontend client validation CA refs
+ * (`spec.tls.frontend.perPort[port]` or `.default`: a core ConfigMap or Secret, permitted). `caInvalid` when a CA ref fails (Accepted=False/NoValidCACertificate).
+ */
+function resolveListenerRefs(subject: K8sObject, ns: string, l: ListenerView, view: View, path: string, out: Finding[]): { condition: Condition; caInvalid: boolean } {
+  const raw = rec(arr(rec(subject.spec).listeners)[l.index])
+  const fail = (reason: string, detail: string, at: string, caInvalid = false) => {
+    out.push(finding('RG0211', subject, { where: `listener ${l.name}`, type: 'ResolvedRefs', reason, detail }, { path: at, reason }))
+    return { condition: { type: 'ResolvedRefs', status: 'False', reason } as Condition, caInvalid }
+  }
+  const carried = KINDS_FOR[l.protocol]
+  const kinds = arr(rec(raw.allowedRoutes).kinds)
+  for (let i = 0; i < kinds.length && carried; i++) {
+    const k = rec(kinds[i])
+    const kind = str(k.kind) ?? ''
+    const group = str(k.group) ?? GATEWAY_GROUP
+    if (group !== GATEWAY_GROUP || !carried.has(kind)) return fail('InvalidRouteKinds', `${group}/${kind} on a ${l.protocol} listener`, `${path}.allowedRoutes.kinds[${i}]`)
+  }
+  const certs = arr(rec(raw.tls).certificateRefs)
+  for (let i = 0; i < certs.length; i++) {
+    const problem = refProblem(rec(certs[i]), ns, view, ['Secret'], 'InvalidCertificateRef')
+    if (problem) return fail(problem.reason, problem.detail, `${path}.tls.certificateRefs[${i}]`)
+  }
+  if (l.protocol === 'HTTPS') {
+    const frontend = rec(rec(subject.spec).tls).frontend
+    const perPort = arr(rec(frontend).perPort).map(rec).find((p) => num(p.port) === l.port)
+    const at = perPort ? `spec.tls.frontend.perPort[port=${l.port}].tls.validation` : 'spec.tls.frontend.default.validation'
+    const validation = perPort ? rec(rec(perPort.tls).validation) : rec(rec(rec(frontend).default).validation)
+    const cas = arr(validation.caCertificateRefs)
+    for (let i = 0; i < cas.length; i++) {
+      const problem = refProblem(rec(cas[i]), ns, view, ['ConfigMap', 'Secret'], 'InvalidCACertificateKind')
+      if (problem) return fail(problem.reason, problem.detail, `${at}.caCertificateRefs[${i}]`, true)
+    }
+  }
+  return { condition: { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }, caInvalid: false }
+}
+
+/**
+ * What is wrong with a reference to a core object of one of `kinds` (a certificate or CA bundle):
+ * another kind or group → `badKind`; another namespace without a ReferenceGrant → RefNotPermitted
+ * (GEP-709). Undefined when fine.
+ */
+function refProblem(ref: Record<string, unknown>, ns: string, view: View, kinds: readonly string[], badKind: string): { reason: string; detail: string } | undefined {
+  const kind = str(ref.kind) ?? 'Secret'
+  const group = str(ref.group) ?? ''
+  if (!kinds.includes(kind) || group !== '') return { reason: badKind, detail: `${group || 'core'}/${kind} is not a ${kinds.join(' or ')}` }
+  const refNs = str(ref.namespace) ?? ns
+  const name = str(ref.name) ?? ''
+  if (refNs !== ns && !granted(view, refNs, ns, kind, name)) return { reason: 'RefNotPermitted', detail: `${kind} ${refNs}/${name} without a ReferenceGrant in ${refNs}` }
+  return undefined
+}
+
+/** Does a ReferenceGrant in `targetNs` let Gateways in `fromNs` reference the core `kind` `name`? (GEP-709) */
+function granted(view: View, targetNs: string, fromNs: string, kind: string, name: string): boolean {
+  for (const g of view.referenceGrantsIn(targetNs)) {
+    const spec = rec(g.spec)
+    const fromOk = arr(spec.from).some((f) => str(rec(f).group) === GATEWAY_GROUP && str(rec(f).kind) === 'Gateway' && str(rec(f).namespace) === fromNs)
+    const toOk = arr(spec.to).some((t) => (str(rec(t).group) ?? '') === '' && str(rec(t).kind) === kind && (str(rec(t).name) === undefined || str(rec(t).name) === name))
+    if (fromOk && toOk) return true
+  }
+  return false
+}
+
+/** Kinds the predictor reads, for rule metadata. */
+export const GATEWAY_STATUS_INPUTS = [KIND.Gateway, KIND.ReferenceGrant]
+
