@@ -69,6 +69,18 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     expected: ['RG0104 GRPCRoute app/grpc'],
   },
   {
+    name: 'RG0105 DestinationRules merged per namespace and host, oldest first: dropped subsets and traffic policy of the newer',
+    files: [`${F}/rg0105.yaml`],
+    rules: ['RG0105'],
+    expected: ['RG0105 DestinationRule default/reviews-new', 'RG0105 DestinationRule default/reviews-new'],
+  },
+  {
+    name: 'RG0501 the same destination twice in one route; RG0405 a subset without labels (Kiali KIA1105, KIA0209)',
+    files: [`${F}/hygiene.yaml`],
+    rules: ['RG0501', 'RG0405'],
+    expected: ['RG0501 VirtualService default/split', 'RG0501 HTTPRoute default/split-route', 'RG0405 DestinationRule default/reviews'],
+  },
+  {
     name: 'RG0201-RG0208 predicted route status: each reason once, a correct route none',
     files: [`${F}/route-status.yaml`],
     rules: ['RG0201', 'RG0202', 'RG0203', 'RG0204', 'RG0205', 'RG0206', 'RG0207', 'RG0208'],

@@ -6,6 +6,8 @@ import { rg0101 } from './rg0101-gateway-route-shadowed.js'
 import { rg0102 } from './rg0102-mesh-route-ownership.js'
 import { rg0103 } from './rg0103-route-match-conflict.js'
 import { rg0104 } from './rg0104-mixed-route-kinds.js'
+import { rg0105 } from './rg0105-destinationrule-merge.js'
+import { rg0405, rg0501 } from './hygiene.js'
 import { rg0301 } from './rg0301-unsupported-feature.js'
 import { rg0302 } from './rg0302-no-gateway-api-equivalent.js'
 import { rg0402 } from './rg0402-subset-service-name-taken.js'
@@ -40,6 +42,7 @@ export const RULES: readonly Rule[] = [
   rg0102,
   rg0103,
   rg0104,
+  rg0105,
   ...routeStatusRules,
   rg0209,
   rg0210,
@@ -47,6 +50,8 @@ export const RULES: readonly Rule[] = [
   rg0301,
   rg0302,
   rg0402,
+  rg0405,
+  rg0501,
 ]
 
 /** Kinds any rule is evaluated for: the kinds the webhook has something to say about. */

@@ -146,6 +146,13 @@ export const CATALOGUE = {
     source: 'Gateway API GRPCRoute spec (HTTPRoute and GRPCRoute on the same hostname)',
     template: '{subject} and older {others} share host {host} on {parent}; an implementation must reject the newer of an HTTPRoute and a GRPCRoute on one hostname.',
   },
+  RG0105: {
+    name: 'DestinationRuleMergeDropped',
+    level: 'error',
+    description: 'Istio merges the DestinationRules of one namespace for one host, oldest first: a newer rule\'s subset whose name is taken, or its trafficPolicy when an older rule has one, is dropped silently.',
+    source: 'Istio pilot mergeDestinationRule (pilot/pkg/model/destination_rule.go), PushContext.SetDestinationRules',
+    template: '{subject} {part} for host {host} is dropped: Istio merges this DestinationRule into older {winner}, whose {part} wins. Change it there, or remove it here.',
+  },
   RG0201: {
     name: 'ParentNotFound',
     level: 'warning',
@@ -257,6 +264,20 @@ export const CATALOGUE = {
     description: '/mutate could not write a per-subset Service (RBAC, conflict, API server timeout); the object is admitted and the audit leader retries.',
     source: 'routeguard subset Services (GEP-1294 per-subset Service pattern)',
     template: '{subject}: could not generate Service {service}: {error}; will retry',
+  },
+  RG0405: {
+    name: 'SubsetWithoutLabels',
+    level: 'info',
+    description: 'A DestinationRule subset has no labels: it selects every endpoint of the host, so routing to it is routing to the host.',
+    source: 'Kiali KIA0209 (destinationrules.nodest.subsetnolabels); Istio subset selection (labels merged with the ServiceEntry workloadSelector)',
+    template: '{subject} subset {subset} of {host} has no labels: it selects every endpoint of the host.',
+  },
+  RG0501: {
+    name: 'RepeatedRouteDestination',
+    level: 'info',
+    description: 'One route lists the same destination twice (VirtualService route, HTTPRoute/GRPCRoute rule backendRefs); the proxy adds their weights up.',
+    source: 'Kiali KIA1105 (virtualservices.route.repeatedsubset); Envoy weighted clusters',
+    template: '{subject} {path}: destination {destination} is listed twice in one route; its weights add up.',
   },
 } as const satisfies Record<string, MessageSpec>
 
