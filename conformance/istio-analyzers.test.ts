@@ -12,6 +12,8 @@ import t from 'tap'
 import { analyzeObjects } from '../src/analyze/analyze.js'
 import { loadObjects } from '../src/analyze/load.js'
 import { RULES } from '../src/rules/index.js'
+import { meshFacts } from '../src/rules/types.js'
+import { parse } from 'yaml'
 
 const CORPUS = join(process.env.SHARED_DIR ?? '../shared', 'conformance/istio-analyzers')
 
@@ -41,7 +43,8 @@ if (!existsSync(join(CORPUS, 'expected.json'))) {
       const files = [...c.inputFiles, 'testdata/_harness-default-resources.yaml'].map((f) => join(CORPUS, f))
       const loaded = loadObjects(files, '')
       const rules = RULES.filter((r) => r.istioAnalyzer === c.analyzer)
-      const { findings } = analyzeObjects(loaded.objects, { rules })
+      const mesh = c.meshConfigFile ? meshFacts(parse(readFileSync(join(CORPUS, c.meshConfigFile), 'utf8'))) : undefined
+      const { findings } = analyzeObjects(loaded.objects, { rules, mesh })
       const got = findings.map((f) => `${f.code} ${f.resource.kind} ${f.resource.namespace ? `${f.resource.namespace}/` : ''}${f.resource.name}`).sort()
       const want = c.expected.map((e) => `${e.code} ${e.resource}`).sort()
       const s = score.get(c.analyzer) ?? { passed: 0, rows: 0 }

@@ -4,7 +4,7 @@
  */
 import { compareAge, type K8sObject, kindKeyOf } from './model/object.js'
 import { RULES, SUBJECT_KINDS } from './rules/index.js'
-import type { CheckContext, Finding, Implementation, Rule } from './rules/types.js'
+import { type CheckContext, DEFAULT_MESH, type Finding, type Implementation, type MeshFacts, type Rule } from './rules/types.js'
 import { resolveImplementation } from './features/features.js'
 import { isCutFinding, withFindingBudget } from './rules/messages.js'
 import type { View } from './view/view.js'
@@ -19,6 +19,8 @@ export interface EvaluateOptions {
   rules?: readonly Rule[]
   /** the Gateway API implementation (default: Istio, latest report) */
   implementation?: Implementation
+  /** mesh config facts (default: Istio's defaults) */
+  mesh?: MeshFacts
 }
 
 let defaultImplementation: Implementation | undefined
@@ -66,6 +68,7 @@ class Evaluation implements CheckContext {
     readonly view: View,
     readonly implementation: Implementation,
     mode: EvaluateOptions['mode'],
+    readonly mesh: MeshFacts,
   ) {
     this.olderThanSubject = mode === 'admission' ? always : (other) => compareAge(other, subject) < 0
   }
@@ -100,7 +103,7 @@ export function evaluateBounded(subject: K8sObject, view: View, opts: EvaluateOp
   if (!kind) return { findings: [], cut: 0 }
   const rules = rulesFor(opts.rules ?? RULES, kind)
   if (rules.length === 0) return { findings: [], cut: 0 }
-  const ctx = new Evaluation(subject, view, opts.implementation ?? istioDefault(), opts.mode)
+  const ctx = new Evaluation(subject, view, opts.implementation ?? istioDefault(), opts.mode, opts.mesh ?? DEFAULT_MESH)
   const out: Finding[] = []
   let cut = 0
   const run = () => {

@@ -132,12 +132,15 @@ t.test('audit: two replicas elect one auditor; the other takes over when it stop
 
 t.test('audit: a leader that dies without releasing is replaced after the lease expires', async (t) => {
   const api = await fakeApi(t)
-  const now = new Date()
-  api.put({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'routeguard', namespace: 'routeguard-system' }, spec: { holderIdentity: 'dead-replica', leaseDurationSeconds: 2, renewTime: now.toISOString().replace('Z', '000Z'), leaseTransitions: 3 } })
+  // the dead replica's last renewal: made again right after start, so that a slow start on a
+  // loaded machine cannot outlast the lease before the first check
+  const deadLease = () => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'routeguard', namespace: 'routeguard-system' }, spec: { holderIdentity: 'dead-replica', leaseDurationSeconds: 5, renewTime: new Date().toISOString().replace('Z', '000Z'), leaseTransitions: 3 } })
+  api.put(deadLease())
   const b = await startTestServer(t, { kubeConfig: kubeConfig(api), audit: { identity: 'replica-b', intervalMs: 200, ...fastLease } })
+  api.put(deadLease())
   await new Promise((r) => setTimeout(r, 500))
   t.notOk(b.audit!.elector.isLeader, 'the lease is still held')
-  t.ok(await eventually(() => b.audit!.elector.isLeader, 10_000), 'taken over after expiry')
+  t.ok(await eventually(() => b.audit!.elector.isLeader, 30_000), 'taken over after expiry')
   t.equal((api.get('coordination.k8s.io/v1', 'Lease', 'routeguard-system', 'routeguard') as any).spec.leaseTransitions, 4)
 })
 

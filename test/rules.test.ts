@@ -9,7 +9,7 @@ import { loadObjects } from '../src/analyze/load.js'
 import { evaluate } from '../src/engine.js'
 import { describeRef, KIND, kindKeyOf, refOf } from '../src/model/object.js'
 import { RULES } from '../src/rules/index.js'
-import type { CheckContext } from '../src/rules/types.js'
+import { type CheckContext, DEFAULT_MESH } from '../src/rules/types.js'
 
 const F = 'test/fixtures/rules'
 
@@ -43,6 +43,19 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     files: [`${F}/ist0118.yaml`],
     rules: ['IST0118'],
     expected: ['IST0118 Service default/web', 'IST0118 Service default/web'],
+  },
+  {
+    name: 'IST0128/IST0129 TLS without caCertificates; IST0134 ServiceEntry addresses; IST0177 conflicting ServiceEntry protocols',
+    files: [`${F}/istio-tls-serviceentry.yaml`],
+    rules: ['IST0128', 'IST0129', 'IST0134', 'IST0177'],
+    expected: [
+      'IST0128 DestinationRule default/db-tls',
+      'IST0129 DestinationRule default/db-tls',
+      'IST0134 ServiceEntry default/no-addresses',
+      'IST0134 ServiceEntry default/no-addresses',
+      'IST0177 ServiceEntry default/se-http',
+      'IST0177 ServiceEntry default/se-https',
+    ],
   },
   {
     name: 'RG0101 identical match and second catch-all on one gateway host, newer reported',
@@ -168,7 +181,7 @@ t.test('predicted conditions per parentRef carry the Gateway API reasons', async
   const { subjectAttachments } = await import('../src/rules/attachment.js')
   for (const r of view.all()) {
     if (kindKeyOf(r) !== KIND.HTTPRoute) continue
-    const ctx: CheckContext = { view, implementation: undefined as never, olderThanSubject: () => true, pass: (f) => f(r, ctx) }
+    const ctx: CheckContext = { view, implementation: undefined as never, mesh: DEFAULT_MESH, olderThanSubject: () => true, pass: (f) => f(r, ctx) }
     t.same(predictRouteStatus(r, view, subjectAttachments(r, ctx)), predictRouteStatus(r, view), `${describeRef(refOf(r))}: same status from the shared attachments`)
   }
 })

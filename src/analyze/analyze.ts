@@ -6,7 +6,7 @@ import { evaluate } from '../engine.js'
 import { describeRef, idOf, kindKeyOf } from '../model/object.js'
 import { RULES } from '../rules/index.js'
 import type { Severity } from '../rules/messages.js'
-import type { Finding, Implementation, Rule } from '../rules/types.js'
+import type { Finding, Implementation, MeshFacts, Rule } from '../rules/types.js'
 import { ClusterView } from '../view/view.js'
 import type { LoadedObject, Source } from './load.js'
 
@@ -18,6 +18,8 @@ export interface AnalyzeOptions {
   rules?: readonly Rule[]
   /** the Gateway API implementation RG0301 judges against (default: Istio) */
   implementation?: Implementation
+  /** mesh config facts (`--meshconfig`) */
+  mesh?: MeshFacts
 }
 
 /**
@@ -44,7 +46,7 @@ export function analyzeObjects(loaded: LoadedObject[], opts: AnalyzeOptions = {}
   for (const object of view.all()) {
     if (!subjects.has(kindKeyOf(object) ?? '')) continue
     const source = sources.get(idOf(object))
-    for (const f of evaluate(object, view, { mode: 'audit', rules, implementation: opts.implementation })) findings.push(source ? { ...f, source } : f)
+    for (const f of evaluate(object, view, { mode: 'audit', rules, implementation: opts.implementation, mesh: opts.mesh })) findings.push(source ? { ...f, source } : f)
   }
   findings.sort((a, b) => {
     const fa = a.source?.file ?? ''

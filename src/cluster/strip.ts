@@ -43,6 +43,11 @@ export function strip(obj: K8sObject, apiVersion: string, kind: string, typed = 
   // JSON from the wire is kept as parsed (no copy: parsed objects are the most compact in V8);
   // typed client objects (class instances, Dates) are turned into plain JSON values
   if (obj.spec !== undefined) out.spec = typed ? plain(obj.spec) : obj.spec
+  // the addresses Istio allocated to a ServiceEntry (IST0134 reads them)
+  if (kind === 'ServiceEntry' && obj.status && typeof obj.status === 'object') {
+    const addresses = (obj.status as { addresses?: unknown }).addresses
+    if (Array.isArray(addresses) && addresses.length) out.status = { addresses: addresses.slice(0, 64) }
+  }
   if ((kind === 'HTTPRoute' || kind === 'GRPCRoute') && obj.status && typeof obj.status === 'object') {
     const parents = (obj.status as { parents?: unknown }).parents
     if (Array.isArray(parents)) {

@@ -15,6 +15,8 @@ import { ist0101Gateway, ist0132, ist0165 } from './istio-gateway-refs.js'
 import { ist0101Subset } from './istio-destination-subsets.js'
 import { ist0101Host, ist0112, ist0140 } from './istio-destination-hosts.js'
 import { ist0173, ist0174 } from './istio-destinationrule-pods.js'
+import { ist0128, ist0129 } from './istio-destinationrule-ca.js'
+import { ist0134, ist0177 } from './istio-serviceentry.js'
 import { ist0101Selector, ist0118, ist0150, ist0162 } from './istio-services.js'
 import { routeStatusRules } from './route-status.js'
 import { rg0209, rg0210, rg0211 } from './gateway-listeners.js'
@@ -28,9 +30,12 @@ export const RULES: readonly Rule[] = [
   ist0109,
   ist0112,
   ist0118,
+  ist0128,
+  ist0129,
   ist0130,
   ist0131,
   ist0132,
+  ist0134,
   ist0140,
   ist0145,
   ist0150,
@@ -38,6 +43,7 @@ export const RULES: readonly Rule[] = [
   ist0165,
   ist0173,
   ist0174,
+  ist0177,
   rg0101,
   rg0102,
   rg0103,

@@ -48,6 +48,20 @@ export const CATALOGUE = {
     source: 'Istio analyzer service.PortNameAnalyzer',
     template: '{subject} port {port} name {name} does not follow <protocol>[-<suffix>]; Istio will sniff the protocol.',
   },
+  IST0128: {
+    name: 'NoServerCertificateVerificationDestinationLevel',
+    level: 'warning',
+    description: 'A DestinationRule originates TLS (SIMPLE or MUTUAL) without caCertificates: the server certificate is not verified.',
+    source: 'Istio analyzer destinationrule.CaCertificateAnalyzer',
+    template: '{subject}: TLS mode {mode} to host {host} without caCertificates; the server certificate is not verified.',
+  },
+  IST0129: {
+    name: 'NoServerCertificateVerificationPortLevel',
+    level: 'warning',
+    description: 'A DestinationRule portLevelSettings entry originates TLS (SIMPLE or MUTUAL) without caCertificates: the server certificate is not verified.',
+    source: 'Istio analyzer destinationrule.CaCertificateAnalyzer',
+    template: '{subject}: TLS mode {mode} to host {host} port {port} without caCertificates; the server certificate is not verified.',
+  },
   IST0130: {
     name: 'VirtualServiceUnreachableRule',
     level: 'warning',
@@ -68,6 +82,13 @@ export const CATALOGUE = {
     description: 'None of the VirtualService hosts is served by a gateway it is bound to.',
     source: 'Istio analyzer virtualservice.GatewayAnalyzer',
     template: '{subject}: none of the hosts {hosts} is defined in gateway {gateway}.',
+  },
+  IST0134: {
+    name: 'ServiceEntryAddressesRequired',
+    level: 'warning',
+    description: 'A ServiceEntry without addresses has a TCP (or unset) protocol port; without DNS auto-allocation all such traffic on the port is matched by it.',
+    source: 'Istio analyzer serviceentry.Analyzer',
+    template: '{subject} port {port} is TCP or has no protocol and the ServiceEntry has no addresses; set addresses or enable DNS auto-allocation.',
   },
   IST0140: {
     name: 'IngressRouteRulesNotAffected',
@@ -117,6 +138,13 @@ export const CATALOGUE = {
     description: 'A DestinationRule host resolves to no visible Service or ServiceEntry.',
     source: 'Istio analyzer destinationrule.SubsetSelectPodAnalyzer',
     template: '{subject}: host {host} is neither a Service nor a ServiceEntry host visible here.',
+  },
+  IST0177: {
+    name: 'ConflictingServiceEntryProtocol',
+    level: 'warning',
+    description: 'ServiceEntries visible in overlapping exportTo scopes declare the same host and port with different protocols.',
+    source: 'Istio analyzer serviceentry.ConflictingServiceEntryProtocolAnalyzer',
+    template: '{subject} and {others} declare host {host} port {port} with different protocols ({protocols}).',
   },
   RG0101: {
     name: 'GatewayRouteShadowed',

@@ -32,12 +32,32 @@ export interface CheckContext {
   olderThanSubject(other: K8sObject): boolean
   /** the Gateway API implementation the cluster runs, and the features it claims */
   implementation: Implementation
+  /** what routeguard knows of the mesh config (MeshConfig), for the analyzers that read it */
+  mesh: MeshFacts
   /**
    * One analysis pass per evaluation: the first call with `analyze` runs it on (subject, this
    * context), later calls in the same evaluation return that result. Lets the rules of one
    * analyzer (one Rule per code) share a pass without a cache that outlives the request.
    */
   pass<R>(analyze: (subject: K8sObject, ctx: CheckContext) => R): R
+}
+
+/**
+ * The MeshConfig facts Istio's analyzers read. `dnsAutoAllocate`: `defaultConfig.proxyMetadata`
+ * sets both `ISTIO_META_DNS_CAPTURE` and `ISTIO_META_DNS_AUTO_ALLOCATE` to "true" (the sidecar
+ * DNS proxy gives ServiceEntries without addresses an address; `serviceentry.Analyzer`).
+ */
+export interface MeshFacts {
+  dnsAutoAllocate: boolean
+}
+
+export const DEFAULT_MESH: MeshFacts = Object.freeze({ dnsAutoAllocate: false })
+
+/** MeshFacts of a MeshConfig document (YAML/JSON already parsed); unknown shapes read as the defaults. */
+export function meshFacts(doc: unknown): MeshFacts {
+  const d = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>) : {}
+  const meta = ((d.defaultConfig as Record<string, unknown> | undefined)?.proxyMetadata ?? {}) as Record<string, unknown>
+  return { dnsAutoAllocate: meta.ISTIO_META_DNS_CAPTURE === 'true' && meta.ISTIO_META_DNS_AUTO_ALLOCATE === 'true' }
 }
 
 export interface Implementation {
