@@ -17,6 +17,11 @@ import { parse } from 'yaml'
 
 const CORPUS = join(process.env.SHARED_DIR ?? '../shared', 'conformance/istio-analyzers')
 
+/** Rows of mirrored analyzers that routeguard leaves out on purpose, and why (printed). */
+const LEFT_OUT: Record<string, string> = {
+  gatewaySecretValidations: 'IST0161 judges the certificate inside the Secret; routeguard never reads Secret data (Secrets are watched metadata-only)',
+}
+
 interface Case {
   name: string
   analyzer: string
@@ -34,9 +39,15 @@ if (!existsSync(join(CORPUS, 'expected.json'))) {
   const score = new Map<string, { passed: number; rows: number }>()
   const notCovered = new Map<string, number>()
 
+  const leftOut: string[] = []
   for (const [i, c] of cases.entries()) {
     if (!mirrored.has(c.analyzer) || c.harness === 'multicluster') {
       notCovered.set(c.analyzer, (notCovered.get(c.analyzer) ?? 0) + 1)
+      continue
+    }
+    const why = LEFT_OUT[c.name]
+    if (why) {
+      leftOut.push(`${c.analyzer} #${i} ${c.name}: ${why}`)
       continue
     }
     t.test(`${c.analyzer} #${i} ${c.name}`, async (t) => {
@@ -58,6 +69,8 @@ if (!existsSync(join(CORPUS, 'expected.json'))) {
   t.teardown(() => {
     const lines = ['', 'Istio analyzer corpus, rows passed per mirrored analyzer:']
     for (const [a, s] of [...score].sort()) lines.push(`  ${a}: ${s.passed}/${s.rows}`)
+    lines.push('Left out on purpose (rows):')
+    for (const l of leftOut) lines.push(`  ${l}`)
     lines.push('Not covered yet (rows):')
     for (const [a, n] of [...notCovered].sort()) lines.push(`  ${a}: ${n}`)
     console.log(lines.map((l) => `# ${l}`).join('\n'))

@@ -106,13 +106,24 @@ export function evaluateBounded(subject: K8sObject, view: View, opts: EvaluateOp
   const ctx = new Evaluation(subject, view, opts.implementation ?? istioDefault(), opts.mode, opts.mesh ?? DEFAULT_MESH)
   const out: Finding[] = []
   let cut = 0
+  // two analyzers can report the same thing (IST0101 selector: IngressGatewayPortAnalyzer and
+  // SecretAnalyzer); what one already said, at the same field, is said once
+  let said: Set<string> | undefined
   const run = () => {
     for (const rule of rules) {
       const fs = rule.check(subject, ctx)
       for (let i = 0; i < fs.length; i++) {
         const f = fs[i]!
-        if (isCutFinding(f)) cut++
-        else out.push(f)
+        if (isCutFinding(f)) {
+          cut++
+          continue
+        }
+        if (f.code === 'IST0101') {
+          const key = `${f.path ?? ''}\0${f.message}`
+          if ((said ??= new Set()).has(key)) continue
+          said.add(key)
+        }
+        out.push(f)
       }
     }
   }

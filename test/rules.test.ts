@@ -58,6 +58,18 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     ],
   },
   {
+    name: 'IST0101 credentialName looked up in the gateway workload namespace (gateway.SecretAnalyzer)',
+    files: [`${F}/istio-gateway-tls.yaml`],
+    rules: ['gateway.SecretAnalyzer'],
+    expected: ['IST0101 Gateway istio-system/missing-cred'],
+  },
+  {
+    name: 'IST0138 the same certificate on Gateways whose selectors include each other',
+    files: [`${F}/ist0138.yaml`],
+    rules: ['IST0138'],
+    expected: ['IST0138 Gateway istio-system/a', 'IST0138 Gateway istio-system/b', 'IST0138 Gateway istio-system/c', 'IST0138 Gateway istio-system/c'],
+  },
+  {
     name: 'RG0101 identical match and second catch-all on one gateway host, newer reported',
     files: [`${F}/rg0101.yaml`],
     rules: ['RG0101'],

@@ -236,6 +236,19 @@ function computeIstioGateway(obj: K8sObject): IstioGatewayFacts {
   }
 }
 
+/**
+ * The certificate of an Istio Gateway server's `tls`, as a comparable key, after Istio's
+ * `haveSameCertificate` (`analyzers/gateway/certificate.go`): the `credentialName`; without one,
+ * `serverCertificate` with `privateKey` (both set); undefined when the server names neither.
+ */
+export function serverCertificateKey(tls: Record<string, unknown>): string | undefined {
+  const cn = str(tls.credentialName)
+  if (cn) return lengthPrefixed(['credentialName', cn])
+  const cert = str(tls.serverCertificate)
+  const key = str(tls.privateKey)
+  return cert && key ? lengthPrefixed(['file', cert, key]) : undefined
+}
+
 export function selectorString(sel: Record<string, string>): string {
   return Object.keys(sel)
     .sort()

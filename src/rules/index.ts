@@ -17,6 +17,7 @@ import { ist0101Host, ist0112, ist0140 } from './istio-destination-hosts.js'
 import { ist0173, ist0174 } from './istio-destinationrule-pods.js'
 import { ist0128, ist0129 } from './istio-destinationrule-ca.js'
 import { ist0134, ist0177 } from './istio-serviceentry.js'
+import { ist0101Credential, ist0138 } from './istio-gateway-tls.js'
 import { ist0101Selector, ist0118, ist0150, ist0162 } from './istio-services.js'
 import { routeStatusRules } from './route-status.js'
 import { rg0209, rg0210, rg0211 } from './gateway-listeners.js'
@@ -27,6 +28,7 @@ export const RULES: readonly Rule[] = [
   ist0101Host,
   ist0101Subset,
   ist0101Selector,
+  ist0101Credential,
   ist0109,
   ist0112,
   ist0118,
@@ -36,6 +38,7 @@ export const RULES: readonly Rule[] = [
   ist0131,
   ist0132,
   ist0134,
+  ist0138,
   ist0140,
   ist0145,
   ist0150,

@@ -23,8 +23,8 @@ export const CATALOGUE = {
   IST0101: {
     name: 'ReferencedResourceNotFound',
     level: 'error',
-    description: 'Something the object references does not exist (gateway, host+subset in a DestinationRule, gateway workload selector).',
-    source: 'Istio analyzers virtualservice.GatewayAnalyzer, virtualservice.DestinationRuleAnalyzer, gateway.IngressGatewayPortAnalyzer',
+    description: 'Something the object references does not exist (gateway, host+subset in a DestinationRule, gateway workload selector, gateway credentialName Secret).',
+    source: 'Istio analyzers virtualservice.GatewayAnalyzer, virtualservice.DestinationRuleAnalyzer, gateway.IngressGatewayPortAnalyzer, gateway.SecretAnalyzer',
     template: '{subject}: referenced {reftype} not found: {name}',
   },
   IST0109: {
@@ -89,6 +89,13 @@ export const CATALOGUE = {
     description: 'A ServiceEntry without addresses has a TCP (or unset) protocol port; without DNS auto-allocation all such traffic on the port is matched by it.',
     source: 'Istio analyzer serviceentry.Analyzer',
     template: '{subject} port {port} is TCP or has no protocol and the ServiceEntry has no addresses; set addresses or enable DNS auto-allocation.',
+  },
+  IST0138: {
+    name: 'GatewayDuplicateCertificate',
+    level: 'warning',
+    description: 'Two Istio Gateways on the same workloads serve the same TLS certificate; HTTP/2 connection reuse can then send a request to the wrong server (404).',
+    source: 'Istio analyzer gateway.CertificateAnalyzer',
+    template: '{subject} and {others} select the same workloads and serve the same certificate; HTTP/2 connection reuse can send requests to the wrong server.',
   },
   IST0140: {
     name: 'IngressRouteRulesNotAffected',

@@ -35,6 +35,7 @@ import {
   gatewayMatchKey,
   istioGateway,
   selects,
+  serverCertificateKey,
   virtualService,
   vsFQDNs,
 } from '../model/istio.js'
@@ -134,6 +135,8 @@ export interface View {
    * `IPAddress` when absent (the API's default).
    */
   gatewaysWithAddress(type: string, value: string): Iterable<K8sObject>
+  /** Istio Gateway servers whose TLS certificate has this `serverCertificateKey`, one posting per server. */
+  istioGatewaysWithCertificate(key: string): Iterable<{ obj: K8sObject; server: number }>
   /** Istio Gateways with a server on `port`, grouped by selector string. */
   istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]>
   /**
@@ -184,6 +187,7 @@ export class ClusterView implements View {
   private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
   private readonly gatewaysByPort = new Map<number, MultiMap<string, K8sObject>>()
   private readonly gatewaysByAddress = new MultiMap<string, K8sObject>()
+  private readonly istioGatewaysByCertificate = new MultiMap<string, { obj: K8sObject; server: number }>()
   private readonly workloadsByLabel = new MultiMap<string, Workload>()
   private readonly workloads = new Map<K8sObject, Workload>()
   private readonly routeMatchIndex = new MultiMap<string, RouteMatchPosting>()
@@ -307,6 +311,10 @@ export class ClusterView implements View {
 
   gatewaysWithAddress(type: string, value: string): Iterable<K8sObject> {
     return this.gatewaysByAddress.get(lengthPrefixed([type, value]))
+  }
+
+  istioGatewaysWithCertificate(key: string): Iterable<{ obj: K8sObject; server: number }> {
+    return this.istioGatewaysByCertificate.get(key)
   }
 
   *istioGatewaysOnPort(port: number): Iterable<[string, Iterable<K8sObject>]> {
@@ -436,6 +444,13 @@ export class ClusterView implements View {
       }
       case KIND.IstioGateway: {
         const gw = add ? istioGateway.keep(obj) : istioGateway(obj)
+        const servers = arr(rec(obj.spec).servers)
+        for (let i = 0; i < servers.length; i++) {
+          const key = serverCertificateKey(rec(rec(servers[i]).tls))
+          if (key === undefined) continue
+          if (add) this.istioGatewaysByCertificate.add(key, { obj, server: i })
+          else this.istioGatewaysByCertificate.remove(key, mine)
+        }
         for (const port of new Set(gw.servers.map((s) => s.port))) {
           let m = this.gatewaysByPort.get(port)
           if (add) {
