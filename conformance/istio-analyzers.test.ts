@@ -41,7 +41,11 @@ if (!existsSync(join(CORPUS, 'expected.json'))) {
 
   const leftOut: string[] = []
   for (const [i, c] of cases.entries()) {
-    if (!mirrored.has(c.analyzer) || c.harness === 'multicluster') {
+    if (c.harness === 'multicluster') {
+      leftOut.push(`${c.analyzer} #${i} ${c.name}: it compares one Service across two clusters; routeguard watches one cluster`)
+      continue
+    }
+    if (!mirrored.has(c.analyzer)) {
       notCovered.set(c.analyzer, (notCovered.get(c.analyzer) ?? 0) + 1)
       continue
     }

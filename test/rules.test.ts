@@ -70,6 +70,21 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     expected: ['IST0138 Gateway istio-system/a', 'IST0138 Gateway istio-system/b', 'IST0138 Gateway istio-system/c', 'IST0138 Gateway istio-system/c'],
   },
   {
+    name: 'IST0002 deprecations; IST0171 negative conditions; IST0176 old Gateway API CRDs; IST0116/IST0137 Services of one Deployment; IST0149 JWT claim routing without RequestAuthentication',
+    files: [`${F}/istio-more.yaml`],
+    rules: ['IST0002', 'IST0171', 'IST0176', 'IST0116', 'IST0137', 'IST0149'],
+    expected: [
+      'IST0002 VirtualService default/old-fault',
+      'IST0002 Sidecar default/egress-proxy',
+      'IST0002 CustomResourceDefinition serviceroles.rbac.istio.io',
+      'IST0171 HTTPRoute default/rejected',
+      'IST0176 CustomResourceDefinition tcproutes.gateway.networking.k8s.io',
+      'IST0116 Deployment shop/api',
+      'IST0137 Deployment shop/api',
+      'IST0149 VirtualService default/claims',
+    ],
+  },
+  {
     name: 'RG0101 identical match and second catch-all on one gateway host, newer reported',
     files: [`${F}/rg0101.yaml`],
     rules: ['RG0101'],

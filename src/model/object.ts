@@ -54,6 +54,11 @@ export const KIND = {
   CronJob: 'batch/CronJob',
   Rollout: 'argoproj.io/Rollout',
   Secret: '/Secret',
+  RequestAuthentication: 'security.istio.io/RequestAuthentication',
+  AuthorizationPolicy: 'security.istio.io/AuthorizationPolicy',
+  WorkloadEntry: 'networking.istio.io/WorkloadEntry',
+  Sidecar: 'networking.istio.io/Sidecar',
+  CustomResourceDefinition: 'apiextensions.k8s.io/CustomResourceDefinition',
   Namespace: '/Namespace',
   Node: '/Node',
 } as const

@@ -18,12 +18,18 @@ import { ist0173, ist0174 } from './istio-destinationrule-pods.js'
 import { ist0128, ist0129 } from './istio-destinationrule-ca.js'
 import { ist0134, ist0177 } from './istio-serviceentry.js'
 import { ist0101Credential, ist0138 } from './istio-gateway-tls.js'
+import { ist0149 } from './ist0149-jwt-claim-route.js'
+import { ist0002 } from './ist0002-deprecation.js'
+import { ist0171 } from './ist0171-conditions.js'
+import { ist0176 } from './ist0176-crd-version.js'
+import { ist0116, ist0137 } from './istio-deployment-services.js'
 import { ist0101Selector, ist0118, ist0150, ist0162 } from './istio-services.js'
 import { routeStatusRules } from './route-status.js'
 import { rg0209, rg0210, rg0211 } from './gateway-listeners.js'
 import type { Rule } from './types.js'
 
 export const RULES: readonly Rule[] = [
+  ist0002,
   ist0101Gateway,
   ist0101Host,
   ist0101Subset,
@@ -31,6 +37,7 @@ export const RULES: readonly Rule[] = [
   ist0101Credential,
   ist0109,
   ist0112,
+  ist0116,
   ist0118,
   ist0128,
   ist0129,
@@ -38,14 +45,18 @@ export const RULES: readonly Rule[] = [
   ist0131,
   ist0132,
   ist0134,
+  ist0137,
   ist0138,
   ist0140,
   ist0145,
+  ist0149,
   ist0150,
   ist0162,
   ist0165,
+  ist0171,
   ist0173,
   ist0174,
+  ist0176,
   ist0177,
   rg0101,
   rg0102,

@@ -20,6 +20,13 @@ export interface MessageSpec {
 }
 
 export const CATALOGUE = {
+  IST0002: {
+    name: 'Deprecated',
+    level: 'warning',
+    description: 'A deprecated or ignored Istio field or removed resource type is used.',
+    source: 'Istio analyzer deprecation.DeprecationAnalyzer',
+    template: '{subject}: {what}.',
+  },
   IST0101: {
     name: 'ReferencedResourceNotFound',
     level: 'error',
@@ -40,6 +47,13 @@ export const CATALOGUE = {
     description: 'A route destination omits the port while the Service or ServiceEntry it names has more than one.',
     source: 'Istio analyzer virtualservice.DestinationHostAnalyzer',
     template: '{subject} {path}: {host} exposes several ports ({ports}); the destination must name one.',
+  },
+  IST0116: {
+    name: 'DeploymentAssociatedToMultipleServices',
+    level: 'warning',
+    description: 'Services selecting one mesh Deployment use the same port number with different protocols.',
+    source: 'Istio analyzer deployment.MultiServiceAnalyzer',
+    template: '{subject} is selected by Services using port {port} with different protocols: {services}.',
   },
   IST0118: {
     name: 'PortNameIsNotUnderNamingConvention',
@@ -90,6 +104,13 @@ export const CATALOGUE = {
     source: 'Istio analyzer serviceentry.Analyzer',
     template: '{subject} port {port} is TCP or has no protocol and the ServiceEntry has no addresses; set addresses or enable DNS auto-allocation.',
   },
+  IST0137: {
+    name: 'DeploymentConflictingPorts',
+    level: 'warning',
+    description: 'Services selecting one mesh Deployment map different ports onto the same targetPort.',
+    source: 'Istio analyzer deployment.MultiServiceAnalyzer',
+    template: '{subject}: Services {services} map ports {ports} onto the same targetPort {targetPort}.',
+  },
   IST0138: {
     name: 'GatewayDuplicateCertificate',
     level: 'warning',
@@ -110,6 +131,13 @@ export const CATALOGUE = {
     description: 'Istio Gateways on the same workloads declare the same port and host.',
     source: 'Istio analyzer gateway.ConflictingGatewayAnalyzer',
     template: '{subject} conflicts with {others} on workload selector {selector}, port {port}, hosts {hosts}: the same port and host are declared twice.',
+  },
+  IST0149: {
+    name: 'JwtClaimBasedRoutingWithoutRequestAuthN',
+    level: 'error',
+    description: 'A VirtualService routes on a JWT claim at a gateway whose workload no RequestAuthentication selects: the claim is never there.',
+    source: 'Istio analyzer virtualservice.JWTClaimRouteAnalyzer',
+    template: '{subject} routes on {claim} at gateway {gateway}, but no RequestAuthentication selects its workload {workload}.',
   },
   IST0150: {
     name: 'ExternalNameServiceTypeInvalidPortName',
@@ -132,6 +160,13 @@ export const CATALOGUE = {
     source: 'Istio analyzer virtualservice.GatewayAnalyzer',
     template: '{subject} references the internal gateway {gateway}; bind to the Gateway API Gateway with an HTTPRoute instead.',
   },
+  IST0171: {
+    name: 'NegativeConditionStatus',
+    level: 'warning',
+    description: 'A controller set a status condition to the negative (Gateway API Accepted/Programmed/ResolvedRefs False, Istio WaypointBound False, AuthorizationPolicy not accepted).',
+    source: 'Istio analyzer conditions.ConditionAnalyzer',
+    template: '{subject} has status condition {type}={status} (reason {reason}).',
+  },
   IST0173: {
     name: 'DestinationRuleSubsetNotSelectPods',
     level: 'error',
@@ -145,6 +180,13 @@ export const CATALOGUE = {
     description: 'A DestinationRule host resolves to no visible Service or ServiceEntry.',
     source: 'Istio analyzer destinationrule.SubsetSelectPodAnalyzer',
     template: '{subject}: host {host} is neither a Service nor a ServiceEntry host visible here.',
+  },
+  IST0176: {
+    name: 'GatewayAPICRDVersionBelowMinimum',
+    level: 'warning',
+    description: 'A Gateway API CRD bundle is older than the release Istio needs for that kind.',
+    source: 'Istio analyzer k8sgateway.CRDVersionAnalyzer (pkg/config/schema/gatewayapi/minimumversions.go)',
+    template: '{subject}: bundle version {version} of {crd} is below {minimum}, the minimum Istio supports for it.',
   },
   IST0177: {
     name: 'ConflictingServiceEntryProtocol',

@@ -119,6 +119,8 @@ export interface View {
   covers(kind: KindKey): boolean
   /** One object by identity, or undefined. */
   get(kind: KindKey, namespace: string, name: string): K8sObject | undefined
+  /** Every object of `kind` in one namespace (`''` for cluster-scoped kinds): one bucket. */
+  objectsIn(kind: KindKey, namespace: string): Iterable<K8sObject>
   /**
    * Labels of a Namespace (with the implicit `kubernetes.io/metadata.name`), or undefined when
    * the view does not cover Namespaces.
@@ -288,6 +290,10 @@ export class ClusterView implements View {
 
   get(kind: KindKey, namespace: string, name: string): K8sObject | undefined {
     return this.objects.get(kind)?.get(namespace)?.get(name)
+  }
+
+  objectsIn(kind: KindKey, namespace: string): Iterable<K8sObject> {
+    return this.objects.get(kind)?.get(namespace)?.values() ?? []
   }
 
   namespaceLabels(namespace: string): Record<string, string> | undefined {
