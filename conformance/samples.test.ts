@@ -25,6 +25,32 @@ t.test('Bookinfo samples as shipped: no conflict; only the ingress Pod the files
   t.same(findings.map((f) => `${f.code} ${describeRef(f.resource)}`), ['IST0101 Gateway default/bookinfo-gateway'])
 })
 
+t.test('analyze on Bookinfo and httpbin with every rule: the only errors are the ingress Pod the files lack and the optional mysql subsets', async (t) => {
+  const run = (files: string[]) => {
+    const loaded = loadObjects(files, 'default')
+    t.same(loaded.problems, [], 'the samples parse')
+    return analyzeObjects(loaded.objects).findings.filter((f) => f.severity === 'error').map((f) => `${f.code} ${describeRef(f.resource)} ${f.path ?? ''}`)
+  }
+  // workloads come from the Deployments' Pod templates: v1, v2, v3 subsets select them
+  t.same(
+    run([
+      `${BOOKINFO}/platform/kube/bookinfo.yaml`,
+      `${BOOKINFO}/networking/destination-rule-all.yaml`,
+      `${BOOKINFO}/networking/virtual-service-all-v1.yaml`,
+      `${BOOKINFO}/networking/bookinfo-gateway.yaml`,
+    ]).sort(),
+    [
+      // ratings v2-mysql and v2-mysql-vm run from bookinfo-ratings-v2-mysql*.yaml, not in the input
+      'IST0101 Gateway default/bookinfo-gateway spec.selector',
+      'IST0173 DestinationRule default/ratings spec.subsets[2]',
+      'IST0173 DestinationRule default/ratings spec.subsets[3]',
+    ],
+  )
+  const HTTPBIN = `${BOOKINFO}/../httpbin`
+  t.same(run([`${HTTPBIN}/httpbin.yaml`, `${HTTPBIN}/httpbin-gateway.yaml`]), ['IST0101 Gateway default/httpbin-gateway spec.selector'])
+  t.same(run([`${HTTPBIN}/httpbin.yaml`, `${HTTPBIN}/gateway-api/httpbin-gateway.yaml`]), [])
+})
+
 t.test('Bookinfo: generated Services match bookinfo-versions.yaml (selectors and ports)', async (t) => {
   const view = new ClusterView()
   for (const { object } of loadObjects([`${BOOKINFO}/platform/kube/bookinfo.yaml`, `${BOOKINFO}/networking/destination-rule-all.yaml`], 'default').objects) {
