@@ -85,6 +85,12 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     ],
   },
   {
+    name: 'IST0101 host+subset: the most specific wildcard DestinationRule counts when none names the host',
+    files: [`${F}/ist0101-wildcard-subsets.yaml`],
+    rules: ['virtualservice.DestinationRuleAnalyzer'],
+    expected: ['IST0101 VirtualService default/missing', 'IST0101 VirtualService default/shadowed'],
+  },
+  {
     name: 'RG0101 identical match and second catch-all on one gateway host, newer reported',
     files: [`${F}/rg0101.yaml`],
     rules: ['RG0101'],

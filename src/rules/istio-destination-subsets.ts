@@ -3,12 +3,19 @@
  * `virtualservice.DestinationRuleAnalyzer`: a route or mirror destination with a `subset` needs
  * a DestinationRule defining that subset for that host. Hosts compare as Istio does: a
  * `<name>.<ns>.svc.cluster.local` host is (ns, name), any other is (own namespace, host);
- * DestinationRule exportTo and wildcards are ignored. Reads: DestinationRules by host.
+ * DestinationRule exportTo is ignored. Where no DestinationRule names the host itself, the most
+ * specific wildcard DestinationRule that matches it counts (pilot applies it, by
+ * `MostSpecificHostMatch`; Istio's analyzer does not look, and reports its subsets as missing).
+ * Reads: DestinationRules by host, wildcard DestinationRules above it.
  */
-import { arr, KIND, nsOf, rec, str } from '../model/object.js'
-import { serviceOfFQDN, toFQDN } from '../model/hosts.js'
+import { arr, type K8sObject, KIND, nsOf, rec, str } from '../model/object.js'
+import { hostsMatch, serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
+
+function defines(dr: K8sObject, subset: string): boolean {
+  return arr(rec(dr.spec).subsets).some((s) => str(rec(s).name) === subset)
+}
 
 function pair(host: string, ns: string): string {
   const svc = serviceOfFQDN(host)
@@ -30,9 +37,22 @@ export const ist0101Subset = defineRule({
       const subset = str(d.subset)
       if (!host || !subset) return
       const want = pair(host, ns)
-      for (const dr of view.destinationRulesFor(toFQDN(host, ns))) {
+      const fqdn = toFQDN(host, ns)
+      let exact = false
+      for (const dr of view.destinationRulesFor(fqdn)) {
+        exact = true
         if (pair(str(rec(dr.spec).host) ?? '', nsOf(dr)) !== want) continue
-        if (arr(rec(dr.spec).subsets).some((s) => str(rec(s).name) === subset)) return
+        if (defines(dr, subset)) return
+      }
+      // no rule for the host itself: pilot applies the most specific wildcard rule that matches it
+      if (!exact && !fqdn.startsWith('*')) {
+        let best: { obj: K8sObject; host: string }[] = []
+        for (const p of view.wildcardDestinationRulesMatching(fqdn)) {
+          if (!hostsMatch(p.host, fqdn)) continue
+          if (best.length === 0 || p.host.length > best[0]!.host.length) best = [p]
+          else if (p.host.length === best[0]!.host.length) best.push(p)
+        }
+        if (best.some((p) => defines(p.obj, subset))) return
       }
       out.push(finding('IST0101', subject, { reftype: mirror ? 'mirror+subset in destinationrule' : 'host+subset in destinationrule', name: `${host}+${subset}` }, { path }))
     }

@@ -162,6 +162,8 @@ export interface View {
   referenceGrantsIn(namespace: string): Iterable<K8sObject>
   /** DestinationRules whose `spec.host` (FQDN-expanded in their namespace) is exactly `host`. */
   destinationRulesFor(host: string): Iterable<K8sObject>
+  /** DestinationRules with a wildcard `spec.host` that matches `host` (Istio's wildcard rule), with that host. */
+  wildcardDestinationRulesMatching(host: string): Iterable<{ obj: K8sObject; host: string }>
 }
 
 /** The parent of a parentRef as an index key: `Gateway ns/name` or `Service ns/name`. */
@@ -196,6 +198,7 @@ export class ClusterView implements View {
   private readonly routeParents = new Map<string, { byHost: HostTrie<RouteParentPosting>; noHost: Bag<RouteParentPosting>; size: number }>()
   private readonly serviceRoutes = new HostTrie<ServiceRoutePosting>()
   private readonly destinationRules = new MultiMap<string, K8sObject>()
+  private readonly wildcardDestinationRules = new HostTrie<{ obj: K8sObject; host: string }>()
   private readonly servicesByNamespace = new MultiMap<string, K8sObject>()
   private readonly grantsByNamespace = new MultiMap<string, K8sObject>()
   private readonly serviceHosts = new HostTrie<ServiceHostPosting>()
@@ -376,6 +379,10 @@ export class ClusterView implements View {
     return this.destinationRules.get(host)
   }
 
+  wildcardDestinationRulesMatching(host: string): Iterable<{ obj: K8sObject; host: string }> {
+    return this.wildcardDestinationRules.matching(host)
+  }
+
   /**
    * Posts an object into (add) or takes it out of (remove) every index that concerns its kind.
    * Removal re-derives the same keys from the stored object (its facts were kept when it was
@@ -445,6 +452,10 @@ export class ClusterView implements View {
           const fqdn = toFQDN(host, nsOf(obj))
           if (add) this.destinationRules.add(fqdn, obj)
           else this.destinationRules.remove(fqdn, (o) => o === obj)
+          if (fqdn.startsWith('*')) {
+            if (add) this.wildcardDestinationRules.add(fqdn, { obj, host: fqdn })
+            else this.wildcardDestinationRules.remove(fqdn, mine)
+          }
         }
         break
       }
