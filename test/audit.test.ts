@@ -117,9 +117,12 @@ t.test('audit: without the PolicyReport CRD, deduplicated Warning Events on the 
 t.test('audit: two replicas elect one auditor; the other takes over when it stops', async (t) => {
   const api = await fakeApi(t)
   const kc = kubeConfig(api)
-  const a = await startTestServer(t, { kubeConfig: kc, audit: { identity: 'replica-a', intervalMs: 200, ...fastLease } })
+  // a lease long enough that a loaded machine delaying a renewal by a second or two does not
+  // hand it over; a.close() releases it, so the takeover does not wait for it to expire
+  const lease = { ...fastLease, leaseDurationSeconds: 10 }
+  const a = await startTestServer(t, { kubeConfig: kc, audit: { identity: 'replica-a', intervalMs: 200, ...lease } })
   t.ok(await eventually(() => a.audit!.elector.isLeader), 'first replica leads')
-  const b = await startTestServer(t, { kubeConfig: kc, audit: { identity: 'replica-b', intervalMs: 200, ...fastLease } })
+  const b = await startTestServer(t, { kubeConfig: kc, audit: { identity: 'replica-b', intervalMs: 200, ...lease } })
   await new Promise((r) => setTimeout(r, 1500))
   t.equal([a, b].filter((s) => s.audit!.elector.isLeader).length, 1, 'exactly one leader')
   t.notOk(b.audit!.elector.isLeader)

@@ -58,6 +58,14 @@ t.test('Pods are listed and watched as PartialObjectMetadata; IST0173 at apply t
   t.notOk(held?.spec, 'no spec (env values never reach routeguard)')
   t.notOk(held?.metadata?.annotations, 'no annotations')
 
+  // Secrets: metadata only, data never held
+  api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'shop-cert', namespace: 'shop' }, type: 'kubernetes.io/tls', data: { 'tls.key': Buffer.from('private').toString('base64') } })
+  t.ok(await eventually(() => s.view.get(KIND.Secret, 'shop', 'shop-cert')), 'the Secret arrives by watch')
+  t.same(Object.keys(s.view.get(KIND.Secret, 'shop', 'shop-cert')!).sort(), ['apiVersion', 'kind', 'metadata'], 'no data, no type: metadata only')
+  const secretList = api.requests.find((r) => r.path === '/api/v1/secrets' && r.query.watch === undefined)
+  t.match(secretList?.accept, /^application\/json;as=PartialObjectMetadataList;g=meta\.k8s\.io;v=v1/, 'Secrets are listed as PartialObjectMetadataList')
+  t.match(api.requests.find((r) => r.path === '/api/v1/secrets' && r.query.watch === 'true')?.accept, /as=PartialObjectMetadata;/, 'and watched as PartialObjectMetadata')
+
   t.notOk(ist0173(await validate(s, dr('v1'))), 'a subset with a Pod: no IST0173')
   const v2 = await validate(s, dr('v2'))
   t.equal(v2.allowed, true, 'IST0173 warns at admission by default')

@@ -74,7 +74,7 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     files: [`${F}/istio-more.yaml`],
     rules: ['IST0002', 'IST0171', 'IST0176', 'IST0116', 'IST0137', 'IST0149'],
     expected: [
-      'IST0002 VirtualService default/old-fault',
+      'IST0002 VirtualService deprecations/old-fault',
       'IST0002 Sidecar default/egress-proxy',
       'IST0002 CustomResourceDefinition serviceroles.rbac.istio.io',
       'IST0171 HTTPRoute default/rejected',
@@ -88,7 +88,7 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     name: 'IST0101 host+subset: the most specific wildcard DestinationRule counts when none names the host',
     files: [`${F}/ist0101-wildcard-subsets.yaml`],
     rules: ['virtualservice.DestinationRuleAnalyzer'],
-    expected: ['IST0101 VirtualService default/missing', 'IST0101 VirtualService default/shadowed'],
+    expected: ['IST0101 VirtualService wildsubsets/missing', 'IST0101 VirtualService wildsubsets/shadowed'],
   },
   {
     name: 'RG0101 identical match and second catch-all on one gateway host, newer reported',
@@ -124,7 +124,7 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     name: 'RG0501 the same destination twice in one route; RG0405 a subset without labels (Kiali KIA1105, KIA0209)',
     files: [`${F}/hygiene.yaml`],
     rules: ['RG0501', 'RG0405'],
-    expected: ['RG0501 VirtualService default/split', 'RG0501 HTTPRoute default/split-route', 'RG0405 DestinationRule default/reviews'],
+    expected: ['RG0501 VirtualService hygiene/split', 'RG0501 HTTPRoute hygiene/split-route', 'RG0405 DestinationRule hygiene/reviews'],
   },
   {
     name: 'RG0201-RG0208 predicted route status: each reason once, a correct route none',

@@ -240,6 +240,28 @@ function computeListeners(gateway: K8sObject): Listener[] {
   })
 }
 
+/**
+ * Does a ReferenceGrant in `targetNs` let a `fromKind` (Gateway API group) in `fromNs` reference
+ * the core `toKind` named `name`? (GEP-709: a `to` entry without a name grants every object of
+ * the kind.) `grantsIn` gives the ReferenceGrants of a namespace (the view's index).
+ */
+export function referenceGranted(
+  grantsIn: (namespace: string) => Iterable<K8sObject>,
+  targetNs: string,
+  fromKind: string,
+  fromNs: string,
+  toKind: string,
+  name: string,
+): boolean {
+  for (const g of grantsIn(targetNs)) {
+    const spec = rec(g.spec)
+    const fromOk = arr(spec.from).some((f) => str(rec(f).group) === GATEWAY_GROUP && str(rec(f).kind) === fromKind && str(rec(f).namespace) === fromNs)
+    const toOk = arr(spec.to).some((t) => (str(rec(t).group) ?? '') === '' && str(rec(t).kind) === toKind && (str(rec(t).name) === undefined || str(rec(t).name) === name))
+    if (fromOk && toOk) return true
+  }
+  return false
+}
+
 /** A requested Gateway address (`spec.addresses[]`): type (`IPAddress` when absent) and value. */
 export interface GatewayAddress {
   index: number

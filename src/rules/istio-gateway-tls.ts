@@ -10,7 +10,8 @@
  *   Istio Gateway whose selector includes this one's (the other's labels are a superset) has a
  *   server with the same certificate (same `credentialName`, or without credentialName the same
  *   `serverCertificate` and `privateKey`): HTTP/2 connection reuse across hosts then sends
- *   requests to the wrong server (404s). One finding per pair of servers.
+ *   requests to the wrong server (404s). One finding per (certificate, other Gateway); Istio's
+ *   one per pair of servers differs only for Gateways that repeat a certificate.
  * Reads: workloads by label, Secrets by name, Istio Gateways by certificate.
  */
 import { arr, type K8sObject, KIND, rec, sameObject, str, stringMap } from '../model/object.js'
@@ -62,11 +63,17 @@ export const ist0138 = defineRule({
   check(subject, { view }) {
     const mine = istioGateway(subject)
     const out: Finding[] = []
+    // each certificate of the subject is looked up once, and each other Gateway reported once
+    // for it: the work is the postings of the subject's certificates, never servers × servers
+    const seen = new Set<string>()
     arr(rec(subject.spec).servers).forEach((s, i) => {
       const key = serverCertificateKey(rec(rec(s).tls))
-      if (key === undefined) return
+      if (key === undefined || seen.has(key)) return
+      seen.add(key)
+      const reported = new Set<K8sObject>()
       for (const p of view.istioGatewaysWithCertificate(key)) {
-        if (sameObject(p.obj, subject) || !subset(mine.selector, stringMap(rec(p.obj.spec).selector))) continue
+        if (reported.has(p.obj) || sameObject(p.obj, subject) || !subset(mine.selector, stringMap(rec(p.obj.spec).selector))) continue
+        reported.add(p.obj)
         out.push(finding('IST0138', subject, { others: describeAll([p.obj]) }, { path: `spec.servers[${i}].tls`, related: [p.obj] }))
       }
     })

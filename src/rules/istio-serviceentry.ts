@@ -57,20 +57,34 @@ export const ist0177 = defineRule({
     const mine = protocolsByPort(subject)
     const others = new Map<string, K8sObject>()
     let first: { host: string; port: number; protocols: Set<string> } | undefined
-    const theirs = new Map<K8sObject, Map<number, Set<string>>>()
+    // what another ServiceEntry's ports give against mine does not depend on the host: worked out
+    // once per other object (hosts × ports is never multiplied)
+    const conflict = new Map<K8sObject, { port: number; protocols: Set<string> } | null>()
+    const conflictWith = (other: K8sObject) => {
+      let c = conflict.get(other)
+      if (c !== undefined) return c
+      c = null
+      const ports = protocolsByPort(other)
+      const [small, large] = ports.size <= mine.size ? [ports, mine] : [mine, ports]
+      for (const [port, protocols] of small) {
+        const theirs = large.get(port)
+        if (!theirs) continue
+        const all = new Set([...protocols, ...theirs])
+        if (all.size >= 2) {
+          c = { port, protocols: all }
+          break
+        }
+      }
+      conflict.set(other, c)
+      return c
+    }
     for (const host of strs(spec.hosts)) {
       for (const p of view.serviceHostsMatching(host)) {
         if (p.host !== host || p.obj.kind !== 'ServiceEntry' || sameObject(p.obj, subject) || !overlap(p.scope)) continue
-        let ports = theirs.get(p.obj)
-        if (!ports) theirs.set(p.obj, (ports = protocolsByPort(p.obj)))
-        for (const [port, protocols] of mine) {
-          const other = ports.get(port)
-          if (!other) continue
-          const all = new Set([...protocols, ...other])
-          if (all.size < 2) continue
-          others.set(idOf(p.obj), p.obj)
-          first ??= { host, port, protocols: all }
-        }
+        const c = conflictWith(p.obj)
+        if (!c) continue
+        others.set(idOf(p.obj), p.obj)
+        first ??= { host, ...c }
       }
     }
     if (!first) return []

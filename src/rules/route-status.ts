@@ -15,7 +15,7 @@
  * Service → RG0205 BackendNotFound. Broken references never make a route Accepted=False.
  */
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
-import { effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route } from '../model/gatewayapi.js'
+import { effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, referenceGranted, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { attach, type RefAttachment, subjectAttachments } from './attachment.js'
 import { finding, listText } from './messages.js'
@@ -189,13 +189,7 @@ function resolveRefs(subject: K8sObject, kind: string, gatewayParent: boolean, v
 
 /** Does a ReferenceGrant in `targetNs` let a `kind` in `fromNs` reference Service `name`? (GEP-709) */
 function granted(view: View, targetNs: string, fromNs: string, kind: string, name: string): boolean {
-  for (const g of view.referenceGrantsIn(targetNs)) {
-    const spec = rec(g.spec)
-    const fromOk = arr(spec.from).some((f) => str(rec(f).group) === GATEWAY_GROUP && str(rec(f).kind) === kind && str(rec(f).namespace) === fromNs)
-    const toOk = arr(spec.to).some((t) => (str(rec(t).group) ?? '') === '' && str(rec(t).kind) === 'Service' && (str(rec(t).name) === undefined || str(rec(t).name) === name))
-    if (fromOk && toOk) return true
-  }
-  return false
+  return referenceGranted((ns) => view.referenceGrantsIn(ns), targetNs, kind, fromNs, 'Service', name)
 }
 
 function unsupportedValues(subject: K8sObject, out: Finding[]): boolean {

@@ -32,7 +32,7 @@
  *   Secret holds a valid certificate is never predicted either: Secret data is never read.
  */
 import { arr, describeRef, type K8sObject, KIND, nsOf, num, rec, refOf, sameObject, str } from '../model/object.js'
-import { GATEWAY_GROUP, gatewayAddresses } from '../model/gatewayapi.js'
+import { GATEWAY_GROUP, gatewayAddresses, referenceGranted } from '../model/gatewayapi.js'
 import { finding } from '../rules/messages.js'
 import type { Finding } from '../rules/types.js'
 import type { View } from '../view/view.js'
@@ -257,13 +257,7 @@ function refProblem(ref: Record<string, unknown>, ns: string, view: View, kinds:
 
 /** Does a ReferenceGrant in `targetNs` let Gateways in `fromNs` reference the core `kind` `name`? (GEP-709) */
 function granted(view: View, targetNs: string, fromNs: string, kind: string, name: string): boolean {
-  for (const g of view.referenceGrantsIn(targetNs)) {
-    const spec = rec(g.spec)
-    const fromOk = arr(spec.from).some((f) => str(rec(f).group) === GATEWAY_GROUP && str(rec(f).kind) === 'Gateway' && str(rec(f).namespace) === fromNs)
-    const toOk = arr(spec.to).some((t) => (str(rec(t).group) ?? '') === '' && str(rec(t).kind) === kind && (str(rec(t).name) === undefined || str(rec(t).name) === name))
-    if (fromOk && toOk) return true
-  }
-  return false
+  return referenceGranted((ns) => view.referenceGrantsIn(ns), targetNs, 'Gateway', fromNs, kind, name)
 }
 
 /** Kinds the predictor reads, for rule metadata. */
