@@ -15,7 +15,7 @@
  * Service → RG0205 BackendNotFound. Broken references never make a route Accepted=False.
  */
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
-import { effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, referenceGranted, route } from '../model/gatewayapi.js'
+import { effectiveHostnames, isGatewayParent, isServiceParent, type ParentRef, referenceGranted, route } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { attach, type RefAttachment, subjectAttachments } from './attachment.js'
 import { finding, listText } from './messages.js'
