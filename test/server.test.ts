@@ -67,7 +67,24 @@ t.test('state files seed the view', async (t) => {
   t.match(r.body.response.status.message, /VirtualService default\/reviews\b/)
 })
 
-t.test('warnings: IST0130 is returned as a warning, each at most 120 characters', async (t) => {
+t.test('warnings: one per finding, the missing names first, each at most 256 characters, the whole texts in the audit annotation', async (t) => {
+  const s = await startTestServer(t)
+  const host = 'ratings.a-namespace-with-a-rather-long-name-for-this-team.svc.cluster.local'
+  const vs = virtualService('default', 'ratings-split', [host], {
+    http: [{ route: [{ destination: { host, subset: 'v7' }, weight: 50 }, { destination: { host, subset: 'v8' }, weight: 50 }] }],
+  })
+  const r = await post(s.agent, `${s.url}/validate`, review(vs))
+  t.equal(r.body.response.allowed, true, 'IST0101 warns by default')
+  const ist0101 = r.body.response.warnings.filter((w: string) => w.startsWith('IST0101: '))
+  t.equal(ist0101.length, 2, 'two missing subsets: two warnings, not merged')
+  t.match(ist0101[0], /^IST0101: VirtualService default\/ratings-split: subset v7 of ratings\.a-namespace/)
+  t.match(ist0101[1], /^IST0101: VirtualService default\/ratings-split: subset v8 of /)
+  t.ok(r.body.response.warnings.every((w: string) => w.length <= 256), 'each within the API server\'s 256 characters')
+  const full = JSON.parse(r.body.response.auditAnnotations.warnings)
+  t.ok(full.some((m: string) => m.includes(`subset v8 of ${host}`)), 'the whole text in the warnings audit annotation')
+})
+
+t.test('warnings: IST0130 is returned as a warning, each at most 256 characters', async (t) => {
   const s = await startTestServer(t)
   const vs = virtualService('default', 'twice', ['twice'], {
     http: [{ route: [{ destination: { host: 'a' } }] }, { route: [{ destination: { host: 'b' } }] }],
@@ -76,7 +93,7 @@ t.test('warnings: IST0130 is returned as a warning, each at most 120 characters'
   t.equal(r.body.response.allowed, true)
   t.equal(r.body.response.warnings.length, 1)
   t.match(r.body.response.warnings[0], /^IST0130: /)
-  t.ok(r.body.response.warnings.every((w: string) => w.length <= 120))
+  t.ok(r.body.response.warnings.every((w: string) => w.length <= 256))
 })
 
 t.test('bad input gets a 4xx with a reason and the server keeps serving', async (t) => {

@@ -12,6 +12,7 @@ import type { View } from '../view/view.js'
 import { type AdmissionRequest, oldSubjectOf, requestKindKey, subjectOf } from './review.js'
 import { splitExistingViolations } from './existing.js'
 import { Response } from './response.js'
+import { shorten } from '../rules/messages.js'
 
 export { BadReview } from './review.js'
 
@@ -51,6 +52,9 @@ export type Mutator = (object: K8sObject, req: AdmissionRequest, deps: HandlerDe
 
 /** Deny messages listed in one answer at most; the rest are counted. */
 export const MAX_DENY_MESSAGES = 10
+
+/** Characters of the `warnings` audit annotation at most (the whole warning texts, as JSON). */
+export const MAX_WARNINGS_ANNOTATION = 16 * 1024
 
 /** /validate: run the rules on the object under review and decide. Never throws for bad objects. */
 export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
@@ -109,6 +113,8 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
     }
   }
   const warnings = [...notes, ...warn.map((f) => f.message)]
+  // the whole text of every warning, for the audit log (warnings are cut at 256 characters)
+  if (warn.length) annotations.warnings = shorten(JSON.stringify(warn.slice(0, MAX_DENY_MESSAGES * 10).map((f) => f.message)), MAX_WARNINGS_ANNOTATION)
   if (deny.length) {
     const response = Response.denied(denyMessage(deny, cut)).addWarnings(warnings).withAuditAnnotations(annotations)
     return { response, decision: 'denied', findings, subject: object }

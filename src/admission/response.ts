@@ -6,8 +6,12 @@
 import { shorten } from '../rules/messages.js'
 import { ADMISSION_API_VERSION } from './review.js'
 
-/** Kubernetes caps each warning at 256 characters; we keep them short enough to read in kubectl. */
-export const MAX_WARNING_LENGTH = 120
+/**
+ * Characters of one warning at most: the API server truncates longer ones (k8s.io/apiserver
+ * `pkg/admission/plugin/webhook`: warnings over 256 characters may be truncated). Messages put the
+ * code, the object and what is wrong first; the whole text is in the `warnings` audit annotation.
+ */
+export const MAX_WARNING_LENGTH = 256
 
 /**
  * Characters of warnings one response carries at most. The API server keeps at most 4 KiB of
@@ -61,9 +65,10 @@ export class Response {
 
   /**
    * Adds warnings, each cut to MAX_WARNING_LENGTH characters (ending `...`: ASCII keeps the
-   * whole answer a one-byte string, which Node writes without re-encoding); duplicates are
-   * dropped (a Set: linear in the number of warnings). At most MAX_WARNINGS_TOTAL characters are
-   * kept; the rest are counted and `toReview` says how many were left out.
+   * whole answer a one-byte string, which Node writes without re-encoding); duplicates (the same
+   * whole text) are dropped (a Set: linear in the number of warnings), so two findings whose
+   * texts differ only past the cut both stay. At most MAX_WARNINGS_TOTAL characters are kept; the
+   * rest are counted and `toReview` says how many were left out.
    */
   withWarnings(...warnings: readonly string[]): this {
     return this.addWarnings(warnings)
@@ -72,9 +77,9 @@ export class Response {
   /** `withWarnings` for a list (no spread: a list of 100k warnings would overflow the stack). */
   addWarnings(warnings: Iterable<string>): this {
     for (const w of warnings) {
+      if (this.seen.has(w)) continue
+      this.seen.add(w)
       const cut = w.length > MAX_WARNING_LENGTH ? `${w.slice(0, MAX_WARNING_LENGTH - 3)}...` : w
-      if (this.seen.has(cut)) continue
-      this.seen.add(cut)
       if (this.warningChars + cut.length > MAX_WARNINGS_TOTAL) {
         this.warningsCut++
         continue
@@ -87,7 +92,7 @@ export class Response {
 
   /** Warnings as sent: the kept ones, then one that counts those left out. */
   sentWarnings(): string[] {
-    return this.warningsCut ? [...this.warnings, `routeguard: ${this.warningsCut} more warning(s) not shown (4 KiB limit); see the audit annotation "findings" and the webhook log`] : this.warnings
+    return this.warningsCut ? [...this.warnings, `routeguard: ${this.warningsCut} more warning(s) not shown (4 KiB limit); see the audit annotations "findings" and "warnings" and the webhook log`] : this.warnings
   }
 
   withAuditAnnotations(annotations: Record<string, string>): this {

@@ -1,5 +1,5 @@
 /**
- * IST0101 `host+subset in destinationrule` / `mirror+subset in destinationrule`, after Istio's
+ * IST0101 `subset` / `mirror subset` (Istio: `host+subset in destinationrule`), after Istio's
  * `virtualservice.DestinationRuleAnalyzer`: a route or mirror destination with a `subset` needs
  * a DestinationRule defining that subset for that host. Hosts compare as Istio does: a
  * `<name>.<ns>.svc.cluster.local` host is (ns, name), any other is (own namespace, host);
@@ -54,7 +54,7 @@ export const ist0101Subset = defineRule({
         }
         if (best.some((p) => defines(p.obj, subset))) return
       }
-      out.push(finding('IST0101', subject, { reftype: mirror ? 'mirror+subset in destinationrule' : 'host+subset in destinationrule', name: `${host}+${subset}` }, { path }))
+      out.push(finding('IST0101', subject, { reftype: mirror ? 'mirror subset' : 'subset', name: `${subset} of ${host} (in no DestinationRule)` }, { path }))
     }
     for (const section of ['http', 'tcp', 'tls'] as const) {
       arr(spec[section]).forEach((rule, i) => {

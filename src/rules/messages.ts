@@ -32,7 +32,7 @@ export const CATALOGUE = {
     level: 'error',
     description: 'Something the object references does not exist (gateway, host+subset in a DestinationRule, gateway workload selector, gateway credentialName Secret).',
     source: 'Istio analyzers virtualservice.GatewayAnalyzer, virtualservice.DestinationRuleAnalyzer, gateway.IngressGatewayPortAnalyzer, gateway.SecretAnalyzer',
-    template: '{subject}: referenced {reftype} not found: {name}',
+    template: '{subject}: {reftype} {name} not found.',
   },
   IST0109: {
     name: 'ConflictingMeshGatewayVirtualServiceHosts',

@@ -141,6 +141,8 @@ const admission =
             decision: outcome.decision,
             codes: [...new Set(outcome.findings.map((f) => f.code))],
             findings: outcome.findings.length,
+            // the whole messages (answers cut warnings at 256 characters), ten at most
+            messages: outcome.findings.length ? outcome.findings.slice(0, 10).map((f) => f.message) : undefined,
             durationMs: Math.round(seconds * 1e6) / 1e3,
           },
           'admission review',
