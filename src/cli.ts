@@ -31,6 +31,7 @@ program
   .option('--state <paths...>', 'YAML/JSON files or folders that seed the view', [])
   .option('--config <file>', 'configuration file (YAML): rules, exemptNamespaces, failurePolicy')
   .option('--kubeconfig <file>', 'cluster mode: keep the view with informers against this cluster (in-cluster config is detected)')
+  .option('--standalone', 'standalone mode even inside a Pod (without it, a Pod without a usable service-account token is an error)')
   .option('--implementation <name[@version]>', 'Gateway API implementation for RG0301 (istio, envoy-gateway, cilium, nginx-gateway-fabric, kgateway, agentgateway, linkerd)')
   .option('--max-staleness <seconds>', 'cluster mode: /readyz fails when a watch is down longer than this', (v) => positive(v, '--max-staleness'), 60)
   .addOption(new Option('--unsynced <policy>', 'cluster mode: answer while the view is not synced').choices(['deny', 'allow']).default('deny'))
@@ -65,9 +66,9 @@ program
     }
     let kubeConfig
     try {
-      kubeConfig = loadKubeConfig(o.kubeconfig)
+      kubeConfig = loadKubeConfig(o.kubeconfig, { standalone: o.standalone === true })
     } catch (e) {
-      fail(`--kubeconfig: ${(e as Error).message}`)
+      fail(o.kubeconfig ? `--kubeconfig: ${(e as Error).message}` : (e as Error).message)
     }
     let server
     try {

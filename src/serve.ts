@@ -163,7 +163,12 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     synced = true
   } else {
     const loaded = loadObjects(o.state, 'default')
-    for (const p of loaded.problems) app.log.warn({ file: p.source.file, line: p.source.line, problem: p.message }, 'state file problem')
+    // a view seeded from part of what was asked for would admit what the rest forbids
+    if (loaded.problems.length) {
+      await app.close()
+      const listed = loaded.problems.slice(0, 5).map((p) => `${p.source.file}${p.source.line ? `:${p.source.line}` : ''}: ${p.message}`)
+      throw new Error(`--state: ${listed.join('; ')}${loaded.problems.length > 5 ? `; and ${loaded.problems.length - 5} more` : ''}`)
+    }
     for (const { object } of loaded.objects) view.upsert(object)
     // Standalone, the view is complete only for what reaches it: the kinds the webhook is sent,
     // and the kinds in the state files. Rules skip "not found" checks for other kinds.

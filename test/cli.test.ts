@@ -50,11 +50,43 @@ t.test('serve: fresh directory, dev certs generated, /readyz 200 within 10 s, IS
   t.equal(await exited, 0, 'exits 0 on SIGTERM')
 })
 
-t.test('serve refuses a missing certificate with a clear error', async (t) => {
+t.test('serve refuses a missing certificate with a clear error that says how to make one', async (t) => {
   const dir = tempDir(t)
   const r = cli(['serve', '--port', '0'], dir)
   t.equal(r.code, 2)
-  t.match(r.stderr, /cannot start: .*certs\/tls\.crt/)
+  t.match(r.stderr, /cannot start: .*certs\/tls\.crt not found: make a serving certificate with `routeguard certs --out certs`/)
+  t.match(r.stderr, /--generate-certs/)
+})
+
+t.test('serve: a --state file that cannot be read is an error, not an empty view', async (t) => {
+  const dir = tempDir(t)
+  t.equal(cli(['certs', '--out', 'certs'], dir).code, 0)
+  const r = cli(['serve', '--port', '0', '--state', 'no-such-state.yaml'], dir)
+  t.equal(r.code, 2)
+  t.match(r.stderr, /cannot start: --state: no-such-state\.yaml: cannot read: ENOENT/)
+  writeFileSync(join(dir, 'broken.yaml'), 'kind: VirtualService\nmetadata: {name: a\n')
+  const b = cli(['serve', '--port', '0', '--state', 'broken.yaml'], dir)
+  t.equal(b.code, 2, 'a document that does not parse too')
+  t.match(b.stderr, /--state: broken\.yaml:\d+: /)
+})
+
+t.test('serve inside a Pod without a service-account token: exits with the reason instead of serving standalone', async (t) => {
+  const dir = tempDir(t)
+  t.equal(cli(['certs', '--out', 'certs'], dir).code, 0)
+  const env = { ...process.env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, [join(process.cwd(), CLI), ...args], { encoding: 'utf8', cwd: dir, env, timeout: 60_000 })
+    return { code: r.status, stderr: r.stderr }
+  }
+  const r = run(['serve', '--port', '0'])
+  t.equal(r.code, 2)
+  t.match(r.stderr, /running in a Pod \(KUBERNETES_SERVICE_HOST is set\) but the service-account token \/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/token: it cannot be read/)
+  t.match(r.stderr, /--kubeconfig|--standalone/)
+  // --standalone says it is meant: it gets past the token check (and here stops at a bad --state)
+  const s = run(['serve', '--port', '0', '--standalone', '--state', 'missing.yaml'])
+  t.equal(s.code, 2)
+  t.match(s.stderr, /--state: missing\.yaml/)
+  t.notMatch(s.stderr, /service-account token/)
 })
 
 t.test('certs: writes ca.crt, tls.crt, tls.key (0600); --ca-bundle; --patch-manifests', async (t) => {

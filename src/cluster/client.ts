@@ -3,7 +3,7 @@
  * in-cluster), discovering which of the watched kinds are served and at which version, and
  * listing a kind (paginated, stripped).
  */
-import { existsSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import * as k8s from '@kubernetes/client-node'
@@ -40,19 +40,34 @@ export function apiError(e: unknown): string {
 
 /**
  * A kubeconfig from `path`, else the in-cluster config when running in a Pod, else undefined
- * (standalone mode). @throws when `path` cannot be read or parsed.
+ * (standalone mode). Inside a Pod (`KUBERNETES_SERVICE_HOST` set) the service-account token
+ * must be readable: serving in standalone mode there would admit everything against an empty
+ * view, so that is refused unless `standalone` says it is meant.
+ * @throws when `path` cannot be read or parsed, or in a Pod without a usable token (the reason,
+ *   and what to do)
  */
-export function loadKubeConfig(path?: string): k8s.KubeConfig | undefined {
+export function loadKubeConfig(path?: string, o: { standalone?: boolean; tokenPath?: string } = {}): k8s.KubeConfig | undefined {
   const kc = new k8s.KubeConfig()
   if (path) {
     kc.loadFromFile(path)
     return kc
   }
-  if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SA_TOKEN)) {
-    kc.loadFromCluster()
-    return kc
+  if (o.standalone || !process.env.KUBERNETES_SERVICE_HOST) return undefined
+  const token = o.tokenPath ?? SA_TOKEN
+  let problem: string | undefined
+  try {
+    if (readFileSync(token, 'utf8').trim() === '') problem = 'it is empty'
+  } catch (e) {
+    problem = `it cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`
   }
-  return undefined
+  if (problem) {
+    throw new Error(
+      `running in a Pod (KUBERNETES_SERVICE_HOST is set) but the service-account token ${token}: ${problem}; ` +
+        'mount one (automountServiceAccountToken: true, the routeguard ServiceAccount of manifests/rbac.yaml), pass --kubeconfig, or pass --standalone to serve from --state alone',
+    )
+  }
+  kc.loadFromCluster()
+  return kc
 }
 
 /** A watched kind at the version the API server serves. */

@@ -51,8 +51,19 @@ export function tlsOptions(pair: KeyPair, clientCa?: Buffer) {
  * @throws Error saying which file is unreadable or that key and certificate do not match.
  */
 export function readKeyPair(certPath: string, keyPath: string): KeyPair {
-  const cert = readFileSync(certPath)
-  const key = readFileSync(keyPath)
+  const read = (path: string) => {
+    try {
+      return readFileSync(path)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      throw new Error(
+        `${path} not found: make a serving certificate with \`routeguard certs --out ${dirname(path) || '.'}\` (a CA and a certificate for the webhook Service), ` +
+          'or start with --generate-certs (what `npm start` does) for a local development certificate; in a cluster, mount the Secret routeguard-tls (manifests/deployment.yaml)',
+      )
+    }
+  }
+  const cert = read(certPath)
+  const key = read(keyPath)
   let x509: X509Certificate
   try {
     x509 = new X509Certificate(cert)
