@@ -91,6 +91,22 @@ export interface Evaluated {
   findings: Finding[]
   /** findings left out because `max` were kept already */
   cut: number
+  /** codes the subject's `galley.istio.io/analyze-suppress` annotation suppressed here */
+  suppressed: string[]
+}
+
+/** Istio's per-object suppression annotation (`annotation.GalleyAnalyzeSuppress`). */
+export const SUPPRESS_ANNOTATION = 'galley.istio.io/analyze-suppress'
+
+/**
+ * The codes an object suppresses for itself, as Istio reads the annotation: a comma-separated list
+ * of codes (`IST0109,RG0103`), or `*` for every code. Undefined when there is none.
+ */
+export function suppressedBy(obj: K8sObject): ReadonlySet<string> | '*' | undefined {
+  const raw = obj.metadata?.annotations?.[SUPPRESS_ANNOTATION]
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined
+  const codes = raw.split(',').map((c) => c.trim()).filter(Boolean)
+  return codes.includes('*') ? '*' : new Set(codes)
 }
 
 /**
@@ -100,9 +116,19 @@ export interface Evaluated {
  */
 export function evaluateBounded(subject: K8sObject, view: View, opts: EvaluateOptions, perCode: number): Evaluated {
   const kind = kindKeyOf(subject)
-  if (!kind) return { findings: [], cut: 0 }
-  const rules = rulesFor(opts.rules ?? RULES, kind)
-  if (rules.length === 0) return { findings: [], cut: 0 }
+  if (!kind) return { findings: [], cut: 0, suppressed: [] }
+  const suppress = suppressedBy(subject)
+  // what the object suppresses for itself is not evaluated at all (`*`: nothing is)
+  let rules = suppress === '*' ? NO_RULES : rulesFor(opts.rules ?? RULES, kind)
+  const suppressed = suppress === '*' ? ['*'] : [] as string[]
+  if (suppress instanceof Set) {
+    const kept = rules.filter((r) => !suppress.has(r.code))
+    if (kept.length !== rules.length) {
+      for (const r of rules) if (suppress.has(r.code) && !suppressed.includes(r.code)) suppressed.push(r.code)
+      rules = kept
+    }
+  }
+  if (rules.length === 0) return { findings: [], cut: 0, suppressed }
   const ctx = new Evaluation(subject, view, opts.implementation ?? istioDefault(), opts.mode, opts.mesh ?? DEFAULT_MESH)
   const out: Finding[] = []
   let cut = 0
@@ -129,5 +155,5 @@ export function evaluateBounded(subject: K8sObject, view: View, opts: EvaluateOp
   }
   if (perCode === Infinity) run()
   else withFindingBudget(perCode, run)
-  return { findings: out, cut }
+  return { findings: out, cut, suppressed }
 }

@@ -4,6 +4,7 @@
  */
 import { CATALOGUE, type Code, type Severity } from './rules/messages.js'
 import type { Finding, Rule } from './rules/types.js'
+import type { K8sObject } from './model/object.js'
 import { RULES } from './rules/index.js'
 
 export type Action = 'deny' | 'warn' | 'off'
@@ -17,6 +18,52 @@ export interface Policy {
    * `allowExistingViolations`). Absent means true; `false` denies every finding on every UPDATE.
    */
   allowExistingViolations?: boolean
+  /** policy exceptions: findings they match warn instead of deny, until they expire */
+  exceptions?: PolicyException[]
+}
+
+/**
+ * A policy exception (after Kyverno's PolicyException): for the objects it matches, the codes it
+ * names warn instead of deny at admission, until `expires`. Every field narrows; an absent one
+ * matches everything.
+ */
+export interface PolicyException {
+  /** names the exception in warnings, audit annotations and logs */
+  name: string
+  reason?: string
+  /** codes (default: every code) */
+  codes?: string[]
+  namespaces?: string[]
+  /** `Kind` of the object (VirtualService, HTTPRoute, …) */
+  kinds?: string[]
+  /** object names */
+  names?: string[]
+  /** labels the object must carry (equality, as a label selector's matchLabels) */
+  matchLabels?: Record<string, string>
+  /** RFC 3339 time after which the exception no longer applies */
+  expires?: string
+}
+
+/**
+ * The exception that lets `code` through for `subject` at `nowMs` (ms since the epoch), and any
+ * matching exception that expired (so a denial can say so).
+ */
+export function exceptionFor(policy: Policy, code: string, subject: K8sObject, nowMs: number): { active?: PolicyException; expired?: PolicyException } {
+  const out: { active?: PolicyException; expired?: PolicyException } = {}
+  const labels = subject.metadata?.labels ?? {}
+  for (const e of policy.exceptions ?? []) {
+    if (e.codes && !e.codes.includes(code)) continue
+    if (e.namespaces && !e.namespaces.includes(subject.metadata?.namespace ?? '')) continue
+    if (e.kinds && !e.kinds.includes(String(subject.kind))) continue
+    if (e.names && !e.names.includes(subject.metadata?.name ?? '')) continue
+    if (e.matchLabels && !Object.entries(e.matchLabels).every(([k, v]) => labels[k] === v)) continue
+    if (e.expires && Date.parse(e.expires) <= nowMs) out.expired ??= e
+    else {
+      out.active = e
+      break
+    }
+  }
+  return out
 }
 
 export const DEFAULT_POLICY: Policy = { rules: {}, exemptNamespaces: [] }

@@ -5,7 +5,7 @@
 import jsonPatch from 'fast-json-patch'
 import type { K8sObject } from '../model/object.js'
 import { evaluateBounded, MAX_ADMISSION_FINDINGS_PER_CODE } from '../engine.js'
-import { admissionRules, decide, type Policy } from '../policy.js'
+import { admissionRules, decide, exceptionFor, type Policy } from '../policy.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
 import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
@@ -41,6 +41,8 @@ export interface HandlerDeps {
   unsyncedPolicy?: 'deny' | 'allow'
   /** the Gateway API implementation RG0301 judges against (default: Istio) */
   implementation?: Implementation
+  /** the clock policy exceptions expire by (ms since the epoch; default Date.now) */
+  now?: () => number
 }
 
 /**
@@ -92,12 +94,13 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
     return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object, admitted: object }
   }
   const opts = { mode: 'admission', implementation: deps.implementation, rules: admissionRules(deps.policy) } as const
-  const { findings, cut } = evaluateBounded(object, deps.view, opts, MAX_ADMISSION_FINDINGS_PER_CODE)
+  const { findings, cut, suppressed } = evaluateBounded(object, deps.view, opts, MAX_ADMISSION_FINDINGS_PER_CODE)
   let { deny, warn } = decide(deps.policy, namespace, findings)
   const codes = new Set<string>()
   for (const f of findings) codes.add(f.code)
   const annotations: Record<string, string> = codes.size ? { findings: [...codes].join(',') } : {}
   if (cut) annotations['findings-cut'] = String(cut)
+  if (suppressed.length) annotations.suppressed = suppressed.join(',')
   const notes: string[] = []
   if (deny.length && req.operation === 'UPDATE' && deps.policy.allowExistingViolations !== false) {
     const old = oldSubjectOf(req)
@@ -112,24 +115,62 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
       }
     }
   }
+  // policy exceptions: what one lets through warns, with its name; an expired one is said in the denial
+  const expiredNotes: string[] = []
+  if (deny.length && deps.policy.exceptions?.length) {
+    const now = (deps.now ?? Date.now)()
+    const stillDenied: Finding[] = []
+    const excepted = new Map<string, Set<string>>()
+    for (const f of deny) {
+      const { active, expired } = exceptionFor(deps.policy, f.code, object, now)
+      if (active) {
+        warn = [f, ...warn]
+        let codes = excepted.get(active.name)
+        if (!codes) excepted.set(active.name, (codes = new Set()))
+        codes.add(f.code)
+      } else {
+        stillDenied.push(f)
+        if (expired) expiredNotes.push(`routeguard: exception ${expired.name} would let ${f.code} through but expired at ${expired.expires}`)
+      }
+    }
+    deny = stillDenied
+    for (const [name, codes] of excepted) notes.push(`routeguard: ${[...codes].join(',')} only warn: policy exception ${name}`)
+    if (excepted.size) annotations.exceptions = [...excepted.keys()].join(',')
+  }
   const warnings = [...notes, ...warn.map((f) => f.message)]
   // the whole text of every warning, for the audit log (warnings are cut at 256 characters)
   if (warn.length) annotations.warnings = shorten(JSON.stringify(warn.slice(0, MAX_DENY_MESSAGES * 10).map((f) => f.message)), MAX_WARNINGS_ANNOTATION)
   if (deny.length) {
-    const response = Response.denied(denyMessage(deny, cut)).addWarnings(warnings).withAuditAnnotations(annotations)
+    const extra = [...new Set(expiredNotes), ...exemptNotes(deps.policy, deny)]
+    const response = Response.denied(denyMessage(deny, cut, extra)).addWarnings(warnings).withAuditAnnotations(annotations)
     return { response, decision: 'denied', findings, subject: object }
   }
   const response = Response.allowed().addWarnings(warnings).withAuditAnnotations(annotations)
   return { response, decision: warn.length ? 'warned' : 'allowed', findings, subject: object, admitted: object }
 }
 
-/** The first MAX_DENY_MESSAGES deny messages, one a line, then how many more findings there were. */
-function denyMessage(deny: Finding[], cut: number): string {
+/** The first MAX_DENY_MESSAGES deny messages, one a line, then how many more findings there were, then `extra` notes. */
+function denyMessage(deny: Finding[], cut: number, extra: string[] = []): string {
   const lines: string[] = []
   for (let i = 0; i < deny.length && i < MAX_DENY_MESSAGES; i++) lines.push(deny[i]!.message)
   const more = deny.length - lines.length + cut
   if (more > 0) lines.push(`... and ${more} more finding(s)`)
+  for (const e of extra) lines.push(e)
   return lines.join('\n')
+}
+
+/**
+ * `exemptNamespaces` works one way: objects in an exempt namespace are never judged, but they
+ * still count against others (they are in the view, and the data plane serves them). A denial
+ * caused by such an object says so, naming the namespace.
+ */
+function exemptNotes(policy: Policy, deny: Finding[]): string[] {
+  if (policy.exemptNamespaces.length === 0) return []
+  const namespaces = new Set<string>()
+  for (const f of deny) for (const r of f.related) if (policy.exemptNamespaces.includes(r.namespace)) namespaces.add(r.namespace)
+  return [...namespaces].map(
+    (ns) => `routeguard: objects in namespace ${ns} are exempt (exemptNamespaces): their own writes are not checked, but they still count against other objects, as the data plane still serves them`,
+  )
 }
 
 /**

@@ -10,10 +10,16 @@
  * migration: true      # RG0302 (no Gateway API equivalent) as warnings instead of info
  * implementation: istio # Gateway API implementation for RG0301 (envoy-gateway, cilium@v1.20.0, …)
  * allowExistingViolations: true # UPDATE: findings the old version had already only warn (default true)
+ * exceptions:          # findings they match warn instead of deny, until they expire
+ *   - name: shop-migration
+ *     codes: [IST0109]
+ *     namespaces: [shop]
+ *     expires: 2027-01-31T00:00:00Z
  * ```
  */
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
 import { parse } from 'yaml'
 import { CATALOGUE } from '../rules/messages.js'
 import type { Policy } from '../policy.js'
@@ -41,10 +47,33 @@ const schema = {
     migration: { type: 'boolean' },
     implementation: { type: 'string', pattern: '^[a-z0-9-]+(@[A-Za-z0-9._-]+)?$' },
     allowExistingViolations: { type: 'boolean' },
+    exceptions: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 253 },
+          reason: { type: 'string', maxLength: 1024 },
+          codes: { type: 'array', items: { enum: Object.keys(CATALOGUE) } },
+          namespaces: { type: 'array', items: { type: 'string' } },
+          kinds: { type: 'array', items: { type: 'string' } },
+          names: { type: 'array', items: { type: 'string' } },
+          matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+          expires: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
   },
 } as const
 
 const ajv = new Ajv({ allErrors: true, strict: true })
+// ajv-formats is CommonJS: under ESM its plugin is the module's default (or the module itself)
+type FormatsPlugin = (ajv: Ajv, formats: string[]) => Ajv
+const formats = addFormatsModule as unknown as FormatsPlugin & { default?: FormatsPlugin }
+;(formats.default ?? formats)(ajv, ['date-time'])
 const validate = ajv.compile(schema)
 
 export class ConfigError extends Error {}
@@ -77,11 +106,17 @@ export function parseConfig(text: string, source = 'config'): Config {
     migration?: boolean
     implementation?: string
     allowExistingViolations?: boolean
+    exceptions?: Policy['exceptions']
   }
   // migration: teams moving to the Gateway API see RG0302 as warnings (unless set explicitly)
   const rules: Policy['rules'] = { ...(d.migration ? { RG0302: 'warn' as const } : {}), ...(d.rules ?? {}) }
   return {
-    policy: { rules, exemptNamespaces: d.exemptNamespaces ?? [], ...(d.allowExistingViolations === false ? { allowExistingViolations: false } : {}) },
+    policy: {
+      rules,
+      exemptNamespaces: d.exemptNamespaces ?? [],
+      ...(d.allowExistingViolations === false ? { allowExistingViolations: false } : {}),
+      ...(d.exceptions?.length ? { exceptions: d.exceptions } : {}),
+    },
     failurePolicy: d.failurePolicy ?? 'Fail',
     ...(d.implementation ? { implementation: d.implementation } : {}),
   }
