@@ -29,7 +29,7 @@ program
   .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when it changes', 'certs/tls.crt')
   .option('--tls-key <file>', 'serving key (PEM)', 'certs/tls.key')
   .option('--state <paths...>', 'YAML/JSON files or folders that seed the view', [])
-  .option('--config <file>', 'configuration file (YAML): rules, exemptNamespaces, failurePolicy')
+  .option('--config <file>', 'configuration file (YAML): rules, exemptNamespaces, exceptions, failurePolicy; reloaded when it changes (an invalid new file keeps the last good one)')
   .option('--kubeconfig <file>', 'cluster mode: keep the view with informers against this cluster (in-cluster config is detected)')
   .option('--standalone', 'standalone mode even inside a Pod (without it, a Pod without a usable service-account token is an error)')
   .option('--implementation <name[@version]>', 'Gateway API implementation for RG0301 (istio, envoy-gateway, cilium, nginx-gateway-fabric, kgateway, agentgateway, linkerd)')
@@ -85,6 +85,7 @@ program
         tlsKey: o.tlsKey,
         state: o.state,
         config,
+        configPath: o.config,
         logLevel: o.logLevel,
         generateCerts: o.generateCerts,
         shutdownGraceMs: o.shutdownGrace * 1000,

@@ -16,7 +16,10 @@ import { ClusterView } from './view/view.js'
 import { PendingWrites } from './view/pending.js'
 import { KIND } from './model/object.js'
 import type { Implementation } from './rules/types.js'
-import type { KubeConfig } from '@kubernetes/client-node'
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
+import type { FastifyBaseLogger } from 'fastify'
+import { ConfigReloader } from './config/reloader.js'
+import { apiError } from './cluster/client.js'
 import { ClusterSync, type SyncOptions } from './cluster/informers.js'
 import { type AuditOptions, AuditRunner } from './audit/runner.js'
 import { subsetServiceMutator } from './subsets/mutator.js'
@@ -35,6 +38,12 @@ export interface ServeOptions {
   /** YAML/JSON files or folders seeding the view */
   state: string[]
   config?: Config
+  /**
+   * the file `config` was read from: watched and reloaded on change without a restart (rules,
+   * exemptNamespaces, exceptions, failurePolicy, allowExistingViolations; `implementation` needs
+   * a restart). An invalid new file keeps the last good config (see config/reloader.ts).
+   */
+  configPath?: string
   logLevel?: string
   /** generate a dev CA + serving cert next to tlsCert when the files are missing */
   generateCerts?: boolean
@@ -97,6 +106,59 @@ export interface RunningServer {
    * reviews finish; all within the shutdown grace, after which what is left is closed.
    */
   close(): Promise<void>
+}
+
+/**
+ * Watches the config file: a valid new one replaces the policy in use at once (the next review
+ * sees it); an invalid one is refused with an ERROR log line, `routeguard_config_valid 0`, and in
+ * cluster mode a Warning Event on this Pod (`POD_NAMESPACE`/`POD_NAME`, from the downward API).
+ */
+function watchConfig(path: string, deps: HandlerDeps, metrics: Metrics, log: FastifyBaseLogger, kc: KubeConfig | undefined): ConfigReloader {
+  let text = ''
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    // the first reload reads it again
+  }
+  const events = kc ? kc.makeApiClient(CoreV1Api) : undefined
+  const podNs = process.env.POD_NAMESPACE
+  const podName = process.env.POD_NAME
+  const r = new ConfigReloader(path, text, {
+    onChange: (c) => {
+      deps.policy = c.policy
+      deps.failurePolicy = c.failurePolicy
+      metrics.configReloads.inc({ result: 'success' })
+      metrics.configValid.set(1)
+      log.info({ file: path, rules: Object.keys(c.policy.rules).length, exceptions: c.policy.exceptions?.length ?? 0 }, 'configuration reloaded')
+    },
+    onInvalid: (reason) => {
+      metrics.configReloads.inc({ result: 'failure' })
+      metrics.configValid.set(0)
+      log.error({ file: path, reason }, 'configuration reload refused; the last good configuration stays in use')
+      if (!events || !podNs || !podName) return
+      const now = new Date()
+      events
+        .createNamespacedEvent({
+          namespace: podNs,
+          body: {
+            metadata: { generateName: 'routeguard-config-', namespace: podNs },
+            involvedObject: { apiVersion: 'v1', kind: 'Pod', name: podName, namespace: podNs },
+            reason: 'ConfigInvalid',
+            message: `configuration reload refused, the last good configuration stays in use: ${reason}`.slice(0, 1024),
+            type: 'Warning',
+            source: { component: 'routeguard' },
+            reportingComponent: 'routeguard',
+            reportingInstance: podName,
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+        })
+        .catch((e: unknown) => log.warn({ err: apiError(e) }, 'could not emit the ConfigInvalid Event'))
+    },
+  })
+  r.start()
+  return r
 }
 
 /**
@@ -188,6 +250,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   }
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log, 200, clientCa)
   reloader.start(tlsServer(app))
+  const configReloader = o.configPath ? watchConfig(o.configPath, deps, metrics, app.log, o.kubeConfig) : undefined
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : o.port
   const host = o.host.includes(':') ? `[${o.host}]` : o.host
@@ -209,6 +272,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       const drain = o.drainDelayMs ?? Math.min(2_000, grace / 2)
       await new Promise((r) => setTimeout(r, drain))
       reloader.stop()
+      configReloader?.stop()
       await audit?.stop()
       await sync?.stop()
       pending?.stop()

@@ -382,6 +382,8 @@ export class FakeApiServer {
       }
       case 'POST': {
         const o = body as Obj
+        // generateName: the server appends five random characters, as the real one does
+        if (o?.metadata && !o.metadata.name && typeof o.metadata.generateName === 'string') o.metadata.name = `${o.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
         if (!o?.metadata?.name) return send(res, 422, status(422, 'Invalid', 'metadata.name: Required value'))
         o.metadata.namespace ??= namespace
         if (this.store.has(key(r, o.metadata.namespace, o.metadata.name))) return send(res, 409, status(409, 'AlreadyExists', `${plural} "${o.metadata.name}" already exists`))

@@ -42,7 +42,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
   o: { state?: string[]; config?: Config; dir?: string } & Partial<
-    Pick<ServeOptions, 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel' | 'pendingTtlMs' | 'bodiesInFlightBytes'>
+    Pick<ServeOptions, 'configPath' | 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel' | 'pendingTtlMs' | 'bodiesInFlightBytes'>
   > = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
@@ -53,6 +53,7 @@ export async function startTestServer(
     tlsKey: join(dir, 'tls.key'),
     state: o.state ?? [],
     config: o.config,
+    configPath: o.configPath,
     logLevel: o.logLevel ?? 'silent',
     maxConnections: o.maxConnections,
     bodiesInFlightBytes: o.bodiesInFlightBytes,

@@ -5,6 +5,7 @@
  *   buckets 0.25 ms … 10 s
  * - `routeguard_findings_total{code,action}`: findings reported at admission
  * - `routeguard_view_objects{kind}`: objects in the view
+ * - `routeguard_config_reloads_total{result}`, `routeguard_config_valid`: `--config` reloads
  * - cluster mode: `routeguard_pending_objects` (admitted, not yet delivered by the informers),
  *   `routeguard_pending_expired_total` (pending objects never delivered within the TTL), the
  *   informer gauges (`watchInformers`) and the audit's (`routeguard_audit_*`, registered by AuditRunner)
@@ -31,6 +32,10 @@ export class Metrics {
   private readonly findingCounts = new LabelCounts<'code' | 'action'>()
   /** pending objects that expired without the informers delivering them (view/pending.ts) */
   readonly pendingExpired: Counter
+  /** `--config` reloads by result (`success`, `failure`: the new file was refused, the last good one stays) */
+  readonly configReloads: Counter<'result'>
+  /** 1 while the config in use is the file's current content, 0 after a refused reload */
+  readonly configValid: Gauge
 
   /** `routeguard_pending_objects`, read at scrape time. */
   watchPending(size: () => number): void {
@@ -136,6 +141,18 @@ export class Metrics {
         findingCounts.copyTo(this)
       },
     })
+    this.configReloads = new Counter({
+      name: 'routeguard_config_reloads_total',
+      help: 'Reloads of the --config file, by result (failure: refused, the last good config stays in use)',
+      labelNames: ['result'],
+      registers: [this.registry],
+    })
+    this.configValid = new Gauge({
+      name: 'routeguard_config_valid',
+      help: '1 while the config in use is what the --config file holds; 0 after the file changed to something invalid',
+      registers: [this.registry],
+    })
+    this.configValid.set(1)
     this.pendingExpired = new Counter({
       name: 'routeguard_pending_expired_total',
       help: 'Admitted objects the informers did not deliver within the pending TTL (refused after admission, or watch lag)',
