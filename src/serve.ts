@@ -250,6 +250,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   }
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log, 200, clientCa)
   reloader.start(tlsServer(app))
+  metrics.watchCertificate(() => reloader.notAfterMs)
   const configReloader = o.configPath ? watchConfig(o.configPath, deps, metrics, app.log, o.kubeConfig) : undefined
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : o.port

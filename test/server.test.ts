@@ -204,8 +204,11 @@ t.test('TLS: 1.2+ only, and a certificate rotated on disk is served to new conne
     }),
     'TLS 1.1 is refused',
   )
+  const expiry = async () => Number(/^routeguard_certificate_expiry_seconds (-?\d+)$/m.exec((await get(s.agent, `${s.url}/metrics`)).text)?.[1])
+  const before = await expiry()
+  t.ok(before > 360 * 86_400 && before <= 366 * 86_400, `routeguard_certificate_expiry_seconds: about a year (${before} s)`)
   // rotate as a mounted Secret does: write new files elsewhere, then rename into place
-  const next = generateCertificates()
+  const next = generateCertificates({ days: 30 })
   writeFileSync(join(s.dir, 'tls.crt.new'), next.cert)
   writeFileSync(join(s.dir, 'tls.key.new'), next.key)
   renameSync(join(s.dir, 'tls.key.new'), join(s.dir, 'tls.key'))
@@ -219,6 +222,8 @@ t.test('TLS: 1.2+ only, and a certificate rotated on disk is served to new conne
   t.ok(rotated, 'a new connection verifies against the new CA')
   t.not(rotated?.fingerprint256, old.fingerprint256, 'a different certificate is served')
   t.equal(rotated?.alpn, 'h2', 'and HTTP/2 still offered after the reload')
+  const after = await expiry()
+  t.ok(after > 29 * 86_400 && after <= 30 * 86_400 + 600, `the gauge follows the reloaded certificate (${after} s)`)
   void copyFileSync
 })
 

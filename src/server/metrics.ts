@@ -6,6 +6,7 @@
  * - `routeguard_findings_total{code,action}`: findings reported at admission
  * - `routeguard_view_objects{kind}`: objects in the view
  * - `routeguard_config_reloads_total{result}`, `routeguard_config_valid`: `--config` reloads
+ * - `routeguard_certificate_expiry_seconds`: seconds until the serving certificate expires
  * - cluster mode: `routeguard_pending_objects` (admitted, not yet delivered by the informers),
  *   `routeguard_pending_expired_total` (pending objects never delivered within the TTL), the
  *   informer gauges (`watchInformers`) and the audit's (`routeguard_audit_*`, registered by AuditRunner)
@@ -36,6 +37,22 @@ export class Metrics {
   readonly configReloads: Counter<'result'>
   /** 1 while the config in use is the file's current content, 0 after a refused reload */
   readonly configValid: Gauge
+
+  /**
+   * `routeguard_certificate_expiry_seconds`: seconds until the serving certificate in use expires
+   * (negative once it has), read at scrape time. With `failurePolicy: Fail` an expired certificate
+   * blocks every route write in the cluster: alert well before it reaches 0.
+   */
+  watchCertificate(notAfterMs: () => number): void {
+    new Gauge({
+      name: 'routeguard_certificate_expiry_seconds',
+      help: 'Seconds until the serving certificate in use expires (negative once expired)',
+      registers: [this.registry],
+      collect() {
+        this.set(Math.round((notAfterMs() - Date.now()) / 1000))
+      },
+    })
+  }
 
   /** `routeguard_pending_objects`, read at scrape time. */
   watchPending(size: () => number): void {

@@ -85,6 +85,8 @@ export class CertReloader {
   private timer: NodeJS.Timeout | undefined
   /** fingerprint of the pair in use */
   current: string
+  /** when the serving certificate in use expires (`notAfter`), ms since the epoch */
+  notAfterMs: number
 
   constructor(
     private readonly certPath: string,
@@ -94,7 +96,9 @@ export class CertReloader {
     private readonly debounceMs = 200,
     private readonly clientCa?: Buffer,
   ) {
-    this.current = new X509Certificate(initial.cert).fingerprint256
+    const x509 = new X509Certificate(initial.cert)
+    this.current = x509.fingerprint256
+    this.notAfterMs = Date.parse(x509.validTo)
   }
 
   /** Starts watching; `server` gets each new valid pair. */
@@ -123,10 +127,12 @@ export class CertReloader {
       this.log.warn({ err: (e as Error).message }, 'certificate reload skipped')
       return false
     }
-    const fp = new X509Certificate(pair.cert).fingerprint256
+    const x509 = new X509Certificate(pair.cert)
+    const fp = x509.fingerprint256
     if (fp === this.current) return false
     server.setSecureContext(tlsOptions(pair, this.clientCa))
     this.current = fp
+    this.notAfterMs = Date.parse(x509.validTo)
     this.log.info({ fingerprint: fp }, 'serving certificate reloaded')
     return true
   }
