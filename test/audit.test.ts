@@ -12,7 +12,7 @@ import { stringify } from 'yaml'
 import { Auditor } from '../src/audit/auditor.js'
 import { selectRules } from '../src/analyze/analyze.js'
 import { ClusterView } from '../src/view/view.js'
-import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES, POLICY_REPORT_RESOURCES } from './fake-apiserver.js'
+import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES, OPEN_REPORT_RESOURCES, POLICY_REPORT_RESOURCES } from './fake-apiserver.js'
 import { eventually, startTestServer, tempDir, virtualService } from './helpers.js'
 
 function kubeConfig(api: FakeApiServer): k8s.KubeConfig {
@@ -227,7 +227,7 @@ t.test('audit cannot run: a forbidden Lease; a missing report CRD (findings stil
   t.match(forbidden?.body.audit.reason, /coordination.k8s.io leases/)
   const noCrd = await eventually(async () => {
     const r = await get(s.agent, `${s.url}/readyz`)
-    return /PolicyReport CRD/.test(r.body.audit?.reason ?? '') ? r : undefined
+    return /no report CRD is installed/.test(r.body.audit?.reason ?? '') ? r : undefined
   })
   t.ok(noCrd, 'then, leading, the missing PolicyReport CRD')
   t.equal(noCrd?.body.audit.leader, true)
@@ -236,4 +236,22 @@ t.test('audit cannot run: a forbidden Lease; a missing report CRD (findings stil
   api.serve(...POLICY_REPORT_RESOURCES)
   t.ok(await eventually(async () => (await get(s.agent, `${s.url}/readyz`)).body.audit?.up === true), 'up once the CRD is installed')
   t.ok(await eventually(() => (api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard') as any)?.results?.filter((x: any) => x.rule === 'IST0109').length === 2), 'the existing findings get their report')
+})
+
+t.test('audit: openreports.io Reports when that CRD is served, preferred over PolicyReports', async (t) => {
+  const api = new FakeApiServer([...CORE_RESOURCES, ...ISTIO_RESOURCES, ...GATEWAY_API_RESOURCES, ...POLICY_REPORT_RESOURCES, ...OPEN_REPORT_RESOURCES])
+  await api.start()
+  t.teardown(() => api.stop())
+  api.put(virtualService('default', 'reviews', ['reviews']))
+  api.put(virtualService('default', 'reviews-sneaky', ['reviews']))
+  const s = await startTestServer(t, { kubeConfig: kubeConfig(api), audit: { identity: 'replica-a', intervalMs: 200, ...fastLease } })
+  const report = await eventually(() => {
+    const r = api.get('openreports.io/v1alpha1', 'Report', 'default', 'routeguard') as any
+    return (r?.results ?? []).filter((x: any) => x.rule === 'IST0109').length === 2 ? r : undefined
+  })
+  t.ok(report, 'Report default/routeguard written')
+  t.equal(report?.apiVersion, 'openreports.io/v1alpha1')
+  t.equal(report?.kind, 'Report')
+  t.notOk(api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard'), 'no PolicyReport beside it')
+  t.equal(s.audit!.health().up, true)
 })

@@ -66,6 +66,8 @@ export const POLICY_REPORT_RESOURCES: Resource[] = [
   { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports', kind: 'PolicyReport', namespaced: true },
 ]
 
+export const OPEN_REPORT_RESOURCES: Resource[] = [{ group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report', namespaced: true }]
+
 interface Obj {
   apiVersion?: string
   kind?: string

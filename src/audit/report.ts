@@ -1,9 +1,10 @@
 /**
- * Where audit results go. With the `wgpolicyk8s.io/v1alpha2` PolicyReport CRD served (Kyverno and
- * Policy Reporter users read these), one PolicyReport `routeguard` per namespace, written with
- * server-side apply (fieldManager `routeguard`); otherwise Kubernetes Events (type Warning, reason
- * = rule code) on the offending objects, one per distinct finding, with a deterministic name so
- * that repeats and restarts do not duplicate them.
+ * Where audit results go. With the `openreports.io/v1alpha1` Report CRD served (where Kyverno and
+ * Policy Reporter are moving), one Report `routeguard` per namespace; else with the
+ * `wgpolicyk8s.io/v1alpha2` PolicyReport CRD, one PolicyReport (the two have the same results
+ * shape); both written with server-side apply (fieldManager `routeguard`). Without either,
+ * Kubernetes Events (type Warning, reason = rule code) on the offending objects, one per distinct
+ * finding, with a deterministic name so that repeats and restarts do not duplicate them.
  */
 import { createHash } from 'node:crypto'
 import * as k8s from '@kubernetes/client-node'
@@ -12,8 +13,21 @@ import type { Finding } from '../rules/types.js'
 export const FIELD_MANAGER = 'routeguard'
 export const REPORT_NAME = 'routeguard'
 
+/** A report kind routeguard writes: group, version, plural, kind. */
+export interface ReportKind {
+  group: string
+  version: string
+  plural: string
+  kind: 'Report' | 'PolicyReport'
+}
+
+/** `openreports.io/v1alpha1` Report: preferred when served. */
+export const OPEN_REPORT: ReportKind = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report' }
+/** `wgpolicyk8s.io/v1alpha2` PolicyReport: the older home of the same shape. */
+export const WG_POLICY_REPORT: ReportKind = { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports', kind: 'PolicyReport' }
+
 export interface ReportSink {
-  readonly kind: 'PolicyReport' | 'Event'
+  readonly kind: 'Report' | 'PolicyReport' | 'Event'
   /** Writes the current findings of each namespace in `namespaces`, and events for `added`. */
   write(namespaces: Map<string, Finding[]>, added: Finding[]): Promise<void>
 }
@@ -21,8 +35,8 @@ export interface ReportSink {
 const SEVERITY = { error: 'high', warning: 'medium', info: 'info' } as const
 const RESULT = { error: 'fail', warning: 'warn', info: 'warn' } as const
 
-/** The PolicyReport document for one namespace. */
-export function policyReport(namespace: string, findings: Finding[], now = new Date()): Record<string, unknown> {
+/** The report document (PolicyReport, or openreports Report with `kind`) for one namespace. */
+export function policyReport(namespace: string, findings: Finding[], now = new Date(), kind: ReportKind = WG_POLICY_REPORT): Record<string, unknown> {
   const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 }
   const results = findings.map((f) => ({
     policy: 'routeguard',
@@ -42,8 +56,8 @@ export function policyReport(namespace: string, findings: Finding[], now = new D
   }))
   const count = (r: string) => results.filter((x) => x.result === r).length
   return {
-    apiVersion: 'wgpolicyk8s.io/v1alpha2',
-    kind: 'PolicyReport',
+    apiVersion: `${kind.group}/${kind.version}`,
+    kind: kind.kind,
     metadata: { name: REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'routeguard' } },
     summary: { pass: 0, fail: count('fail'), warn: count('warn'), error: 0, skip: 0 },
     results,
@@ -51,18 +65,22 @@ export function policyReport(namespace: string, findings: Finding[], now = new D
 }
 
 export class PolicyReportSink implements ReportSink {
-  readonly kind = 'PolicyReport' as const
+  readonly kind: ReportKind['kind']
   private readonly api: k8s.CustomObjectsApi
 
-  constructor(kc: k8s.KubeConfig) {
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly report: ReportKind = WG_POLICY_REPORT,
+  ) {
     this.api = kc.makeApiClient(k8s.CustomObjectsApi)
+    this.kind = report.kind
   }
 
   async write(namespaces: Map<string, Finding[]>): Promise<void> {
     for (const [namespace, findings] of namespaces) {
       if (!namespace) continue // cluster-scoped objects have no namespaced report
       await this.api.patchNamespacedCustomObject(
-        { group: 'wgpolicyk8s.io', version: 'v1alpha2', namespace, plural: 'policyreports', name: REPORT_NAME, body: policyReport(namespace, findings), fieldManager: FIELD_MANAGER, force: true },
+        { group: this.report.group, version: this.report.version, namespace, plural: this.report.plural, name: REPORT_NAME, body: policyReport(namespace, findings, new Date(), this.report), fieldManager: FIELD_MANAGER, force: true },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
       )
     }

@@ -6,7 +6,7 @@
  * `routeguard_audit_up` (0 while the audit cannot run: see `health()`).
  *
  * When the audit cannot run it says so, on every replica that sees it: the Lease namespace does
- * not exist, the Lease is forbidden (RBAC), the PolicyReport CRD is not installed (findings then
+ * not exist, the Lease is forbidden (RBAC), no report CRD (openreports Report, PolicyReport) is installed (findings then
  * go to Events, which are not a report), or a pass failed (its reports could not be written).
  * Each is one ERROR log line when it starts (and an INFO line when it ends), `routeguard_audit_up
  * 0`, and the reason in /readyz's body (readiness itself does not change: admission is unaffected).
@@ -18,7 +18,7 @@ import type { ClusterView } from '../view/view.js'
 import { apiError, discover } from '../cluster/client.js'
 import { LeaderElector } from '../cluster/lease.js'
 import { Auditor } from './auditor.js'
-import { EventSink, PolicyReportSink, type ReportSink } from './report.js'
+import { EventSink, OPEN_REPORT, PolicyReportSink, type ReportSink, WG_POLICY_REPORT } from './report.js'
 import type { SubsetReconciler } from '../subsets/reconciler.js'
 import type { Implementation } from '../rules/types.js'
 
@@ -39,7 +39,8 @@ export interface AuditOptions {
   retryIntervalMs?: number
 }
 
-const POLICY_REPORT_KIND = { group: 'wgpolicyk8s.io', versions: ['v1alpha2'], plural: 'policyreports', kind: 'PolicyReport', namespaced: true }
+const OPEN_REPORT_KIND = { group: OPEN_REPORT.group, versions: [OPEN_REPORT.version], plural: OPEN_REPORT.plural, kind: OPEN_REPORT.kind, namespaced: true }
+const POLICY_REPORT_KIND = { group: WG_POLICY_REPORT.group, versions: [WG_POLICY_REPORT.version], plural: WG_POLICY_REPORT.plural, kind: WG_POLICY_REPORT.kind, namespaced: true }
 
 export class AuditRunner {
   readonly elector: LeaderElector
@@ -178,7 +179,7 @@ export class AuditRunner {
       this.lastRunGauge.set(Date.now() / 1000)
       if (this.o.reconciler) await this.o.reconciler.reconcile()
       this.passes++
-      this.problemChanged('pass', this.sink.kind === 'PolicyReport' ? undefined : `the PolicyReport CRD (${POLICY_REPORT_KIND.group}/${POLICY_REPORT_KIND.versions[0]}) is not installed: findings are written as Warning Events only`)
+      this.problemChanged('pass', this.sink.kind !== 'Event' ? undefined : `no report CRD is installed (${OPEN_REPORT.group}/${OPEN_REPORT.version} Report, ${WG_POLICY_REPORT.group}/${WG_POLICY_REPORT.version} PolicyReport): findings are written as Warning Events only`)
       this.log?.info({ evaluated: pass.evaluated, changedNamespaces: pass.changedNamespaces.size, added: pass.added.length, sink: this.sink.kind, seconds }, 'audit pass')
     } finally {
       this.running = false
@@ -186,8 +187,10 @@ export class AuditRunner {
   }
 
   private async chooseSink(): Promise<ReportSink> {
-    const { served } = await discover(this.kc, [POLICY_REPORT_KIND])
-    return served.length ? new PolicyReportSink(this.kc) : new EventSink(this.kc, this.o.identity)
+    // openreports.io is where Kyverno and Policy Reporter are moving: preferred when both are served
+    const { served } = await discover(this.kc, [OPEN_REPORT_KIND, POLICY_REPORT_KIND])
+    if (served.some((k) => k.group === OPEN_REPORT.group)) return new PolicyReportSink(this.kc, OPEN_REPORT)
+    return served.length ? new PolicyReportSink(this.kc, WG_POLICY_REPORT) : new EventSink(this.kc, this.o.identity)
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,52 @@
+/**
+ * The audit's reports validate against their CRDs in ../shared/crds/policy-reports: an
+ * `openreports.io/v1alpha1` Report and a `wgpolicyk8s.io/v1alpha2` PolicyReport built from real
+ * findings (analyze over the rule fixtures: errors, warnings and info, with paths and related
+ * objects), by ajv on each CRD's openAPIV3Schema plus its CEL rules.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Ajv } from 'ajv'
+import addFormatsMod from 'ajv-formats'
+import t from 'tap'
+import { parse } from 'yaml'
+import { analyzeObjects } from '../src/analyze/analyze.js'
+import { loadObjects } from '../src/analyze/load.js'
+import { OPEN_REPORT, policyReport, type ReportKind, WG_POLICY_REPORT } from '../src/audit/report.js'
+import { celViolations } from './cel.js'
+
+const SHARED = process.env.SHARED_DIR ?? '../shared'
+const addFormats = addFormatsMod as unknown as (ajv: Ajv) => void
+
+function validator(file: string, version: string) {
+  const crd = parse(readFileSync(join(SHARED, 'crds/policy-reports', file), 'utf8'))
+  const schema = crd.spec.versions.find((v: { name: string }) => v.name === version).schema.openAPIV3Schema
+  const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true })
+  addFormats(ajv)
+  ajv.addVocabulary(['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource'])
+  ajv.addFormat('int-or-string', true)
+  const validate = ajv.compile(schema)
+  return (o: unknown) => ({ ok: validate(o) === true, errors: validate.errors ?? [], cel: celViolations(o, schema) })
+}
+
+const { findings } = analyzeObjects(loadObjects(['test/fixtures/rules'], 'default').objects)
+const byNamespace = new Map<string, typeof findings>()
+for (const f of findings) byNamespace.set(f.resource.namespace, [...(byNamespace.get(f.resource.namespace) ?? []), f])
+
+const cases: [ReportKind, string][] = [
+  [OPEN_REPORT, 'openreports.io_reports.yaml'],
+  [WG_POLICY_REPORT, 'wgpolicyk8s.io_policyreports.yaml'],
+]
+for (const [kind, file] of cases) {
+  t.test(`${kind.group}/${kind.version} ${kind.kind} validates against ${file}`, async (t) => {
+    const check = validator(file, kind.version)
+    t.ok(findings.length > 20 && new Set(findings.map((f) => f.severity)).size === 3, 'findings of every level')
+    for (const [ns, fs] of byNamespace) {
+      if (!ns) continue
+      const doc = policyReport(ns, fs, new Date(), kind)
+      const r = check(doc)
+      t.ok(r.ok, `${ns}: schema${r.ok ? '' : ` ${JSON.stringify(r.errors.slice(0, 3))}`}`)
+      t.same(r.cel, [], `${ns}: CEL rules`)
+    }
+  })
+}
