@@ -11,15 +11,39 @@ import { convert } from './convert/convert.js'
 import { resolveImplementation } from './features/features.js'
 import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
 import { kindKeyOf, nameOf, nsOf } from './model/object.js'
-import { analyzeObjects, formatText, hasErrors, selectRules } from './analyze/analyze.js'
-import { loadObjects } from './analyze/load.js'
+import { analyzeObjects, formatText, selectRules } from './analyze/analyze.js'
+import { type LoadResult, loadObjects, merge, parseObjects } from './analyze/load.js'
+import { isSuppressed, parseSuppression, type Suppression } from './analyze/suppress.js'
 import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { ConfigError, loadConfig } from './config/config.js'
 import { renderRulesDoc } from './docs.js'
 import { hostname } from 'node:os'
 
 const program = new Command()
-program.name('routeguard').description('Admission webhook that blocks conflicting Istio and Gateway API routing config').exitOverride()
+program
+  .name('routeguard')
+  .description('Admission webhook that blocks conflicting Istio and Gateway API routing config')
+  .version(packageVersion(), '--version', 'print the version')
+  .exitOverride()
+
+/** The version in package.json (next to dist/). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** istioctl's threshold levels, and where each finding severity stands among them. */
+const LEVELS = { Info: 0, Warning: 1, Error: 2 } as const
+const LEVELS_BY_SEVERITY = { info: 0, warning: 1, error: 2 } as const
+
+/** `loadObjects` where the path `-` is standard input (read whole, as YAML or JSON). */
+function readWithStdin(paths: string[], namespace: string): LoadResult {
+  const files = loadObjects(paths.filter((p) => p !== '-'), namespace)
+  return merge([files, parseObjects(readFileSync(0, 'utf8'), '<stdin>')], [], namespace)
+}
 
 program
   .command('serve')
@@ -147,8 +171,12 @@ program
   .command('analyze')
   .description('check YAML/JSON files offline with the webhook rules; exit 1 on error-level findings')
   .argument('[paths...]', 'files or folders (multi-document YAML, JSON, List kinds)')
-  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
   .option('--rules <names>', 'only these rule codes or Istio analyzer names, comma-separated')
+  .option('-S, --suppress <spec>', 'suppress a code, or a code for resources, istioctl\'s syntax: CODE, CODE=Kind name.namespace or CODE=Kind namespace/name, * as wildcard (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .addOption(new Option('--failure-threshold <level>', 'exit 1 when a finding is at this level or above').choices(['Error', 'Warning', 'Info']).default('Error'))
+  .addOption(new Option('--output-threshold <level>', 'print findings at this level or above').choices(['Error', 'Warning', 'Info']))
+  .option('--migration', 'show RG0302 (no Gateway API equivalent), hidden unless asked for', false)
   .option('-n, --namespace <ns>', 'namespace for objects that set none', 'default')
   .option('--kubeconfig <file>', 'analyze what is in this cluster (read-only) instead of files')
   .option('--implementation <name[@version]>', 'Gateway API implementation for RG0301', 'istio')
@@ -165,6 +193,12 @@ program
     } catch (e) {
       fail((e as Error).message)
     }
+    let suppressions: Suppression[] = []
+    try {
+      suppressions = (o.suppress as string[]).map(parseSuppression)
+    } catch (e) {
+      fail((e as Error).message)
+    }
     let loaded
     if (o.kubeconfig) {
       try {
@@ -176,22 +210,35 @@ program
         fail(`cannot read the cluster: ${(e as Error).message}`)
       }
     } else {
-      if (!paths.length) fail('analyze needs PATH... or --kubeconfig')
-      loaded = loadObjects(paths, o.namespace)
+      if (!paths.length) fail('analyze needs PATH... (- for standard input) or --kubeconfig')
+      loaded = paths.includes('-') ? readWithStdin(paths, o.namespace) : loadObjects(paths, o.namespace)
+      // nothing to analyze is not a clean result: an empty folder, or no .yaml/.yml/.json in it
+      if (loaded.objects.length === 0 && loaded.problems.length === 0) fail(`no Kubernetes objects in ${paths.join(' ')} (files ending .yaml, .yml or .json)`)
     }
-    const { findings, view } = analyzeObjects(loaded.objects, { rules, implementation })
-    if (o.output === 'json') {
+    const all = analyzeObjects(loaded.objects, { rules, implementation })
+    const { view } = all
+    const kept = all.findings.filter((f) => !isSuppressed(f, suppressions))
+    // RG0302 is migration advice: shown with --migration or when Info output is asked for
+    const outputLevel = LEVELS[(o.outputThreshold ?? 'Info') as keyof typeof LEVELS]
+    const findings = kept.filter((f) => LEVELS_BY_SEVERITY[f.severity] >= outputLevel && (f.code !== 'RG0302' || o.migration || o.outputThreshold === 'Info'))
+    const failing = kept.some((f) => LEVELS_BY_SEVERITY[f.severity] >= LEVELS[o.failureThreshold as keyof typeof LEVELS] && (f.code !== 'RG0302' || o.migration))
+    if (o.output === 'json' || o.output === 'yaml') {
       // predicted Accepted/ResolvedRefs per route and parentRef, as a controller would set them
       const routes = [...view.all()]
         .filter((obj) => ROUTE_KINDS.includes(kindKeyOf(obj) as (typeof ROUTE_KINDS)[number]))
         .map((obj) => ({ kind: obj.kind, namespace: nsOf(obj), name: nameOf(obj), parents: predictRouteStatus(obj, view).parents }))
-      process.stdout.write(`${JSON.stringify({ findings, routes, problems: loaded.problems }, null, 2)}\n`)
+      const doc = { findings, routes, problems: loaded.problems }
+      process.stdout.write(o.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : stringify(doc))
     } else {
       for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
       if (findings.length) process.stdout.write(`${formatText(findings)}\n`)
-      process.stderr.write(`${findings.length} finding(s) in ${loaded.objects.length} object(s)\n`)
+      const count = (s: string) => findings.filter((f) => f.severity === s).length
+      const hidden = all.findings.length - findings.length
+      process.stderr.write(
+        `${findings.length} finding(s) in ${loaded.objects.length} object(s): ${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} info${hidden ? `; ${hidden} suppressed or below the output threshold` : ''}\n`,
+      )
     }
-    process.exitCode = loaded.problems.length ? 2 : hasErrors(findings) ? 1 : 0
+    process.exitCode = loaded.problems.length ? 2 : failing ? 1 : 0
   })
 
 program

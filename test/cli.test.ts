@@ -124,6 +124,49 @@ t.test('analyze: text with file:line, exit 1 on errors, 0 when clean', async (t)
   t.equal(clean.stdout, '', 'nothing to report')
 })
 
+t.test('analyze as istioctl users know it: --suppress, thresholds, RG0302 hidden, -o yaml, stdin, --version, empty input', async (t) => {
+  const f = 'test/fixtures/rules/ist0109.yaml'
+  const base = cli(['analyze', f])
+  t.equal(base.code, 1)
+  t.match(base.stdout, /Error \[IST0109\] \(VirtualService default\/reviews /)
+  t.match(base.stderr, /finding\(s\) in \d+ object\(s\): \d+ error\(s\), \d+ warning\(s\), \d+ info/, 'a summary line by level')
+  t.notMatch(base.stdout, /RG0302/, 'RG0302 is hidden by default')
+  t.match(cli(['analyze', '--migration', f]).stdout, /Info \[RG0302\]/, '--migration shows it')
+  t.match(cli(['analyze', '--output-threshold', 'Info', f]).stdout, /Info \[RG0302\]/, 'so does --output-threshold Info')
+
+  const all = cli(['analyze', '--suppress', 'IST0109', f])
+  t.notMatch(all.stdout, /IST0109/, '--suppress CODE: everywhere')
+  const one = cli(['analyze', '--suppress', 'IST0109=VirtualService reviews.default', f])
+  t.notMatch(one.stdout, /\[IST0109\] \(VirtualService default\/reviews /, "istioctl's Kind name.namespace")
+  t.match(one.stdout, /\[IST0109\] \(VirtualService other\/reviews-fqdn /, 'others still reported')
+  t.notMatch(cli(['analyze', '-S', 'IST0109=VirtualService */*', f]).stdout, /IST0109/, 'Kind namespace/name with wildcards')
+  t.equal(cli(['analyze', '--suppress', 'IST0109=VirtualService', f]).code, 2, 'a resource without a name is a usage error')
+
+  t.equal(cli(['analyze', '--rules', 'IST0109', '--failure-threshold', 'Error', '--suppress', 'IST0109', f]).code, 0, 'no error left: exit 0')
+  t.equal(cli(['analyze', '--failure-threshold', 'Warning', 'test/fixtures/rules/rg0104.yaml']).code, 1, 'a warning fails at --failure-threshold Warning')
+  const quiet = cli(['analyze', '--output-threshold', 'Error', 'test/fixtures/rules/istio-tls-serviceentry.yaml'])
+  t.equal(quiet.stdout, '', 'warnings below --output-threshold Error are not printed')
+
+  const yaml = cli(['analyze', '-o', 'yaml', f])
+  const doc = parseAllDocuments(yaml.stdout)[0]!.toJS()
+  t.ok(doc.findings.some((x: any) => x.code === 'IST0109'), '-o yaml')
+
+  const stdin = spawnSync(process.execPath, [join(process.cwd(), CLI), 'analyze', '-'], { encoding: 'utf8', input: readFileSync(f, 'utf8'), timeout: 60_000 })
+  t.equal(stdin.status, 1, '- reads standard input')
+  t.match(stdin.stdout, /<stdin>:\d+: Error \[IST0109\]/)
+
+  t.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/, '--version')
+
+  const dir = tempDir(t)
+  const empty = cli(['analyze', dir])
+  t.equal(empty.code, 2, 'an empty folder is an error, not a green run')
+  t.match(empty.stderr, /no Kubernetes objects in/)
+  writeFileSync(join(dir, 'notes.txt'), 'hello')
+  t.equal(cli(['analyze', dir]).code, 2, 'no YAML files: an error')
+  writeFileSync(join(dir, 'SHOUTING.YAML'), readFileSync(f, 'utf8'))
+  t.equal(cli(['analyze', dir]).code, 1, 'an upper-case .YAML is read')
+})
+
 t.test('analyze -o json: findings with source file and line; --rules filters', async (t) => {
   const r = cli(['analyze', '-o', 'json', '--rules', 'IST0109', 'test/fixtures/rules'])
   t.equal(r.code, 1)

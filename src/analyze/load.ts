@@ -32,7 +32,7 @@ export interface LoadResult {
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
 
-/** Files under each path (folders recursively, `.yaml`/`.yml`/`.json`), sorted. Unreadable paths are problems. */
+/** Files under each path (folders recursively, `.yaml`/`.yml`/`.json` in any case), sorted. Unreadable paths are problems. */
 export function listFiles(paths: string[], problems: LoadProblem[]): string[] {
   const out: string[] = []
   const walk = (p: string, top: boolean) => {
@@ -45,7 +45,7 @@ export function listFiles(paths: string[], problems: LoadProblem[]): string[] {
     }
     if (st.isDirectory()) {
       for (const entry of readdirSync(p).sort()) if (!entry.startsWith('.')) walk(join(p, entry), false)
-    } else if (top || EXTENSIONS.has(extname(p))) {
+    } else if (top || EXTENSIONS.has(extname(p).toLowerCase())) {
       out.push(p)
     }
   }
@@ -55,7 +55,7 @@ export function listFiles(paths: string[], problems: LoadProblem[]): string[] {
 
 /** Parses one file's text. JSON files take a fast path (objects then carry line 1). */
 export function parseObjects(text: string, file: string): LoadResult {
-  if (extname(file) === '.json') {
+  if (extname(file).toLowerCase() === '.json') {
     let value: unknown
     try {
       value = JSON.parse(text)
@@ -231,7 +231,8 @@ export function readAndParse(file: string): LoadResult {
   return parseObjects(text, file)
 }
 
-function merge(results: LoadResult[], problems: LoadProblem[], defaultNamespace: string): LoadResult {
+/** Joins parse results (and earlier problems), giving namespaced objects without one `defaultNamespace`. */
+export function merge(results: LoadResult[], problems: LoadProblem[], defaultNamespace: string): LoadResult {
   const objects: LoadedObject[] = []
   for (const r of results) {
     if (defaultNamespace) {
