@@ -5,6 +5,7 @@
 import { CATALOGUE, type Code, type Severity } from './rules/messages.js'
 import type { Finding, Rule } from './rules/types.js'
 import type { K8sObject } from './model/object.js'
+import { selects } from './model/istio.js'
 import { RULES } from './rules/index.js'
 
 export type Action = 'deny' | 'warn' | 'off'
@@ -56,7 +57,7 @@ export function exceptionFor(policy: Policy, code: string, subject: K8sObject, n
     if (e.namespaces && !e.namespaces.includes(subject.metadata?.namespace ?? '')) continue
     if (e.kinds && !e.kinds.includes(String(subject.kind))) continue
     if (e.names && !e.names.includes(subject.metadata?.name ?? '')) continue
-    if (e.matchLabels && !Object.entries(e.matchLabels).every(([k, v]) => labels[k] === v)) continue
+    if (e.matchLabels && !selects(e.matchLabels, labels)) continue
     if (e.expires && Date.parse(e.expires) <= nowMs) out.expired ??= e
     else {
       out.active = e

@@ -102,6 +102,13 @@ export function resolveGatewayName(gateway: string, vsNamespace: string): string
   return `${next < 0 ? rest : rest.slice(0, next)}/${gateway.slice(0, dot)}`
 }
 
+/** A VirtualService `gateways` entry as the (namespace, name) of the Gateway it names, via `resolveGatewayName`. */
+export function gatewayRef(gateway: string, vsNamespace: string): { namespace: string; name: string } {
+  const full = resolveGatewayName(gateway, vsNamespace)
+  const slash = full.indexOf('/')
+  return { namespace: full.slice(0, slash), name: full.slice(slash + 1) }
+}
+
 const FQDNS = new WeakMap<VirtualServiceFacts, string[]>()
 
 /**

@@ -9,7 +9,7 @@
  * Skipped where the view does not hold RequestAuthentications or workloads.
  */
 import { arr, type K8sObject, KIND, rec, stringMap } from '../model/object.js'
-import { istioGateway, MESH_GATEWAY, resolveGatewayName, selects, virtualService } from '../model/istio.js'
+import { gatewayRef, istioGateway, MESH_GATEWAY, selects, virtualService } from '../model/istio.js'
 import { WORKLOAD_KINDS } from '../model/workloads.js'
 import { finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
@@ -50,9 +50,9 @@ export const ist0149 = defineRule({
     const out: Finding[] = []
     for (const g of arr(rec(subject.spec).gateways)) {
       if (typeof g !== 'string' || g === MESH_GATEWAY) continue
-      const full = resolveGatewayName(g, vs.namespace)
-      const slash = full.indexOf('/')
-      const gw = view.get(KIND.IstioGateway, full.slice(0, slash), full.slice(slash + 1))
+      const ref = gatewayRef(g, vs.namespace)
+      const full = `${ref.namespace}/${ref.name}`
+      const gw = view.get(KIND.IstioGateway, ref.namespace, ref.name)
       if (!gw) continue // IST0101 says so
       for (const w of view.workloadsSelected(istioGateway(gw).selector)) {
         if (requestAuthnSelects(view, w.namespace, w.labels)) continue

@@ -17,7 +17,7 @@
 import type { K8sObject } from '../model/object.js'
 import { KIND, rec, str, strs, arr } from '../model/object.js'
 import { HostTrie } from '../model/hosts.js'
-import { MESH_GATEWAY, resolveGatewayName, virtualService } from '../model/istio.js'
+import { gatewayRef, MESH_GATEWAY, virtualService } from '../model/istio.js'
 import { finding, listText } from './messages.js'
 import { analyzerRules, type Finding } from './types.js'
 import type { View } from '../view/view.js'
@@ -36,7 +36,7 @@ function analyze(subject: K8sObject, view: View): Finding[] {
       out.push(finding('IST0165', subject, { gateway: gw }, { path: `spec.gateways[${i}]` }))
       continue
     }
-    const { ns, name } = splitGateway(gw, vs.namespace)
+    const { namespace: ns, name } = gatewayRef(gw, vs.namespace)
     const istio = view.get(KIND.IstioGateway, ns, name)
     const k8sGw = view.get(KIND.Gateway, ns, name)
     if (!istio && !k8sGw) out.push(finding('IST0101', subject, { reftype: 'gateway', name: gw }, { path: `spec.gateways[${i}]` }))
@@ -62,20 +62,13 @@ function analyze(subject: K8sObject, view: View): Finding[] {
     arr(rec(rule).match).forEach((m, j) => {
       arr(rec(m).gateways).forEach((gw, k) => {
         if (typeof gw !== 'string' || gw === MESH_GATEWAY || gw.includes(INTERNAL)) return
-        const { ns, name } = splitGateway(gw, vs.namespace)
+        const { namespace: ns, name } = gatewayRef(gw, vs.namespace)
         if (view.get(KIND.IstioGateway, ns, name) || view.get(KIND.Gateway, ns, name)) return
         out.push(finding('IST0101', subject, { reftype: 'gateway', name: gw }, { path: `spec.http[${r}].match[${j}].gateways[${k}]` }))
       })
     })
   })
   return out
-}
-
-/** A gateway entry as (namespace, name), resolved as pilot does (`resolveGatewayName`). */
-function splitGateway(gw: string, vsNamespace: string): { ns: string; name: string } {
-  const full = resolveGatewayName(gw, vsNamespace)
-  const slash = full.indexOf('/')
-  return { ns: full.slice(0, slash), name: full.slice(slash + 1) }
 }
 
 function hostTrie(hosts: readonly string[]): HostTrie<{ host: string }> {

@@ -15,7 +15,8 @@
  * Reads: workloads by label, Secrets by name, Istio Gateways by certificate.
  */
 import { arr, type K8sObject, KIND, rec, sameObject, str, stringMap } from '../model/object.js'
-import { istioGateway, serverCertificateKey } from '../model/istio.js'
+// Istio's `selectorSubset(x, y)` (every label of x in y) is `selects(x, y)`
+import { istioGateway, selects, serverCertificateKey } from '../model/istio.js'
 import { WORKLOAD_KINDS } from '../model/workloads.js'
 import { describeAll, finding } from './messages.js'
 import { analyzerRules, defineRule, type Finding } from './types.js'
@@ -49,12 +50,6 @@ export const { IST0101: ist0101Credential } = analyzerRules(
   (s, { view }) => secrets(s, view),
 )
 
-/** Is every label of `x` in `y` with the same value? (Istio's `selectorSubset`) */
-function subset(x: Record<string, string>, y: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(x)) if (y[k] !== v) return false
-  return true
-}
-
 export const ist0138 = defineRule({
   code: 'IST0138',
   subjects: [KIND.IstioGateway],
@@ -72,7 +67,7 @@ export const ist0138 = defineRule({
       seen.add(key)
       const reported = new Set<K8sObject>()
       for (const p of view.istioGatewaysWithCertificate(key)) {
-        if (reported.has(p.obj) || sameObject(p.obj, subject) || !subset(mine.selector, stringMap(rec(p.obj.spec).selector))) continue
+        if (reported.has(p.obj) || sameObject(p.obj, subject) || !selects(mine.selector, stringMap(rec(p.obj.spec).selector))) continue
         reported.add(p.obj)
         out.push(finding('IST0138', subject, { others: describeAll([p.obj]) }, { path: `spec.servers[${i}].tls`, related: [p.obj] }))
       }

@@ -32,7 +32,7 @@
  *   Secret holds a valid certificate is never predicted either: Secret data is never read.
  */
 import { arr, describeRef, type K8sObject, KIND, nsOf, num, rec, refOf, sameObject, str } from '../model/object.js'
-import { GATEWAY_GROUP, gatewayAddresses, referenceGranted } from '../model/gatewayapi.js'
+import { GATEWAY_GROUP, gatewayAddresses, listeners, referenceGranted } from '../model/gatewayapi.js'
 import { finding } from '../rules/messages.js'
 import type { Finding } from '../rules/types.js'
 import type { View } from '../view/view.js'
@@ -81,13 +81,11 @@ interface ListenerView {
   hostname: string
 }
 
+/** The listeners of a Gateway (the `listeners` facts the view keeps), with their index. */
 function listenersOf(gateway: K8sObject): ListenerView[] {
-  return arr(rec(gateway.spec).listeners)
+  return listeners(gateway)
     .slice(0, MAX_LISTENERS)
-    .map((raw, index) => {
-      const l = rec(raw)
-      return { gateway, index, name: str(l.name) ?? `#${index}`, port: num(l.port), protocol: str(l.protocol) ?? '', hostname: str(l.hostname) ?? '' }
-    })
+    .map((l, index) => ({ gateway, index, name: l.name || `#${index}`, port: l.port, protocol: l.protocol, hostname: l.hostname ?? '' }))
 }
 
 /** Why two listeners are not distinct, or undefined when they are (see the module docs). */
