@@ -90,6 +90,33 @@ export function actionFor(policy: Policy, code: Code): Action {
   return policy.rules[code] ?? DEFAULT_ACTIONS[code] ?? BY_LEVEL[CATALOGUE[code].level]
 }
 
+/**
+ * Splits deny findings by the policy exceptions (`exceptionFor` at `nowMs`): those an active
+ * exception lets through (`excepted`, with the codes each exception let through), the rest
+ * (`deny`), and one line per finding that an expired exception would have let through.
+ */
+export function splitExceptions(
+  policy: Policy,
+  subject: K8sObject,
+  deny: Finding[],
+  nowMs: number,
+): { deny: Finding[]; excepted: Finding[]; codesByException: Map<string, Set<string>>; expired: string[] } {
+  const out = { deny: [] as Finding[], excepted: [] as Finding[], codesByException: new Map<string, Set<string>>(), expired: [] as string[] }
+  for (const f of deny) {
+    const { active, expired } = exceptionFor(policy, f.code, subject, nowMs)
+    if (active) {
+      out.excepted.push(f)
+      let codes = out.codesByException.get(active.name)
+      if (!codes) out.codesByException.set(active.name, (codes = new Set()))
+      codes.add(f.code)
+    } else {
+      out.deny.push(f)
+      if (expired) out.expired.push(`routeguard: exception ${expired.name} would let ${f.code} through but expired at ${expired.expires}`)
+    }
+  }
+  return out
+}
+
 /** Splits findings into the ones that deny and the ones that only warn. */
 export function decide(policy: Policy, namespace: string, findings: Finding[]): { deny: Finding[]; warn: Finding[] } {
   if (policy.exemptNamespaces.includes(namespace)) return { deny: [], warn: [] }

@@ -5,7 +5,7 @@
 import jsonPatch from 'fast-json-patch'
 import type { K8sObject } from '../model/object.js'
 import { evaluateBounded, MAX_ADMISSION_FINDINGS_PER_CODE } from '../engine.js'
-import { admissionRules, decide, exceptionFor, type Policy } from '../policy.js'
+import { admissionRules, decide, type Policy, splitExceptions } from '../policy.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
 import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
@@ -116,26 +116,14 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
     }
   }
   // policy exceptions: what one lets through warns, with its name; an expired one is said in the denial
-  const expiredNotes: string[] = []
+  let expiredNotes: string[] = []
   if (deny.length && deps.policy.exceptions?.length) {
-    const now = (deps.now ?? Date.now)()
-    const stillDenied: Finding[] = []
-    const excepted = new Map<string, Set<string>>()
-    for (const f of deny) {
-      const { active, expired } = exceptionFor(deps.policy, f.code, object, now)
-      if (active) {
-        warn = [f, ...warn]
-        let codes = excepted.get(active.name)
-        if (!codes) excepted.set(active.name, (codes = new Set()))
-        codes.add(f.code)
-      } else {
-        stillDenied.push(f)
-        if (expired) expiredNotes.push(`routeguard: exception ${expired.name} would let ${f.code} through but expired at ${expired.expires}`)
-      }
-    }
-    deny = stillDenied
-    for (const [name, codes] of excepted) notes.push(`routeguard: ${[...codes].join(',')} only warn: policy exception ${name}`)
-    if (excepted.size) annotations.exceptions = [...excepted.keys()].join(',')
+    const split = splitExceptions(deps.policy, object, deny, (deps.now ?? Date.now)())
+    deny = split.deny
+    warn = [...split.excepted, ...warn]
+    expiredNotes = split.expired
+    for (const [name, codes] of split.codesByException) notes.push(`routeguard: ${[...codes].join(',')} only warn: policy exception ${name}`)
+    if (split.codesByException.size) annotations.exceptions = [...split.codesByException.keys()].join(',')
   }
   const warnings = [...notes, ...warn.map((f) => f.message)]
   // the whole text of every warning, for the audit log (warnings are cut at 256 characters)

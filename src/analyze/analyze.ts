@@ -57,10 +57,6 @@ export function analyzeObjects(loaded: LoadedObject[], opts: AnalyzeOptions = {}
   return { findings, view }
 }
 
-export function hasErrors(findings: Finding[]): boolean {
-  return findings.some((f) => f.severity === 'error')
-}
-
 const LEVEL_WORD: Record<Severity, string> = { error: 'Error', warning: 'Warning', info: 'Info' }
 
 /** `file:line: Error [IST0109] VirtualService ns/name: message` per finding. */
