@@ -133,7 +133,7 @@ export function evaluateBounded(subject: K8sObject, view: View, opts: EvaluateOp
   const out: Finding[] = []
   let cut = 0
   // two analyzers can report the same thing (IST0101 selector: IngressGatewayPortAnalyzer and
-  // SecretAnalyzer); what one already said, at the same field, is said once
+  // SecretAnalyzer); a finding with the code, field and text of an earlier one is said once
   let said: Set<string> | undefined
   const run = () => {
     for (const rule of rules) {
@@ -144,11 +144,9 @@ export function evaluateBounded(subject: K8sObject, view: View, opts: EvaluateOp
           cut++
           continue
         }
-        if (f.code === 'IST0101') {
-          const key = `${f.path ?? ''}\0${f.message}`
-          if ((said ??= new Set()).has(key)) continue
-          said.add(key)
-        }
+        const key = `${f.code}\0${f.path ?? ''}\0${f.message}`
+        if ((said ??= new Set()).has(key)) continue
+        said.add(key)
         out.push(f)
       }
     }
