@@ -4,33 +4,19 @@
  * v1.6.1 (standard channel): ajv on the openAPIV3Schema plus the CRD's CEL rules
  * (x-kubernetes-validations, see cel.ts); and every weight written is > 0.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Ajv } from 'ajv'
-import addFormatsMod from 'ajv-formats'
 import t from 'tap'
-import { parse } from 'yaml'
 import { loadObjects } from '../src/analyze/load.js'
 import { convert } from '../src/convert/convert.js'
 import { celViolations } from './cel.js'
+import { crdValidator } from './crd.js'
 
 const SHARED = process.env.SHARED_DIR ?? '../shared'
-const addFormats = addFormatsMod as unknown as (ajv: Ajv) => void
-
-function httpRouteSchema(version: string) {
-  const crd = parse(readFileSync(join(SHARED, `crds/gateway-api/${version}/standard/gateway.networking.k8s.io_httproutes.yaml`), 'utf8'))
-  const v = crd.spec.versions.find((x: { name: string }) => x.name === 'v1')
-  return v.schema.openAPIV3Schema
-}
 
 function validator(version: string) {
-  const schema = httpRouteSchema(version)
-  const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true })
-  addFormats(ajv)
-  ajv.addVocabulary(['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource'])
-  ajv.addFormat('int-or-string', true)
-  const validate = ajv.compile(schema)
-  return Object.assign((o: unknown) => validate(o) && celViolations(o, schema).length === 0, { schema, validate })
+  const check = crdValidator(join(SHARED, `crds/gateway-api/${version}/standard/gateway.networking.k8s.io_httproutes.yaml`), 'v1')
+  return Object.assign((o: unknown) => check(o).ok, { schema: check.schema, check })
 }
 
 const BOOKINFO = join(SHARED, 'samples/istio/bookinfo')
@@ -71,9 +57,9 @@ if (!existsSync(BOOKINFO)) {
       t.ok(routes.length >= 1, 'an HTTPRoute per VirtualService')
       for (const r of routes) {
         for (const [version, validate] of Object.entries(validators)) {
-          const schemaOk = validate.validate(r)
-          t.ok(schemaOk, `${r.metadata?.name}: ${version} openAPIV3Schema ${schemaOk ? '' : JSON.stringify(validate.validate.errors?.slice(0, 3))}`)
-          t.same(celViolations(r, validate.schema), [], `${r.metadata?.name}: ${version} CEL rules`)
+          const c = validate.check(r)
+          t.same(c.errors.slice(0, 3), [], `${r.metadata?.name}: ${version} openAPIV3Schema`)
+          t.same(c.cel, [], `${r.metadata?.name}: ${version} CEL rules`)
         }
         const weights = JSON.stringify(r).match(/"weight":(\d+)/g) ?? []
         t.ok(weights.every((w) => !w.endsWith(':0')), 'no weight 0')

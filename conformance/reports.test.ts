@@ -4,30 +4,16 @@
  * findings (analyze over the rule fixtures: errors, warnings and info, with paths and related
  * objects), by ajv on each CRD's openAPIV3Schema plus its CEL rules.
  */
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Ajv } from 'ajv'
-import addFormatsMod from 'ajv-formats'
 import t from 'tap'
-import { parse } from 'yaml'
 import { analyzeObjects } from '../src/analyze/analyze.js'
 import { loadObjects } from '../src/analyze/load.js'
 import { OPEN_REPORT, policyReport, type ReportKind, WG_POLICY_REPORT } from '../src/audit/report.js'
-import { celViolations } from './cel.js'
+import { crdValidator } from './crd.js'
 
 const SHARED = process.env.SHARED_DIR ?? '../shared'
-const addFormats = addFormatsMod as unknown as (ajv: Ajv) => void
 
-function validator(file: string, version: string) {
-  const crd = parse(readFileSync(join(SHARED, 'crds/policy-reports', file), 'utf8'))
-  const schema = crd.spec.versions.find((v: { name: string }) => v.name === version).schema.openAPIV3Schema
-  const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true })
-  addFormats(ajv)
-  ajv.addVocabulary(['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource'])
-  ajv.addFormat('int-or-string', true)
-  const validate = ajv.compile(schema)
-  return (o: unknown) => ({ ok: validate(o) === true, errors: validate.errors ?? [], cel: celViolations(o, schema) })
-}
+const validator = (file: string, version: string) => crdValidator(join(SHARED, 'crds/policy-reports', file), version)
 
 const { findings } = analyzeObjects(loadObjects(['test/fixtures/rules'], 'default').objects)
 const byNamespace = new Map<string, typeof findings>()

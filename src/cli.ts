@@ -140,8 +140,37 @@ program
   .option('--namespace <ns>', 'webhook Service namespace', 'routeguard-system')
   .option('--force', 'overwrite existing files', false)
   .option('--ca-bundle', 'print the base64 CA (for caBundle) from --out and exit', false)
-  .option('--patch-manifests [file]', 'write the caBundle into the webhook configurations in this file', false)
-  .action((o) => {
+  .option('--patch-manifests <file>', 'write the caBundle from --out into the webhook configurations in this file (a copy of yours: the tracked manifests keep caBundle empty)')
+  .option('--kubeconfig <file>', 'keep the CA and serving certificate in Secrets of this cluster, renew before expiry, set caBundle in the webhook configurations')
+  .option('--in-cluster', 'as --kubeconfig, with the Pod\'s service account (the routeguard-certs Job and CronJob)', false)
+  .option('--renew-before <duration>', 'with --kubeconfig/--in-cluster: renew when the serving certificate expires within this (60d, 720h)', '60d')
+  .option('--ca-secret <name>', 'with --kubeconfig/--in-cluster: Secret holding the CA', 'routeguard-ca')
+  .option('--tls-secret <name>', 'with --kubeconfig/--in-cluster: Secret holding the serving certificate', 'routeguard-tls')
+  .option('--webhook-name <name>', 'with --kubeconfig/--in-cluster: name of the webhook configurations to give the caBundle', 'routeguard')
+  .action(async (o) => {
+    if (o.kubeconfig || o.inCluster) {
+      const [{ loadKubeConfig }, { ensureClusterCertificates, parseRenewBefore }] = await Promise.all([import('./cluster/client.js'), import('./certs/cluster-certs.js')])
+      let renewBeforeMs: number
+      try {
+        renewBeforeMs = parseRenewBefore(o.renewBefore)
+      } catch (e) {
+        fail((e as Error).message)
+      }
+      let kc
+      try {
+        kc = o.kubeconfig ? loadKubeConfig(o.kubeconfig) : loadKubeConfig(undefined, {})
+      } catch (e) {
+        fail((e as Error).message, 1)
+      }
+      if (!kc) fail('--in-cluster: not in a Pod (KUBERNETES_SERVICE_HOST is not set); pass --kubeconfig FILE', 1)
+      try {
+        const r = await ensureClusterCertificates(kc, { namespace: o.namespace, service: o.service, caSecret: o.caSecret, tlsSecret: o.tlsSecret, webhookName: o.webhookName, renewBeforeMs })
+        process.stdout.write(`${JSON.stringify({ msg: 'certificates checked', namespace: o.namespace, ...r })}\n`)
+      } catch (e) {
+        fail((e as Error).message, 1)
+      }
+      return
+    }
     if (o.caBundle) {
       try {
         process.stdout.write(`${caBundle(o.out)}\n`)
@@ -150,8 +179,8 @@ program
       }
       return
     }
-    if (o.patchManifests !== false) {
-      const file = typeof o.patchManifests === 'string' ? o.patchManifests : 'manifests/webhooks.yaml'
+    if (o.patchManifests) {
+      const file: string = o.patchManifests
       let bundle: string
       try {
         bundle = caBundle(o.out)
@@ -287,9 +316,10 @@ function port(v: string, flag: string): number {
   return n
 }
 
-function fail(message: string): never {
+/** Prints `routeguard: message` on stderr and exits: 2 (usage, the default) or 1 (the work failed). */
+function fail(message: string, code: 1 | 2 = 2): never {
   process.stderr.write(`routeguard: ${message}\n`)
-  process.exit(2)
+  process.exit(code)
 }
 
 /** Sets `caBundle` on every webhook of the (Validating|Mutating)WebhookConfigurations in `file`. */

@@ -26,7 +26,7 @@ import { subsetServiceMutator } from './subsets/mutator.js'
 import { SubsetReconciler } from './subsets/reconciler.js'
 import { KubeServiceWriter } from './subsets/writer.js'
 
-/** Kinds the webhook configurations send to routeguard (manifests/webhooks.yaml). */
+/** Kinds the webhook configurations send to routeguard (manifests/base/webhooks.yaml). */
 const WEBHOOK_KINDS = [KIND.VirtualService, KIND.DestinationRule, KIND.IstioGateway, KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway]
 
 export interface ServeOptions {

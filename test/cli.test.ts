@@ -107,7 +107,7 @@ t.test('certs: writes ca.crt, tls.crt, tls.key (0600); --ca-bundle; --patch-mani
   t.equal(cli(['certs', '--out', join(dir, 'c')], dir).code, 2, 'no silent overwrite')
   const bundle = cli(['certs', '--out', join(dir, 'c'), '--ca-bundle'], dir)
   t.equal(bundle.stdout.trim(), readFileSync(join(dir, 'c/ca.crt')).toString('base64'))
-  copyFileSync('manifests/webhooks.yaml', join(dir, 'webhooks.yaml'))
+  copyFileSync('manifests/base/webhooks.yaml', join(dir, 'webhooks.yaml'))
   const p = cli(['certs', '--out', join(dir, 'c'), '--patch-manifests', join(dir, 'webhooks.yaml')], dir)
   t.equal(p.code, 0, p.stderr)
   const docs = parseAllDocuments(readFileSync(join(dir, 'webhooks.yaml'), 'utf8')).map((d) => d.toJS())

@@ -31,14 +31,14 @@ t.test('policy defaults by level', async (t) => {
 t.test('manifests: the shipped ConfigMap is a valid config, mounted as a directory and passed as --config', async (t) => {
   const { readFileSync } = await import('node:fs')
   const { parse, parseAllDocuments } = await import('yaml')
-  const cm = parse(readFileSync('manifests/config.yaml', 'utf8'))
-  t.same(parseConfig(cm.data['config.yaml'], 'manifests/config.yaml').policy, { rules: {}, exemptNamespaces: [] })
-  const dep = parseAllDocuments(readFileSync('manifests/deployment.yaml', 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment')
+  const cm = parse(readFileSync('manifests/base/config.yaml', 'utf8'))
+  t.same(parseConfig(cm.data['config.yaml'], 'manifests/base/config.yaml').policy, { rules: {}, exemptNamespaces: [] })
+  const dep = parseAllDocuments(readFileSync('manifests/base/deployment.yaml', 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment')
   const c = dep.spec.template.spec.containers[0]
   t.ok(c.args.includes('--config=/etc/routeguard/config/config.yaml'))
   const mount = c.volumeMounts.find((m: any) => m.name === 'config')
   t.equal(mount.mountPath, '/etc/routeguard/config')
   t.notOk(mount.subPath, 'no subPath: the kubelet updates a directory mount atomically, a subPath never')
   t.equal(dep.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name, cm.metadata.name)
-  t.ok(readFileSync('manifests/kustomization.yaml', 'utf8').includes('config.yaml'))
+  t.ok(readFileSync('manifests/base/kustomization.yaml', 'utf8').includes('config.yaml'))
 })

@@ -66,6 +66,15 @@ export const POLICY_REPORT_RESOURCES: Resource[] = [
   { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports', kind: 'PolicyReport', namespaced: true },
 ]
 
+/** Cluster-scoped, as on a real server (`routeguard certs --kubeconfig` writes their caBundle). */
+export const ADMISSION_RESOURCES: Resource[] = ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].map((kind) => ({
+  group: 'admissionregistration.k8s.io',
+  version: 'v1',
+  plural: `${kind.toLowerCase()}s`,
+  kind,
+  namespaced: false,
+}))
+
 export const OPEN_REPORT_RESOURCES: Resource[] = [{ group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report', namespaced: true }]
 
 interface Obj {

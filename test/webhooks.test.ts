@@ -1,5 +1,5 @@
 /**
- * manifests/webhooks.yaml (issue #13): the rules send each path only the kinds it acts on, and
+ * manifests/base/webhooks.yaml (issue #13): the rules send each path only the kinds it acts on, and
  * the `matchConditions` CEL expressions, evaluated with cel-js the way the API server evaluates
  * them (variables `object`, `oldObject`, `request`), call /mutate only for objects that could
  * get a subset Service and /validate only for writes that change what rules read.
@@ -13,7 +13,7 @@ import { missingForRoute, optedIn } from '../src/subsets/subsets.js'
 import { ClusterView } from '../src/view/view.js'
 import { review, virtualService } from './helpers.js'
 
-const docs = parseAllDocuments(readFileSync('manifests/webhooks.yaml', 'utf8')).map((d) => d.toJS())
+const docs = parseAllDocuments(readFileSync('manifests/base/webhooks.yaml', 'utf8')).map((d) => d.toJS())
 const webhook = (kind: string) => docs.find((d) => d.kind === kind).webhooks[0]
 const validating = webhook('ValidatingWebhookConfiguration')
 const mutating = webhook('MutatingWebhookConfiguration')

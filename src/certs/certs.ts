@@ -50,35 +50,36 @@ function serial(): string {
   return b.toString('hex')
 }
 
+/** A self-signed CA `routeguard-ca`, valid 10 years from five minutes ago, as PEM certificate and PKCS#1 key. */
+export function generateCA(): { cert: string; key: string } {
+  const now = new Date(Date.now() - 5 * 60_000) // tolerate clock skew
+  const ca = rsaKeyPair()
+  const caCert = forge.pki.createCertificate()
+  caCert.publicKey = ca.publicKey
+  caCert.serialNumber = serial()
+  caCert.validity.notBefore = now
+  caCert.validity.notAfter = new Date(now.getTime() + 10 * 365 * 86_400_000)
+  const caSubject = [{ name: 'commonName', value: 'routeguard-ca' }]
+  caCert.setSubject(caSubject)
+  caCert.setIssuer(caSubject)
+  caCert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ])
+  caCert.sign(ca.privateKey, forge.md.sha256.create())
+  return { cert: forge.pki.certificateToPem(caCert), key: forge.pki.privateKeyToPem(ca.privateKey) }
+}
+
 /** Creates a serving certificate signed by a fresh CA (or by `opts.ca`). Takes ~0.3 s (two RSA keys). */
 export function generateCertificates(opts: CertificateOptions = {}): CertificateBundle {
   const service = opts.service ?? 'routeguard'
   const namespace = opts.namespace ?? 'routeguard-system'
   const now = new Date(Date.now() - 5 * 60_000) // tolerate clock skew
 
-  let caCert: forge.pki.Certificate
-  let caPrivate: forge.pki.rsa.PrivateKey
-  if (opts.ca) {
-    caCert = forge.pki.certificateFromPem(opts.ca.cert)
-    caPrivate = forge.pki.privateKeyFromPem(opts.ca.key) as forge.pki.rsa.PrivateKey
-  } else {
-    const ca = rsaKeyPair()
-    caPrivate = ca.privateKey
-    caCert = forge.pki.createCertificate()
-    caCert.publicKey = ca.publicKey
-    caCert.serialNumber = serial()
-    caCert.validity.notBefore = now
-    caCert.validity.notAfter = new Date(now.getTime() + 10 * 365 * 86_400_000)
-    const caSubject = [{ name: 'commonName', value: 'routeguard-ca' }]
-    caCert.setSubject(caSubject)
-    caCert.setIssuer(caSubject)
-    caCert.setExtensions([
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      { name: 'subjectKeyIdentifier' },
-    ])
-    caCert.sign(caPrivate, forge.md.sha256.create())
-  }
+  const ca = opts.ca ?? generateCA()
+  const caCert = forge.pki.certificateFromPem(ca.cert)
+  const caPrivate = forge.pki.privateKeyFromPem(ca.key) as forge.pki.rsa.PrivateKey
 
   const leaf = rsaKeyPair()
   const cert = forge.pki.createCertificate()
@@ -98,10 +99,10 @@ export function generateCertificates(opts: CertificateOptions = {}): Certificate
   cert.sign(caPrivate, forge.md.sha256.create())
 
   return {
-    caCert: opts.ca?.cert ?? forge.pki.certificateToPem(caCert),
+    caCert: ca.cert,
     cert: forge.pki.certificateToPem(cert),
     key: forge.pki.privateKeyToPem(leaf.privateKey),
-    caKey: opts.ca?.key ?? forge.pki.privateKeyToPem(caPrivate),
+    caKey: ca.key,
   }
 }
 

@@ -63,7 +63,7 @@ export function loadKubeConfig(path?: string, o: { standalone?: boolean; tokenPa
   if (problem) {
     throw new Error(
       `running in a Pod (KUBERNETES_SERVICE_HOST is set) but the service-account token ${token}: ${problem}; ` +
-        'mount one (automountServiceAccountToken: true, the routeguard ServiceAccount of manifests/rbac.yaml), pass --kubeconfig, or pass --standalone to serve from --state alone',
+        'mount one (automountServiceAccountToken: true, the routeguard ServiceAccount of manifests/base/rbac.yaml), pass --kubeconfig, or pass --standalone to serve from --state alone',
     )
   }
   kc.loadFromCluster()

@@ -58,7 +58,7 @@ export function readKeyPair(certPath: string, keyPath: string): KeyPair {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
       throw new Error(
         `${path} not found: make a serving certificate with \`routeguard certs --out ${dirname(path) || '.'}\` (a CA and a certificate for the webhook Service), ` +
-          'or start with --generate-certs (what `npm start` does) for a local development certificate; in a cluster, mount the Secret routeguard-tls (manifests/deployment.yaml)',
+          'or start with --generate-certs (what `npm start` does) for a local development certificate; in a cluster, mount the Secret routeguard-tls (manifests/base/deployment.yaml)',
       )
     }
   }

@@ -1,0 +1,56 @@
+/**
+ * Validation of objects against a CustomResourceDefinition file, as the API server does it: ajv on
+ * the version's `openAPIV3Schema` (Kubernetes' `x-kubernetes-*` keywords known, `int-or-string`
+ * accepted) plus the CEL rules of `x-kubernetes-validations` (./cel.ts).
+ */
+import { readFileSync } from 'node:fs'
+import { Ajv, type ErrorObject } from 'ajv'
+import addFormatsMod from 'ajv-formats'
+import { parse } from 'yaml'
+import { celViolations } from './cel.js'
+
+const addFormats = addFormatsMod as unknown as (ajv: Ajv) => void
+
+/**
+ * CRD patterns are Go (RE2) regular expressions: a leading `(?i)` flag group, which JavaScript
+ * does not know (at the start, or after `^`), becomes a flag of the whole expression.
+ */
+function goRegExp(pattern: string, flags: string): RegExp {
+  const m = /^(\^?)\(\?([imsU]+)\)/.exec(pattern)
+  if (!m) return new RegExp(pattern, flags)
+  const extra = [...m[2]!].filter((f) => (f === 'i' || f === 'm' || f === 's') && !flags.includes(f)).join('')
+  return new RegExp(m[1] + pattern.slice(m[0].length), flags + extra)
+}
+goRegExp.code = 'new RegExp'
+
+export interface CrdCheck {
+  ok: boolean
+  errors: ErrorObject[]
+  /** CEL rules that failed, one line each */
+  cel: string[]
+}
+
+export type CrdValidator = ((o: unknown) => CrdCheck) & { schema: Record<string, unknown> }
+
+/**
+ * A validator for `version` of the CRD in `file` (YAML).
+ * @throws when the file has no such version or its schema does not compile
+ */
+export function crdValidator(file: string, version: string): CrdValidator {
+  const crd = parse(readFileSync(file, 'utf8'))
+  const schema = crd.spec.versions.find((v: { name: string }) => v.name === version)?.schema?.openAPIV3Schema
+  if (!schema) throw new Error(`${file}: no version ${version}`)
+  const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true, code: { regExp: goRegExp } })
+  addFormats(ajv)
+  ajv.addVocabulary(['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource'])
+  ajv.addFormat('int-or-string', true)
+  const validate = ajv.compile(schema)
+  return Object.assign(
+    (o: unknown): CrdCheck => {
+      const cel = celViolations(o, schema)
+      const schemaOk = validate(o) === true
+      return { ok: schemaOk && cel.length === 0, errors: [...(validate.errors ?? [])], cel }
+    },
+    { schema },
+  )
+}

@@ -1,0 +1,83 @@
+/**
+ * The deploy manifests (issue #17, item 1): `kubectl kustomize` builds the base and every overlay,
+ * and every object it emits validates: built-in kinds against the Kubernetes OpenAPI schemas that
+ * kubernetes-models ships, cert-manager's against @kubernetes-models/cert-manager, the
+ * prometheus-operator's against their CRDs in ../shared/crds/prometheus-operator (schema and CEL).
+ * Needs kubectl (with its built-in kustomize) on PATH, as `kubectl apply -k` does.
+ */
+import { execFileSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { parseAllDocuments } from 'yaml'
+import { crdValidator, type CrdValidator } from './crd.js'
+
+const SHARED = process.env.SHARED_DIR ?? '../shared'
+const TARGETS = ['manifests/base', ...readdirSync('manifests/overlays').map((d) => `manifests/overlays/${d}`)]
+
+const crds: Record<string, () => CrdValidator> = {
+  'monitoring.coreos.com/v1/PrometheusRule': () => crdValidator(join(SHARED, 'crds/prometheus-operator/monitoring.coreos.com_prometheusrules.yaml'), 'v1'),
+  'monitoring.coreos.com/v1/ServiceMonitor': () => crdValidator(join(SHARED, 'crds/prometheus-operator/monitoring.coreos.com_servicemonitors.yaml'), 'v1'),
+}
+
+interface Obj {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; namespace?: string }
+  [k: string]: unknown
+}
+
+/** Throws with the schema's message when `o` does not validate. */
+async function validate(o: Obj): Promise<void> {
+  const key = `${o.apiVersion}/${o.kind}`
+  if (crds[key]) {
+    const r = crds[key]!()(o)
+    if (!r.ok) throw new Error(`${JSON.stringify(r.errors.slice(0, 3))} ${r.cel.join('; ')}`)
+    return
+  }
+  const module = o.apiVersion.includes('cert-manager.io') ? `@kubernetes-models/cert-manager/${o.apiVersion}` : `kubernetes-models/${o.apiVersion}`
+  const models = (await import(module)) as Record<string, new (d: unknown) => { validate(): void }>
+  const Model = models[o.kind]
+  if (!Model) throw new Error(`no schema for ${key}`)
+  new Model(o).validate()
+}
+
+let kubectl = true
+try {
+  execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' })
+} catch {
+  kubectl = false
+}
+
+if (!kubectl) {
+  t.fail('kubectl not found on PATH: the manifests are built with `kubectl kustomize`')
+} else {
+  t.test('the validators reject what the API server rejects (so a pass means something)', async (t) => {
+    await t.rejects(validate({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: { spec: { containers: [{ name: 'a', image: 'b', ports: [{ containerPort: 'https' }] }] } } } }))
+    await t.rejects(validate({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'x' }, spec: { groups: [{ name: 'g', rules: [{ alert: 'A' }] }] } }))
+    await t.rejects(validate({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'x' }, spec: { secretName: 's' } }))
+  })
+
+  for (const dir of TARGETS) {
+    t.test(`kubectl kustomize ${dir}`, async (t) => {
+      const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      const objs = parseAllDocuments(out).map((d) => d.toJS() as Obj).filter(Boolean)
+      t.ok(objs.length > 0, 'emits objects')
+      for (const o of objs) {
+        await t.resolves(validate(o), `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name} validates`)
+        if (o.kind !== 'Namespace' && !o.kind.startsWith('Cluster') && !o.kind.endsWith('WebhookConfiguration')) t.equal(o.metadata.namespace, 'routeguard-system', `${o.kind} ${o.metadata.name} in routeguard-system`)
+      }
+      for (const image of out.matchAll(/^\s*image: (\S+)$/gm)) t.match(image[1], /^routeguard:\d+\.\d+\.\d+$/, 'every image is tagged by the images: entry')
+      if (dir.endsWith('monitoring')) {
+        const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'routeguard-dashboard') as Obj & { data: Record<string, string>; metadata: { labels: Record<string, string> } }
+        t.equal(cm?.metadata.labels.grafana_dashboard, '1', 'the dashboard ConfigMap is labelled for Grafana\'s sidecar')
+        t.ok(JSON.parse(cm.data['routeguard.json']!).panels.length > 5, 'the dashboard JSON parses')
+      }
+      if (!dir.endsWith('monitoring')) {
+        t.ok(objs.some((o) => o.kind === 'Deployment'), 'a Deployment')
+        const hooks = objs.filter((o) => o.kind.endsWith('WebhookConfiguration'))
+        t.equal(hooks.length, 2, 'both webhook configurations')
+      }
+    })
+  }
+}
