@@ -10,10 +10,13 @@ import { parseDocument, stringify } from 'yaml'
 import { convert } from './convert/convert.js'
 import { resolveImplementation } from './features/features.js'
 import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
-import { kindKeyOf, nameOf, nsOf } from './model/object.js'
-import { analyzeObjects, formatText, selectRules } from './analyze/analyze.js'
+import { groupOf, kindKeyOf, nameOf, nsOf } from './model/object.js'
+import { analyzeObjects, bySource, formatText, selectRules } from './analyze/analyze.js'
 import { type LoadResult, loadObjects, merge, parseObjects } from './analyze/load.js'
 import { isSuppressed, parseSuppression, type Suppression } from './analyze/suppress.js'
+import { withFieldLines } from './analyze/lines.js'
+import { toSarif } from './analyze/sarif.js'
+import { asAdmission, type Policy } from './policy.js'
 import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
 import { ConfigError, loadConfig } from './config/config.js'
 import { renderRulesDoc } from './docs.js'
@@ -40,9 +43,12 @@ const LEVELS = { Info: 0, Warning: 1, Error: 2 } as const
 const LEVELS_BY_SEVERITY = { info: 0, warning: 1, error: 2 } as const
 
 /** `loadObjects` where the path `-` is standard input (read whole, as YAML or JSON). */
-function readWithStdin(paths: string[], namespace: string): LoadResult {
+/** Files and standard input (`-`); `texts` gets standard input's text, for the lines of fields. */
+function readWithStdin(paths: string[], namespace: string, texts: Map<string, string>): LoadResult {
   const files = loadObjects(paths.filter((p) => p !== '-'), namespace)
-  return merge([files, parseObjects(readFileSync(0, 'utf8'), '<stdin>')], [], namespace)
+  const stdin = readFileSync(0, 'utf8')
+  texts.set('<stdin>', stdin)
+  return merge([files, parseObjects(stdin, '<stdin>')], [], namespace)
 }
 
 program
@@ -200,7 +206,8 @@ program
   .command('analyze')
   .description('check YAML/JSON files offline with the webhook rules; exit 1 on error-level findings')
   .argument('[paths...]', 'files or folders (multi-document YAML, JSON, List kinds)')
-  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
+  .addOption(new Option('-o, --output <format>', 'output format (sarif: SARIF 2.1.0, for code-scanning UIs)').choices(['text', 'json', 'yaml', 'sarif']).default('text'))
+  .option('--config <file>', 'the webhook\'s configuration: findings take the action admission would (deny: Error, warn: Warning, off: not shown), with its exemptNamespaces and exceptions')
   .option('--rules <names>', 'only these rule codes or Istio analyzer names, comma-separated')
   .option('-S, --suppress <spec>', 'suppress a code, or a code for resources, istioctl\'s syntax: CODE, CODE=Kind name.namespace or CODE=Kind namespace/name, * as wildcard (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
   .addOption(new Option('--failure-threshold <level>', 'exit 1 when a finding is at this level or above').choices(['Error', 'Warning', 'Info']).default('Error'))
@@ -228,6 +235,15 @@ program
     } catch (e) {
       fail((e as Error).message)
     }
+    let policy: Policy | undefined
+    if (o.config) {
+      try {
+        policy = loadConfig(o.config).policy
+      } catch (e) {
+        fail(e instanceof ConfigError ? e.message : `--config ${o.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+      }
+    }
+    const texts = new Map<string, string>()
     let loaded
     if (o.kubeconfig) {
       try {
@@ -240,18 +256,22 @@ program
       }
     } else {
       if (!paths.length) fail('analyze needs PATH... (- for standard input) or --kubeconfig')
-      loaded = paths.includes('-') ? readWithStdin(paths, o.namespace) : loadObjects(paths, o.namespace)
+      loaded = paths.includes('-') ? readWithStdin(paths, o.namespace, texts) : loadObjects(paths, o.namespace)
       // nothing to analyze is not a clean result: an empty folder, or no .yaml/.yml/.json in it
       if (loaded.objects.length === 0 && loaded.problems.length === 0) fail(`no Kubernetes objects in ${paths.join(' ')} (files ending .yaml, .yml or .json)`)
     }
     const all = analyzeObjects(loaded.objects, { rules, implementation })
     const { view } = all
-    const kept = all.findings.filter((f) => !isSuppressed(f, suppressions))
+    let kept = withFieldLines(all.findings.filter((f) => !isSuppressed(f, suppressions)), texts).sort(bySource)
+    if (policy) kept = asAdmission(policy, kept, (f) => view.get(`${groupOf(f.resource.apiVersion)}/${f.resource.kind}`, f.resource.namespace, f.resource.name), Date.now())
     // RG0302 is migration advice: shown with --migration or when Info output is asked for
     const outputLevel = LEVELS[(o.outputThreshold ?? 'Info') as keyof typeof LEVELS]
     const findings = kept.filter((f) => LEVELS_BY_SEVERITY[f.severity] >= outputLevel && (f.code !== 'RG0302' || o.migration || o.outputThreshold === 'Info'))
     const failing = kept.some((f) => LEVELS_BY_SEVERITY[f.severity] >= LEVELS[o.failureThreshold as keyof typeof LEVELS] && (f.code !== 'RG0302' || o.migration))
-    if (o.output === 'json' || o.output === 'yaml') {
+    if (o.output === 'sarif') {
+      for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
+      process.stdout.write(`${JSON.stringify(toSarif(findings, packageVersion()), null, 2)}\n`)
+    } else if (o.output === 'json' || o.output === 'yaml') {
       // predicted Accepted/ResolvedRefs per route and parentRef, as a controller would set them
       const routes = [...view.all()]
         .filter((obj) => ROUTE_KINDS.includes(kindKeyOf(obj) as (typeof ROUTE_KINDS)[number]))

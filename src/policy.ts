@@ -130,6 +130,27 @@ export function decide(policy: Policy, namespace: string, findings: Finding[]): 
   return { deny, warn }
 }
 
+/**
+ * Findings as admission would act on them, for `routeguard analyze --config` (so that CI and the
+ * webhook agree): the severity becomes the action: `deny` → error, `warn` → warning, `off` →
+ * dropped; findings about objects in `exemptNamespaces` are dropped, and a deny that an active
+ * exception lets through is a warning. `objectOf` finds the finding's object (for the
+ * exceptions' kind, name and labels); `nowMs` is the time the exceptions' expiry is judged at.
+ */
+export function asAdmission<F extends Finding>(policy: Policy, findings: F[], objectOf: (f: F) => K8sObject | undefined, nowMs: number): F[] {
+  const out: F[] = []
+  for (const f of findings) {
+    if (policy.exemptNamespaces.includes(f.resource.namespace)) continue
+    const a = actionFor(policy, f.code)
+    if (a === 'off') continue
+    let severity: Severity = a === 'deny' ? 'error' : 'warning'
+    const subject = objectOf(f)
+    if (severity === 'error' && subject && exceptionFor(policy, f.code, subject, nowMs).active) severity = 'warning'
+    out.push(severity === f.severity ? f : { ...f, severity })
+  }
+  return out
+}
+
 /** Rules whose code the policy does not turn `off`, per policy (a config is read once). */
 const ACTIVE = new WeakMap<Policy, readonly Rule[]>()
 

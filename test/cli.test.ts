@@ -118,7 +118,7 @@ t.test('certs: writes ca.crt, tls.crt, tls.key (0600); --ca-bundle; --patch-mani
 t.test('analyze: text with file:line, exit 1 on errors, 0 when clean', async (t) => {
   const r = cli(['analyze', 'test/fixtures/rules/rg0103.yaml'])
   t.equal(r.code, 1)
-  t.match(r.stdout, /test\/fixtures\/rules\/rg0103\.yaml:\d+: Error \[RG0103\] \(HTTPRoute team-b\/api-b spec\.rules\[0\]\.matches\[0\]\)/)
+  t.match(r.stdout, /^Error \[RG0103\] \(HTTPRoute team-b\/api-b test\/fixtures\/rules\/rg0103\.yaml:\d+\) /m, "istioctl's layout")
   const clean = cli(['analyze', 'test/fixtures/clean.yaml'])
   t.equal(clean.code, 0, clean.stderr)
   t.equal(clean.stdout, '', 'nothing to report')
@@ -153,7 +153,7 @@ t.test('analyze as istioctl users know it: --suppress, thresholds, RG0302 hidden
 
   const stdin = spawnSync(process.execPath, [join(process.cwd(), CLI), 'analyze', '-'], { encoding: 'utf8', input: readFileSync(f, 'utf8'), timeout: 60_000 })
   t.equal(stdin.status, 1, '- reads standard input')
-  t.match(stdin.stdout, /<stdin>:\d+: Error \[IST0109\]/)
+  t.match(stdin.stdout, /Error \[IST0109\] \(VirtualService default\/reviews <stdin>:6\)/)
 
   t.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/, '--version')
 
@@ -167,6 +167,102 @@ t.test('analyze as istioctl users know it: --suppress, thresholds, RG0302 hidden
   t.equal(cli(['analyze', dir]).code, 1, 'an upper-case .YAML is read')
 })
 
+t.test('analyze: the line of the field, not of the document; List items at their own line', async (t) => {
+  const dir = tempDir(t)
+  const text = [
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
+    '  - apiVersion: networking.istio.io/v1',
+    '    kind: VirtualService',
+    '    metadata: {name: ratings, namespace: lines}',
+    '    spec:',
+    '      hosts: [ratings]',
+    '      http:',
+    '        - route:',
+    '            - destination: {host: ratings, subset: v1}',
+    '        - route:',
+    '            - destination:',
+    '                host: ratings',
+    '                subset: v9',
+    '  - apiVersion: networking.istio.io/v1',
+    '    kind: DestinationRule',
+    '    metadata: {name: ratings, namespace: lines}',
+    '    spec:',
+    '      host: ratings',
+    '      subsets: [{name: v1, labels: {version: v1}}]',
+    '',
+  ].join('\n')
+  writeFileSync(join(dir, 'list.yaml'), text)
+  const r = cli(['analyze', '-o', 'json', join(dir, 'list.yaml')])
+  const findings = JSON.parse(r.stdout).findings as { code: string; message: string; path?: string; source: { line: number } }[]
+  const v9 = findings.find((f) => f.code === 'IST0101' && f.message.includes('v9'))
+  t.ok(v9, 'the missing subset v9 is found')
+  t.equal(v9?.path, 'spec.http[1].route[0].destination')
+  t.equal(v9?.source.line, 13, 'line 13: the destination of http[1].route[0], not line 4 where the item starts')
+  const text2 = cli(['analyze', join(dir, 'list.yaml')])
+  t.match(text2.stdout, new RegExp(`Error \\[IST0101\\] \\(VirtualService lines/ratings ${join(dir, 'list.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:13\\) .*v9`))
+  const whole = findings.filter((f) => !f.path)
+  for (const f of whole) t.equal(f.source.line, 4, `${f.code} without a field: the item's line`)
+})
+
+t.test('analyze --config: the webhook\'s policy decides levels and the exit code, as at admission', async (t) => {
+  const dir = tempDir(t)
+  const f = 'test/fixtures/rules/ist0109.yaml'
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text)
+    return join(dir, name)
+  }
+  const plain = cli(['analyze', '--rules', 'IST0101', f])
+  t.equal(plain.code, 1, 'without --config: IST0101 is an Error (Istio\'s level) and fails')
+  const dflt = cli(['analyze', '--rules', 'IST0101', '--config', write('empty.yaml', 'rules: {}\n'), f])
+  t.equal(dflt.code, 0, dflt.stderr)
+  t.match(dflt.stdout, /^Warning \[IST0101\]/m, 'with the default policy IST0101 warns, as at admission')
+  t.notMatch(dflt.stdout, /^Error/m)
+  const deny = cli(['analyze', '--rules', 'IST0101', '--config', write('deny.yaml', 'rules: {IST0101: deny}\n'), f])
+  t.equal(deny.code, 1, 'rules: {IST0101: deny} fails CI as it denies')
+  const off = cli(['analyze', '--config', write('off.yaml', 'rules: {IST0109: off}\n'), f])
+  t.notMatch(off.stdout, /IST0109/, 'off: not shown')
+  const exempt = cli(['analyze', '--rules', 'IST0109', '--config', write('exempt.yaml', 'exemptNamespaces: [default]\n'), f])
+  t.notMatch(exempt.stdout, /\(VirtualService default\//, 'exempt namespaces: nothing about their objects')
+  t.match(exempt.stdout, /\(VirtualService other\/reviews-fqdn/, 'the other side is still judged')
+  const exc = cli(['analyze', '--rules', 'IST0109', '--config', write('exc.yaml', 'exceptions:\n  - name: cut-over\n    codes: [IST0109]\n    namespaces: [default, other]\n    expires: "2999-01-01T00:00:00Z"\n'), f])
+  t.notMatch(exc.stdout, /^Error \[IST0109\] \(VirtualService (default|other)\//m, 'an active exception makes the deny a warning')
+  t.match(exc.stdout, /^Warning \[IST0109\] \(VirtualService default\/reviews /m)
+  const expired = cli(['analyze', '--rules', 'IST0109', '--config', write('expired.yaml', 'exceptions:\n  - name: old\n    codes: [IST0109]\n    expires: "2020-01-01T00:00:00Z"\n'), f])
+  t.equal(expired.code, 1, 'an expired exception lets nothing through')
+  const bad = cli(['analyze', '--config', write('bad.yaml', 'rules: {IST0109: maybe}\n'), f])
+  t.equal(bad.code, 2, 'an invalid config is a usage error')
+  t.match(bad.stderr, /IST0109/)
+  t.equal(cli(['analyze', '--config', join(dir, 'missing.yaml'), f]).code, 2, 'a missing config file is an error')
+})
+
+t.test('analyze -o sarif validates against the SARIF 2.1.0 schema', async (t) => {
+  const mod = (await import('ajv-draft-04')) as unknown as { default: new (o: object) => import('ajv').default }
+  const AjvDraft04 = mod.default
+  const schema = JSON.parse(readFileSync('node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json', 'utf8'))
+  const ajv = new AjvDraft04({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false })
+  const validate = ajv.compile(schema)
+  t.notOk(validate({ version: '2.1.0', runs: [{ tool: { driver: {} } }] }), 'the schema rejects a driver without a name (so a pass means something)')
+
+  const r = cli(['analyze', '-o', 'sarif', '--migration', 'test/fixtures/rules/ist0109.yaml', 'test/fixtures/rules/rg0103.yaml'])
+  t.equal(r.code, 1, 'exit codes as for text')
+  const log = JSON.parse(r.stdout)
+  t.ok(validate(log), JSON.stringify(validate.errors?.slice(0, 3)))
+  t.equal(log.version, '2.1.0')
+  const run = log.runs[0]
+  t.equal(run.tool.driver.name, 'routeguard')
+  t.ok(run.results.length > 10)
+  const ids = run.tool.driver.rules.map((x: { id: string }) => x.id)
+  for (const res of run.results) {
+    t.equal(ids[res.ruleIndex], res.ruleId, `${res.ruleId}: ruleIndex points at its rule`)
+    t.ok(['error', 'warning', 'note'].includes(res.level))
+  }
+  const conflict = run.results.find((x: any) => x.ruleId === 'IST0109')
+  t.match(conflict.locations[0].physicalLocation, { artifactLocation: { uri: 'test/fixtures/rules/ist0109.yaml' }, region: { startLine: 6 } }, 'relative file and the line')
+  t.ok(run.results.some((x: any) => x.level === 'note'), 'info findings are notes')
+})
+
 t.test('analyze -o json: findings with source file and line; --rules filters', async (t) => {
   const r = cli(['analyze', '-o', 'json', '--rules', 'IST0109', 'test/fixtures/rules'])
   t.equal(r.code, 1)
@@ -178,7 +274,8 @@ t.test('analyze -o json: findings with source file and line; --rules filters', a
     t.match(f, { name: String, severity: 'error', resource: { kind: 'VirtualService' }, message: String, related: Array })
   }
   const first = out.findings.find((f: any) => f.resource.name === 'reviews')
-  t.equal(first.source.line, 2, 'line of the object start')
+  t.equal(first.path, 'spec.hosts')
+  t.equal(first.source.line, 6, 'the line of the field (spec.hosts), not of the object (2)')
 })
 
 t.test('analyze: a broken document is reported with file:line, the rest still analysed, exit 2', async (t) => {

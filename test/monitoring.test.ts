@@ -68,6 +68,7 @@ t.test('every metric the alerts and the dashboard query is exported by /metrics'
     const m = (await get(s.agent, `${s.url}/metrics`)).text
     return m.includes('routeguard_audit_last_run_timestamp_seconds ') && m.includes('routeguard_admission_duration_seconds_bucket') ? m : undefined
   })
+  if (!text) return t.fail('no audit pass and no admission histogram in /metrics')
   const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!))
   const samples = new Set([...text.matchAll(/^([a-z_][a-z0-9_]*)(?:\{|\s)/gm)].map((m) => m[1]!))
   const labelsOf = (metric: string) => new Set([...text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\}`, 'gm'))].flatMap((m) => [...m[1]!.matchAll(/([a-z_]+)="/g)].map((l) => l[1]!)))

@@ -48,25 +48,31 @@ export function analyzeObjects(loaded: LoadedObject[], opts: AnalyzeOptions = {}
     const source = sources.get(idOf(object))
     for (const f of evaluate(object, view, { mode: 'audit', rules, implementation: opts.implementation, mesh: opts.mesh })) findings.push(source ? { ...f, source } : f)
   }
-  findings.sort((a, b) => {
-    const fa = a.source?.file ?? ''
-    const fb = b.source?.file ?? ''
-    if (fa !== fb) return fa < fb ? -1 : 1
-    return (a.source?.line ?? 0) - (b.source?.line ?? 0) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)
-  })
+  findings.sort(bySource)
   return { findings, view }
+}
+
+/** Orders findings by file, line, then code. */
+export function bySource(a: SourcedFinding, b: SourcedFinding): number {
+  const fa = a.source?.file ?? ''
+  const fb = b.source?.file ?? ''
+  if (fa !== fb) return fa < fb ? -1 : 1
+  return (a.source?.line ?? 0) - (b.source?.line ?? 0) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)
 }
 
 const LEVEL_WORD: Record<Severity, string> = { error: 'Error', warning: 'Warning', info: 'Info' }
 
-/** `file:line: Error [IST0109] VirtualService ns/name: message` per finding. */
+/**
+ * One line per finding in istioctl's layout (`diag.Message.String()`): `Error [IST0109]
+ * (VirtualService default/reviews-conflict reviews.yaml:12) message`, the origin being the file and
+ * the line of the finding's field (`withFieldLines`) when it came from a file.
+ */
 export function formatText(findings: SourcedFinding[]): string {
   return findings
     .map((f) => {
-      const where = f.source ? (f.source.line ? `${f.source.file}:${f.source.line}: ` : `${f.source.file}: `) : ''
-      const res = describeRef(f.resource)
+      const origin = f.source && f.source.file !== 'cluster' ? ` ${f.source.file}${f.source.line ? `:${f.source.line}` : ''}` : ''
       const body = f.message.startsWith(`${f.code}: `) ? f.message.slice(f.code.length + 2) : f.message
-      return `${where}${LEVEL_WORD[f.severity]} [${f.code}] (${res}${f.path ? ` ${f.path}` : ''}) ${body}`
+      return `${LEVEL_WORD[f.severity]} [${f.code}] (${describeRef(f.resource)}${origin}) ${body}`
     })
     .join('\n')
 }
