@@ -3,11 +3,14 @@
  * and every object it emits validates: built-in kinds against the Kubernetes OpenAPI schemas that
  * kubernetes-models ships, cert-manager's against @kubernetes-models/cert-manager, the
  * prometheus-operator's against their CRDs in ../shared/crds/prometheus-operator (schema and CEL).
+ * The README's deploy commands name an overlay that builds and the image tag it uses; and
+ * `kubectl-routeguard` on PATH is a kubectl plugin (`kubectl routeguard analyze`).
  * Needs kubectl (with its built-in kustomize) on PATH, as `kubectl apply -k` does.
  */
 import { execFileSync } from 'node:child_process'
-import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { crdValidator, type CrdValidator } from './crd.js'
@@ -80,4 +83,38 @@ if (!kubectl) {
       }
     })
   }
+
+  t.test('the README deploy section: the overlay it applies builds, with the image it builds', async (t) => {
+    const readme = readFileSync('README.md', 'utf8')
+    const deploy = readme.slice(readme.indexOf('## Deploy to a cluster'))
+    const block = /```sh\n([\s\S]*?)```/.exec(deploy)![1]!
+    const tag = /docker build -t (\S+) \./.exec(block)?.[1]
+    t.ok(tag, 'docker build -t TAG .')
+    const applies = [...block.matchAll(/kubectl apply -k (\S+)/g)].map((m) => m[1]!)
+    t.ok(applies.length > 0, 'kubectl apply -k DIR')
+    for (const dir of applies) {
+      const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })
+      const images = [...out.matchAll(/^\s*image: (\S+)$/gm)].map((m) => m[1])
+      t.ok(images.length > 0 && images.every((i) => i === tag), `${dir}: every container runs ${tag}`)
+    }
+  })
+
+  t.test('kubectl-routeguard on PATH is a kubectl plugin', async (t) => {
+    const bin = mkdtempSync(join(tmpdir(), 'rg-plugin-'))
+    symlinkSync(resolve('dist/cli.js'), join(bin, 'kubectl-routeguard'))
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` }
+    const list = execFileSync('kubectl', ['plugin', 'list'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
+    t.match(list, /kubectl-routeguard/)
+    t.match(execFileSync('kubectl', ['routeguard', '--version'], { encoding: 'utf8', env }), /^\d+\.\d+\.\d+/)
+    let code = 0
+    let out = ''
+    try {
+      execFileSync('kubectl', ['routeguard', 'analyze', '--rules', 'IST0109', 'test/fixtures/rules/ist0109.yaml'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
+    } catch (e) {
+      code = (e as { status: number }).status
+      out = (e as { stdout: string }).stdout
+    }
+    t.equal(code, 1, 'kubectl routeguard analyze exits as routeguard analyze')
+    t.match(out, /Error \[IST0109\]/)
+  })
 }

@@ -122,7 +122,25 @@ export function parseConfig(text: string, source = 'config'): Config {
   }
 }
 
-/** Reads and validates a configuration file. @throws ConfigError, or the fs error when unreadable. */
+/**
+ * Reads and validates a configuration file: the config itself, or the ConfigMap that ships it
+ * (`kind: ConfigMap` with `data["config.yaml"]`, as manifests/base/config.yaml), so that `analyze
+ * --config` in CI reads the very manifest the webhook mounts.
+ * @throws ConfigError, or the fs error when unreadable.
+ */
 export function loadConfig(path: string): Config {
-  return parseConfig(readFileSync(path, 'utf8'), path)
+  const text = readFileSync(path, 'utf8')
+  let doc: unknown
+  try {
+    doc = parse(text)
+  } catch {
+    return parseConfig(text, path) // parseConfig reports the syntax error
+  }
+  const cm = doc as { kind?: unknown; data?: Record<string, unknown> } | null
+  if (cm?.kind === 'ConfigMap') {
+    const inner = cm.data?.['config.yaml']
+    if (typeof inner !== 'string') throw new ConfigError(`${path}: a ConfigMap without data["config.yaml"]`)
+    return parseConfig(inner, `${path} (data["config.yaml"])`)
+  }
+  return parseConfig(text, path)
 }

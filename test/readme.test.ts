@@ -1,0 +1,127 @@
+/**
+ * The README's quick start and examples, run as written (issue #17, item 9): every ```sh block of
+ * the Quick start section. `npm start` runs package.json's start script (the build is pretest's;
+ * a second tsc here would rewrite dist/ under the other test files), on a free port instead of
+ * 8443 (the commands' URLs follow), in a scratch directory that links the clone's files, so
+ * `certs/` is the scratch one. Each command's output must hold what the `# ` lines after it show:
+ * the text between the `…` elisions, with the line breaks of the README taken out.
+ * `npm ci && npm test` is the command running this test, so it is not run again. The deploy
+ * section (docker, kubectl) is checked by conformance/manifests.test.ts.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, readFileSync, symlinkSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import t from 'tap'
+import { eventually, tempDir } from './helpers.js'
+
+interface Step {
+  command: string
+  expected: string[]
+}
+
+const readme = readFileSync('README.md', 'utf8')
+const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 5))
+const blocks = [...quickStart.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!)
+
+/** Commands (continuation lines joined) and the `# ` lines that follow each. */
+export function steps(block: string): Step[] {
+  const out: Step[] = []
+  const lines = block.split('\n')
+  // `# ` lines right after a command (or after its output) are its output; after a blank line, prose
+  let output = false
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    if (!line.trim()) {
+      output = false
+      continue
+    }
+    if (line.startsWith('#')) {
+      if (output) out.at(-1)!.expected.push(line.replace(/^#\s?/, ''))
+      continue
+    }
+    let command = line
+    while (command.endsWith('\\')) command = `${command.slice(0, -1)}${lines[++i]!.trim()}`
+    out.push({ command, expected: [] })
+    output = true
+  }
+  return out
+}
+
+/** The pieces of the expected output between `…`, with the README's line breaks taken out. */
+export function pieces(expected: string[]): string[] {
+  return expected
+    .join(' ')
+    .split('…')
+    .map((p) => p.replace(/\s+/g, ' ').replace(/([,{[:]) "/g, '$1"').trim().replace(/^[,\s]+|[,\s]+$/g, ''))
+    .filter((p) => p.replace(/[{}[\]",:\s]/g, '').length >= 3)
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => res(port))
+    })
+  })
+}
+
+function run(command: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const c = spawn('bash', ['-c', command], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    c.stdout.on('data', (d) => (stdout += d))
+    c.stderr.on('data', (d) => (stderr += d))
+    c.on('close', (code) => res({ code, stdout, stderr }))
+  })
+}
+
+t.test('the parser reads commands and their output (so a pass means something)', async (t) => {
+  const s = steps('# prose\ncurl a \\\n  b\n# {"x":1,\n#  "y":"two words"} …\n\n# more prose\n# and more\nnode c\n')
+  t.same(s, [
+    { command: 'curl a b', expected: ['{"x":1,', ' "y":"two words"} …'] },
+    { command: 'node c', expected: [] },
+  ])
+  t.same(pieces(s[0]!.expected), ['{"x":1,"y":"two words"}'])
+  t.ok(blocks.length >= 4, 'start, test, examples, more examples, analyze')
+})
+
+t.test('README quick start and examples, as written', async (t) => {
+  const dir = tempDir(t)
+  for (const f of ['dist', 'node_modules', 'package.json', 'examples', 'test', 'manifests']) symlinkSync(resolve(f), join(dir, f))
+  const port = await freePort()
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }
+  let server: ChildProcess | undefined
+  t.teardown(() => {
+    server?.kill('SIGTERM')
+  })
+  let checked = 0
+  for (const block of blocks) {
+    for (const step of steps(block)) {
+      if (step.command === 'npm ci && npm test') {
+        t.equal(pkg.scripts.test, 'tap', 'npm test runs tap (this suite)')
+        continue
+      }
+      if (step.command === 'npm ci && npm start') {
+        t.ok(existsSync('package-lock.json'), 'npm ci has a lockfile to install from')
+        server = spawn('bash', ['-c', `${pkg.scripts.start} --port ${port}`], { cwd: dir, stdio: 'ignore' })
+        const up = await eventually(async () => (await run(`curl -s --cacert certs/ca.crt https://127.0.0.1:${port}/readyz`, dir)).stdout.includes('"ready"') || (await run(`curl -s -o /dev/null -w '%{http_code}' --cacert certs/ca.crt https://127.0.0.1:${port}/readyz`, dir)).stdout === '200')
+        t.ok(up, 'npm start: the webhook answers /readyz over TLS with the certificates it made in certs/')
+        continue
+      }
+      const command = step.command.replaceAll('127.0.0.1:8443', `127.0.0.1:${port}`)
+      const r = await run(command, dir)
+      t.not(r.code, 127, `${step.command}: runs (${r.stderr.slice(0, 200)})`)
+      if (command.startsWith('curl')) t.equal(r.code, 0, `${step.command}: curl succeeds`)
+      for (const piece of pieces(step.expected)) {
+        t.ok(r.stdout.includes(piece), `${step.command}\n  prints ${JSON.stringify(piece.slice(0, 120))}${r.stdout.includes(piece) ? '' : `\n  got ${r.stdout.slice(0, 600)}`}`)
+        checked++
+      }
+      const redirect = /> (\S+)$/.exec(command)
+      if (redirect) t.ok(readFileSync(join(dir, redirect[1]!), 'utf8').length > 0, `${step.command}: writes ${redirect[1]}`)
+    }
+  }
+  t.ok(server, 'the quick start starts the webhook')
+  t.ok(checked >= 10, `${checked} documented outputs compared`)
+})
