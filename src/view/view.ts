@@ -523,6 +523,12 @@ export class ClusterView implements View {
         }
         break
       }
+      case KIND.TLSRoute: {
+        // by parent only (routeguard trace: TLS passthrough by SNI); no rule judges TLSRoute matches
+        const r = add ? route.keep(obj) : route(obj)
+        for (const parent of r.parentRefs) if (isGatewayParent(parent)) this.postParent(kind, parent, obj, r.hostnames, add)
+        break
+      }
       default:
         break
     }

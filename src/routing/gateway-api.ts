@@ -1,0 +1,531 @@
+/**
+ * Gateway API routing, as a conformant implementation serves a request: the model `routeguard trace`
+ * runs and the conflict rules' precedence follows. Pure functions of (view, request).
+ *
+ * Sources (Gateway API v1.4/v1.6, `apis/v1`):
+ * - listener selection: `Listener.hostname` ("the most specific match wins"), `Listener.port`,
+ *   `protocol` (HTTP/HTTPS for HTTPRoute and GRPCRoute, TLS Passthrough for TLSRoute);
+ * - attachment: `ParentReference` (sectionName, port), `AllowedRoutes` (namespaces, kinds), and
+ *   hostname intersection (`HTTPRouteSpec.hostnames`); a request is matched against the routes of
+ *   the most specific hostname that matches it first (one virtual host per hostname, as Envoy-based
+ *   implementations do);
+ * - `HTTPRouteMatch` (path Exact / PathPrefix by path element / RegularExpression, headers with
+ *   case-insensitive names, query params, method) and the precedence of `HTTPRouteRule`: Exact
+ *   path, longest PathPrefix, method, most headers, most query params, then the oldest route, then
+ *   `{namespace}/{name}`, then rule and match order. RegularExpression paths rank below every
+ *   PathPrefix (the spec leaves them implementation-specific);
+ * - `GRPCRouteRule` precedence: service characters, method characters, header matches;
+ * - `HTTPBackendRef`: invalid references (unknown kind, missing Service, cross-namespace without a
+ *   ReferenceGrant) get 500 for their share; a rule without usable backends and no redirect → 500;
+ *   no matching rule → 404;
+ * - filters: `HTTPRequestRedirectFilter` (scheme, hostname, port with the spec's well-known-port
+ *   rules, path ReplaceFullPath / ReplacePrefixMatch, status 302 by default), `HTTPURLRewriteFilter`,
+ *   `HTTPHeaderFilter` (request and response; backendRef-level too), `HTTPRequestMirrorFilter`;
+ * - GAMMA (GEP-1294, GEP-1426): routes whose parentRef is a Service; a consumer route (in the
+ *   client's namespace) hides the producer routes for that client; the parentRef's port narrows;
+ *   with no route the request goes to the Service itself.
+ */
+import { arr, type K8sObject, KIND, nameOf, nsOf, num, rec, str } from '../model/object.js'
+import { serviceFQDN } from '../model/hosts.js'
+import { attachment, effectiveHostnames, type Listener, listeners, type ParentRef, referenceGranted, route } from '../model/gatewayapi.js'
+import { parentKey, type View } from '../view/view.js'
+import {
+  type BackendRequest,
+  type Candidate,
+  header,
+  queryParam,
+  type Redirect,
+  type RouteRef,
+  type TraceRequest,
+  type TraceResult,
+  type TracedBackend,
+} from './types.js'
+
+/** How a matching route match ranks; higher sorts first, field by field. */
+interface Rank {
+  host: [number, number]
+  exact: number
+  prefix: number
+  method: number
+  headers: number
+  query: number
+}
+
+interface Hit {
+  obj: K8sObject
+  rule: number
+  match: number | null
+  rank: Rank
+  /** the matched PathPrefix value (ReplacePrefixMatch needs it) */
+  prefix?: string
+  hostname: string
+}
+
+const WELL_KNOWN: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443, grpc: 80 }
+
+/** A regular expression that must match the whole value (RE2 and ECMAScript agree on the usual syntax). */
+function fullMatch(pattern: string, value: string): boolean {
+  try {
+    return new RegExp(`^(?:${pattern})$`).test(value)
+  } catch {
+    return false
+  }
+}
+
+/** PathPrefix by path element: `/abc` matches `/abc`, `/abc/` and `/abc/d`, not `/abcd`. */
+export function prefixMatches(prefix: string, path: string): boolean {
+  let p = prefix
+  while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
+  if (p === '/') return true
+  return path === p || path.startsWith(`${p}/`)
+}
+
+/**
+ * Does an `HTTPRouteMatch` select the request? @returns its rank parts, or undefined when it does
+ * not match. `raw` undefined is a rule without matches (PathPrefix `/`).
+ */
+export function httpMatch(raw: unknown, req: TraceRequest): (Omit<Rank, 'host'> & { matchedPrefix?: string }) | undefined {
+  const m = rec(raw)
+  const path = rec(m.path)
+  const type = str(path.type) ?? 'PathPrefix'
+  const value = str(path.value) ?? '/'
+  let exact = 0
+  let prefix = 0
+  let matchedPrefix: string | undefined
+  if (type === 'Exact') {
+    if (req.path !== value) return undefined
+    exact = 1
+  } else if (type === 'RegularExpression') {
+    if (!fullMatch(value, req.path)) return undefined
+  } else {
+    if (!prefixMatches(value, req.path)) return undefined
+    let v = value
+    while (v.length > 1 && v.endsWith('/')) v = v.slice(0, -1)
+    prefix = v.length + 1 // a PathPrefix outranks every regex, even `/`
+    matchedPrefix = v
+  }
+  const method = str(m.method)
+  if (method !== undefined && method !== req.method) return undefined
+  const headers = arr(m.headers)
+  for (const h of headers) {
+    const x = rec(h)
+    const got = header(req.headers, str(x.name) ?? '')
+    if (got === undefined) return undefined
+    if ((str(x.type) ?? 'Exact') === 'RegularExpression' ? !fullMatch(str(x.value) ?? '', got) : got !== str(x.value)) return undefined
+  }
+  const query = arr(m.queryParams)
+  for (const q of query) {
+    const x = rec(q)
+    const got = queryParam(req.query, str(x.name) ?? '')
+    if (got === undefined) return undefined
+    if ((str(x.type) ?? 'Exact') === 'RegularExpression' ? !fullMatch(str(x.value) ?? '', got) : got !== str(x.value)) return undefined
+  }
+  return { exact, prefix, method: method ? 1 : 0, headers: headers.length, query: query.length, ...(matchedPrefix ? { matchedPrefix } : {}) }
+}
+
+/** Does a `GRPCRouteMatch` select the request? @returns its rank, or undefined. */
+export function grpcMatch(raw: unknown, req: TraceRequest): Omit<Rank, 'host'> | undefined {
+  const m = rec(raw)
+  const method = rec(m.method)
+  const service = str(method.service)
+  const name = str(method.method)
+  const got = req.grpc
+  if (service !== undefined || name !== undefined) {
+    if (!got) return undefined
+    const regex = str(method.type) === 'RegularExpression'
+    if (service !== undefined && !(regex ? fullMatch(service, got.service) : got.service === service)) return undefined
+    if (name !== undefined && !(regex ? fullMatch(name, got.method) : got.method === name)) return undefined
+  }
+  const headers = arr(m.headers)
+  for (const h of headers) {
+    const x = rec(h)
+    const v = header(req.headers, str(x.name) ?? '')
+    if (v === undefined) return undefined
+    if ((str(x.type) ?? 'Exact') === 'RegularExpression' ? !fullMatch(str(x.value) ?? '', v) : v !== str(x.value)) return undefined
+  }
+  return { exact: service?.length ?? 0, prefix: name?.length ?? 0, method: 0, headers: headers.length, query: 0 }
+}
+
+/** Orders hits by the spec's precedence: rank, then oldest route, then namespace/name, then rule and match order. */
+export function byPrecedence(a: Hit, b: Hit): number {
+  const ra = a.rank
+  const rb = b.rank
+  const d =
+    rb.host[0] - ra.host[0] || rb.host[1] - ra.host[1] || rb.exact - ra.exact || rb.prefix - ra.prefix || rb.method - ra.method || rb.headers - ra.headers || rb.query - ra.query
+  if (d) return d
+  if (a.obj !== b.obj) {
+    const ta = Date.parse(str(rec(a.obj.metadata).creationTimestamp) ?? '') || 0
+    const tb = Date.parse(str(rec(b.obj.metadata).creationTimestamp) ?? '') || 0
+    if (ta !== tb) return ta - tb
+    const na = `${nsOf(a.obj)}/${nameOf(a.obj)}`
+    const nb = `${nsOf(b.obj)}/${nameOf(b.obj)}`
+    if (na !== nb) return na < nb ? -1 : 1
+  }
+  return a.rule - b.rule || (a.match ?? -1) - (b.match ?? -1)
+}
+
+/** Specificity of a hostname that matched a request host: exact names first, then longer wildcards, `*` last. */
+function hostRank(h: string): [number, number] {
+  if (h === '*') return [0, 0]
+  return h.startsWith('*') ? [1, h.length] : [2, h.length]
+}
+
+/** Does a Gateway API hostname (`*.example.com` covers one or more labels) match the request host? */
+export function hostnameMatches(hostname: string, host: string | undefined): boolean {
+  if (hostname === '*') return true
+  if (host === undefined) return false
+  const h = host.toLowerCase()
+  const n = hostname.toLowerCase()
+  if (n.startsWith('*.')) return h.endsWith(n.slice(1)) && h.length > n.length - 1
+  return h === n
+}
+
+/**
+ * The route hostname the request is served under on a listener: the most specific of the route's
+ * effective hostnames (its own intersected with the listener's; the listener's, or `*`, when it
+ * sets none) that matches the host; undefined when the route does not serve this host there.
+ */
+function servedHostname(obj: K8sObject, listener: Listener | undefined, host: string | undefined): string | undefined {
+  let best: string | undefined
+  for (const h of effectiveHostnames(route(obj).hostnames, listener?.hostname)) if (hostnameMatches(h, host) && (best === undefined || byHostRank(h, best) < 0)) best = h
+  return best
+}
+
+function byHostRank(a: string, b: string): number {
+  const ra = hostRank(a)
+  const rb = hostRank(b)
+  return rb[0] - ra[0] || rb[1] - ra[1]
+}
+
+function describe(obj: K8sObject): string {
+  return `${obj.kind} ${nsOf(obj)}/${nameOf(obj)}`
+}
+
+/** The workloads (Deployments and other Pod templates, or Pods) a Service selects, in its namespace. */
+export function serviceWorkloads(view: View, service: K8sObject | undefined): TracedBackend['workloads'] {
+  if (!service) return []
+  const selector = rec(rec(service.spec).selector) as Record<string, string>
+  if (Object.keys(selector).length === 0) return []
+  const ns = nsOf(service)
+  const out: TracedBackend['workloads'] = []
+  for (const w of view.workloadsSelected(selector)) if (w.namespace === ns) out.push({ kind: String(w.obj.kind), namespace: ns, name: nameOf(w.obj) })
+  return out
+}
+
+/**
+ * One `backendRef` of a route in `routeNs`, resolved against the view (HTTPBackendRef rules). A
+ * consumer route's backendRef to its own parent Service needs no ReferenceGrant (GEP-1426).
+ */
+function backend(view: View, routeKind: string, routeNs: string, raw: unknown, parentService?: { namespace: string; name: string }): TracedBackend {
+  const b = rec(raw)
+  const group = str(b.group) ?? ''
+  const kind = str(b.kind) ?? 'Service'
+  const namespace = str(b.namespace) ?? routeNs
+  const name = str(b.name) ?? ''
+  const port = num(b.port) ?? null
+  const weight = num(b.weight) ?? 1
+  const out: TracedBackend = { kind, namespace, name, port, weight, workloads: [] }
+  if (group !== '' || kind !== 'Service') return { ...out, invalid: `InvalidKind: ${group ? `${group}/` : ''}${kind} is not a Service` }
+  const ownParent = parentService?.namespace === namespace && parentService.name === name
+  if (namespace !== routeNs && !ownParent && !referenceGranted((ns) => view.referenceGrantsIn(ns), namespace, routeKind, routeNs, 'Service', name)) {
+    return { ...out, invalid: `RefNotPermitted: no ReferenceGrant in ${namespace} lets ${routeKind}s in ${routeNs} reference Service ${name}` }
+  }
+  const service = view.get(KIND.Service, namespace, name)
+  if (!service) return { ...out, invalid: `BackendNotFound: Service ${namespace}/${name} not found` }
+  return { ...out, workloads: serviceWorkloads(view, service) }
+}
+
+function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k]
+  headers[name] = value
+}
+
+/** Applies an `HTTPHeaderFilter` (set, add, remove) to `headers` in place. */
+function modifyHeaders(headers: Record<string, string>, filter: unknown): void {
+  const f = rec(filter)
+  for (const s of arr(f.set)) setHeader(headers, str(rec(s).name) ?? '', str(rec(s).value) ?? '')
+  for (const a of arr(f.add)) {
+    const name = str(rec(a).name) ?? ''
+    const existing = header(headers, name)
+    setHeader(headers, existing === undefined ? name : (Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name), existing === undefined ? (str(rec(a).value) ?? '') : `${existing},${str(rec(a).value) ?? ''}`)
+  }
+  for (const r of arr(f.remove)) {
+    const name = String(r).toLowerCase()
+    for (const k of Object.keys(headers)) if (k.toLowerCase() === name) delete headers[k]
+  }
+}
+
+/**
+ * `ReplacePrefixMatch`: the matched prefix replaced, one `/` between replacement and rest
+ * (`/foo` → `/xyz`: `/foo/bar` → `/xyz/bar`; → `/`: `/foo/bar` → `/bar`, `/foo` → `/`).
+ */
+export function replacePrefix(path: string, matched: string, replacement: string): string {
+  const rest = matched === '/' ? (path === '/' ? '' : path) : path.slice(matched.length)
+  const out = rest === '' ? replacement : replacement.endsWith('/') ? replacement + rest.slice(1) : replacement + rest
+  return out || '/'
+}
+
+function rewrittenPath(path: string, modifier: unknown, matchedPrefix: string | undefined): string {
+  const m = rec(modifier)
+  const type = str(m.type)
+  if (type === 'ReplaceFullPath') return str(m.replaceFullPath) ?? path
+  if (type === 'ReplacePrefixMatch') return replacePrefix(path, matchedPrefix ?? '/', str(m.replacePrefixMatch) ?? '/')
+  return path
+}
+
+/**
+ * What the winning rule does with the request: redirect, or backends with the request they get.
+ * `listenerPort` is the port a redirect without scheme or port keeps.
+ */
+function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, via: string, candidates: Candidate[], meshService?: { namespace: string; name: string }): TraceResult {
+  const obj = hit.obj
+  const kind = String(obj.kind)
+  const rule = rec(arr(rec(obj.spec).rules)[hit.rule])
+  const route: RouteRef = { kind, namespace: nsOf(obj), name: nameOf(obj), rule: hit.rule, match: hit.match }
+  const headers = { ...req.headers }
+  let path = req.path
+  let host = req.host
+  let redirect: Redirect | null = null
+  const response = { set: {} as Record<string, string>, add: {} as Record<string, string>, remove: [] as string[] }
+  let responseTouched = false
+  const mirrors: TracedBackend[] = []
+  for (const f of arr(rule.filters)) {
+    const filter = rec(f)
+    switch (str(filter.type)) {
+      case 'RequestHeaderModifier':
+        modifyHeaders(headers, filter.requestHeaderModifier)
+        break
+      case 'ResponseHeaderModifier': {
+        const r = rec(filter.responseHeaderModifier)
+        for (const s of arr(r.set)) response.set[str(rec(s).name) ?? ''] = str(rec(s).value) ?? ''
+        for (const a of arr(r.add)) response.add[str(rec(a).name) ?? ''] = str(rec(a).value) ?? ''
+        for (const x of arr(r.remove)) response.remove.push(String(x))
+        responseTouched = true
+        break
+      }
+      case 'URLRewrite': {
+        const u = rec(filter.urlRewrite)
+        if (str(u.hostname)) host = str(u.hostname)
+        if (u.path) path = rewrittenPath(path, u.path, hit.prefix)
+        break
+      }
+      case 'RequestRedirect': {
+        const r = rec(filter.requestRedirect)
+        const scheme = str(r.scheme) ?? req.scheme
+        let port: number | null = num(r.port) ?? (str(r.scheme) ? (WELL_KNOWN[scheme] ?? listenerPort) : listenerPort)
+        if (port === WELL_KNOWN[scheme] && (scheme === 'http' || scheme === 'https')) port = null
+        redirect = { statusCode: num(r.statusCode) ?? 302, scheme, host: str(r.hostname) ?? req.host, port, path: r.path ? rewrittenPath(req.path, r.path, hit.prefix) : req.path }
+        break
+      }
+      case 'RequestMirror': {
+        const m = rec(filter.requestMirror)
+        mirrors.push(backend(view, kind, nsOf(obj), m.backendRef))
+        break
+      }
+      default:
+        break
+    }
+  }
+  if (redirect) {
+    return { status: redirect.statusCode, route, backends: [], backendRequest: null, redirect, via, candidates, ...(responseTouched ? { responseHeaders: response } : {}) }
+  }
+  const backends = arr(rule.backendRefs).map((b) => backend(view, kind, nsOf(obj), b, meshService))
+  const usable = backends.filter((b) => !b.invalid && b.weight > 0)
+  const status = usable.length ? 200 : 500
+  // backendRef-level filters: what the first usable backend receives (each backend may differ)
+  const first = arr(rule.backendRefs).find((b, i) => backends[i] === usable[0])
+  const backendHeaders = { ...headers }
+  for (const f of arr(rec(first).filters)) if (str(rec(f).type) === 'RequestHeaderModifier') modifyHeaders(backendHeaders, rec(f).requestHeaderModifier)
+  const target = kind === 'GRPCRoute' && req.grpc ? `/${req.grpc.service}/${req.grpc.method}` : `${path}${req.query ? `?${req.query}` : ''}`
+  const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: target, host, headers: backendHeaders } : null
+  return {
+    status,
+    route,
+    backends,
+    backendRequest,
+    redirect: null,
+    via,
+    candidates,
+    ...(responseTouched ? { responseHeaders: response } : {}),
+    ...(mirrors.length ? { mirrors } : {}),
+  }
+}
+
+/** Matching rules of `obj` for the request, with their rank. */
+function hits(obj: K8sObject, req: TraceRequest, hostname: string): Hit[] {
+  const grpc = obj.kind === 'GRPCRoute'
+  const out: Hit[] = []
+  const rules = arr(rec(obj.spec).rules)
+  for (let r = 0; r < rules.length; r++) {
+    const matches = arr(rec(rules[r]).matches)
+    const list: (unknown | undefined)[] = matches.length ? matches : [undefined]
+    for (let i = 0; i < list.length; i++) {
+      const m = grpc ? grpcMatch(list[i], req) : httpMatch(list[i], req)
+      if (!m) continue
+      const { matchedPrefix, ...rank } = m as Omit<Rank, 'host'> & { matchedPrefix?: string }
+      out.push({ obj, rule: r, match: matches.length ? i : null, rank: { host: hostRank(hostname), ...rank }, ...(matchedPrefix ? { prefix: matchedPrefix } : {}), hostname })
+    }
+  }
+  return out
+}
+
+/** Picks the winner among candidate routes; `served` gives the hostname each serves the request under. */
+function choose(view: View, routes: { obj: K8sObject; hostname: string }[], req: TraceRequest, listenerPort: number, via: string, candidates: Candidate[], meshService?: { namespace: string; name: string }): TraceResult {
+  const all: Hit[] = []
+  for (const r of routes) {
+    const h = hits(r.obj, req, r.hostname)
+    if (h.length === 0) candidates.push({ kind: String(r.obj.kind), namespace: nsOf(r.obj), name: nameOf(r.obj), rule: null, result: 'no-match', why: 'no rule matches the request' })
+    all.push(...h)
+  }
+  all.sort(byPrecedence)
+  const win = all[0]
+  if (!win) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via, candidates }
+  const seen = new Set<string>()
+  for (const h of all.slice(1)) {
+    const key = `${describe(h.obj)}#${h.rule}`
+    if (seen.has(key) || (h.obj === win.obj && h.rule === win.rule)) continue
+    seen.add(key)
+    const why = h.rank.host[0] !== win.rank.host[0] || h.rank.host[1] !== win.rank.host[1] ? `hostname ${win.hostname} is more specific than ${h.hostname}` : h.obj === win.obj ? `rule ${win.rule} comes first or ranks higher` : samePrecedence(h, win) ? `same precedence; ${describe(win.obj)} is older or sorts first` : `${describe(win.obj)} rule ${win.rule} ranks higher (exact path, longer prefix, method, more headers, more query params)`
+    candidates.push({ kind: String(h.obj.kind), namespace: nsOf(h.obj), name: nameOf(h.obj), rule: h.rule, result: 'outranked', why })
+  }
+  candidates.unshift({ kind: String(win.obj.kind), namespace: nsOf(win.obj), name: nameOf(win.obj), rule: win.rule, result: 'won', why: `match ${win.match ?? '(none: every request)'} of rule ${win.rule}` })
+  return serve(view, win, req, listenerPort, via, candidates, meshService)
+}
+
+function samePrecedence(a: Hit, b: Hit): boolean {
+  const x = a.rank
+  const y = b.rank
+  return x.exact === y.exact && x.prefix === y.prefix && x.method === y.method && x.headers === y.headers && x.query === y.query
+}
+
+/** Listener protocols that carry the request: HTTP for plain HTTP, HTTPS for TLS-terminated, TLS for passthrough. */
+function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean): Listener | undefined {
+  const tls = req.scheme === 'https' || req.scheme === 'wss'
+  const name = tls ? (req.sni ?? req.host) : req.host
+  let best: Listener | undefined
+  for (const l of listeners(gateway)) {
+    if (l.port !== req.port) continue
+    const ok = passthrough ? l.protocol === 'TLS' : tls ? l.protocol === 'HTTPS' : l.protocol === 'HTTP'
+    if (!ok || !hostnameMatches(l.hostname ?? '*', name)) continue
+    if (!best || byHostRank(l.hostname ?? '*', best.hostname ?? '*') < 0) best = l
+  }
+  return best
+}
+
+/**
+ * A request sent to `gateway` on `req.port`: the listener, the routes attached to it, the winner.
+ * TLS passthrough (a TLS listener on the port, no HTTPS one for the SNI) routes by SNI (TLSRoute).
+ */
+export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest): TraceResult {
+  const candidates: Candidate[] = []
+  const passthroughListener = req.scheme === 'https' && !listenerFor(gateway, req, false) ? listenerFor(gateway, req, true) : undefined
+  const listener = passthroughListener ?? listenerFor(gateway, req, false)
+  const gwRef = `Gateway ${nsOf(gateway)}/${nameOf(gateway)}`
+  if (!listener) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `${gwRef} port ${req.port}: no listener for host ${req.sni ?? req.host ?? '(address)'}`, candidates }
+  const via = `${gwRef} listener ${listener.name}`
+  const kinds = passthroughListener ? [KIND.TLSRoute] : req.grpc ? [KIND.GRPCRoute, KIND.HTTPRoute] : [KIND.HTTPRoute]
+  const parent = parentKey({ index: 0, group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: nsOf(gateway), name: nameOf(gateway) })
+  const routes: { obj: K8sObject; hostname: string }[] = []
+  for (const kind of kinds) {
+    const seen = new Set<K8sObject>()
+    for (const p of view.routesOnParent(kind, parent, undefined)) {
+      if (seen.has(p.obj)) continue
+      seen.add(p.obj)
+      // attached when any of its parentRefs to this Gateway reaches the listener
+      const refs = route(p.obj).parentRefs.filter((r) => r.kind === 'Gateway' && r.namespace === nsOf(gateway) && r.name === nameOf(gateway))
+      const stages = refs.map((r) => attachment(gateway, r, String(p.obj.kind), nsOf(p.obj), view))
+      if (!stages.some((a) => a.attached.some((l) => l.name === listener.name))) {
+        const selected = stages.some((a) => a.selected.some((l) => l.name === listener.name))
+        candidates.push({ kind: String(p.obj.kind), namespace: nsOf(p.obj), name: nameOf(p.obj), rule: null, result: 'not-attached', why: selected ? `listener ${listener.name} does not allow it (allowedRoutes)` : `its parentRefs select other listeners (sectionName or port)` })
+        continue
+      }
+      const hostname = servedHostname(p.obj, listener, passthroughListener ? req.sni : req.host)
+      if (hostname === undefined) {
+        candidates.push({ kind: String(p.obj.kind), namespace: nsOf(p.obj), name: nameOf(p.obj), rule: null, result: 'hostname', why: `its hostnames do not match ${req.host ?? 'an address'}` })
+        continue
+      }
+      routes.push({ obj: p.obj, hostname })
+    }
+    if (routes.length && kind === KIND.GRPCRoute) break
+  }
+  // one virtual host per hostname: only routes under the most specific matching hostname compete
+  let top: string | undefined
+  for (const r of routes) if (top === undefined || byHostRank(r.hostname, top) < 0) top = r.hostname
+  const competing = routes.filter((r) => r.hostname === top)
+  for (const r of routes) if (r.hostname !== top) candidates.push({ kind: String(r.obj.kind), namespace: nsOf(r.obj), name: nameOf(r.obj), rule: null, result: 'hostname', why: `hostname ${top} is more specific than its ${r.hostname}` })
+  if (passthroughListener) {
+    const win = competing.sort((a, b) => byPrecedence({ obj: a.obj, rule: 0, match: null, rank: zero(), hostname: a.hostname }, { obj: b.obj, rule: 0, match: null, rank: zero(), hostname: b.hostname }))[0]
+    if (!win) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via, candidates }
+    const rule = rec(arr(rec(win.obj.spec).rules)[0])
+    const backends = arr(rule.backendRefs).map((b) => backend(view, 'TLSRoute', nsOf(win.obj), b))
+    const ok = backends.some((b) => !b.invalid && b.weight > 0)
+    candidates.unshift({ kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, result: 'won', why: `SNI ${req.sni} matches ${win.hostname}` })
+    return { status: ok ? 200 : 500, route: { kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, match: null }, backends, backendRequest: ok ? { method: req.method, path: `${req.path}${req.query ? `?${req.query}` : ''}`, host: req.host, headers: { ...req.headers } } : null, redirect: null, via, candidates }
+  }
+  return choose(view, competing, req, listener.port ?? req.port, via, candidates)
+}
+
+function zero(): Rank {
+  return { host: [0, 0], exact: 0, prefix: 0, method: 0, headers: 0, query: 0 }
+}
+
+/**
+ * The Service a client in `fromNamespace` reaches with `host` (Kubernetes DNS: `svc`, `svc.ns`,
+ * `svc.ns.svc`, `svc.ns.svc.cluster.local`), or undefined.
+ */
+export function serviceForHost(view: View, host: string, fromNamespace: string): K8sObject | undefined {
+  const parts = host.toLowerCase().replace(/\.$/, '').split('.')
+  if (parts.length === 1) return view.get(KIND.Service, fromNamespace, parts[0]!)
+  if (parts.length === 2 || (parts.length >= 3 && parts[2] === 'svc')) return view.get(KIND.Service, parts[1]!, parts[0]!)
+  return undefined
+}
+
+/**
+ * A request made inside the mesh by a client in `fromNamespace` (GAMMA): the Service the host
+ * names, the routes whose parentRef is that Service (consumer routes of the client's namespace
+ * first), the winner; with no route, the Service itself.
+ */
+export function traceMesh(view: View, fromNamespace: string, req: TraceRequest): TraceResult {
+  const candidates: Candidate[] = []
+  const service = req.host === undefined ? undefined : serviceForHost(view, req.host, fromNamespace)
+  if (!service) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `mesh from ${fromNamespace}: no Service for host ${req.host ?? '(address)'}`, candidates }
+  const ns = nsOf(service)
+  const name = nameOf(service)
+  const via = `mesh from namespace ${fromNamespace} to Service ${ns}/${name} port ${req.port}`
+  const kinds = req.grpc ? [KIND.GRPCRoute, KIND.HTTPRoute] : [KIND.HTTPRoute]
+  const routes: K8sObject[] = []
+  for (const kind of kinds) {
+    for (const p of view.serviceRoutesMatching(serviceFQDN(name, ns))) {
+      if (p.obj.kind !== kind.split('/')[1] || p.parent.namespace !== ns || p.parent.name !== name) continue
+      if (p.parent.port !== undefined && p.parent.port !== req.port) {
+        candidates.push({ kind: String(p.obj.kind), namespace: nsOf(p.obj), name: nameOf(p.obj), rule: null, result: 'not-attached', why: `its parentRef is for port ${p.parent.port}` })
+        continue
+      }
+      if (!routes.includes(p.obj)) routes.push(p.obj)
+    }
+    if (routes.length) break
+  }
+  const consumer = routes.filter((r) => nsOf(r) === fromNamespace && fromNamespace !== ns)
+  const producer = routes.filter((r) => nsOf(r) === ns)
+  const used = consumer.length ? consumer : producer
+  for (const r of routes) {
+    if (used.includes(r)) continue
+    candidates.push({ kind: String(r.kind), namespace: nsOf(r), name: nameOf(r), rule: null, result: 'not-attached', why: consumer.length && nsOf(r) === ns ? `a consumer route in ${fromNamespace} takes precedence over producer routes` : `a consumer route of namespace ${nsOf(r)} applies only to clients there` })
+  }
+  if (used.length === 0) {
+    const port = arr(rec(service.spec).ports).map(rec).find((p) => num(p.port) === req.port)
+    return {
+      status: port ? 200 : 404,
+      route: null,
+      backends: [{ kind: 'Service', namespace: ns, name, port: req.port, weight: 1, workloads: serviceWorkloads(view, service) }],
+      backendRequest: port ? { method: req.method, path: `${req.path}${req.query ? `?${req.query}` : ''}`, host: req.host, headers: { ...req.headers } } : null,
+      redirect: null,
+      via: `${via} (no route: the Service itself)`,
+      candidates,
+    }
+  }
+  return choose(view, used.map((obj) => ({ obj, hostname: '*' })), req, req.port, via, candidates, { namespace: ns, name })
+}
+
+/** Re-exported for callers that hold a ParentRef. */
+export type { ParentRef }

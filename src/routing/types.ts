@@ -1,0 +1,117 @@
+/**
+ * What `routeguard trace` is asked and what it answers: one request, and the route, rule and
+ * backends that serve it, the request the backend receives, the redirect, and every candidate that
+ * lost with why. Shared by the Gateway API and Istio routing models (./gateway-api.ts, ./istio.ts).
+ */
+
+/** One request as a client sends it. Header names are matched case-insensitively. */
+export interface TraceRequest {
+  /** `http`, `https`, `grpc`, `ws` */
+  scheme: string
+  /** the Host header / `:authority` without the port; undefined: an address (no hostname matches) */
+  host: string | undefined
+  /** the port the request is sent to (Gateway: the listener port; mesh: the Service port) */
+  port: number
+  method: string
+  /** the path, without the query */
+  path: string
+  /** the raw query string, without `?` */
+  query?: string
+  headers: Record<string, string>
+  /** the TLS server name (HTTPS, TLS passthrough) */
+  sni?: string
+  /** gRPC service and method (GRPCRoute) */
+  grpc?: { service: string; method: string }
+}
+
+export interface RouteRef {
+  kind: string
+  namespace: string
+  name: string
+  /** index of the rule in `spec.rules` (Gateway API) or `spec.http` (Istio) */
+  rule: number
+  /** index of the match in the rule, or null for a rule without matches */
+  match: number | null
+}
+
+export interface BackendWorkload {
+  kind: string
+  namespace: string
+  name: string
+}
+
+export interface TracedBackend {
+  kind: string
+  namespace: string
+  name: string
+  port: number | null
+  weight: number
+  /** Istio subset, when the destination names one */
+  subset?: string
+  /** why the backend cannot be used (its share of requests gets 500), when it cannot */
+  invalid?: string
+  workloads: BackendWorkload[]
+}
+
+export interface BackendRequest {
+  method: string
+  /** request-target: the path with its query */
+  path: string
+  host: string | undefined
+  headers: Record<string, string>
+}
+
+export interface Redirect {
+  statusCode: number
+  scheme: string
+  host: string | undefined
+  /** null when the Location carries no port (the scheme's default) */
+  port: number | null
+  path: string
+}
+
+export interface Candidate {
+  kind: string
+  namespace: string
+  name: string
+  rule: number | null
+  /** `won`, `not-attached`, `hostname`, `no-match`, `outranked`, `shadowed`, `ambiguous` */
+  result: string
+  why: string
+}
+
+export interface TraceResult {
+  /** the HTTP status the client gets: 200, 3xx (redirect), 404 (no route), 500 (no valid backend) */
+  status: number
+  route: RouteRef | null
+  backends: TracedBackend[]
+  backendRequest: BackendRequest | null
+  redirect: Redirect | null
+  /** response headers the route adds, sets or removes (ResponseHeaderModifier) */
+  responseHeaders?: { set: Record<string, string>; add: Record<string, string>; remove: string[] }
+  /** mirrors: backends that get a copy */
+  mirrors?: TracedBackend[]
+  /** what the request went through: `Gateway ns/name listener L`, `mesh from namespace N to Service ns/name:port` */
+  via: string
+  candidates: Candidate[]
+  /** when two configurations claim the request and the data plane's choice is not defined */
+  ambiguous?: string
+}
+
+/** The header named `name` (any case), or undefined. */
+export function header(headers: Record<string, string>, name: string): string | undefined {
+  const lower = name.toLowerCase()
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v
+  return undefined
+}
+
+/** The query parameter `name` (exact name, first occurrence), or undefined. */
+export function queryParam(query: string | undefined, name: string): string | undefined {
+  if (!query) return undefined
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=')
+    const k = decodeURIComponent(eq < 0 ? part : part.slice(0, eq))
+    if (k === name) return decodeURIComponent(eq < 0 ? '' : part.slice(eq + 1))
+  }
+  return undefined
+}
