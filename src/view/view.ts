@@ -132,6 +132,8 @@ export interface View {
   meshHostsMatching(host: string): Iterable<MeshHostPosting>
   /** Gateway-bound VirtualService matches on `gateway` (`ns/name`), identical `host`, identical match `sig`. */
   gatewayVirtualServices(gateway: string, host: string, sig: string): Iterable<GatewayVsPosting>
+  /** VirtualServices whose `gateways` name the Istio Gateway `gateway` (`ns/name`, as pilot resolves it). */
+  virtualServicesOnGateway(gateway: string): Iterable<K8sObject>
   /**
    * Gateway API Gateways whose `spec.addresses` request (`type`, `value`); `type` as written,
    * `IPAddress` when absent (the API's default).
@@ -189,6 +191,7 @@ export class ClusterView implements View {
   private readonly counts = new Map<KindKey, number>()
   private readonly meshHosts = new HostTrie<MeshHostPosting>()
   private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
+  private readonly gatewayBound = new MultiMap<string, K8sObject>()
   private readonly gatewaysByPort = new Map<number, MultiMap<string, K8sObject>>()
   private readonly gatewaysByAddress = new MultiMap<string, K8sObject>()
   private readonly istioGatewaysByCertificate = new MultiMap<string, { obj: K8sObject; server: number }>()
@@ -364,6 +367,10 @@ export class ClusterView implements View {
     return this.routeMatchIndex.get(key)
   }
 
+  virtualServicesOnGateway(gateway: string): Iterable<K8sObject> {
+    return this.gatewayBound.get(gateway)
+  }
+
   routesOnParent(kind: KindKey, pk: string, hostname: string | undefined): Iterable<RouteParentPosting> {
     const p = this.routeParents.get(lengthPrefixed([kind, pk]))
     if (!p) return []
@@ -399,6 +406,10 @@ export class ClusterView implements View {
             if (add) this.meshHosts.add(host, { obj, scopes: vs.scopes, host })
             else this.meshHosts.remove(host, mine)
           }
+        }
+        for (const g of vs.gateways) {
+          if (add) this.gatewayBound.add(g, obj)
+          else this.gatewayBound.remove(g, (o) => o === obj)
         }
         forEachGatewayMatch(vs, (gateway, host, m) => {
           const key = gatewayMatchKey(gateway, host, m.sig)
