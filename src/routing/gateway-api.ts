@@ -385,17 +385,26 @@ function choose(view: View, routes: { obj: K8sObject; hostname: string }[], req:
     const key = `${describe(h.obj)}#${h.rule}`
     if (seen.has(key) || (h.obj === win.obj && h.rule === win.rule)) continue
     seen.add(key)
-    const why = h.rank.host[0] !== win.rank.host[0] || h.rank.host[1] !== win.rank.host[1] ? `hostname ${win.hostname} is more specific than ${h.hostname}` : h.obj === win.obj ? `rule ${win.rule} comes first or ranks higher` : samePrecedence(h, win) ? `same precedence; ${describe(win.obj)} is older or sorts first` : `${describe(win.obj)} rule ${win.rule} ranks higher (exact path, longer prefix, method, more headers, more query params)`
+    const why = outrankedBy(win, h)
     candidates.push({ kind: String(h.obj.kind), namespace: nsOf(h.obj), name: nameOf(h.obj), rule: h.rule, result: 'outranked', why })
   }
   candidates.unshift({ kind: String(win.obj.kind), namespace: nsOf(win.obj), name: nameOf(win.obj), rule: win.rule, result: 'won', why: `match ${win.match ?? '(none: every request)'} of rule ${win.rule}` })
   return serve(view, win, req, listenerPort, via, candidates, meshService)
 }
 
-function samePrecedence(a: Hit, b: Hit): boolean {
-  const x = a.rank
-  const y = b.rank
-  return x.exact === y.exact && x.prefix === y.prefix && x.method === y.method && x.headers === y.headers && x.query === y.query
+/** Why `win` outranks `lost`: the first precedence step that tells them apart. */
+function outrankedBy(win: Hit, lost: Hit): string {
+  const w = win.rank
+  const l = lost.rank
+  const by = `${describe(win.obj)} rule ${win.rule}`
+  if (w.host[0] !== l.host[0] || w.host[1] !== l.host[1]) return `${by} is under the more specific hostname ${win.hostname}`
+  if (w.exact !== l.exact) return `${by} matches the path exactly`
+  if (w.prefix !== l.prefix) return `${by} matches a longer path prefix (${win.prefix ?? '(regex)'})`
+  if (w.method !== l.method) return `${by} also matches the method`
+  if (w.headers !== l.headers) return `${by} matches more headers (${w.headers} against ${l.headers})`
+  if (w.query !== l.query) return `${by} matches more query parameters (${w.query} against ${l.query})`
+  if (win.obj !== lost.obj) return `same precedence: ${by} belongs to the older route (or the first by namespace/name)`
+  return `same precedence: ${by} comes first in the route`
 }
 
 /** Listener protocols that carry the request: HTTP for plain HTTP, HTTPS for TLS-terminated, TLS for passthrough. */

@@ -11,7 +11,9 @@ import { traceIstioGateway, traceIstioMesh } from './istio.js'
 import type { TraceRequest, TraceResult } from './types.js'
 
 /** A usage error: exit 2 with this message. */
-export class TraceUsageError extends Error {}
+export class TraceUsageError extends Error {
+  override name = 'TraceUsageError'
+}
 
 export interface TraceOptions {
   url: string

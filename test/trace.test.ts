@@ -1,0 +1,108 @@
+/**
+ * `routeguard trace` (issue #16) on the fixtures in test/fixtures/trace (no ../shared): JSON fields,
+ * exit codes (0 routed, 1 not, 2 usage), the winner with file:line, losing candidates with why,
+ * both Gateway kinds, the mesh, and the same answer against a cluster (the loopback API server).
+ */
+import { execFile } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { parseAllDocuments } from 'yaml'
+import { loadObjects } from '../src/analyze/load.js'
+import { parseRequest, resolveGateway, trace, TraceUsageError } from '../src/routing/trace.js'
+import { ClusterView } from '../src/view/view.js'
+import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES } from './fake-apiserver.js'
+import { tempDir } from './helpers.js'
+
+const F = 'test/fixtures/trace/shop.yaml'
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['dist/cli.js', 'trace', ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+}
+
+const view = () => {
+  const v = new ClusterView()
+  for (const o of loadObjects([F], 'default').objects) v.upsert(o.object)
+  return v
+}
+
+t.test('requests from the command line', async (t) => {
+  const r = parseRequest({ url: 'https://Shop.Example.com:8443/a%20b?x=1&y', method: 'post', headers: ['X-A: 1', 'Host: other.example.com:9'] })
+  t.same(r, { scheme: 'https', host: 'other.example.com', port: 8443, method: 'POST', path: '/a b', query: 'x=1&y', headers: { 'X-A': '1', Host: 'other.example.com:9' }, sni: 'other.example.com' })
+  t.equal(parseRequest({ url: 'http://10.0.0.1/' }).host, undefined, 'an address has no hostname')
+  t.equal(parseRequest({ url: 'reviews:9080/r' }).port, 9080, 'no scheme: http')
+  t.throws(() => parseRequest({ url: 'http://x', headers: ['nocolon'] }), TraceUsageError)
+  t.throws(() => resolveGateway(view(), 'shop/web'), /both Gateway shop\/web \(gateway\.networking\.k8s\.io\) and Gateway shop\/web \(networking\.istio\.io\)/)
+  t.equal(resolveGateway(view(), 'networking.istio.io/shop/web:80').kind, 'istio')
+  t.throws(() => resolveGateway(view(), 'shop/none'), /no such Gateway/)
+  t.throws(() => trace(view(), { url: 'http://x/' }), /--gateway .* or --from/)
+})
+
+t.test('Gateway API: precedence, hostnames, redirect, invalid backend, no route', async (t) => {
+  const canary = trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://www.shop.example.com/cart/1', headers: ['x-canary: true'] })
+  t.match(canary, { status: 200, route: { kind: 'HTTPRoute', namespace: 'shop', name: 'cart', rule: 1, match: 0 }, backends: [{ kind: 'Service', namespace: 'shop', name: 'cart-canary', port: 8080, workloads: [{ kind: 'Deployment', name: 'cart-canary' }] }] })
+  t.ok(canary.candidates.some((c) => c.name === 'cart' && c.rule === 0 && c.result === 'outranked' && /more headers/.test(c.why)), 'rule 0 lost: fewer headers')
+  t.ok(canary.candidates.some((c) => c.name === 'catch-all' && c.result === 'hostname'), 'catch-all lost on the hostname')
+  const stable = trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://www.shop.example.com/cart/1' })
+  t.match(stable, { status: 200, route: { name: 'cart', rule: 0 }, backendRequest: { method: 'GET', path: '/cart/1', host: 'www.shop.example.com' } })
+  const redirect = trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://a.shop.example.com/old' })
+  t.match(redirect, { status: 301, redirect: { statusCode: 301, scheme: 'https', host: 'a.shop.example.com', port: null, path: '/new' }, backendRequest: null })
+  const broken = trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://a.shop.example.com/broken/x' })
+  t.equal(broken.status, 500)
+  t.match(broken.backends[0]?.invalid, /BackendNotFound/)
+  const none = trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://www.shop.example.com/elsewhere' })
+  t.equal(none.status, 404)
+  t.equal(none.route, null)
+  t.equal(trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://other.example.com/' }).status, 404, 'no listener for the host')
+})
+
+t.test('Istio: mesh first match with subsets of workloads; the Istio Gateway with no VirtualService', async (t) => {
+  const jason = trace(view(), { from: 'shop', url: 'http://cart:8080/', headers: ['end-user: jason'] })
+  t.match(jason, { status: 200, route: { kind: 'VirtualService', name: 'cart', rule: 0, match: 0 }, backends: [{ name: 'cart-canary', workloads: [{ name: 'cart-canary' }] }] })
+  t.ok(jason.candidates.some((c) => c.rule === 1 && c.result === 'shadowed'))
+  const other = trace(view(), { from: 'shop', url: 'http://cart.shop.svc.cluster.local:8080/' })
+  t.match(other, { route: { rule: 1 }, backends: [{ name: 'cart' }] })
+  t.same(other.backends[0]!.workloads.map((w) => w.name).sort(), ['cart-canary', 'cart-v1'], 'the Service selects both Deployments')
+  const frontend = trace(view(), { from: 'shop', url: 'http://frontend:8080/' })
+  t.match(frontend, { status: 200, route: null, backends: [{ name: 'frontend', workloads: [{ name: 'frontend' }] }] }, 'no VirtualService: the Service')
+  t.equal(trace(view(), { gateway: 'networking.istio.io/shop/web', url: 'http://www.shop.example.com/' }).status, 404, 'an Istio Gateway without VirtualServices')
+})
+
+t.test('the command line: JSON, exit codes, file:line', async (t) => {
+  const ok = await cli([F, '--gateway', 'gateway.networking.k8s.io/shop/web', '--url', 'http://www.shop.example.com/cart/2', '-o', 'json'])
+  t.equal(ok.code, 0, ok.stderr)
+  const doc = JSON.parse(ok.stdout)
+  t.same(Object.keys(doc).slice(0, 6), ['status', 'route', 'backends', 'backendRequest', 'redirect', 'candidates'])
+  t.match(doc.route, { kind: 'HTTPRoute', namespace: 'shop', name: 'cart', rule: 0, match: 0, source: `${F}:15` })
+  const text = await cli([F, '--gateway', 'gateway.networking.k8s.io/shop/web', '--url', 'http://www.shop.example.com/cart/2'])
+  t.match(text.stdout, /^200 via Gateway shop\/web listener http\nroute: HTTPRoute shop\/cart rule 0 match 0 \(test\/fixtures\/trace\/shop\.yaml:15\)/)
+  t.match(text.stdout, /workload: Deployment shop\/cart-v1/)
+  t.equal((await cli([F, '--gateway', 'gateway.networking.k8s.io/shop/web', '--url', 'http://www.shop.example.com/nothing'])).code, 1, '404: exit 1')
+  t.equal((await cli([F, '--gateway', 'gateway.networking.k8s.io/shop/web', '--url', 'http://a.shop.example.com/broken'])).code, 1, '500: exit 1')
+  t.equal((await cli([F, '--gateway', 'gateway.networking.k8s.io/shop/web', '--url', 'http://a.shop.example.com/old'])).code, 0, 'a redirect is routed: exit 0')
+  const both = await cli([F, '--gateway', 'shop/web', '--url', 'http://x/'])
+  t.equal(both.code, 2, 'a name both Gateway kinds have: usage error')
+  t.match(both.stderr, /gateway\.networking\.k8s\.io\/shop\/web or networking\.istio\.io\/shop\/web/)
+  t.equal((await cli([F, '--url', 'http://x/'])).code, 2, 'neither --gateway nor --from')
+  t.equal((await cli(['--url', 'http://x/', '--from', 'shop'])).code, 2, 'no input')
+})
+
+t.test('against a cluster (the loopback API server): the same answer, Pods as workloads', async (t) => {
+  const api = new FakeApiServer([...CORE_RESOURCES, ...ISTIO_RESOURCES, ...GATEWAY_API_RESOURCES])
+  await api.start()
+  t.teardown(() => api.stop())
+  for (const d of parseAllDocuments(readFileSync(F, 'utf8')).map((x) => x.toJS())) if (d.kind !== 'Deployment') api.put(d)
+  api.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cart-v1-abc12', namespace: 'shop', labels: { app: 'cart', track: 'stable' } } })
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'kubeconfig'), JSON.stringify(api.kubeconfig()))
+  const r = await cli(['--kubeconfig', join(dir, 'kubeconfig'), '--gateway', 'gateway.networking.k8s.io/shop/web', '--url', 'http://www.shop.example.com/cart/3', '-o', 'json'])
+  t.equal(r.code, 0, r.stderr)
+  const doc = JSON.parse(r.stdout)
+  t.match(doc, { status: 200, route: { kind: 'HTTPRoute', namespace: 'shop', name: 'cart', rule: 0 }, backends: [{ name: 'cart', workloads: [{ kind: 'Pod', name: 'cart-v1-abc12' }] }] })
+  t.notOk('source' in doc.route, 'no file:line for cluster objects')
+  t.ok(api.requests.every((x) => x.method === 'GET'), 'read-only')
+})
