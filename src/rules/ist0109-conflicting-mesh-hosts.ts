@@ -8,9 +8,13 @@
  *   also conflicts with every public host that wildcard-matches it (in both directions of who
  *   is the subject); two public hosts conflict only when identical;
  * - one finding per VirtualService, naming every other VirtualService and the first host.
- * Reads: the mesh-host index only (hosts of the subject, and wildcards above them).
+ * Reads: the mesh-host index only (hosts of the subject, and wildcards above them). The message
+ * ends with one request to the host and where a sidecar sends it today (`routing/istio.ts`).
  */
-import { type K8sObject, KIND, idOf, sameObject } from '../model/object.js'
+import { type K8sObject, KIND, idOf, nameOf, nsOf, sameObject } from '../model/object.js'
+import { describeOutcome, describeRequest, exampleHost } from '../routing/examples.js'
+import { traceIstioMesh } from '../routing/istio.js'
+import type { View } from '../view/view.js'
 import { PUBLIC_SCOPE, virtualService, vsFQDNs } from '../model/istio.js'
 import type { MeshHostPosting } from '../view/view.js'
 import { describeAll, finding } from './messages.js'
@@ -94,9 +98,24 @@ export const ist0109 = defineRule({
       finding(
         'IST0109',
         subject,
-        { others: describeAll(sorted), host: first.host, scope: vs.scopes[first.scopeAt]! },
+        { others: describeAll(sorted), host: first.host, scope: vs.scopes[first.scopeAt]!, example: example(view, subject, first.host, vs.scopes[first.scopeAt]!) },
         { path: 'spec.hosts', related: sorted },
       ),
     ]
   },
 })
+
+/**
+ * ` GET http://host/ from namespace N goes to VirtualService ns/name rule R today.` for the host
+ * in conflict, from a namespace of the scope (the subject's own for `*`); `` when the trace finds no
+ * VirtualService or only the subject.
+ */
+function example(view: View, subject: K8sObject, host: string, scope: string): string {
+  const from = scope === '*' ? nsOf(subject) : scope
+  const req = { scheme: 'http', host: exampleHost(host), port: 80, method: 'GET', path: '/', headers: {} }
+  if (!req.host) return ''
+  const result = traceIstioMesh(view, from, req)
+  const r = result.route
+  if (!r || (r.namespace === nsOf(subject) && r.name === nameOf(subject))) return ''
+  return ` ${describeRequest(req)} from namespace ${from} ${describeOutcome(result)} today.`
+}

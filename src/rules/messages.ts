@@ -39,7 +39,7 @@ export const CATALOGUE = {
     level: 'error',
     description: 'Two mesh-bound VirtualServices claim the same host in overlapping exportTo scopes; sidecars keep only one.',
     source: 'Istio analyzer virtualservice.ConflictingMeshGatewayHostsAnalyzer',
-    template: '{subject} and {others} are mesh VirtualServices that define the same host {host} (exportTo scope {scope}); sidecars use only one of them. Merge them into one VirtualService.',
+    template: '{subject} and {others} are mesh VirtualServices that define the same host {host} (exportTo scope {scope}); sidecars use only one of them. Merge them into one VirtualService.{example}',
   },
   IST0112: {
     name: 'VirtualServiceDestinationPortSelectorRequired',
@@ -200,7 +200,7 @@ export const CATALOGUE = {
     level: 'error',
     description: 'Two VirtualServices bound to the same Istio Gateway and host have an identical match; Istio merges them in an order nobody chose.',
     source: 'Istio gateway route merging (pilot/pkg/networking/core/gateway.go); routeguard policy',
-    template: '{subject} match {match} on host {host} of gateway {gateway} is identical to a match of older {others}; Istio merges both into one virtual host and one of them never gets traffic.',
+    template: '{subject} match {match} on host {host} of gateway {gateway} is identical to a match of older {others}; Istio merges both into one virtual host and one of them never gets traffic{example}.',
   },
   RG0102: {
     name: 'MeshRouteOwnershipConflict',
@@ -214,7 +214,7 @@ export const CATALOGUE = {
     level: 'error',
     description: 'Two routes on the same parent claim a hostname at equal specificity with an identical match; the older one takes all the traffic.',
     source: 'Gateway API HTTPRoute/GRPCRoute rule precedence (HTTPRouteRule, GRPCRouteRule docs)',
-    template: '{subject} match {match} on host {host} of {parent} is identical to a match of older {others}; the spec gives that traffic to the older route.',
+    template: '{subject} match {match} on host {host} of {parent} is identical to a match of older {others}; the spec gives that traffic to the older route{example}.',
   },
   RG0104: {
     name: 'MixedRouteKindsOnHostname',

@@ -4,11 +4,15 @@
  * a more specific name is its own Envoy virtual host) where an HTTP match of one is identical to a
  * match of the other, or both have a catch-all rule. Istio's gateway merges the routes of both
  * into one virtual host in an order nobody chose, so one of them never gets traffic.
- * Reported on the newer of the two. Reads: the (gateway, host, match) index.
+ * Reported on the newer of the two. Reads: the (gateway, host, match) index. The first finding
+ * names one request of the match and where the merged routes send it today (`routing/istio.ts`,
+ * the model `routeguard trace` runs).
  */
-import { type K8sObject, KIND, sameObject } from '../model/object.js'
-import { CATCH_ALL, describeHttpMatch, forEachGatewayMatch, gatewayMatchKey, virtualService } from '../model/istio.js'
-import { arr } from '../model/object.js'
+import { arr, type K8sObject, KIND, nameOf, nsOf, sameObject } from '../model/object.js'
+import { CATCH_ALL, describeHttpMatch, forEachGatewayMatch, gatewayMatchKey, gatewayRef, istioGateway, virtualService } from '../model/istio.js'
+import { describeOutcome, describeRequest, exampleIstioRequest } from '../routing/examples.js'
+import { traceIstioGateway } from '../routing/istio.js'
+import type { View } from '../view/view.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
 
@@ -32,9 +36,28 @@ export const rg0101 = defineRule({
       reported.add(key)
       const path = index === undefined ? `spec.http[${ruleIndex}]` : `spec.http[${ruleIndex}].match[${index}]`
       const list = [...others]
-      const match = sig === CATCH_ALL ? 'catch-all (no match)' : describeHttpMatch(arr(vs.http[ruleIndex]!.match)[index!])
-      out.push(finding('RG0101', subject, { match, host, gateway, others: describeAll(list) }, { path, related: list }))
+      const raw = index === undefined ? undefined : arr(vs.http[ruleIndex]!.match)[index]
+      const match = sig === CATCH_ALL ? 'catch-all (no match)' : describeHttpMatch(raw)
+      out.push(finding('RG0101', subject, { match, host, gateway, others: describeAll(list), example: out.length ? '' : example(view, subject, gateway, host, raw) }, { path, related: list }))
     })
     return out
   },
 })
+
+/**
+ * `: GET http://host/path … goes to VirtualService ns/name rule N` through the Istio Gateway (the
+ * first server that admits the host gives the port); `` when the match has no plain example or the
+ * Gateway is not in the view.
+ */
+function example(view: View, subject: K8sObject, gateway: string, host: string, raw: unknown): string {
+  const ref = gatewayRef(gateway, nsOf(subject))
+  const gw = view.get(KIND.IstioGateway, ref.namespace, ref.name)
+  const server = gw && istioGateway(gw).servers.find((s) => s.hosts.some((h) => h.endsWith('*') || h.endsWith(host)))
+  if (!gw || !server) return ''
+  const req = exampleIstioRequest(raw, host, server.port)
+  if (!req) return ''
+  const result = traceIstioGateway(view, gw, req)
+  const r = result.route
+  if (!r || (r.namespace === nsOf(subject) && r.name === nameOf(subject))) return `: for example ${describeRequest(req)}`
+  return `: ${describeRequest(req)} ${describeOutcome(result)} today`
+}

@@ -7,11 +7,15 @@
  * the older route (creationTimestamp, then namespace/name), so the newer one's rule never gets
  * traffic. `foo.example.com` against `*.example.com` is an override, not a conflict.
  * Reported on the newer. Reads: the (parent, hostname, match) index, and the parent Gateway.
+ * The first finding names one request of the match and where it goes today, traced with the
+ * routing model (`routing/gateway-api.ts`) that `routeguard trace` runs.
  */
 import { serviceFQDN } from '../model/hosts.js'
-import { type K8sObject, KIND, kindKeyOf, sameObject } from '../model/object.js'
-import { describeRouteMatch, isGatewayParent, isServiceParent, route, routeMatchPath } from '../model/gatewayapi.js'
-import { routeMatchKey } from '../view/view.js'
+import { arr, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, sameObject } from '../model/object.js'
+import { describeRouteMatch, isGatewayParent, isServiceParent, listeners, type ParentRef, route, type RouteMatch, routeMatchPath } from '../model/gatewayapi.js'
+import { describeOutcome, describeRequest, exampleHttpRouteRequest } from '../routing/examples.js'
+import { traceGateway, traceMesh } from '../routing/gateway-api.js'
+import { routeMatchKey, type View } from '../view/view.js'
 import { attach, attachesNowhere, claims, describeParent, refsOverlap, sharedListeners, subjectAttachments } from './attachment.js'
 import { describeAll, finding } from './messages.js'
 import { defineRule, type Finding } from './types.js'
@@ -49,7 +53,7 @@ export const rg0103 = defineRule({
               }
             }
           }
-          if (where) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), where.host, describeParent(parent, where.listener), others))
+          if (where) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), where.host, describeParent(parent, where.listener), others, out.length ? '' : example(view, subject, parent, match, where.host, where.listener)))
         }
       } else if (isServiceParent(parent)) {
         const host = serviceFQDN(parent.name, parent.namespace)
@@ -59,7 +63,7 @@ export const rg0103 = defineRule({
             if (sameObject(p.obj, subject) || !olderThanSubject(p.obj) || !refsOverlap(parent, p.parent)) continue
             others.add(p.obj)
           }
-          if (others.size) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), host, describeParent(parent), others))
+          if (others.size) out.push(report(subject, describeRouteMatch(subject, match), routeMatchPath(match), host, describeParent(parent), others, out.length ? '' : example(view, subject, parent, match, host, undefined)))
         }
       }
     }
@@ -67,7 +71,37 @@ export const rg0103 = defineRule({
   },
 })
 
-function report(subject: K8sObject, match: string, path: string, host: string, parent: string, others: Set<K8sObject>): Finding {
+function report(subject: K8sObject, match: string, path: string, host: string, parent: string, others: Set<K8sObject>, example: string): Finding {
   const list = [...others]
-  return finding('RG0103', subject, { match, host, parent, others: describeAll(list) }, { path, related: list })
+  return finding('RG0103', subject, { match, host, parent, others: describeAll(list), example }, { path, related: list })
+}
+
+/**
+ * `: GET http://host/path … goes to HTTPRoute ns/name rule N and never to this rule` for an
+ * HTTPRoute match, traced through the parent (a Gateway's listener, or the Service in the mesh
+ * from the route's namespace); `` when the match has no plain example (regular expressions, a
+ * GRPCRoute) or the parent is not in the view.
+ */
+function example(view: View, subject: K8sObject, parent: ParentRef, match: RouteMatch, host: string, listener: string | undefined): string {
+  if (subject.kind !== 'HTTPRoute') return ''
+  const raw = match.matchIndex === undefined ? undefined : arr(rec(arr(rec(subject.spec).rules)[match.ruleIndex]).matches)[match.matchIndex]
+  let result
+  let req
+  if (isGatewayParent(parent)) {
+    const gw = view.get(KIND.Gateway, parent.namespace, parent.name)
+    const port = gw && listeners(gw).find((l) => l.name === listener)?.port
+    if (!gw || port === undefined) return ''
+    req = exampleHttpRouteRequest(raw, host, port)
+    if (!req) return ''
+    result = traceGateway(view, gw, req)
+  } else {
+    const svc = view.get(KIND.Service, parent.namespace, parent.name)
+    const port = parent.port ?? num(rec(arr(rec(svc?.spec).ports)[0]).port) ?? 80
+    req = exampleHttpRouteRequest(raw, host, port)
+    if (!req) return ''
+    result = traceMesh(view, nsOf(subject), req)
+  }
+  const r = result.route
+  if (!r || (r.kind === subject.kind && r.namespace === nsOf(subject) && r.name === nameOf(subject))) return `: for example ${describeRequest(req)}`
+  return `: ${describeRequest(req)} ${describeOutcome(result)} and never to this rule`
 }
