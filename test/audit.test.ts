@@ -164,7 +164,7 @@ t.test('analyze --kubeconfig runs the audit once against the cluster, read-only'
     child.on('exit', (status) => resolve({ status, stdout, stderr }))
   })
   t.equal(r.status, 1, r.stderr)
-  t.match(r.stdout, /cluster: Error \[IST0109\] \(VirtualService default\/reviews/)
+  t.match(r.stdout, /^Error \[IST0109\] \(VirtualService default\/reviews\) /m, "istioctl's layout: no origin for cluster objects")
   t.match(r.stdout, /VirtualService prod\/reviews-fqdn/)
   t.ok(api.requests.slice(before).every((q) => q.method === 'GET'), 'no writes')
 })
