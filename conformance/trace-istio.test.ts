@@ -43,6 +43,7 @@ interface Row {
     redirect?: string
     ambiguous?: RegExp
     mirrors?: string[]
+    policies?: Record<string, unknown>
   }
 }
 
@@ -215,6 +216,21 @@ const rows: Row[] = [
     expect: { status: 503, route: 'default/reviews 0' },
   },
   {
+    name: 'request timeout and retries are reported, not timed',
+    doc: `${TR}/request-timeouts/ and ${REF}/#HTTPRetry`,
+    files: BOOKINFO,
+    yaml: vs('reviews', `  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: v2}\n    timeout: 0.5s\n    retries: {attempts: 3, perTryTimeout: 2s, retryOn: 5xx}\n`),
+    request: { from: 'default', url: 'http://reviews:9080/' },
+    expect: { status: 200, backends: ['reviews:v2=100'], policies: { timeout: '0.5s', retries: { attempts: 3, perTryTimeout: '2s', retryOn: '5xx' } } },
+  },
+  {
+    name: 'fault delay is reported with the route',
+    doc: `${TR}/fault-injection/#injecting-an-http-delay-fault`,
+    files: [...BOOKINFO, net('virtual-service-ratings-test-delay.yaml')],
+    request: { from: 'default', url: 'http://ratings:9080/', headers: ['end-user: jason'] },
+    expect: { status: 200, policies: { delay: '7s' } },
+  },
+  {
     name: 'redirect to https on the default port',
     doc: `${REF}/#HTTPRedirect (scheme, derivePort)`,
     files: [...BOOKINFO, net('bookinfo-gateway.yaml')],
@@ -274,6 +290,10 @@ t.test(`Istio trace table: ${rows.length} requests, each after an istio.io secti
     if (e.mirrors) {
       got.mirrors = (r.mirrors ?? []).map((m) => `${m.name}${m.subset ? `:${m.subset}` : ''}`)
       want.mirrors = e.mirrors
+    }
+    if (e.policies) {
+      got.policies = r.policies
+      want.policies = e.policies
     }
     t.same(got, want, `${row.name} (${row.doc})`)
     if (e.ambiguous) t.match(r.ambiguous, e.ambiguous, `${row.name}: names both`)

@@ -336,6 +336,8 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
   const first = arr(rule.backendRefs).find((b, i) => backends[i] === usable[0])
   const backendHeaders = { ...headers }
   for (const f of arr(rec(first).filters)) if (str(rec(f).type) === 'RequestHeaderModifier') modifyHeaders(backendHeaders, rec(f).requestHeaderModifier)
+  const timeouts = rec(rule.timeouts)
+  const policies = { ...(str(timeouts.request) ? { timeout: str(timeouts.request) } : {}), ...(str(timeouts.backendRequest) ? { backendTimeout: str(timeouts.backendRequest) } : {}) }
   const target = kind === 'GRPCRoute' && req.grpc ? `/${req.grpc.service}/${req.grpc.method}` : `${path}${req.query ? `?${req.query}` : ''}`
   const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: target, host, headers: backendHeaders } : null
   return {
@@ -348,6 +350,7 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
     candidates,
     ...(responseTouched ? { responseHeaders: response } : {}),
     ...(mirrors.length ? { mirrors } : {}),
+    ...(Object.keys(policies).length ? { policies } : {}),
   }
 }
 

@@ -239,6 +239,13 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
   applyHeaders(backendHeaders, rec(firstDest.headers).request)
   const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: `${path}${req.query ? `?${req.query}` : ''}`, host, headers: backendHeaders } : null
   const response = rec(rec(rule.headers).response)
+  const retries = rec(rule.retries)
+  const delay = str(rec(rec(rule.fault).delay).fixedDelay)
+  const policies = {
+    ...(str(rule.timeout) ? { timeout: str(rule.timeout) } : {}),
+    ...(rule.retries !== undefined ? { retries: { ...(num(retries.attempts) !== undefined ? { attempts: num(retries.attempts) } : {}), ...(str(retries.perTryTimeout) ? { perTryTimeout: str(retries.perTryTimeout) } : {}), ...(str(retries.retryOn) ? { retryOn: str(retries.retryOn) } : {}) } } : {}),
+    ...(delay ? { delay } : {}),
+  }
   return {
     ...base,
     status,
@@ -247,6 +254,7 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
     redirect: null,
     ...(Object.keys(response).length ? { responseHeaders: { set: rec(response.set) as Record<string, string>, add: rec(response.add) as Record<string, string>, remove: strs(response.remove) } } : {}),
     ...(mirrors.length ? { mirrors } : {}),
+    ...(Object.keys(policies).length ? { policies } : {}),
   }
 }
 

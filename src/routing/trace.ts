@@ -135,6 +135,7 @@ export function formatTrace(r: TraceResult, source?: (kind: string, namespace: s
     for (const w of b.workloads) lines.push(`  workload: ${w.kind} ${w.namespace}/${w.name}`)
   }
   for (const m of r.mirrors ?? []) lines.push(`mirror: ${m.kind} ${m.namespace}/${m.name}${m.invalid ? ` INVALID: ${m.invalid}` : ''}`)
+  if (r.policies) lines.push(`policies: ${JSON.stringify(r.policies)}`)
   if (r.backendRequest) {
     const br = r.backendRequest
     lines.push(`backend receives: ${br.method} ${br.path} host ${br.host ?? '(unchanged address)'}`)

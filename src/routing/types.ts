@@ -91,6 +91,12 @@ export interface TraceResult {
   responseHeaders?: { set: Record<string, string>; add: Record<string, string>; remove: string[] }
   /** mirrors: backends that get a copy */
   mirrors?: TracedBackend[]
+  /**
+   * What the proxy applies beyond the destination, as configured (the trace does not time
+   * anything): Gateway API `timeouts.request` / `timeouts.backendRequest`; Istio `timeout`,
+   * `retries` and a `fault.delay`.
+   */
+  policies?: { timeout?: string; backendTimeout?: string; retries?: { attempts?: number; perTryTimeout?: string; retryOn?: string }; delay?: string }
   /** what the request went through: `Gateway ns/name listener L`, `mesh from namespace N to Service ns/name:port` */
   via: string
   candidates: Candidate[]
