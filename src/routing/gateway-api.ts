@@ -81,6 +81,20 @@ export function prefixMatches(prefix: string, path: string): boolean {
 }
 
 /**
+ * Do all `{name, type, value}` matches (HTTPHeaderMatch, HTTPQueryParamMatch, GRPCHeaderMatch)
+ * hold? `lookup` gives the request's value for a name; type Exact (default) or RegularExpression.
+ */
+function allMatch(entries: unknown[], lookup: (name: string) => string | undefined): boolean {
+  for (const e of entries) {
+    const x = rec(e)
+    const got = lookup(str(x.name) ?? '')
+    if (got === undefined) return false
+    if ((str(x.type) ?? 'Exact') === 'RegularExpression' ? !fullMatch(str(x.value) ?? '', got) : got !== str(x.value)) return false
+  }
+  return true
+}
+
+/**
  * Does an `HTTPRouteMatch` select the request? @returns its rank parts, or undefined when it does
  * not match. `raw` undefined is a rule without matches (PathPrefix `/`).
  */
@@ -107,19 +121,9 @@ export function httpMatch(raw: unknown, req: TraceRequest): (Omit<Rank, 'host'> 
   const method = str(m.method)
   if (method !== undefined && method !== req.method) return undefined
   const headers = arr(m.headers)
-  for (const h of headers) {
-    const x = rec(h)
-    const got = header(req.headers, str(x.name) ?? '')
-    if (got === undefined) return undefined
-    if ((str(x.type) ?? 'Exact') === 'RegularExpression' ? !fullMatch(str(x.value) ?? '', got) : got !== str(x.value)) return undefined
-  }
+  if (!allMatch(headers, (name) => header(req.headers, name))) return undefined
   const query = arr(m.queryParams)
-  for (const q of query) {
-    const x = rec(q)
-    const got = queryParam(req.query, str(x.name) ?? '')
-    if (got === undefined) return undefined
-    if ((str(x.type) ?? 'Exact') === 'RegularExpression' ? !fullMatch(str(x.value) ?? '', got) : got !== str(x.value)) return undefined
-  }
+  if (!allMatch(query, (name) => queryParam(req.query, name))) return undefined
   return { exact, prefix, method: method ? 1 : 0, headers: headers.length, query: query.length, ...(matchedPrefix ? { matchedPrefix } : {}) }
 }
 
@@ -137,13 +141,18 @@ export function grpcMatch(raw: unknown, req: TraceRequest): Omit<Rank, 'host'> |
     if (name !== undefined && !(regex ? fullMatch(name, got.method) : got.method === name)) return undefined
   }
   const headers = arr(m.headers)
-  for (const h of headers) {
-    const x = rec(h)
-    const v = header(req.headers, str(x.name) ?? '')
-    if (v === undefined) return undefined
-    if ((str(x.type) ?? 'Exact') === 'RegularExpression' ? !fullMatch(str(x.value) ?? '', v) : v !== str(x.value)) return undefined
-  }
+  if (!allMatch(headers, (name) => header(req.headers, name))) return undefined
   return { exact: service?.length ?? 0, prefix: name?.length ?? 0, method: 0, headers: headers.length, query: 0 }
+}
+
+/** Oldest first (creationTimestamp), then by `namespace/name`: the tie-break of both APIs. */
+export function byAge(a: K8sObject, b: K8sObject): number {
+  const ta = Date.parse(str(rec(a.metadata).creationTimestamp) ?? '') || 0
+  const tb = Date.parse(str(rec(b.metadata).creationTimestamp) ?? '') || 0
+  if (ta !== tb) return ta - tb
+  const na = `${nsOf(a)}/${nameOf(a)}`
+  const nb = `${nsOf(b)}/${nameOf(b)}`
+  return na < nb ? -1 : na > nb ? 1 : 0
 }
 
 /** Orders hits by the spec's precedence: rank, then oldest route, then namespace/name, then rule and match order. */
@@ -153,14 +162,8 @@ export function byPrecedence(a: Hit, b: Hit): number {
   const d =
     rb.host[0] - ra.host[0] || rb.host[1] - ra.host[1] || rb.exact - ra.exact || rb.prefix - ra.prefix || rb.method - ra.method || rb.headers - ra.headers || rb.query - ra.query
   if (d) return d
-  if (a.obj !== b.obj) {
-    const ta = Date.parse(str(rec(a.obj.metadata).creationTimestamp) ?? '') || 0
-    const tb = Date.parse(str(rec(b.obj.metadata).creationTimestamp) ?? '') || 0
-    if (ta !== tb) return ta - tb
-    const na = `${nsOf(a.obj)}/${nameOf(a.obj)}`
-    const nb = `${nsOf(b.obj)}/${nameOf(b.obj)}`
-    if (na !== nb) return na < nb ? -1 : 1
-  }
+  const age = a.obj === b.obj ? 0 : byAge(a.obj, b.obj)
+  if (age) return age
   return a.rule - b.rule || (a.match ?? -1) - (b.match ?? -1)
 }
 

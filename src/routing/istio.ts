@@ -26,7 +26,7 @@ import { arr, type K8sObject, KIND, nameOf, nsOf, num, rec, str, strs } from '..
 import { hostsMatch, serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { istioGateway, MESH_GATEWAY, resolveGatewayName, virtualService } from '../model/istio.js'
 import type { View } from '../view/view.js'
-import { serviceForHost, serviceWorkloads } from './gateway-api.js'
+import { byAge, serviceForHost, serviceWorkloads } from './gateway-api.js'
 import { type BackendRequest, type Candidate, header, queryParam, type Redirect, type TraceRequest, type TraceResult, type TracedBackend } from './types.js'
 
 /** Istio StringMatch (`exact`, `prefix`, `regex`: RE2, the whole value). */
@@ -156,15 +156,6 @@ function expand(view: View, vs: K8sObject, depth = 0): RuleRef[] {
     out.push({ vs, index: i, rule })
   }
   return out
-}
-
-function byAge(a: K8sObject, b: K8sObject): number {
-  const ta = Date.parse(str(rec(a.metadata).creationTimestamp) ?? '') || 0
-  const tb = Date.parse(str(rec(b.metadata).creationTimestamp) ?? '') || 0
-  if (ta !== tb) return ta - tb
-  const na = `${nsOf(a)}/${nameOf(a)}`
-  const nb = `${nsOf(b)}/${nameOf(b)}`
-  return na < nb ? -1 : na > nb ? 1 : 0
 }
 
 /** First match over `rules`; the winner's action. */
