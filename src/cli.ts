@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { parseDocument, stringify } from 'yaml'
-import { convert } from './convert/convert.js'
+import { convert, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_RELEASES, routeVersionsFromCrds } from './convert/convert.js'
 import { resolveImplementation } from './features/features.js'
 import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
 import { groupOf, kindKeyOf, nameOf, nsOf } from './model/object.js'
@@ -296,10 +296,18 @@ program
   .argument('<paths...>', 'files or folders')
   .option('-n, --namespace <ns>', 'namespace for objects that set none', 'default')
   .option('--strict', 'exit 1 when any feature is dropped or approximated (RG0302)', false)
+  .addOption(new Option('--gateway-api-version <release>', 'the Gateway API release to write for (route versions), when no --crds').choices(Object.keys(GATEWAY_API_RELEASES)).default(DEFAULT_GATEWAY_API_RELEASE))
+  .option('--crds <dir>', 'the target\'s Gateway API CRDs (YAML files): the route versions they serve')
   .action((paths: string[], o) => {
     const loaded = loadObjects(paths, o.namespace)
     for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
-    const { objects, gaps } = convert(loaded.objects.map((l) => l.object))
+    let routeVersions = GATEWAY_API_RELEASES[o.gatewayApiVersion as string]!
+    if (o.crds) {
+      const crds = loadObjects([o.crds], 'default')
+      if (crds.problems.length || !crds.objects.some((c) => c.object.kind === 'CustomResourceDefinition')) fail(`--crds ${o.crds}: no CustomResourceDefinitions there${crds.problems[0] ? ` (${crds.problems[0].message})` : ''}`)
+      routeVersions = routeVersionsFromCrds(crds.objects.map((c) => c.object))
+    }
+    const { objects, gaps } = convert(loaded.objects.map((l) => l.object), { routeVersions })
     process.stdout.write(objects.map((obj) => stringify(obj)).join('---\n'))
     for (const g of gaps) process.stderr.write(`RG0302: ${g.resource} ${g.path}: ${g.feature}: ${g.detail}\n`)
     process.exitCode = loaded.problems.length ? 2 : o.strict && gaps.length ? 1 : 0

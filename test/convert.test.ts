@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments, stringify } from 'yaml'
-import { convert } from '../src/convert/convert.js'
+import { convert, GATEWAY_API_RELEASES, gatewayDuration, routeVersionsFromCrds } from '../src/convert/convert.js'
 import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
 import { tempDir } from './helpers.js'
 
@@ -47,7 +47,7 @@ t.test('a gateway VirtualService with redirect, rewrite, subsets, mirror, retrie
   const generated = objects.find((o) => o.kind === 'Service' && o.metadata?.name === 'web-canary') as any
   t.same(generated.spec.selector, { app: 'web', track: 'canary' })
   const gateway = objects.find((o) => o.kind === 'Gateway') as any
-  t.same(gateway.spec.listeners, [{ name: 'https-443-0-0', port: 443, protocol: 'HTTPS', hostname: '*.example.com', allowedRoutes: { namespaces: { from: 'All' } }, tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'wildcard-cert' }] } }])
+  t.same(gateway.spec.listeners, [{ name: 'https-443-0', port: 443, protocol: 'HTTPS', hostname: '*.example.com', allowedRoutes: { namespaces: { from: 'All' } }, tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'wildcard-cert' }] } }])
   const features = gaps.map((g) => `${g.feature} ${g.path}`)
   for (const f of ['retries spec.http[3].retries', 'fault.delay spec.http[3].fault.delay', 'headers.prefix spec.http[2].match[0].headers.x-user.prefix', 'uri.prefix spec.http[1].match', 'subset spec.http[2]']) {
     t.ok(features.includes(f), `reported: ${f}`)
@@ -90,4 +90,60 @@ t.test('a VirtualService that only routes gRPC methods to gRPC ports becomes a G
   ])
   const http = convert([{ ...grpcVs, spec: { ...grpcVs.spec, http: [{ route: [{ destination: { host: 'web' } }] }] } }, svc('web')] as never).objects
   t.ok(http.some((o) => o.kind === 'HTTPRoute'), 'plain HTTP Services stay HTTPRoutes')
+})
+
+// issue #15: rows of the comparison table, each failing on the main before it
+const istioGw = (servers: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'infra' }, spec: { selector: { istio: 'ingressgateway' }, servers } })
+const listenersOf = (objs: { kind?: unknown; spec?: any }[]) => objs.find((o) => o.kind === 'Gateway')?.spec.listeners ?? []
+
+t.test('#15 R3: durations become Gateway API durations', async (t) => {
+  const vs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'api', namespace: 'shop' }, spec: { hosts: ['api'], http: [{ route: [{ destination: { host: 'api' } }], timeout: '0.5s' }, { route: [{ destination: { host: 'api' } }], timeout: '1m30s' }] } }
+  const route = convert([vs, svc('api')] as never).objects.find((o) => o.kind === 'HTTPRoute') as any
+  t.same(route.spec.rules.map((r: any) => r.timeouts.request), ['500ms', '90s'])
+  t.equal(gatewayDuration('0.0005s').value, '1ms')
+  t.match(gatewayDuration('0.0005s').note, /rounded up/)
+  t.notOk(gatewayDuration('soon').value)
+})
+
+t.test('#15 R6/S3: namespace-scoped server hosts become allowedRoutes, merged per listener', async (t) => {
+  const ls = listenersOf(convert([istioGw([{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['./a.example.com', 'shop/b.example.com', 'team/b.example.com', '*/c.example.com', './c.example.com'] }])] as never).objects)
+  const by = (h: string) => ls.find((l: any) => l.hostname === h)
+  t.same(by('a.example.com').allowedRoutes, { namespaces: { from: 'Same' } }, './h: the Gateway namespace')
+  t.same(by('b.example.com').allowedRoutes, { namespaces: { from: 'Selector', selector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['shop', 'team'] }] } } }, 'ns/h: a selector, both namespaces on one listener')
+  t.same(by('c.example.com').allowedRoutes, { namespaces: { from: 'All' } }, '*/h and ./h on one server: one listener, All')
+  t.equal(ls.length, 3, 'no two listeners with the same port, protocol and hostname')
+})
+
+t.test('#15 R8/S1/S2/S4/R9: TLS modes, TCP listeners, certificates, MONGO', async (t) => {
+  const { objects, gaps } = convert([istioGw([
+    { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['a.example.com'], tls: { credentialName: 'a-cert' } },
+    { port: { number: 8443, name: 'https', protocol: 'HTTPS' }, hosts: ['b.example.com'], tls: { mode: 'PASSTHROUGH' } },
+    { port: { number: 9443, name: 'https', protocol: 'HTTPS' }, hosts: ['c.example.com', 'd.example.com'], tls: { mode: 'SIMPLE' } },
+    { port: { number: 3306, name: 'tcp', protocol: 'TCP' }, hosts: ['db.example.com'] },
+    { port: { number: 27017, name: 'mongo', protocol: 'MONGO' }, hosts: ['*'] },
+  ])] as never)
+  const ls = listenersOf(objects)
+  t.match(ls.find((l: any) => l.port === 443), { protocol: 'TLS', tls: { mode: 'Passthrough' } }, "R8: no mode is Istio's PASSTHROUGH")
+  t.match(ls.find((l: any) => l.port === 8443), { protocol: 'TLS', hostname: 'b.example.com', tls: { mode: 'Passthrough' } }, 'S1: HTTPS + PASSTHROUGH is a TLS listener')
+  t.notOk(ls.find((l: any) => l.port === 9443), 'S4: a terminating server without a certificate is not written')
+  t.equal(gaps.filter((g) => g.path === 'spec.servers[2].tls').length, 1, 'S4: said once, not once per host')
+  t.match(gaps.find((g) => g.path === 'spec.servers[2].tls')?.detail, /needs certificateRefs .* has no certificate/)
+  t.notOk(gaps.some((g) => /inline certificate files/.test(g.detail)), 'no note about files there were none of')
+  const tcp = ls.find((l: any) => l.port === 3306)
+  t.equal(tcp.protocol, 'TCP')
+  t.notOk('hostname' in tcp, 'S2: TCP listeners carry no hostname')
+  t.match(ls.find((l: any) => l.port === 27017), { protocol: 'TCP' }, 'R9: MONGO is carried as TCP')
+})
+
+t.test('#15 S7: TCPRoute/TLSRoute at the versions the target serves', async (t) => {
+  const vs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'db', namespace: 'shop' }, spec: { hosts: ['db.example.com'], gateways: ['infra/gw'], tcp: [{ route: [{ destination: { host: 'db', port: { number: 3306 } } }] }], tls: [{ match: [{ sniHosts: ['db.example.com'] }], route: [{ destination: { host: 'db', port: { number: 3306 } } }] }] } }
+  const kinds = (objs: any[]) => objs.filter((o) => o.kind === 'TCPRoute' || o.kind === 'TLSRoute').map((o) => `${o.kind} ${o.apiVersion}`)
+  t.same(kinds(convert([vs, svc('db', [{ name: 'tcp', port: 3306 }])] as never).objects), ['TCPRoute gateway.networking.k8s.io/v1', 'TLSRoute gateway.networking.k8s.io/v1'], 'default: the newest release (v1.6.1 serves v1)')
+  t.same(kinds(convert([vs, svc('db', [{ name: 'tcp', port: 3306 }])] as never, { routeVersions: GATEWAY_API_RELEASES['v1.4.1']! }).objects), ['TCPRoute gateway.networking.k8s.io/v1alpha2', 'TLSRoute gateway.networking.k8s.io/v1alpha2'])
+  const crd = (kind: string, versions: [string, boolean][]) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${kind.toLowerCase()}s.gateway.networking.k8s.io` }, spec: { group: 'gateway.networking.k8s.io', names: { kind }, versions: versions.map(([name, served]) => ({ name, served })) } })
+  const versions = routeVersionsFromCrds([crd('TLSRoute', [['v1', true], ['v1alpha2', false]])] as never)
+  t.same(versions, { TCPRoute: null, TLSRoute: 'v1' })
+  const r = convert([vs, svc('db', [{ name: 'tcp', port: 3306 }])] as never, { routeVersions: versions })
+  t.same(kinds(r.objects), ['TLSRoute gateway.networking.k8s.io/v1'])
+  t.match(r.gaps.find((g) => g.feature === 'TCPRoute')?.detail, /does not serve TCPRoute/, 'a kind the CRDs do not serve is reported, not written')
 })

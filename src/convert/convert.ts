@@ -26,8 +26,44 @@ export interface ConvertResult {
 const GW = 'gateway.networking.k8s.io'
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308])
 
+/** The version of TCPRoute and TLSRoute to write; null: the target does not serve that kind. */
+export type RouteVersions = Record<'TCPRoute' | 'TLSRoute', string | null>
+
+/**
+ * What the Gateway API releases routeguard knows serve (standard channel; v1.4 has both kinds in
+ * the experimental channel only, at v1alpha2). The newest is the default target.
+ */
+export const GATEWAY_API_RELEASES: Record<string, RouteVersions> = {
+  'v1.4.1': { TCPRoute: 'v1alpha2', TLSRoute: 'v1alpha2' },
+  'v1.6.1': { TCPRoute: 'v1', TLSRoute: 'v1' },
+}
+export const DEFAULT_GATEWAY_API_RELEASE = 'v1.6.1'
+
+const VERSION_PREFERENCE = ['v1', 'v1beta1', 'v1alpha3', 'v1alpha2']
+
+/**
+ * Route versions from CustomResourceDefinitions (a folder's, or a cluster's): for TCPRoute and
+ * TLSRoute the most stable served version, null when no CRD serves the kind.
+ */
+export function routeVersionsFromCrds(crds: K8sObject[]): RouteVersions {
+  const out: RouteVersions = { TCPRoute: null, TLSRoute: null }
+  for (const crd of crds) {
+    const spec = rec(crd.spec)
+    const kind = str(rec(spec.names).kind)
+    if (str(spec.group) !== GW || (kind !== 'TCPRoute' && kind !== 'TLSRoute')) continue
+    const served = arr(spec.versions).map(rec).filter((v) => v.served === true).map((v) => str(v.name) ?? '')
+    out[kind] = VERSION_PREFERENCE.find((v) => served.includes(v)) ?? served[0] ?? null
+  }
+  return out
+}
+
+export interface ConvertOptions {
+  /** versions of TCPRoute/TLSRoute to write (default: the newest release routeguard knows) */
+  routeVersions?: RouteVersions
+}
+
 /** Converts every VirtualService and Istio Gateway among `inputs`; other inputs are context (Services, DestinationRules). */
-export function convert(inputs: K8sObject[]): ConvertResult {
+export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): ConvertResult {
   const view = new ClusterView()
   for (const o of inputs) view.upsert(o)
   const objects: K8sObject[] = []
@@ -39,52 +75,118 @@ export function convert(inputs: K8sObject[]): ConvertResult {
     if (kind === KIND.VirtualService) {
       const res = describeRef(refOf(o))
       for (const g of vsGaps(o)) gaps.push({ ...g, resource: res })
-      objects.push(...convertVirtualService(o, view, gaps, services))
+      objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!))
     }
   }
   objects.push(...services.values())
   return { objects, gaps }
 }
 
+/** Istio server protocols carried as plain TCP by Istio (Envoy's tcp_proxy): a TCP listener. */
+const TCP_LIKE = new Set(['TCP', 'MONGO', 'MYSQL', 'REDIS'])
+
+/**
+ * An Istio Gateway as a Gateway API Gateway, one listener per (port, protocol, hostname):
+ * - `tls.mode` defaults to PASSTHROUGH, as Istio's ServerTLSSettings does; HTTPS (or TLS) with
+ *   PASSTHROUGH / AUTO_PASSTHROUGH is a `TLS` listener in Passthrough mode (an HTTPS listener
+ *   cannot pass through); SIMPLE and MUTUAL terminate with the `credentialName` Secret, and a
+ *   terminating server without one is reported once and not written (the CRD requires
+ *   certificateRefs);
+ * - MONGO (and the other TCP protocols) is a `TCP` listener; TCP listeners carry no hostname;
+ * - server hosts `ns/host`: `*` → `from: All`, only the Gateway's namespace (`.`) → `from: Same`,
+ *   else `from: Selector` on `kubernetes.io/metadata.name`; hosts of one server that give the
+ *   same listener are merged (their namespaces joined).
+ */
 function convertGateway(gw: K8sObject, gaps: ConvertGap[]): K8sObject[] {
   const res = describeRef(refOf(gw))
-  const listeners: Record<string, unknown>[] = []
+  const gwNs = nsOf(gw)
+  const byKey = new Map<string, { listener: Record<string, unknown>; namespaces: Set<string> }>()
   arr(rec(gw.spec).servers).forEach((raw, i) => {
     const s = rec(raw)
     const port = num(rec(s.port).number)
-    let protocol = (str(rec(s.port).protocol) ?? 'HTTP').toUpperCase()
+    const declared = (str(rec(s.port).protocol) ?? 'HTTP').toUpperCase()
     const tls = rec(s.tls)
-    const mode = str(tls.mode)
-    if (protocol === 'HTTP2' || protocol === 'GRPC') protocol = mode ? 'HTTPS' : 'HTTP'
+    const hasTls = s.tls !== undefined
+    const mode = hasTls ? (str(tls.mode) ?? 'PASSTHROUGH') : undefined
+    let protocol = declared
+    if (protocol === 'HTTP2' || protocol === 'GRPC' || protocol === 'GRPC-WEB') protocol = hasTls ? 'HTTPS' : 'HTTP'
+    if (TCP_LIKE.has(protocol)) protocol = 'TCP'
+    const passthrough = mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH'
+    if ((protocol === 'HTTPS' || protocol === 'TLS') && passthrough) protocol = 'TLS'
     if (!['HTTP', 'HTTPS', 'TLS', 'TCP'].includes(protocol) || port === undefined) {
-      gaps.push({ feature: 'server.protocol', path: `spec.servers[${i}].port`, detail: `protocol ${protocol} / port ${port} has no listener equivalent; server dropped`, resource: res })
+      gaps.push({ feature: 'server.protocol', path: `spec.servers[${i}].port`, detail: `protocol ${declared} / port ${port} has no listener equivalent; server dropped`, resource: res })
       return
     }
     if (mode === 'ISTIO_MUTUAL' || mode === 'OPTIONAL_MUTUAL') {
       gaps.push({ feature: 'tls.mode', path: `spec.servers[${i}].tls.mode`, detail: `${mode} has no Gateway API equivalent; server dropped`, resource: res })
       return
     }
+    if (mode === 'AUTO_PASSTHROUGH') gaps.push({ feature: 'tls.mode', path: `spec.servers[${i}].tls.mode`, detail: 'AUTO_PASSTHROUGH (SNI-derived destinations, multi-network) becomes plain Passthrough: routes must be written', resource: res })
     if (mode === 'MUTUAL') gaps.push({ feature: 'tls.mode', path: `spec.servers[${i}].tls.mode`, detail: 'MUTUAL needs frontend client-certificate validation (Extended; Istio reports it unsupported); converted as Terminate', resource: res })
     if (tls.httpsRedirect) gaps.push({ feature: 'tls.httpsRedirect', path: `spec.servers[${i}].tls.httpsRedirect`, detail: 'needs an HTTP listener plus a redirect route; dropped', resource: res })
-    strs(s.hosts).forEach((h, j) => {
+    const terminate = protocol === 'HTTPS' || (protocol === 'TLS' && !passthrough)
+    const cred = str(tls.credentialName)
+    if (terminate && !cred) {
+      const what = str(tls.serverCertificate) ? 'serverCertificate/privateKey files' : 'no certificate'
+      gaps.push({ feature: 'tls certificate', path: `spec.servers[${i}].tls`, detail: `a terminating listener needs certificateRefs to a Secret; the server has ${what}: give it a credentialName (the Secret) and convert again; server dropped`, resource: res })
+      return
+    }
+    strs(s.hosts).forEach((h) => {
       const slash = h.indexOf('/')
+      const ns = slash < 0 ? '*' : h.slice(0, slash) === '.' ? gwNs : h.slice(0, slash)
       const host = slash < 0 ? h : h.slice(slash + 1)
-      if (slash >= 0 && h.slice(0, slash) !== '*') gaps.push({ feature: 'server.hosts namespace', path: `spec.servers[${i}].hosts[${j}]`, detail: 'namespace-scoped host: listener allows all namespaces; restrict allowedRoutes by hand', resource: res })
-      const listener: Record<string, unknown> = { name: `${protocol.toLowerCase()}-${port}-${i}-${j}`, port, protocol, allowedRoutes: { namespaces: { from: 'All' } } }
-      if (host !== '*') listener.hostname = host
-      if (protocol === 'HTTPS' || protocol === 'TLS') {
-        if (mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH') listener.tls = { mode: 'Passthrough' }
-        else {
-          const cred = str(tls.credentialName)
-          listener.tls = { mode: 'Terminate', ...(cred ? { certificateRefs: [{ kind: 'Secret', name: cred }] } : {}) }
-          if (!cred) gaps.push({ feature: 'tls certificate', path: `spec.servers[${i}].tls`, detail: 'only credentialName maps to certificateRefs; inline certificate files dropped', resource: res })
-        }
+      const hostname = protocol === 'TCP' || host === '*' ? undefined : host
+      const key = `${port}\0${protocol}\0${hostname ?? ''}`
+      let slot = byKey.get(key)
+      if (!slot) {
+        const listener: Record<string, unknown> = { name: `${protocol.toLowerCase()}-${port}-${byKey.size}`, port, protocol }
+        if (hostname) listener.hostname = hostname
+        if (protocol === 'TLS' && passthrough) listener.tls = { mode: 'Passthrough' }
+        else if (terminate) listener.tls = { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: cred }] }
+        byKey.set(key, (slot = { listener, namespaces: new Set() }))
       }
-      listeners.push(listener)
+      slot.namespaces.add(ns)
     })
   })
+  const listeners = [...byKey.values()].map(({ listener, namespaces }) => {
+    const from = namespaces.has('*') ? { from: 'All' } : namespaces.size === 1 && namespaces.has(gwNs) ? { from: 'Same' } : { from: 'Selector', selector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...namespaces].sort() }] } }
+    return { ...listener, allowedRoutes: { namespaces: from } }
+  })
   if (!listeners.length) return []
-  return [{ apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: nameOf(gw), namespace: nsOf(gw) }, spec: { gatewayClassName: 'istio', listeners } }]
+  return [{ apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: nameOf(gw), namespace: gwNs }, spec: { gatewayClassName: 'istio', listeners } }]
+}
+
+/**
+ * An Istio duration (`0.5s`, `1m30s`, `250ms`, `1.5h`) as a Gateway API Duration (GEP-2257:
+ * `^([0-9]{1,5}(h|m|s|ms)){1,4}$`): whole hours, minutes or seconds when exact, else milliseconds
+ * (`0.5s` → `500ms`); sub-millisecond parts are rounded up to 1ms and said so in `note`; a value
+ * that does not parse gives no `value`, only the `note`.
+ */
+export function gatewayDuration(istio: string): { value?: string; note?: string } {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 }
+  const text = istio.trim()
+  const re = /(\d+(?:\.\d+)?|\.\d+)(ms|us|µs|ns|h|m|s)/gy
+  let total = 0
+  let seen = 0
+  let m: RegExpExecArray | null
+  while ((m = re.exec(text))) {
+    total += Number(m[1]) * units[m[2]!]!
+    seen = re.lastIndex
+  }
+  if (seen === 0 || seen !== text.length) return { note: `${istio} is not a duration; timeout not converted` }
+  let ms = Math.ceil(total - 1e-9)
+  let note: string | undefined
+  if (ms !== total) note = `${istio} rounded up to ${ms}ms (Gateway API durations count whole milliseconds)`
+  if (ms === 0) return { value: '0s', ...(note ? { note } : {}) }
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % size === 0 && ms / size <= 99_999) return { value: `${ms / size}${unit}`, ...(note ? { note } : {}) }
+  // compound, largest units first, at most 5 digits each
+  const parts: string[] = []
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const n = Math.floor(ms / size)
+    if (n > 0) parts.push(`${n}${unit}`)
+    ms -= n * size
+  }
+  return { value: parts.join(''), ...(note ? { note } : {}) }
 }
 
 interface Ctx {
@@ -95,7 +197,7 @@ interface Ctx {
   res: string
 }
 
-function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>): K8sObject[] {
+function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>, versions: RouteVersions): K8sObject[] {
   const spec = rec(vs.spec)
   const ns = nsOf(vs)
   const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)) }
@@ -125,14 +227,21 @@ function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGa
   if (rules.length) {
     out.push({ apiVersion: `${GW}/v1`, kind: 'HTTPRoute', metadata: { name: nameOf(vs), namespace: ns }, spec: { parentRefs, ...(hostnames.length ? { hostnames } : {}), rules } })
   }
+  const unserved = (kind: keyof RouteVersions, path: string) => {
+    if (versions[kind]) return false
+    gaps.push({ feature: kind, path, detail: `the target Gateway API does not serve ${kind} (its CRDs, or --gateway-api-version); not written`, resource: ctx.res })
+    return true
+  }
   arr(spec.tcp).forEach((r, i) => {
+    if (unserved('TCPRoute', `spec.tcp[${i}]`)) return
     const backendRefs = arr(rec(r).route).map((d, j) => backendRef(rec(d), `spec.tcp[${i}].route[${j}]`, ctx)).filter(Boolean)
-    out.push({ apiVersion: `${GW}/v1alpha2`, kind: 'TCPRoute', metadata: { name: `${nameOf(vs)}-tcp-${i}`, namespace: ns }, spec: { parentRefs, rules: [{ backendRefs }] } })
+    out.push({ apiVersion: `${GW}/${versions.TCPRoute}`, kind: 'TCPRoute', metadata: { name: `${nameOf(vs)}-tcp-${i}`, namespace: ns }, spec: { parentRefs, rules: [{ backendRefs }] } })
   })
   arr(spec.tls).forEach((r, i) => {
+    if (unserved('TLSRoute', `spec.tls[${i}]`)) return
     const sni = [...new Set(arr(rec(r).match).flatMap((m) => strs(rec(m).sniHosts)))]
     const backendRefs = arr(rec(r).route).map((d, j) => backendRef(rec(d), `spec.tls[${i}].route[${j}]`, ctx)).filter(Boolean)
-    out.push({ apiVersion: `${GW}/v1alpha2`, kind: 'TLSRoute', metadata: { name: `${nameOf(vs)}-tls-${i}`, namespace: ns }, spec: { parentRefs, hostnames: sni, rules: [{ backendRefs }] } })
+    out.push({ apiVersion: `${GW}/${versions.TLSRoute}`, kind: 'TLSRoute', metadata: { name: `${nameOf(vs)}-tls-${i}`, namespace: ns }, spec: { parentRefs, hostnames: sni, rules: [{ backendRefs }] } })
   })
   return out
 }
@@ -259,7 +368,11 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
   if (matches.length) rule.matches = matches
   if (filters.length) rule.filters = filters
   const timeout = str(r.timeout)
-  if (timeout) rule.timeouts = { request: timeout }
+  if (timeout) {
+    const d = gatewayDuration(timeout)
+    if (d.value) rule.timeouts = { request: d.value }
+    if (d.note) ctx.gaps.push({ feature: 'timeout', path: `${at}.timeout`, detail: d.note, resource: ctx.res })
+  }
   if (!isRedirect) {
     const backendRefs = arr(r.route).map((d, j) => backendRef(rec(d), `${at}.route[${j}]`, ctx)).filter((b): b is Record<string, unknown> => !!b)
     rule.backendRefs = backendRefs
