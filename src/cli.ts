@@ -12,7 +12,7 @@ import { resolveImplementation } from './features/features.js'
 import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
 import { groupOf, kindKeyOf, nameOf, nsOf } from './model/object.js'
 import { analyzeObjects, bySource, formatText, selectRules } from './analyze/analyze.js'
-import { type LoadResult, loadObjects, merge, parseObjects } from './analyze/load.js'
+import { duplicateProblems, type LoadResult, loadObjects, merge, parseObjects } from './analyze/load.js'
 import { isSuppressed, parseSuppression, type Suppression } from './analyze/suppress.js'
 import { withFieldLines } from './analyze/lines.js'
 import { toSarif } from './analyze/sarif.js'
@@ -257,6 +257,7 @@ program
     } else {
       if (!paths.length) fail('analyze needs PATH... (- for standard input) or --kubeconfig')
       loaded = paths.includes('-') ? readWithStdin(paths, o.namespace, texts) : loadObjects(paths, o.namespace)
+      loaded = { ...loaded, problems: [...loaded.problems, ...duplicateProblems(loaded.objects)] }
       // nothing to analyze is not a clean result: an empty folder, or no .yaml/.yml/.json in it
       if (loaded.objects.length === 0 && loaded.problems.length === 0) fail(`no Kubernetes objects in ${paths.join(' ')} (files ending .yaml, .yml or .json)`)
     }
@@ -299,7 +300,8 @@ program
   .addOption(new Option('--gateway-api-version <release>', 'the Gateway API release to write for (route versions), when no --crds').choices(Object.keys(GATEWAY_API_RELEASES)).default(DEFAULT_GATEWAY_API_RELEASE))
   .option('--crds <dir>', 'the target\'s Gateway API CRDs (YAML files): the route versions they serve')
   .action((paths: string[], o) => {
-    const loaded = loadObjects(paths, o.namespace)
+    const read = loadObjects(paths, o.namespace)
+    const loaded = { ...read, problems: [...read.problems, ...duplicateProblems(read.objects)] }
     for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
     let routeVersions = GATEWAY_API_RELEASES[o.gatewayApiVersion as string]!
     if (o.crds) {
@@ -340,7 +342,8 @@ program
       }
     } else {
       if (!paths.length) fail('trace needs PATH... or --kubeconfig')
-      loaded = loadObjects(paths, o.namespace)
+      const read = loadObjects(paths, o.namespace)
+      loaded = { ...read, problems: [...read.problems, ...duplicateProblems(read.objects)] }
       for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
       if (loaded.problems.length) process.exit(2)
       if (loaded.objects.length === 0) fail(`no Kubernetes objects in ${paths.join(' ')}`)

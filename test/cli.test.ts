@@ -237,6 +237,18 @@ t.test('analyze --config: the webhook\'s policy decides levels and the exit code
   t.equal(cli(['analyze', '--config', join(dir, 'missing.yaml'), f]).code, 2, 'a missing config file is an error')
 })
 
+t.test('an object defined twice in the input is an error naming both places (analyze, convert, trace)', async (t) => {
+  const dir = tempDir(t)
+  const vs = (subset: string) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: dup}\nspec:\n  hosts: [reviews]\n  http: [{route: [{destination: {host: reviews, subset: ${subset}}}]}]\n`
+  writeFileSync(join(dir, 'a.yaml'), vs('v1'))
+  writeFileSync(join(dir, 'b.yaml'), `# the other variant\n${vs('v2')}`)
+  for (const args of [['analyze', dir], ['convert', dir], ['trace', dir, '--from', 'dup', '--url', 'http://reviews/']]) {
+    const r = cli(args)
+    t.equal(r.code, 2, `${args[0]}: exit 2`)
+    t.match(r.stderr, new RegExp(`VirtualService dup/reviews is defined 2 times: .*a\\.yaml:1, .*b\\.yaml:2; keep one`), `${args[0]}: names both files and lines`)
+  }
+})
+
 t.test('analyze -o sarif validates against the SARIF 2.1.0 schema', async (t) => {
   const mod = (await import('ajv-draft-04')) as unknown as { default: new (o: object) => import('ajv').default }
   const AjvDraft04 = mod.default

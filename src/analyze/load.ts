@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
 import jsyaml from 'js-yaml'
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml'
-import type { K8sObject } from '../model/object.js'
+import { idOf, type K8sObject } from '../model/object.js'
 
 export interface Source {
   file: string
@@ -232,6 +232,29 @@ export function readAndParse(file: string): LoadResult {
 }
 
 /** Joins parse results (and earlier problems), giving namespaced objects without one `defaultNamespace`. */
+/**
+ * Objects defined more than once in the input (same group, kind, namespace and name), one problem
+ * each naming every place: which version a cluster would keep depends on the apply order, so
+ * `analyze`, `convert` and `trace` refuse to guess. Run after `merge` (namespaces defaulted).
+ */
+export function duplicateProblems(objects: LoadedObject[]): LoadProblem[] {
+  const seen = new Map<string, LoadedObject[]>()
+  for (const o of objects) {
+    const id = idOf(o.object)
+    const list = seen.get(id)
+    if (list) list.push(o)
+    else seen.set(id, [o])
+  }
+  const out: LoadProblem[] = []
+  for (const list of seen.values()) {
+    if (list.length < 2) continue
+    const o = list[0]!.object
+    const ns = o.metadata?.namespace
+    out.push({ source: list[1]!.source, message: `${String(o.kind)} ${ns ? `${ns}/` : ''}${o.metadata?.name ?? ''} is defined ${list.length} times: ${list.map((x) => `${x.source.file}:${x.source.line}`).join(', ')}; keep one` })
+  }
+  return out
+}
+
 export function merge(results: LoadResult[], problems: LoadProblem[], defaultNamespace: string): LoadResult {
   const objects: LoadedObject[] = []
   for (const r of results) {
