@@ -147,3 +147,29 @@ t.test('#15 S7: TCPRoute/TLSRoute at the versions the target serves', async (t) 
   t.same(kinds(r.objects), ['TLSRoute gateway.networking.k8s.io/v1'])
   t.match(r.gaps.find((g) => g.feature === 'TCPRoute')?.detail, /does not serve TCPRoute/, 'a kind the CRDs do not serve is reported, not written')
 })
+
+t.test('#15 R1/R2: rewrite.uri is a prefix rewrite (Envoy prefix_rewrite), split per match', async (t) => {
+  const vs = (http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'api', namespace: 'shop' }, spec: { hosts: ['api'], http } })
+  const rulesOf = (http: unknown[]) => (convert([vs(http), svc('api')] as never).objects.find((o) => o.kind === 'HTTPRoute') as any).spec.rules
+  const mixed = rulesOf([{ match: [{ uri: { prefix: '/v1' } }, { uri: { exact: '/old' } }], rewrite: { uri: '/v2' }, route: [{ destination: { host: 'api' } }] }])
+  t.same(mixed.map((r: any) => [r.matches[0].path, r.filters[0].urlRewrite.path]), [
+    [{ type: 'PathPrefix', value: '/v1' }, { type: 'ReplacePrefixMatch', replacePrefixMatch: '/v2' }],
+    [{ type: 'Exact', value: '/old' }, { type: 'ReplaceFullPath', replaceFullPath: '/v2' }],
+  ], 'R1: prefix → ReplacePrefixMatch, exact → ReplaceFullPath, one rule each')
+  const none = rulesOf([{ rewrite: { uri: '/v2/' }, route: [{ destination: { host: 'api' } }] }])
+  t.same([none[0].matches, none[0].filters[0].urlRewrite.path], [[{ path: { type: 'PathPrefix', value: '/' } }], { type: 'ReplacePrefixMatch', replacePrefixMatch: '/v2/' }], 'R2: no match → a prefix rewrite of /')
+  const headersOnly = rulesOf([{ match: [{ headers: { 'x-v': { exact: '2' } } }], rewrite: { uri: '/v2/' }, route: [{ destination: { host: 'api' } }] }])
+  t.same(headersOnly[0].matches, [{ headers: [{ name: 'x-v', type: 'Exact', value: '2' }], path: { type: 'PathPrefix', value: '/' } }], 'R2: a headers-only match gets PathPrefix /')
+})
+
+t.test('#15: exportTo ["*"] is no gap; an empty redirect is invalid Istio input', async (t) => {
+  const base = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'api', namespace: 'shop' } }
+  const pub = convert([{ ...base, spec: { hosts: ['api'], exportTo: ['*'], http: [{ route: [{ destination: { host: 'api' } }] }] } }, svc('api')] as never)
+  t.notOk(pub.gaps.some((g) => g.feature === 'exportTo'), 'the default exportTo loses nothing')
+  const dot = convert([{ ...base, spec: { hosts: ['api'], exportTo: ['.'], http: [{ route: [{ destination: { host: 'api' } }] }] } }, svc('api')] as never)
+  t.ok(dot.gaps.some((g) => g.feature === 'exportTo'), 'a restricting exportTo is still reported')
+  const empty = convert([{ ...base, spec: { hosts: ['api'], http: [{ match: [{ uri: { prefix: '/x' } }], redirect: {} }, { route: [{ destination: { host: 'api' } }] }] } }, svc('api')] as never)
+  t.match(empty.gaps.find((g) => g.path === 'spec.http[0].redirect')?.detail, /invalid Istio input/)
+  const rules = (empty.objects.find((o) => o.kind === 'HTTPRoute') as any).spec.rules
+  t.equal(rules.length, 1, 'the invalid rule is not written as a rule without filter or backend')
+})

@@ -330,7 +330,12 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
   const headers = rec(r.headers)
   filters.push(...headerFilters(headers))
   const redirect = rec(r.redirect)
-  const isRedirect = Object.keys(redirect).length > 0
+  const isRedirect = r.redirect !== undefined
+  if (isRedirect && !str(redirect.uri) && !str(redirect.authority) && num(redirect.port) === undefined && !str(redirect.scheme) && !str(redirect.derivePort)) {
+    // Istio's validateHTTPRedirect refuses it: the input would not be admitted
+    ctx.gaps.push({ feature: 'redirect', path: `${at}.redirect`, detail: 'invalid Istio input: a redirect must set uri, authority, scheme or port (Istio refuses it); rule not converted', resource: ctx.res })
+    return []
+  }
   if (isRedirect) {
     const rr: Record<string, unknown> = {}
     if (str(redirect.uri)) rr.path = { type: 'ReplaceFullPath', replaceFullPath: str(redirect.uri) }
@@ -343,14 +348,10 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     filters.push({ type: 'RequestRedirect', requestRedirect: rr })
   }
   const rewrite = rec(r.rewrite)
-  let replacePrefix: string | undefined
-  if (str(rewrite.uri) !== undefined || str(rewrite.authority)) {
+  const uriRewrite = str(rewrite.uri)
+  if (uriRewrite !== undefined || str(rewrite.authority)) {
     const rw: Record<string, unknown> = {}
     if (str(rewrite.authority)) rw.hostname = str(rewrite.authority)
-    if (str(rewrite.uri) !== undefined) {
-      if (prefixUri.length && prefixUri.every((p) => p !== undefined)) replacePrefix = str(rewrite.uri)
-      else rw.path = { type: 'ReplaceFullPath', replaceFullPath: str(rewrite.uri) }
-    }
     filters.push({ type: 'URLRewrite', urlRewrite: rw })
   }
   const mirrors = [...(Object.keys(rec(r.mirror)).length ? [{ destination: rec(r.mirror), percentage: rec(r.mirrorPercentage) }] : []), ...arr(r.mirrors).map((m) => ({ destination: rec(rec(m).destination), percentage: rec(rec(m).percentage) }))]
@@ -377,14 +378,30 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     const backendRefs = arr(r.route).map((d, j) => backendRef(rec(d), `${at}.route[${j}]`, ctx)).filter((b): b is Record<string, unknown> => !!b)
     rule.backendRefs = backendRefs
   }
-  if (replacePrefix === undefined) return [rule]
-  // ReplacePrefixMatch needs exactly one PathPrefix match per rule: one rule per match
-  return matches.map((m, k) => ({
-    ...rule,
-    ...(rule.name ? { name: `${rule.name}-${k}` } : {}),
-    matches: [m],
-    filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'URLRewrite' ? { type: 'URLRewrite', urlRewrite: { ...rec(f.urlRewrite), path: { type: 'ReplacePrefixMatch', replacePrefixMatch: replacePrefix } } } : f)),
-  }))
+  if (uriRewrite === undefined) return [rule]
+  // rewrite.uri is Envoy's prefix_rewrite: the matched prefix is replaced (ReplacePrefixMatch);
+  // an exact match's prefix is the whole path (ReplaceFullPath); without a uri match the prefix is
+  // `/`. ReplacePrefixMatch needs exactly one PathPrefix match per rule: one rule per match.
+  const list: Record<string, unknown>[] = matches.length ? matches : [{}]
+  return list.map((m, k) => {
+    const match = { ...m }
+    const type = str(rec(match.path).type)
+    let path: Record<string, unknown>
+    if (type === 'Exact') path = { type: 'ReplaceFullPath', replaceFullPath: uriRewrite }
+    else if (type === 'RegularExpression') {
+      path = { type: 'ReplaceFullPath', replaceFullPath: uriRewrite }
+      ctx.gaps.push({ feature: 'rewrite.uri', path: `${at}.rewrite.uri`, detail: `with a regex match Envoy replaces the matched prefix; written as ReplaceFullPath ${uriRewrite} (every matching path becomes it)`, resource: ctx.res })
+    } else {
+      if (!match.path) match.path = { type: 'PathPrefix', value: '/' }
+      path = { type: 'ReplacePrefixMatch', replacePrefixMatch: uriRewrite }
+    }
+    return {
+      ...rule,
+      ...(rule.name && list.length > 1 ? { name: `${rule.name}-${k}` } : {}),
+      matches: [match],
+      filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'URLRewrite' ? { type: 'URLRewrite', urlRewrite: { ...rec(f.urlRewrite), path } } : f)),
+    }
+  })
 }
 
 /**

@@ -16,7 +16,8 @@ export interface Gap {
 export function vsGaps(vs: K8sObject): Gap[] {
   const spec = rec(vs.spec)
   const out: Gap[] = []
-  if (strs(spec.exportTo).length) out.push({ feature: 'exportTo', path: 'spec.exportTo', detail: 'no Gateway API field: visibility comes from listener allowedRoutes or producer/consumer routes' })
+  // exportTo ["*"] is the default: nothing lost
+  if (strs(spec.exportTo).some((e) => e !== '*')) out.push({ feature: 'exportTo', path: 'spec.exportTo', detail: 'no Gateway API field: visibility comes from listener allowedRoutes or producer/consumer routes' })
   arr(spec.http).forEach((raw, i) => {
     const r = rec(raw)
     const at = `spec.http[${i}]`
