@@ -173,3 +173,18 @@ t.test('#15: exportTo ["*"] is no gap; an empty redirect is invalid Istio input'
   const rules = (empty.objects.find((o) => o.kind === 'HTTPRoute') as any).spec.rules
   t.equal(rules.length, 1, 'the invalid rule is not written as a rule without filter or backend')
 })
+
+t.test('#15 R4/R5/R7/S5: hostnames the schema refuses, exportTo and gateways, dropped match fields, ReferenceGrants', async (t) => {
+  const base = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'api', namespace: 'shop' } }
+  const r4 = convert([{ ...base, spec: { hosts: ['API.Example.com', '*-api.example.com', 'example*.com', '::ffff:192.0.2.1', 'reviews', '*.ok.example.com'], gateways: ['infra/gw'], http: [{ route: [{ destination: { host: 'api' } }] }] } }, svc('api')] as never)
+  t.same((r4.objects.find((o) => o.kind === 'HTTPRoute') as any).spec.hostnames, ['api.example.com', '*.ok.example.com'], 'R4: folded and dropped')
+  t.equal(r4.gaps.filter((g) => g.feature === 'hosts').length, 5, 'R4: each change reported')
+  const r5 = convert([{ ...base, spec: { hosts: ['api.example.com'], gateways: ['infra/gw', 'shop/local'], exportTo: ['.'], http: [{ route: [{ destination: { host: 'api' } }] }] } }, svc('api')] as never)
+  t.same((r5.objects.find((o) => o.kind === 'HTTPRoute') as any).spec.parentRefs, [{ name: 'local' }], 'R5: no parentRef to a Gateway it is not exported to')
+  t.match(r5.gaps.find((g) => g.path === 'spec.gateways[0]')?.detail, /never binds it to infra\/gw/)
+  const r7 = convert([{ ...base, spec: { hosts: ['api.example.com'], gateways: ['infra/gw'], http: [{ match: [{ port: 8080, uri: { prefix: '/a' } }], route: [{ destination: { host: 'api' } }] }], tcp: [{ match: [{ port: 3306 }], route: [{ destination: { host: 'api', port: { number: 3306 } } }] }], tls: [{ match: [{ sniHosts: ['api.example.com'], port: 443, sourceLabels: { app: 'x' }, destinationSubnets: ['10.0.0.0/8'] }], route: [{ destination: { host: 'api', port: { number: 443 } } }] }] } }, svc('api')] as never)
+  for (const p of ['spec.http[0].match[0].port', 'spec.tcp[0].match[0].port', 'spec.tls[0].match[0].port', 'spec.tls[0].match[0].sourceLabels', 'spec.tls[0].match[0].destinationSubnets']) t.ok(r7.gaps.some((g) => g.path === p), `R7: ${p} reported`)
+  const s5 = convert([{ ...base, spec: { hosts: ['api.example.com'], gateways: ['infra/gw'], http: [{ route: [{ destination: { host: 'api.backend.svc.cluster.local', port: { number: 80 } }, weight: 50 }, { destination: { host: 'web.backend.svc.cluster.local', port: { number: 80 } }, weight: 50 }] }] } }] as never)
+  const grant = s5.objects.find((o) => o.kind === 'ReferenceGrant') as any
+  t.same(grant, { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'shop-httproutes', namespace: 'backend' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'shop' }], to: [{ group: '', kind: 'Service', name: 'api' }, { group: '', kind: 'Service', name: 'web' }] } }, 'S5: a ReferenceGrant in the backend namespace')
+})

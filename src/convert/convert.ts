@@ -9,7 +9,7 @@
  */
 import { arr, describeRef, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, refOf, str, stringMap, strs } from '../model/object.js'
 import { serviceOfFQDN } from '../model/hosts.js'
-import { MESH_GATEWAY } from '../model/istio.js'
+import { exportScopes, gatewayRef, MESH_GATEWAY } from '../model/istio.js'
 import { resolveSubsetBackend } from '../subsets/subsets.js'
 import { ClusterView } from '../view/view.js'
 import { type Gap, vsGaps } from './gaps.js'
@@ -78,6 +78,7 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
       objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!))
     }
   }
+  objects.push(...referenceGrants(objects.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route'))))
   objects.push(...services.values())
   return { objects, gaps }
 }
@@ -189,6 +190,63 @@ export function gatewayDuration(istio: string): { value?: string; note?: string 
   return { value: parts.join(''), ...(note ? { note } : {}) }
 }
 
+/** Gateway API `Hostname` (RFC 1123 subdomain, an optional leading `*.` label, lower case). */
+const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+/**
+ * VirtualService hosts as HTTPRoute `hostnames`: `*` means the listener's (none written); upper
+ * case is folded (hostnames compare case-insensitively); what the schema refuses (`*-api.example.com`,
+ * `example*.com`, IP addresses, short names the Gateway resolves in Istio) is dropped; each change
+ * is a gap.
+ */
+function routeHostnames(hosts: string[], ctx: Ctx): string[] {
+  const out: string[] = []
+  hosts.forEach((h, i) => {
+    if (h === '*') return
+    const path = `spec.hosts[${i}]`
+    let name = h
+    if (name !== name.toLowerCase()) {
+      name = name.toLowerCase()
+      ctx.gaps.push({ feature: 'hosts', path, detail: `${h} folded to ${name} (Gateway API hostnames are lower case)`, resource: ctx.res })
+    }
+    const ip = /^[\d.]+$/.test(name) || name.includes(':')
+    if (ip || !HOSTNAME.test(name) || !name.includes('.')) {
+      const why = ip ? 'an IP address' : !name.includes('.') ? 'a short name (Istio expands it in the namespace; a hostname must be a DNS name)' : 'not a valid Gateway API hostname (a wildcard only as a whole first label)'
+      ctx.gaps.push({ feature: 'hosts', path, detail: `${h} is ${why}; not written: the route matches every host of its listener unless you add one`, resource: ctx.res })
+      return
+    }
+    if (!out.includes(name)) out.push(name)
+  })
+  return out
+}
+
+/**
+ * ReferenceGrants for cross-namespace backendRefs (GEP-709): one per (backend namespace, route
+ * kind, route namespace), in the backend's namespace, naming each Service.
+ */
+function referenceGrants(routes: K8sObject[]): K8sObject[] {
+  const need = new Map<string, { ns: string; kind: string; from: string; names: Set<string> }>()
+  for (const r of routes) {
+    const from = nsOf(r)
+    const refs = arr(rec(r.spec).rules).flatMap((rule) => [...arr(rec(rule).backendRefs), ...arr(rec(rule).filters).map((f) => rec(rec(f).requestMirror).backendRef).filter(Boolean)])
+    for (const raw of refs) {
+      const b = rec(raw)
+      const ns = str(b.namespace)
+      if (!ns || ns === from) continue
+      const key = `${ns}\0${String(r.kind)}\0${from}`
+      let slot = need.get(key)
+      if (!slot) need.set(key, (slot = { ns, kind: String(r.kind), from, names: new Set() }))
+      slot.names.add(str(b.name) ?? '')
+    }
+  }
+  return [...need.values()].map((g) => ({
+    apiVersion: `${GW}/v1beta1`,
+    kind: 'ReferenceGrant',
+    metadata: { name: `${g.from}-${g.kind.toLowerCase()}s`.slice(0, 253), namespace: g.ns },
+    spec: { from: [{ group: GW, kind: g.kind, namespace: g.from }], to: [...g.names].sort().map((name) => ({ group: '', kind: 'Service', name })) },
+  }))
+}
+
 interface Ctx {
   vs: K8sObject
   view: ClusterView
@@ -204,11 +262,17 @@ function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGa
   const gateways = strs(spec.gateways)
   const mesh = gateways.length === 0 || gateways.includes(MESH_GATEWAY)
   const parentRefs: Record<string, unknown>[] = []
-  for (const g of gateways) {
-    if (g === MESH_GATEWAY) continue
-    const [gns, gname] = g.includes('/') ? g.split('/', 2) : [ns, g]
+  const scopes = exportScopes(strs(spec.exportTo), ns)
+  gateways.forEach((g, i) => {
+    if (g === MESH_GATEWAY) return
+    const { namespace: gns, name: gname } = gatewayRef(g, ns)
+    // pilot binds a VirtualService to a Gateway only when it is exported to the Gateway's namespace
+    if (!scopes.includes('*') && !scopes.includes(gns)) {
+      gaps.push({ feature: 'exportTo', path: `spec.gateways[${i}]`, detail: `exportTo ${scopes.join(',')} leaves out the Gateway's namespace ${gns}: Istio never binds it to ${gns}/${gname}, so no parentRef is written`, resource: ctx.res })
+      return
+    }
     parentRefs.push({ name: gname, ...(gns !== ns ? { namespace: gns } : {}) })
-  }
+  })
   const hosts = strs(spec.hosts)
   if (mesh) {
     hosts.forEach((h, i) => {
@@ -217,7 +281,7 @@ function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGa
       else gaps.push({ feature: 'mesh host', path: `spec.hosts[${i}]`, detail: `${h} is not a Kubernetes Service; no GAMMA parent for it`, resource: ctx.res })
     })
   }
-  const hostnames = gateways.some((g) => g !== MESH_GATEWAY) ? hosts.filter((h) => h !== '*' && !/^[\d.:]+$/.test(h) && h.includes('.')) : []
+  const hostnames = gateways.some((g) => g !== MESH_GATEWAY) ? routeHostnames(hosts, ctx) : []
   const out: K8sObject[] = []
   const grpc = grpcRules(arr(spec.http).map(rec), ctx)
   if (grpc) {

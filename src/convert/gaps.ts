@@ -38,6 +38,8 @@ export function vsGaps(vs: K8sObject): Gap[] {
       if (mm.scheme !== undefined) out.push({ feature: 'match.scheme', path: `${mat}.scheme`, detail: 'no scheme match; dropped (the match gets wider)' })
       if (mm.authority !== undefined) out.push({ feature: 'match.authority', path: `${mat}.authority`, detail: 'no authority match (use hostnames); dropped' })
       if (mm.ignoreUriCase !== undefined) out.push({ feature: 'ignoreUriCase', path: `${mat}.ignoreUriCase`, detail: 'no case-insensitive path match; dropped' })
+      if (mm.port !== undefined) out.push({ feature: 'match.port', path: `${mat}.port`, detail: 'no port match in HTTPRoute (attach to a listener or Service port instead); dropped (the match gets wider)' })
+      if (mm.statPrefix !== undefined) out.push({ feature: 'match.statPrefix', path: `${mat}.statPrefix`, detail: 'no per-match stats in Gateway API; dropped' })
       if (mm.sourceNamespace !== undefined) out.push({ feature: 'sourceNamespace', path: `${mat}.sourceNamespace`, detail: 'approximated by a consumer route in that namespace; dropped' })
       for (const [name, sm] of Object.entries(rec(mm.headers))) {
         if (rec(sm).prefix !== undefined) out.push({ feature: 'headers.prefix', path: `${mat}.headers.${name}.prefix`, detail: 'no prefix header match; converted to a RegularExpression match' })
@@ -53,9 +55,15 @@ export function vsGaps(vs: K8sObject): Gap[] {
       if (str(d.subset)) out.push({ feature: 'subset', path: `${at}`, detail: `subset ${str(d.subset)} of ${str(d.host)}: routed to a per-subset Service ${shortHost(str(d.host) ?? '')}-${str(d.subset)}` })
     })
   })
+  // TCPRoute has no match and TLSRoute matches only SNI (hostnames): every other match field is lost
   arr(spec.tcp).forEach((raw, i) => {
     arr(rec(raw).match).forEach((m, j) => {
-      if (Object.keys(rec(m)).some((k) => k !== 'port')) out.push({ feature: 'tcp.match', path: `spec.tcp[${i}].match[${j}]`, detail: 'TCPRoute has no match; only the port is kept' })
+      for (const k of Object.keys(rec(m))) out.push({ feature: `tcp.match.${k}`, path: `spec.tcp[${i}].match[${j}].${k}`, detail: `TCPRoute has no match; ${k} dropped (the route takes every connection on its listener)` })
+    })
+  })
+  arr(spec.tls).forEach((raw, i) => {
+    arr(rec(raw).match).forEach((m, j) => {
+      for (const k of Object.keys(rec(m))) if (k !== 'sniHosts') out.push({ feature: `tls.match.${k}`, path: `spec.tls[${i}].match[${j}].${k}`, detail: `TLSRoute matches SNI hostnames only; ${k} dropped (the match gets wider)` })
     })
   })
   return out
