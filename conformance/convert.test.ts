@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import { loadObjects } from '../src/analyze/load.js'
 import { convert } from '../src/convert/convert.js'
-import { celViolations } from './cel.js'
-import { crdValidator } from './crd.js'
+import { celViolations } from '../src/crd/cel.js'
+import { crdValidator } from '../src/crd/validate.js'
 
 const SHARED = process.env.SHARED_DIR ?? '../shared'
 

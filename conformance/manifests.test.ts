@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
-import { crdValidator, type CrdValidator } from './crd.js'
+import { crdValidator, type CrdValidator } from '../src/crd/validate.js'
 
 const SHARED = process.env.SHARED_DIR ?? '../shared'
 const TARGETS = ['manifests/base', ...readdirSync('manifests/overlays').map((d) => `manifests/overlays/${d}`)]

@@ -9,7 +9,7 @@ import t from 'tap'
 import { analyzeObjects } from '../src/analyze/analyze.js'
 import { loadObjects } from '../src/analyze/load.js'
 import { OPEN_REPORT, policyReport, type ReportKind, WG_POLICY_REPORT } from '../src/audit/report.js'
-import { crdValidator } from './crd.js'
+import { crdValidator } from '../src/crd/validate.js'
 
 const SHARED = process.env.SHARED_DIR ?? '../shared'
 

@@ -10,7 +10,7 @@ import { parseDocument, stringify } from 'yaml'
 import { convert, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_RELEASES, routeVersionsFromCrds } from './convert/convert.js'
 import { resolveImplementation } from './features/features.js'
 import { predictRouteStatus, ROUTE_KINDS } from './rules/route-status.js'
-import { groupOf, kindKeyOf, nameOf, nsOf } from './model/object.js'
+import { groupOf, type K8sObject, kindKeyOf, nameOf, nsOf } from './model/object.js'
 import { analyzeObjects, bySource, formatText, selectRules } from './analyze/analyze.js'
 import { duplicateProblems, type LoadResult, loadObjects, merge, parseObjects } from './analyze/load.js'
 import { isSuppressed, parseSuppression, type Suppression } from './analyze/suppress.js'
@@ -299,20 +299,33 @@ program
   .option('--strict', 'exit 1 when any feature is dropped or approximated (RG0302)', false)
   .addOption(new Option('--gateway-api-version <release>', 'the Gateway API release to write for (route versions), when no --crds').choices(Object.keys(GATEWAY_API_RELEASES)).default(DEFAULT_GATEWAY_API_RELEASE))
   .option('--crds <dir>', 'the target\'s Gateway API CRDs (YAML files): the route versions they serve')
-  .action((paths: string[], o) => {
+  .action(async (paths: string[], o) => {
     const read = loadObjects(paths, o.namespace)
     const loaded = { ...read, problems: [...read.problems, ...duplicateProblems(read.objects)] }
     for (const p of loaded.problems) process.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
     let routeVersions = GATEWAY_API_RELEASES[o.gatewayApiVersion as string]!
+    let crds: K8sObject[] | undefined
     if (o.crds) {
-      const crds = loadObjects([o.crds], 'default')
-      if (crds.problems.length || !crds.objects.some((c) => c.object.kind === 'CustomResourceDefinition')) fail(`--crds ${o.crds}: no CustomResourceDefinitions there${crds.problems[0] ? ` (${crds.problems[0].message})` : ''}`)
-      routeVersions = routeVersionsFromCrds(crds.objects.map((c) => c.object))
+      const read = loadObjects([o.crds], 'default')
+      crds = read.objects.map((c) => c.object).filter((c) => c.kind === 'CustomResourceDefinition')
+      if (read.problems.length || crds.length === 0) fail(`--crds ${o.crds}: no CustomResourceDefinitions there${read.problems[0] ? ` (${read.problems[0].message})` : ''}`)
+      routeVersions = routeVersionsFromCrds(crds)
     }
     const { objects, gaps } = convert(loaded.objects.map((l) => l.object), { routeVersions })
-    process.stdout.write(objects.map((obj) => stringify(obj)).join('---\n'))
+    let written = objects
+    let held = 0
+    if (crds) {
+      const { checkOutput } = await import('./convert/validate-output.js')
+      const checked = checkOutput(objects, crds)
+      written = checked.valid
+      held = checked.held.length
+      for (const h of checked.held) process.stderr.write(`RG0302: ${h.object.kind} ${nsOf(h.object)}/${nameOf(h.object)}: does not validate against the target's CRDs, not written: ${h.problems.join('; ')}\n`)
+    } else {
+      process.stderr.write(`routeguard: the output was not validated (give the target's Gateway API CRDs with --crds DIR); written for Gateway API ${o.gatewayApiVersion}\n`)
+    }
+    process.stdout.write(written.map((obj) => stringify(obj)).join('---\n'))
     for (const g of gaps) process.stderr.write(`RG0302: ${g.resource} ${g.path}: ${g.feature}: ${g.detail}\n`)
-    process.exitCode = loaded.problems.length ? 2 : o.strict && gaps.length ? 1 : 0
+    process.exitCode = loaded.problems.length ? 2 : o.strict && (gaps.length || held) ? 1 : 0
   })
 
 program

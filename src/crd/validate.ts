@@ -1,7 +1,8 @@
 /**
- * Validation of objects against a CustomResourceDefinition file, as the API server does it: ajv on
- * the version's `openAPIV3Schema` (Kubernetes' `x-kubernetes-*` keywords known, `int-or-string`
- * accepted) plus the CEL rules of `x-kubernetes-validations` (./cel.ts).
+ * Validation of objects against a CustomResourceDefinition, as the API server does it: ajv on the
+ * version's `openAPIV3Schema` (Kubernetes' `x-kubernetes-*` keywords known, `int-or-string`
+ * accepted, Go regex flags) plus the CEL rules of `x-kubernetes-validations` (./cel.ts). Used by
+ * `convert` (what does not validate is not written) and by the conformance suite.
  */
 import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
@@ -37,9 +38,17 @@ export type CrdValidator = ((o: unknown) => CrdCheck) & { schema: Record<string,
  * @throws when the file has no such version or its schema does not compile
  */
 export function crdValidator(file: string, version: string): CrdValidator {
-  const crd = parse(readFileSync(file, 'utf8'))
-  const schema = crd.spec.versions.find((v: { name: string }) => v.name === version)?.schema?.openAPIV3Schema
-  if (!schema) throw new Error(`${file}: no version ${version}`)
+  return validatorFor(parse(readFileSync(file, 'utf8')), version, file)
+}
+
+/**
+ * A validator for `version` of a CustomResourceDefinition object.
+ * @throws when the CRD has no such version (or no schema for it), or the schema does not compile
+ */
+export function validatorFor(crd: unknown, version: string, where = 'CustomResourceDefinition'): CrdValidator {
+  const versions = ((crd as { spec?: { versions?: unknown } })?.spec?.versions ?? []) as { name: string; schema?: { openAPIV3Schema?: Record<string, unknown> } }[]
+  const schema = versions.find((v) => v.name === version)?.schema?.openAPIV3Schema
+  if (!schema) throw new Error(`${where}: no version ${version}`)
   const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true, code: { regExp: goRegExp } })
   addFormats(ajv)
   ajv.addVocabulary(['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource'])
