@@ -53,7 +53,7 @@ t.test('a gateway VirtualService with redirect, rewrite, subsets, mirror, retrie
     t.ok(features.includes(f), `reported: ${f}`)
   }
   const rg = analyzeObjects([{ object: vs as never, source: { file: 'x', line: 1 } }], { rules: selectRules(['RG0302']) }).findings
-  t.same(rg.map((f) => f.path).sort(), gaps.filter((g) => g.resource === 'VirtualService shop/web' && !['uri.prefix', 'redirect.redirectCode'].includes(g.feature)).map((g) => g.path).sort(), 'RG0302 reports the same features as convert')
+  t.same(rg.map((f) => f.path).sort(), gaps.filter((g) => g.resource === 'VirtualService shop/web' && !['uri.prefix', 'redirect.redirectCode', 'routing'].includes(g.feature)).map((g) => g.path).sort(), 'RG0302 reports the same features as convert')
 })
 
 t.test('a mesh VirtualService gets a Service parentRef; missing ports are reported, not invented', async (t) => {
@@ -187,4 +187,23 @@ t.test('#15 R4/R5/R7/S5: hostnames the schema refuses, exportTo and gateways, dr
   const s5 = convert([{ ...base, spec: { hosts: ['api.example.com'], gateways: ['infra/gw'], http: [{ route: [{ destination: { host: 'api.backend.svc.cluster.local', port: { number: 80 } }, weight: 50 }, { destination: { host: 'web.backend.svc.cluster.local', port: { number: 80 } }, weight: 50 }] }] } }] as never)
   const grant = s5.objects.find((o) => o.kind === 'ReferenceGrant') as any
   t.same(grant, { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'shop-httproutes', namespace: 'backend' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'shop' }], to: [{ group: '', kind: 'Service', name: 'api' }, { group: '', kind: 'Service', name: 'web' }] } }, 'S5: a ReferenceGrant in the backend namespace')
+})
+
+t.test('#15 S6: the same routing before and after, or each request that changes destination', async (t) => {
+  const gwIstio = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'public', namespace: 'shop' }, spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['shop.example.com'] }] } }
+  const vs = (http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'shop', namespace: 'shop' }, spec: { hosts: ['shop.example.com'], gateways: ['public'], http } })
+  const routing = (http: unknown[]) => convert([gwIstio, vs(http), svc('api'), svc('canary'), svc('web')] as never).gaps.filter((g) => g.feature === 'routing').map((g) => g.detail)
+  const canaryFirst = routing([
+    { match: [{ headers: { 'x-canary': { exact: 'true' } } }], route: [{ destination: { host: 'canary' } }] },
+    { match: [{ uri: { prefix: '/api/' } }], route: [{ destination: { host: 'api' } }] },
+    { route: [{ destination: { host: 'web' } }] },
+  ])
+  t.ok(canaryFirst.some((d) => /GET http:\/\/shop\.example\.com\/api\/x? with x-canary: true through shop\/public: Istio sends it to shop\/canary=100%.*; the converted routes send it to shop\/api=100%/.test(d)), "Istio's first match (the canary rule) against Gateway API precedence (the longer prefix)")
+  const same = routing([
+    { match: [{ uri: { exact: '/login' } }], route: [{ destination: { host: 'web' } }] },
+    { match: [{ headers: { 'x-canary': { exact: 'true' } } }], route: [{ destination: { host: 'canary' } }] },
+    { route: [{ destination: { host: 'web' } }, ], timeout: '5s' },
+  ])
+  t.same(same, [], 'routes that keep their order say nothing')
+  t.ok(routing([{ match: [{ uri: { prefix: '/static' } }], route: [{ destination: { host: 'web' } }] }]).some((d) => /\/staticx .*Istio sends it to shop\/web=100%.*converted routes send it to status 404/.test(d)), 'string prefix against path-element prefix')
 })

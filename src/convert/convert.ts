@@ -12,6 +12,7 @@ import { serviceOfFQDN } from '../model/hosts.js'
 import { exportScopes, gatewayRef, MESH_GATEWAY } from '../model/istio.js'
 import { resolveSubsetBackend } from '../subsets/subsets.js'
 import { ClusterView } from '../view/view.js'
+import { outputView, routingDifferences } from './equivalence.js'
 import { type Gap, vsGaps } from './gaps.js'
 
 export interface ConvertGap extends Gap {
@@ -60,6 +61,8 @@ export function routeVersionsFromCrds(crds: K8sObject[]): RouteVersions {
 export interface ConvertOptions {
   /** versions of TCPRoute/TLSRoute to write (default: the newest release routeguard knows) */
   routeVersions?: RouteVersions
+  /** trace each VirtualService's request classes before and after (./equivalence.ts); default true */
+  checkRouting?: boolean
 }
 
 /** Converts every VirtualService and Istio Gateway among `inputs`; other inputs are context (Services, DestinationRules). */
@@ -80,6 +83,13 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
   }
   objects.push(...referenceGrants(objects.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route'))))
   objects.push(...services.values())
+  if (opts.checkRouting !== false) {
+    const after = outputView(objects, view.all(), () => new ClusterView())
+    for (const o of view.all()) {
+      if (kindKeyOf(o) !== KIND.VirtualService) continue
+      for (const g of routingDifferences(o, view, after)) gaps.push({ ...g, resource: describeRef(refOf(o)) })
+    }
+  }
   return { objects, gaps }
 }
 

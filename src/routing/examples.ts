@@ -63,7 +63,7 @@ export function exampleIstioRequest(raw: unknown, host: string | undefined, port
 /** `GET http://api.example.com/v1?a=b with x-env: prod` (an address when the request has no host). */
 export function describeRequest(req: TraceRequest): string {
   const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`)
-  const port = req.port === 80 && req.scheme === 'http' ? '' : `:${req.port}`
+  const port = req.port === (req.scheme === 'https' ? 443 : 80) ? '' : `:${req.port}`
   return `${req.method} ${req.scheme}://${req.host ?? '<address>'}${port}${req.path}${req.query ? `?${req.query}` : ''}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`
 }
 

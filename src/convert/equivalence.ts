@@ -1,0 +1,152 @@
+/**
+ * "The same routing before and after" for `convert`: for each VirtualService, the request classes
+ * its matches tell apart (each exact path; each prefix, a path under it and a string-prefix
+ * neighbour; each header/query/method value, and the request without them; `/`), traced under
+ * Istio's semantics on the input (routing/istio.ts) and under the Gateway API's on the output
+ * (routing/gateway-api.ts), the same models `routeguard trace` runs. A request whose status,
+ * destinations (a subset `v1` of `reviews` is the per-subset Service `reviews-v1`), weights,
+ * redirect or rewritten path differ is reported, naming the request and both outcomes.
+ * At most MAX_CLASSES requests per VirtualService.
+ */
+import { arr, type K8sObject, KIND, nsOf, rec, str, strs } from '../model/object.js'
+import { toFQDN } from '../model/hosts.js'
+import { gatewayRef, istioGateway, MESH_GATEWAY } from '../model/istio.js'
+import { describeRequest, exampleHost } from '../routing/examples.js'
+import { traceGateway, traceMesh } from '../routing/gateway-api.js'
+import { traceIstioGateway, traceIstioMesh } from '../routing/istio.js'
+import type { TraceRequest, TraceResult } from '../routing/types.js'
+import type { View } from '../view/view.js'
+import type { Gap } from './gaps.js'
+
+export const MAX_CLASSES = 64
+
+/**
+ * Requests that a VirtualService's http matches tell apart, on `host`, port `port`: every path
+ * class (each exact path; each prefix, a path under it, and a string-prefix neighbour; `/`) with
+ * every header/query/method combination a match names, and with none. At most MAX_CLASSES.
+ */
+export function requestClasses(vs: K8sObject, host: string | undefined, port: number): TraceRequest[] {
+  const paths = new Set<string>(['/'])
+  const extras = new Map<string, { headers: Record<string, string>; query?: string; method?: string }>([['', { headers: {} }]])
+  for (const rule of arr(rec(vs.spec).http)) {
+    for (const raw of arr(rec(rule).match)) {
+      const m = rec(raw)
+      const uri = rec(m.uri)
+      if (typeof uri.exact === 'string') paths.add(uri.exact)
+      if (typeof uri.prefix === 'string') {
+        const p = uri.prefix
+        paths.add(p)
+        paths.add(`${p.replace(/\/$/, '')}/x`)
+        if (!p.endsWith('/')) paths.add(`${p}x`)
+      }
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(rec(m.headers))) {
+        const val = str(rec(v).exact) ?? str(rec(v).prefix)
+        if (val !== undefined) headers[k] = val
+      }
+      const query = Object.entries(rec(m.queryParams))
+        .map(([k, v]) => [k, str(rec(v).exact) ?? str(rec(v).prefix)] as const)
+        .filter((e): e is readonly [string, string] => e[1] !== undefined)
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+        .join('&')
+      const method = str(rec(m.method).exact)
+      const extra = { headers, ...(query ? { query } : {}), ...(method ? { method } : {}) }
+      extras.set(JSON.stringify(extra), extra)
+    }
+  }
+  const out: TraceRequest[] = []
+  for (const path of paths) {
+    for (const extra of extras.values()) {
+      if (out.length >= MAX_CLASSES) return out
+      out.push({ scheme: 'http', host, port, method: 'GET', path, ...extra, headers: { ...extra.headers } })
+    }
+  }
+  return out
+}
+
+interface Outcome {
+  status: number
+  /** `name=weight%` of usable backends, sorted */
+  backends: string[]
+  redirect: string
+  path: string
+}
+
+function outcome(r: TraceResult, subsets: boolean): Outcome {
+  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
+  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
+  return {
+    status: r.status,
+    backends: usable.map((b) => `${b.namespace}/${subsets && b.subset ? `${b.name}-${b.subset}` : b.name}=${Math.round((100 * b.weight) / total)}%`).sort(),
+    redirect: r.redirect ? `${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}` : '',
+    path: r.backendRequest?.path ?? '',
+  }
+}
+
+function text(o: Outcome): string {
+  if (o.redirect) return `redirect ${o.redirect}`
+  if (o.status !== 200) return `status ${o.status}`
+  return `${o.backends.join(', ')}${o.path ? ` (path ${o.path})` : ''}`
+}
+
+/**
+ * Differences between Istio's routing of the input and the Gateway API's routing of the output for
+ * one VirtualService, as gaps on the VirtualService (`path` `spec.http`).
+ * @param input the view of convert's input; @param output a view of convert's output plus the input's Services and workloads
+ */
+export function routingDifferences(vs: K8sObject, input: View, output: View): Gap[] {
+  const gaps: Gap[] = []
+  const ns = nsOf(vs)
+  const hosts = strs(rec(vs.spec).hosts)
+  const gateways = strs(rec(vs.spec).gateways)
+  const compare = (req: TraceRequest, before: TraceResult, after: TraceResult, where: string) => {
+    const a = outcome(before, true)
+    const b = outcome(after, false)
+    if (a.status === b.status && a.redirect === b.redirect && a.path === b.path && a.backends.join() === b.backends.join()) return
+    gaps.push({ feature: 'routing', path: 'spec.http', detail: `${describeRequest(req)}${where}: Istio sends it to ${text(a)}; the converted routes send it to ${text(b)}` })
+  }
+  if (gateways.length === 0 || gateways.includes(MESH_GATEWAY)) {
+    for (const h of hosts) {
+      const host = exampleHost(h)
+      if (!host) continue
+      const svcHost = toFQDN(host, ns)
+      const service = svcHost.endsWith('.svc.cluster.local') ? input.get(KIND.Service, svcHost.split('.')[1]!, svcHost.split('.')[0]!) : undefined
+      const port = Number(rec(arr(rec(service?.spec).ports)[0]).port) || 80
+      for (const req of requestClasses(vs, svcHost, port)) {
+        if (gaps.length >= 10) return gaps
+        compare(req, traceIstioMesh(input, ns, req), traceMesh(output, ns, req), ` from namespace ${ns}`)
+      }
+    }
+  }
+  for (const g of gateways) {
+    if (g === MESH_GATEWAY) continue
+    const ref = gatewayRef(g, ns)
+    const igw = input.get(KIND.IstioGateway, ref.namespace, ref.name)
+    const gw = output.get(KIND.Gateway, ref.namespace, ref.name)
+    if (!igw || !gw) continue
+    for (const h of hosts) {
+      const host = exampleHost(h) ?? 'any.example.com'
+      const server = istioGateway(igw).servers.find((s) => s.hosts.length > 0)
+      if (!server) continue
+      // a server with TLS (or HTTPS) takes HTTPS requests: the converted listener is HTTPS too
+      const raw = rec(arr(rec(igw.spec).servers)[server.index])
+      const tls = raw.tls !== undefined || /^HTTPS$/i.test(str(rec(raw.port).protocol) ?? '')
+      for (const plain of requestClasses(vs, host, server.port)) {
+        const req = tls ? { ...plain, scheme: 'https', sni: host } : plain
+        if (gaps.length >= 10) return gaps
+        compare(req, traceIstioGateway(input, igw, req), traceGateway(output, gw, req), ` through ${ref.namespace}/${ref.name}`)
+      }
+    }
+  }
+  return gaps
+}
+
+/** The view `routingDifferences` reads for the output side: convert's objects plus what the input holds besides VirtualServices, Istio Gateways and DestinationRules. */
+export function outputView(objects: K8sObject[], input: Iterable<K8sObject>, make: () => View & { upsert(o: K8sObject): boolean }): View {
+  const v = make()
+  const converted = new Set([KIND.VirtualService, KIND.IstioGateway, KIND.DestinationRule].map((k) => k.split('/')[1]))
+  for (const o of input) if (!(String(o.apiVersion).startsWith('networking.istio.io/') && converted.has(String(o.kind)))) v.upsert(o)
+  for (const o of objects) v.upsert(o)
+  return v
+}
+
