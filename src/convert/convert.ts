@@ -13,6 +13,7 @@ import { exportScopes, gatewayRef, MESH_GATEWAY } from '../model/istio.js'
 import { resolveSubsetBackend } from '../subsets/subsets.js'
 import { ClusterView } from '../view/view.js'
 import { outputView, routingDifferences } from './equivalence.js'
+import { GATEWAY_FIELDS, unreported, VIRTUAL_SERVICE_FIELDS } from './fields.js'
 import { type Gap, vsGaps } from './gaps.js'
 
 export interface ConvertGap extends Gap {
@@ -83,6 +84,13 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
   }
   objects.push(...referenceGrants(objects.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route'))))
   objects.push(...services.values())
+  // nothing dropped silently: each field the table calls dropped (or does not know) gets a line
+  for (const o of view.all()) {
+    const table = kindKeyOf(o) === KIND.VirtualService ? VIRTUAL_SERVICE_FIELDS : kindKeyOf(o) === KIND.IstioGateway ? GATEWAY_FIELDS : undefined
+    if (!table) continue
+    const res = describeRef(refOf(o))
+    for (const g of unreported(o, table, gaps.filter((x) => x.resource === res))) gaps.push({ ...g, resource: res })
+  }
   if (opts.checkRouting !== false) {
     const after = outputView(objects, view.all(), () => new ClusterView())
     for (const o of view.all()) {
