@@ -57,5 +57,5 @@ for (const version of ['v1.4.1', 'v1.6.1']) {
 
 t.test('without CRDs, convert says it did not validate', async (t) => {
   const r = await convert([...CONTEXT, join(B, 'networking/virtual-service-all-v1.yaml')])
-  t.match(r.stderr, /the output was not validated \(give the target's Gateway API CRDs with --crds DIR\)/)
+  t.match(r.stderr, /the output was not validated \(give the target's Gateway API CRDs with --crds DIR or --kubeconfig FILE\)/)
 })

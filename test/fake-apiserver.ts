@@ -75,6 +75,8 @@ export const ADMISSION_RESOURCES: Resource[] = ['ValidatingWebhookConfiguration'
   namespaced: false,
 }))
 
+export const APIEXTENSIONS_RESOURCES: Resource[] = [{ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false }]
+
 export const OPEN_REPORT_RESOURCES: Resource[] = [{ group: 'openreports.io', version: 'v1alpha1', plural: 'reports', kind: 'Report', namespaced: true }]
 
 interface Obj {

@@ -24,3 +24,29 @@ t.test('what validates is kept, the rest held back with why', async (t) => {
   t.ok(r.valid.includes(service as never), 'built-in kinds are not CRD-validated')
   t.match(r.held.map((h) => h.problems.join('; ')), [/\/spec\/timeout must match pattern/, /Must have port/, /v1beta1 is not served/, /no CustomResourceDefinition for gateway\.networking\.k8s\.io TCPRoute/])
 })
+
+t.test('convert --kubeconfig reads the CRDs from the cluster and validates against them', async (t) => {
+  const { execFile } = await import('node:child_process')
+  const { writeFileSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { APIEXTENSIONS_RESOURCES, CORE_RESOURCES, FakeApiServer } = await import('./fake-apiserver.js')
+  const { tempDir } = await import('./helpers.js')
+  const api = new FakeApiServer([...CORE_RESOURCES, ...APIEXTENSIONS_RESOURCES])
+  await api.start()
+  t.teardown(() => api.stop())
+  const backendRef = { type: 'object', 'x-kubernetes-validations': [{ rule: 'has(self.port)', message: 'Must have port for Service reference' }] }
+  const ruleSchema = { type: 'object', properties: { backendRefs: { type: 'array', items: backendRef } } }
+  const schema = { type: 'object', properties: { spec: { type: 'object', properties: { rules: { type: 'array', items: ruleSchema } } } } }
+  const routeCrd = { ...crd, spec: { ...crd.spec, versions: [{ name: 'v1', served: true, schema: { openAPIV3Schema: schema } }] } }
+  api.put(routeCrd as never)
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'kubeconfig'), JSON.stringify(api.kubeconfig()))
+  writeFileSync(join(dir, 'vs.yaml'), 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: default}\nspec:\n  hosts: [reviews]\n  http: [{route: [{destination: {host: reviews}}]}]\n')
+  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => execFile(process.execPath, ['dist/cli.js', 'convert', ...args], { encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr })))
+  const r = await run([join(dir, 'vs.yaml'), '--kubeconfig', join(dir, 'kubeconfig')])
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stderr, /RG0302: HTTPRoute default\/reviews: does not validate against the target's CRDs, not written: .*Must have port for Service reference/, "held back by the cluster's CEL rule")
+  t.notMatch(r.stdout, /HTTPRoute/)
+  t.ok(api.requests.some((q) => q.path === '/apis/apiextensions.k8s.io/v1/customresourcedefinitions'), 'listed the CRDs')
+  t.equal((await run([join(dir, 'vs.yaml'), '--strict'])).code, 1, '--strict without CRDs: not validated is a loss')
+})

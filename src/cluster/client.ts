@@ -204,3 +204,20 @@ export async function getJSON(kc: k8s.KubeConfig, path: string, query: Record<st
     req.end()
   })
 }
+
+/**
+ * The cluster's Gateway API CustomResourceDefinitions (group `gateway.networking.k8s.io`), for
+ * `convert --kubeconfig`: the versions the target serves and the schemas its output must pass.
+ * @throws when the API server cannot be reached or refuses the list (apiextensions.k8s.io)
+ */
+export async function gatewayApiCrds(kc: k8s.KubeConfig): Promise<K8sObject[]> {
+  // raw JSON: client-node's typed models rename the schema's `x-kubernetes-*` keys, which the
+  // validation reads as written
+  let list: { items?: K8sObject[] }
+  try {
+    list = (await getJSON(kc, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {}, 'application/json')) as { items?: K8sObject[] }
+  } catch (e) {
+    throw new Error(`listing CustomResourceDefinitions: ${apiError(e)}`)
+  }
+  return (list.items ?? []).filter((c) => (c.spec as { group?: unknown } | undefined)?.group === 'gateway.networking.k8s.io').map((c) => ({ ...c, apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' }))
+}
