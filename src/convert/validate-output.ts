@@ -5,8 +5,7 @@
  * or that does not validate, is held back with the reasons; objects of built-in kinds (per-subset
  * Services) are not CRD-validated.
  */
-import type { K8sObject } from '../model/object.js'
-import { arr, rec, str } from '../model/object.js'
+import { arr, type K8sObject, rec, str } from '../model/object.js'
 import { type CrdValidator, validatorFor } from '../crd/validate.js'
 import { GATEWAY_GROUP } from '../model/gatewayapi.js'
 
