@@ -2,7 +2,7 @@
  * The monitoring overlay (issue #17, item 7): every metric the PrometheusRule alerts and the Grafana
  * dashboard query is one the server exports, with the labels the queries select on. A server in
  * cluster mode (the loopback API server, the audit on, a --config file) answers a review, then
- * /metrics is scraped. Reads the overlay's files directly: no kubectl, no ../shared.
+ * /metrics is scraped. Reads the overlay's files in the clone directly (no kubectl).
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -1,5 +1,5 @@
 /**
- * `routeguard trace` (issue #16) on the fixtures in test/fixtures/trace (no ../shared): JSON fields,
+ * `routeguard trace` (issue #16) on the fixtures in test/fixtures/trace alone: JSON fields,
  * exit codes (0 routed, 1 not, 2 usage), the winner with file:line, losing candidates with why,
  * both Gateway kinds, the mesh, and the same answer against a cluster (the loopback API server).
  */
