@@ -92,7 +92,7 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
     for (const g of unreported(o, table, gaps.filter((x) => x.resource === res))) gaps.push({ ...g, resource: res })
   }
   if (opts.checkRouting !== false) {
-    const after = outputView(objects, view.all(), () => new ClusterView())
+    const after = outputView(objects, view.all())
     for (const o of view.all()) {
       if (kindKeyOf(o) !== KIND.VirtualService) continue
       for (const g of routingDifferences(o, view, after)) gaps.push({ ...g, resource: describeRef(refOf(o)) })

@@ -11,11 +11,11 @@
 import { arr, type K8sObject, KIND, nsOf, rec, str, strs } from '../model/object.js'
 import { toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, MESH_GATEWAY } from '../model/istio.js'
-import { describeRequest, exampleHost } from '../routing/examples.js'
+import { describeRequest, exampleHost, stringMatchExample } from '../routing/examples.js'
 import { traceGateway, traceMesh } from '../routing/gateway-api.js'
 import { traceIstioGateway, traceIstioMesh } from '../routing/istio.js'
 import type { TraceRequest, TraceResult } from '../routing/types.js'
-import type { View } from '../view/view.js'
+import { ClusterView, type View } from '../view/view.js'
 import type { Gap } from './gaps.js'
 
 export const MAX_CLASSES = 64
@@ -41,12 +41,12 @@ export function requestClasses(vs: K8sObject, host: string | undefined, port: nu
       }
       const headers: Record<string, string> = {}
       for (const [k, v] of Object.entries(rec(m.headers))) {
-        const val = str(rec(v).exact) ?? str(rec(v).prefix)
-        if (val !== undefined) headers[k] = val
+        const val = stringMatchExample(v)
+        if (typeof val === 'string') headers[k] = val
       }
       const query = Object.entries(rec(m.queryParams))
-        .map(([k, v]) => [k, str(rec(v).exact) ?? str(rec(v).prefix)] as const)
-        .filter((e): e is readonly [string, string] => e[1] !== undefined)
+        .map(([k, v]) => [k, stringMatchExample(v)] as const)
+        .filter((e): e is readonly [string, string] => typeof e[1] === 'string')
         .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
         .join('&')
       const method = str(rec(m.method).exact)
@@ -142,8 +142,8 @@ export function routingDifferences(vs: K8sObject, input: View, output: View): Ga
 }
 
 /** The view `routingDifferences` reads for the output side: convert's objects plus what the input holds besides VirtualServices, Istio Gateways and DestinationRules. */
-export function outputView(objects: K8sObject[], input: Iterable<K8sObject>, make: () => View & { upsert(o: K8sObject): boolean }): View {
-  const v = make()
+export function outputView(objects: K8sObject[], input: Iterable<K8sObject>): View {
+  const v = new ClusterView()
   const converted = new Set([KIND.VirtualService, KIND.IstioGateway, KIND.DestinationRule].map((k) => k.split('/')[1]))
   for (const o of input) if (!(String(o.apiVersion).startsWith('networking.istio.io/') && converted.has(String(o.kind)))) v.upsert(o)
   for (const o of objects) v.upsert(o)

@@ -135,6 +135,13 @@ interface HttpMatchParts {
   query: [string, string, string][]
 }
 
+/** A PathPrefix value without its trailing `/`s (`/api/` and `/api` select the same paths; `/` stays). */
+export function trimPrefix(value: string): string {
+  let end = value.length
+  while (end > 1 && value.charCodeAt(end - 1) === 47 /* '/' */) end--
+  return end < value.length ? value.slice(0, end) : value
+}
+
 /**
  * HTTPRoute match identity: path type and value (PathPrefix trailing `/` ignored; defaults
  * PathPrefix `/`), method, headers (names case-insensitive, first entry per name counts; type
@@ -145,11 +152,7 @@ function httpMatchParts(raw: unknown): HttpMatchParts {
   const path = rec(m.path)
   const type = str(path.type) ?? 'PathPrefix'
   let value = str(path.value) ?? '/'
-  if (type === 'PathPrefix' && value.length > 1) {
-    let end = value.length
-    while (end > 1 && value.charCodeAt(end - 1) === 47 /* '/' */) end--
-    if (end < value.length) value = value.slice(0, end)
-  }
+  if (type === 'PathPrefix') value = trimPrefix(value)
   return { type, value, method: str(m.method), headers: firstByName(arr(m.headers), true), query: firstByName(arr(m.queryParams), false) }
 }
 

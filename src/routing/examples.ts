@@ -5,7 +5,7 @@
  * A match that only regular expressions describe gives no example (undefined).
  */
 import { arr, rec, str } from '../model/object.js'
-import type { TraceRequest, TraceResult } from './types.js'
+import { defaultPort, requestTarget, type TraceRequest, type TraceResult } from './types.js'
 
 /** A host that a (possibly wildcard) hostname covers: `*.example.com` → `any.example.com`; `*` → an address. */
 export function exampleHost(hostname: string | undefined): string | undefined {
@@ -32,16 +32,22 @@ export function exampleHttpRouteRequest(raw: unknown, hostname: string | undefin
   return { scheme: 'http', host: exampleHost(hostname), port, method: str(m.method) ?? 'GET', path: str(path.value) ?? '/', ...(query.length ? { query: query.join('&') } : {}), headers }
 }
 
+/**
+ * A value an Istio `StringMatch` accepts: its `exact` or `prefix` value; null for a `regex` (no
+ * plain example); undefined when it sets none.
+ */
+export function stringMatchExample(sm: unknown): string | undefined | null {
+  const x = rec(sm)
+  if (typeof x.exact === 'string') return x.exact
+  if (typeof x.prefix === 'string') return x.prefix
+  if (typeof x.regex === 'string') return null
+  return undefined
+}
+
 /** A request an Istio `HTTPMatchRequest` selects (undefined match: any request). */
 export function exampleIstioRequest(raw: unknown, host: string | undefined, port: number): TraceRequest | undefined {
   const m = rec(raw)
-  const value = (sm: unknown): string | undefined | null => {
-    const x = rec(sm)
-    if (typeof x.exact === 'string') return x.exact
-    if (typeof x.prefix === 'string') return x.prefix
-    if (typeof x.regex === 'string') return null
-    return undefined
-  }
+  const value = stringMatchExample
   const uri = value(m.uri)
   const method = value(m.method)
   if (uri === null || method === null) return undefined
@@ -63,8 +69,8 @@ export function exampleIstioRequest(raw: unknown, host: string | undefined, port
 /** `GET http://api.example.com/v1?a=b with x-env: prod` (an address when the request has no host). */
 export function describeRequest(req: TraceRequest): string {
   const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`)
-  const port = req.port === (req.scheme === 'https' ? 443 : 80) ? '' : `:${req.port}`
-  return `${req.method} ${req.scheme}://${req.host ?? '<address>'}${port}${req.path}${req.query ? `?${req.query}` : ''}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`
+  const port = req.port === defaultPort(req.scheme) ? '' : `:${req.port}`
+  return `${req.method} ${req.scheme}://${req.host ?? '<address>'}${port}${requestTarget(req.path, req.query)}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`
 }
 
 /** Where a traced request ends: `goes to HTTPRoute ns/name rule 0`, `is redirected (301)`, `gets 404`. */

@@ -25,15 +25,21 @@
  *   client's namespace) hides the producer routes for that client; the parentRef's port narrows;
  *   with no route the request goes to the Service itself.
  */
-import { arr, type K8sObject, KIND, nameOf, nsOf, num, rec, str } from '../model/object.js'
+import { arr, describeRef, type K8sObject, KIND, nameOf, nsOf, num, rec, refOf, str } from '../model/object.js'
 import { serviceFQDN } from '../model/hosts.js'
-import { attachment, effectiveHostnames, type Listener, listeners, type ParentRef, referenceGranted, route } from '../model/gatewayapi.js'
+import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, trimPrefix } from '../model/gatewayapi.js'
 import { parentKey, type View } from '../view/view.js'
 import {
+  addHeader,
   type BackendRequest,
   type Candidate,
+  defaultPort,
   header,
   queryParam,
+  removeHeader,
+  requestTarget,
+  setHeader,
+  unchanged,
   type Redirect,
   type RouteRef,
   type TraceRequest,
@@ -61,7 +67,6 @@ interface Hit {
   hostname: string
 }
 
-const WELL_KNOWN: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443, grpc: 80 }
 
 /** A regular expression that must match the whole value (RE2 and ECMAScript agree on the usual syntax). */
 function fullMatch(pattern: string, value: string): boolean {
@@ -74,8 +79,7 @@ function fullMatch(pattern: string, value: string): boolean {
 
 /** PathPrefix by path element: `/abc` matches `/abc`, `/abc/` and `/abc/d`, not `/abcd`. */
 export function prefixMatches(prefix: string, path: string): boolean {
-  let p = prefix
-  while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
+  const p = trimPrefix(prefix)
   if (p === '/') return true
   return path === p || path.startsWith(`${p}/`)
 }
@@ -113,8 +117,7 @@ export function httpMatch(raw: unknown, req: TraceRequest): (Omit<Rank, 'host'> 
     if (!fullMatch(value, req.path)) return undefined
   } else {
     if (!prefixMatches(value, req.path)) return undefined
-    let v = value
-    while (v.length > 1 && v.endsWith('/')) v = v.slice(0, -1)
+    const v = trimPrefix(value)
     prefix = v.length + 1 // a PathPrefix outranks every regex, even `/`
     matchedPrefix = v
   }
@@ -200,15 +203,15 @@ function byHostRank(a: string, b: string): number {
   return rb[0] - ra[0] || rb[1] - ra[1]
 }
 
-function describe(obj: K8sObject): string {
-  return `${obj.kind} ${nsOf(obj)}/${nameOf(obj)}`
-}
-
-/** The workloads (Deployments and other Pod templates, or Pods) a Service selects, in its namespace. */
-export function serviceWorkloads(view: View, service: K8sObject | undefined): TracedBackend['workloads'] {
+/**
+ * The workloads (Deployments and other Pod templates, or Pods) a Service selects in its namespace;
+ * `subsetLabels` (an Istio subset's) narrow the selector. A Service without a selector selects none.
+ */
+export function serviceWorkloads(view: View, service: K8sObject | undefined, subsetLabels: Record<string, string> = {}): TracedBackend['workloads'] {
   if (!service) return []
-  const selector = rec(rec(service.spec).selector) as Record<string, string>
-  if (Object.keys(selector).length === 0) return []
+  const own = rec(rec(service.spec).selector) as Record<string, string>
+  if (Object.keys(own).length === 0) return []
+  const selector = { ...own, ...subsetLabels }
   const ns = nsOf(service)
   const out: TracedBackend['workloads'] = []
   for (const w of view.workloadsSelected(selector)) if (w.namespace === ns) out.push({ kind: String(w.obj.kind), namespace: ns, name: nameOf(w.obj) })
@@ -238,24 +241,12 @@ function backend(view: View, routeKind: string, routeNs: string, raw: unknown, p
   return { ...out, workloads: serviceWorkloads(view, service) }
 }
 
-function setHeader(headers: Record<string, string>, name: string, value: string): void {
-  for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k]
-  headers[name] = value
-}
-
 /** Applies an `HTTPHeaderFilter` (set, add, remove) to `headers` in place. */
 function modifyHeaders(headers: Record<string, string>, filter: unknown): void {
   const f = rec(filter)
-  for (const s of arr(f.set)) setHeader(headers, str(rec(s).name) ?? '', str(rec(s).value) ?? '')
-  for (const a of arr(f.add)) {
-    const name = str(rec(a).name) ?? ''
-    const existing = header(headers, name)
-    setHeader(headers, existing === undefined ? name : (Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name), existing === undefined ? (str(rec(a).value) ?? '') : `${existing},${str(rec(a).value) ?? ''}`)
-  }
-  for (const r of arr(f.remove)) {
-    const name = String(r).toLowerCase()
-    for (const k of Object.keys(headers)) if (k.toLowerCase() === name) delete headers[k]
-  }
+  for (const x of arr(f.set)) setHeader(headers, str(rec(x).name) ?? '', str(rec(x).value) ?? '')
+  for (const x of arr(f.add)) addHeader(headers, str(rec(x).name) ?? '', str(rec(x).value) ?? '')
+  for (const x of arr(f.remove)) removeHeader(headers, String(x))
 }
 
 /**
@@ -315,8 +306,8 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
       case 'RequestRedirect': {
         const r = rec(filter.requestRedirect)
         const scheme = str(r.scheme) ?? req.scheme
-        let port: number | null = num(r.port) ?? (str(r.scheme) ? (WELL_KNOWN[scheme] ?? listenerPort) : listenerPort)
-        if (port === WELL_KNOWN[scheme] && (scheme === 'http' || scheme === 'https')) port = null
+        let port: number | null = num(r.port) ?? (str(r.scheme) ? defaultPort(scheme) : listenerPort)
+        if (port === defaultPort(scheme) && (scheme === 'http' || scheme === 'https')) port = null
         redirect = { statusCode: num(r.statusCode) ?? 302, scheme, host: str(r.hostname) ?? req.host, port, path: r.path ? rewrittenPath(req.path, r.path, hit.prefix) : req.path }
         break
       }
@@ -341,7 +332,7 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
   for (const f of arr(rec(first).filters)) if (str(rec(f).type) === 'RequestHeaderModifier') modifyHeaders(backendHeaders, rec(f).requestHeaderModifier)
   const timeouts = rec(rule.timeouts)
   const policies = { ...(str(timeouts.request) ? { timeout: str(timeouts.request) } : {}), ...(str(timeouts.backendRequest) ? { backendTimeout: str(timeouts.backendRequest) } : {}) }
-  const target = kind === 'GRPCRoute' && req.grpc ? `/${req.grpc.service}/${req.grpc.method}` : `${path}${req.query ? `?${req.query}` : ''}`
+  const target = kind === 'GRPCRoute' && req.grpc ? `/${req.grpc.service}/${req.grpc.method}` : requestTarget(path, req.query)
   const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: target, host, headers: backendHeaders } : null
   return {
     status,
@@ -388,7 +379,7 @@ function choose(view: View, routes: { obj: K8sObject; hostname: string }[], req:
   if (!win) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via, candidates }
   const seen = new Set<string>()
   for (const h of all.slice(1)) {
-    const key = `${describe(h.obj)}#${h.rule}`
+    const key = `${describeRef(refOf(h.obj))}#${h.rule}`
     if (seen.has(key) || (h.obj === win.obj && h.rule === win.rule)) continue
     seen.add(key)
     const why = outrankedBy(win, h)
@@ -402,7 +393,7 @@ function choose(view: View, routes: { obj: K8sObject; hostname: string }[], req:
 function outrankedBy(win: Hit, lost: Hit): string {
   const w = win.rank
   const l = lost.rank
-  const by = `${describe(win.obj)} rule ${win.rule}`
+  const by = `${describeRef(refOf(win.obj))} rule ${win.rule}`
   if (w.host[0] !== l.host[0] || w.host[1] !== l.host[1]) return `${by} is under the more specific hostname ${win.hostname}`
   if (w.exact !== l.exact) return `${by} matches the path exactly`
   if (w.prefix !== l.prefix) return `${by} matches a longer path prefix (${win.prefix ?? '(regex)'})`
@@ -469,19 +460,16 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest):
   const competing = routes.filter((r) => r.hostname === top)
   for (const r of routes) if (r.hostname !== top) candidates.push({ kind: String(r.obj.kind), namespace: nsOf(r.obj), name: nameOf(r.obj), rule: null, result: 'hostname', why: `hostname ${top} is more specific than its ${r.hostname}` })
   if (passthroughListener) {
-    const win = competing.sort((a, b) => byPrecedence({ obj: a.obj, rule: 0, match: null, rank: zero(), hostname: a.hostname }, { obj: b.obj, rule: 0, match: null, rank: zero(), hostname: b.hostname }))[0]
+    // TLSRoutes under one hostname: the oldest wins (the spec's tie-break)
+    const win = competing.sort((a, b) => byAge(a.obj, b.obj))[0]
     if (!win) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via, candidates }
     const rule = rec(arr(rec(win.obj.spec).rules)[0])
     const backends = arr(rule.backendRefs).map((b) => backend(view, 'TLSRoute', nsOf(win.obj), b))
     const ok = backends.some((b) => !b.invalid && b.weight > 0)
     candidates.unshift({ kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, result: 'won', why: `SNI ${req.sni} matches ${win.hostname}` })
-    return { status: ok ? 200 : 500, route: { kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, match: null }, backends, backendRequest: ok ? { method: req.method, path: `${req.path}${req.query ? `?${req.query}` : ''}`, host: req.host, headers: { ...req.headers } } : null, redirect: null, via, candidates }
+    return { status: ok ? 200 : 500, route: { kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, match: null }, backends, backendRequest: ok ? unchanged(req) : null, redirect: null, via, candidates }
   }
   return choose(view, competing, req, listener.port ?? req.port, via, candidates)
-}
-
-function zero(): Rank {
-  return { host: [0, 0], exact: 0, prefix: 0, method: 0, headers: 0, query: 0 }
 }
 
 /**
@@ -533,7 +521,7 @@ export function traceMesh(view: View, fromNamespace: string, req: TraceRequest):
       status: port ? 200 : 404,
       route: null,
       backends: [{ kind: 'Service', namespace: ns, name, port: req.port, weight: 1, workloads: serviceWorkloads(view, service) }],
-      backendRequest: port ? { method: req.method, path: `${req.path}${req.query ? `?${req.query}` : ''}`, host: req.host, headers: { ...req.headers } } : null,
+      backendRequest: port ? unchanged(req) : null,
       redirect: null,
       via: `${via} (no route: the Service itself)`,
       candidates,
@@ -541,6 +529,3 @@ export function traceMesh(view: View, fromNamespace: string, req: TraceRequest):
   }
   return choose(view, used.map((obj) => ({ obj, hostname: '*' })), req, req.port, via, candidates, { namespace: ns, name })
 }
-
-/** Re-exported for callers that hold a ParentRef. */
-export type { ParentRef }

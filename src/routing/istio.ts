@@ -27,7 +27,7 @@ import { hostsMatch, serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { istioGateway, MESH_GATEWAY, resolveGatewayName, virtualService } from '../model/istio.js'
 import type { View } from '../view/view.js'
 import { byAge, serviceForHost, serviceWorkloads } from './gateway-api.js'
-import { type BackendRequest, type Candidate, header, queryParam, type Redirect, type TraceRequest, type TraceResult, type TracedBackend } from './types.js'
+import { addHeader, type BackendRequest, type Candidate, defaultPort, header, queryParam, type Redirect, removeHeader, requestTarget, setHeader, type TraceRequest, type TraceResult, type TracedBackend, unchanged } from './types.js'
 
 /** Istio StringMatch (`exact`, `prefix`, `regex`: RE2, the whole value). */
 function stringMatch(m: unknown, value: string | undefined, ignoreCase = false): boolean {
@@ -104,33 +104,21 @@ function destination(view: View, raw: unknown, vsNamespace: string, weight: numb
     if (entry) return { ...out, kind: 'ServiceEntry', namespace: nsOf(entry.obj), name: nameOf(entry.obj) }
     return { ...out, invalid: `host ${fqdn} is not a Service or ServiceEntry (Envoy answers 503: no cluster)` }
   }
-  let selector = rec(rec(service.spec).selector) as Record<string, string>
+  let labels: Record<string, string> = {}
   if (subset) {
     const dr = [...view.destinationRulesFor(fqdn)].find((x) => arr(rec(x.spec).subsets).some((s) => str(rec(s).name) === subset))
     if (!dr) return { ...out, invalid: `subset ${subset} of ${fqdn} is in no DestinationRule (Envoy answers 503: no cluster)` }
-    const labels = rec(rec(arr(rec(dr.spec).subsets).find((s) => str(rec(s).name) === subset)).labels) as Record<string, string>
-    selector = { ...selector, ...labels }
+    labels = rec(rec(arr(rec(dr.spec).subsets).find((s) => str(rec(s).name) === subset)).labels) as Record<string, string>
   }
-  const workloads: TracedBackend['workloads'] = []
-  for (const w of view.workloadsSelected(selector)) if (w.namespace === nsOf(service)) workloads.push({ kind: String(w.obj.kind), namespace: w.namespace, name: nameOf(w.obj) })
-  return { ...out, workloads }
+  return { ...out, workloads: serviceWorkloads(view, service, labels) }
 }
 
+/** Applies Istio `HeaderOperations` (set, add, remove; maps of name → value) to `headers` in place. */
 function applyHeaders(headers: Record<string, string>, ops: unknown): void {
   const o = rec(ops)
-  const del = (name: string) => {
-    for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k]
-  }
-  for (const [k, v] of Object.entries(rec(o.set))) {
-    del(k)
-    headers[k] = String(v)
-  }
-  for (const [k, v] of Object.entries(rec(o.add))) {
-    const existing = header(headers, k)
-    del(k)
-    headers[k] = existing === undefined ? String(v) : `${existing},${String(v)}`
-  }
-  for (const k of strs(o.remove)) del(k)
+  for (const [k, v] of Object.entries(rec(o.set))) setHeader(headers, k, String(v))
+  for (const [k, v] of Object.entries(rec(o.add))) addHeader(headers, k, String(v))
+  for (const k of strs(o.remove)) removeHeader(headers, k)
 }
 
 interface RuleRef {
@@ -187,7 +175,7 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
     const scheme = str(redirect.scheme) ?? req.scheme
     const derive = str(redirect.derivePort)
     const port = num(redirect.port) ?? (derive === 'FROM_REQUEST_PORT' ? req.port : null)
-    const r2: Redirect = { statusCode: num(redirect.redirectCode) ?? 301, scheme, host: str(redirect.authority) ?? req.host, port: port === (scheme === 'https' ? 443 : 80) ? null : port, path: str(redirect.uri) ?? req.path }
+    const r2: Redirect = { statusCode: num(redirect.redirectCode) ?? 301, scheme, host: str(redirect.authority) ?? req.host, port: port === defaultPort(scheme) ? null : port, path: str(redirect.uri) ?? req.path }
     return { ...base, status: r2.statusCode, backends: [], backendRequest: null, redirect: r2 }
   }
   if (rule.directResponse !== undefined) return { ...base, status: num(rec(rule.directResponse).status) ?? 200, backends: [], backendRequest: null, redirect: null }
@@ -228,7 +216,7 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
   const firstDest = rec(dests[backends.indexOf(usable[0]!)])
   const backendHeaders = { ...headers }
   applyHeaders(backendHeaders, rec(firstDest.headers).request)
-  const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: `${path}${req.query ? `?${req.query}` : ''}`, host, headers: backendHeaders } : null
+  const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: requestTarget(path, req.query), host, headers: backendHeaders } : null
   const response = rec(rec(rule.headers).response)
   const retries = rec(rule.retries)
   const delay = str(rec(rec(rule.fault).delay).fixedDelay)
@@ -280,7 +268,7 @@ export function traceIstioMesh(view: View, fromNamespace: string, req: TraceRequ
       status: 200,
       route: null,
       backends: [{ kind: 'Service', namespace: nsOf(service), name: nameOf(service), port: req.port, weight: 100, workloads: serviceWorkloads(view, service) }],
-      backendRequest: { method: req.method, path: `${req.path}${req.query ? `?${req.query}` : ''}`, host: req.host, headers: { ...req.headers } },
+      backendRequest: unchanged(req),
       redirect: null,
       via: `${via} (no VirtualService: the Service itself)`,
       candidates,

@@ -8,7 +8,7 @@ import { serviceFQDN } from '../model/hosts.js'
 import type { View } from '../view/view.js'
 import { serviceForHost, traceGateway, traceMesh } from './gateway-api.js'
 import { traceIstioGateway, traceIstioMesh } from './istio.js'
-import type { TraceRequest, TraceResult } from './types.js'
+import { defaultPort, type TraceRequest, type TraceResult } from './types.js'
 
 /** A usage error: exit 2 with this message. */
 export class TraceUsageError extends Error {
@@ -26,8 +26,6 @@ export interface TraceOptions {
   /** the client's namespace, for a request inside the mesh */
   from?: string
 }
-
-const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443, grpc: 80 }
 
 /**
  * The request of `o`: URL (scheme, host, port, path, query), method, headers (a `Host` header
@@ -51,7 +49,7 @@ export function parseRequest(o: TraceOptions): TraceRequest {
   const hostHeader = Object.entries(headers).find(([k]) => k.toLowerCase() === 'host')?.[1]
   const host = (hostHeader ?? url.hostname).replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
   const isAddress = /^[\d.]+$/.test(host) || host.includes(':')
-  const port = url.port ? Number(url.port) : (DEFAULT_PORT[scheme] ?? 80)
+  const port = url.port ? Number(url.port) : defaultPort(scheme)
   const req: TraceRequest = {
     scheme,
     host: isAddress ? undefined : host.toLowerCase(),

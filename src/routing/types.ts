@@ -104,6 +104,40 @@ export interface TraceResult {
   ambiguous?: string
 }
 
+/** The port a scheme implies when a URL names none: 443 for `https`/`wss`, else 80. */
+export function defaultPort(scheme: string): number {
+  return scheme === 'https' || scheme === 'wss' ? 443 : 80
+}
+
+/** A request-target: `path` with `?query` when there is one. */
+export function requestTarget(path: string, query: string | undefined): string {
+  return query ? `${path}?${query}` : path
+}
+
+/** The request as the backend gets it when nothing rewrites it. */
+export function unchanged(req: TraceRequest): BackendRequest {
+  return { method: req.method, path: requestTarget(req.path, req.query), host: req.host, headers: { ...req.headers } }
+}
+
+/** Sets header `name` (replacing it in any case) in place. */
+export function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  removeHeader(headers, name)
+  headers[name] = value
+}
+
+/** Appends `value` to header `name` (comma-joined, as a proxy appends), keeping the case it has. */
+export function addHeader(headers: Record<string, string>, name: string, value: string): void {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase())
+  if (key === undefined) headers[name] = value
+  else headers[key] = `${headers[key]},${value}`
+}
+
+/** Removes header `name` in any case, in place. */
+export function removeHeader(headers: Record<string, string>, name: string): void {
+  const lower = name.toLowerCase()
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === lower) delete headers[k]
+}
+
 /** The header named `name` (any case), or undefined. */
 export function header(headers: Record<string, string>, name: string): string | undefined {
   const lower = name.toLowerCase()
