@@ -127,6 +127,12 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     expected: ['RG0501 VirtualService hygiene/split', 'RG0501 HTTPRoute hygiene/split-route', 'RG0405 DestinationRule hygiene/reviews'],
   },
   {
+    name: 'RG0502 regular expressions RE2 refuses, in every match and rewrite field; valid RE2 (even catastrophic for backtracking) and non-regex values pass',
+    files: [`${F}/rg0502.yaml`],
+    rules: ['RG0502'],
+    expected: ['RG0502 VirtualService regex/lookahead', 'RG0502 VirtualService regex/backref', 'RG0502 VirtualService regex/backref', 'RG0502 HTTPRoute regex-route/lookbehind', 'RG0502 GRPCRoute regex-grpc/bad-method'],
+  },
+  {
     name: 'RG0201-RG0208 predicted route status: each reason once, a correct route none',
     files: [`${F}/route-status.yaml`],
     rules: ['RG0201', 'RG0202', 'RG0203', 'RG0204', 'RG0205', 'RG0206', 'RG0207', 'RG0208'],

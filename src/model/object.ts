@@ -3,8 +3,11 @@
  *
  * Objects reach us from AdmissionReviews, informers and YAML files; none of them is trusted
  * to match its schema, so every rule reads fields through `str`, `arr`, `rec`, `num` instead of
- * casting. A field of the wrong type reads as absent: rules never throw on bad shapes.
+ * casting. A field of the wrong type reads as absent: rules never throw on bad shapes (the one
+ * exception: `str`, `arr` and `rec` count reads for the review deadline and throw
+ * `DeadlineExceeded` past it, see deadline.ts).
  */
+import { tick } from '../deadline.js'
 
 /** `metadata` fields routeguard reads. */
 export interface ObjectMeta {
@@ -213,6 +216,7 @@ export function describeRef(ref: { kind: string; namespace: string; name: string
 }
 
 export function str(v: unknown): string | undefined {
+  tick()
   return typeof v === 'string' ? v : undefined
 }
 
@@ -226,6 +230,7 @@ const NO_FIELDS: Record<string, unknown> = Object.freeze({})
 
 /** `v` when it is an array, else an empty one (shared and frozen: do not write to the result). */
 export function arr(v: unknown): unknown[] {
+  tick()
   return Array.isArray(v) ? v : NO_ITEMS
 }
 
@@ -236,6 +241,7 @@ export function strs(v: unknown): string[] {
 
 /** `v` when it is a JSON object, else an empty one (shared and frozen: do not write to the result). */
 export function rec(v: unknown): Record<string, unknown> {
+  tick()
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : NO_FIELDS
 }
 

@@ -27,6 +27,7 @@
  */
 import { arr, describeRef, type K8sObject, KIND, nameOf, nsOf, num, rec, refOf, str } from '../model/object.js'
 import { serviceFQDN } from '../model/hosts.js'
+import { fullMatch } from './regex.js'
 import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, trimPrefix } from '../model/gatewayapi.js'
 import { parentKey, type View } from '../view/view.js'
 import {
@@ -67,15 +68,6 @@ interface Hit {
   hostname: string
 }
 
-
-/** A regular expression that must match the whole value (RE2 and ECMAScript agree on the usual syntax). */
-function fullMatch(pattern: string, value: string): boolean {
-  try {
-    return new RegExp(`^(?:${pattern})$`).test(value)
-  } catch {
-    return false
-  }
-}
 
 /** PathPrefix by path element: `/abc` matches `/abc`, `/abc/` and `/abc/d`, not `/abcd`. */
 export function prefixMatches(prefix: string, path: string): boolean {

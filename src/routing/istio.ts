@@ -26,6 +26,7 @@ import { arr, type K8sObject, KIND, nameOf, nsOf, num, rec, str, strs } from '..
 import { hostsMatch, serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { istioGateway, MESH_GATEWAY, resolveGatewayName, virtualService } from '../model/istio.js'
 import type { View } from '../view/view.js'
+import { fullMatch, regexReplaceAll } from './regex.js'
 import { byAge, serviceForHost, serviceWorkloads } from './gateway-api.js'
 import { addHeader, type BackendRequest, type Candidate, defaultPort, header, queryParam, type Redirect, removeHeader, requestTarget, setHeader, type TraceRequest, type TraceResult, type TracedBackend, unchanged } from './types.js'
 
@@ -36,13 +37,7 @@ function stringMatch(m: unknown, value: string | undefined, ignoreCase = false):
   const v = ignoreCase ? value.toLowerCase() : value
   if (typeof x.exact === 'string') return v === (ignoreCase ? x.exact.toLowerCase() : x.exact)
   if (typeof x.prefix === 'string') return v.startsWith(ignoreCase ? x.prefix.toLowerCase() : x.prefix)
-  if (typeof x.regex === 'string') {
-    try {
-      return new RegExp(`^(?:${x.regex})$`, ignoreCase ? 'i' : '').test(value)
-    } catch {
-      return false
-    }
-  }
+  if (typeof x.regex === 'string') return fullMatch(x.regex, value, ignoreCase)
   return true // an empty StringMatch matches any value that is present
 }
 
@@ -201,11 +196,8 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
   if (typeof rewrite.authority === 'string') host = rewrite.authority
   const regexRewrite = rec(rule.rewrite).uriRegexRewrite
   if (regexRewrite) {
-    try {
-      path = path.replace(new RegExp(str(rec(regexRewrite).match) ?? '', 'g'), (str(rec(regexRewrite).rewrite) ?? '').replace(/\\(\d)/g, '$$$1'))
-    } catch {
-      // an invalid regex: Istio's validation refuses it; keep the path
-    }
+    // a pattern RE2 refuses (Istio's validation refuses it too): the path is kept
+    path = regexReplaceAll(str(rec(regexRewrite).match) ?? '', path, str(rec(regexRewrite).rewrite) ?? '') ?? path
   }
   const dests = arr(rule.route)
   const weights = dests.map((d) => num(rec(d).weight))

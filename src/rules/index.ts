@@ -8,6 +8,7 @@ import { rg0103 } from './rg0103-route-match-conflict.js'
 import { rg0104 } from './rg0104-mixed-route-kinds.js'
 import { rg0105 } from './rg0105-destinationrule-merge.js'
 import { rg0405, rg0501 } from './hygiene.js'
+import { rg0502 } from './rg0502-invalid-regex.js'
 import { rg0301 } from './rg0301-unsupported-feature.js'
 import { rg0302 } from './rg0302-no-gateway-api-equivalent.js'
 import { rg0402 } from './rg0402-subset-service-name-taken.js'
@@ -72,6 +73,7 @@ export const RULES: readonly Rule[] = [
   rg0402,
   rg0405,
   rg0501,
+  rg0502,
 ]
 
 /** Kinds any rule is evaluated for: the kinds the webhook has something to say about. */

@@ -356,6 +356,13 @@ export const CATALOGUE = {
     source: 'Kiali KIA1105 (virtualservices.route.repeatedsubset); Envoy weighted clusters',
     template: '{subject} {path}: destination {destination} is listed twice in one route; its weights add up.',
   },
+  RG0502: {
+    name: 'InvalidRegex',
+    level: 'error',
+    description: 'A regular expression in a route match or rewrite does not compile as RE2 (lookaround, backreferences, repeat counts over 1000, over 1024 characters): Istio refuses the VirtualService and Envoy the route; routeguard never runs it.',
+    source: 'Istio validation ValidateHTTPRoute (validateStringMatchRegexp: RE2, at most 1024 characters); Envoy safe_regex (RE2); Gateway API RegularExpression matches',
+    template: '{subject} {path}: regular expression {pattern} is not valid RE2: {error}.',
+  },
 } as const satisfies Record<string, MessageSpec>
 
 export type Code = keyof typeof CATALOGUE
