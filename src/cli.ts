@@ -67,7 +67,8 @@ program
   .addOption(new Option('--unsynced <policy>', 'cluster mode: answer while the view is not synced').choices(['deny', 'allow']).default('deny'))
   .option('--audit-interval <seconds>', 'cluster mode: seconds between background audit passes', (v) => positive(v, '--audit-interval'), 60)
   .option('--no-audit', 'cluster mode: do not run the background audit')
-  .option('--pending-ttl <seconds>', 'cluster mode: seconds an admitted object is judged against before the informers deliver it (0: off)', (v) => nonNegative(v, '--pending-ttl'), 15)
+  .option('--pending-ttl <seconds>', 'cluster mode: seconds an admitted object is judged against before the informers deliver it (0: off)', (v) => nonNegative(v, '--pending-ttl'), 5)
+  .option('--review-deadline <ms>', 'ms one review may hold the event loop while it is judged; past it the review is answered per failurePolicy as too large to judge', (v) => positive(v, '--review-deadline'), 150)
   .option('--lease-namespace <ns>', 'cluster mode: namespace of the audit leader Lease', 'routeguard-system')
   .option('--identity <name>', 'cluster mode: this replica in the leader Lease (default: $POD_NAME or the hostname)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
@@ -108,6 +109,7 @@ program
         audit: o.audit ? { intervalMs: o.auditInterval * 1000, leaseNamespace: o.leaseNamespace, identity: o.identity ?? process.env.POD_NAME ?? hostname() } : undefined,
         maxStalenessMs: o.maxStaleness * 1000,
         pendingTtlMs: o.pendingTtl * 1000,
+        reviewDeadlineMs: o.reviewDeadline,
         unsynced: o.unsynced,
         host: o.host,
         port: o.port,
@@ -131,6 +133,9 @@ program
     server.app.log.info({ url: server.url, mode: kubeConfig ? 'cluster' : 'standalone' }, 'routeguard webhook listening')
     const stop = async (signal: string) => {
       server.app.log.info({ signal }, 'shutting down')
+      // exit within the grace whatever is in flight (close() cuts what is left at the grace; this
+      // is the backstop should anything keep the loop alive past it)
+      setTimeout(() => process.exit(0), o.shutdownGrace * 1000 + 500).unref()
       await server.close()
       process.exit(0)
     }

@@ -83,6 +83,8 @@ export interface ServeOptions {
    * (default 15 s; 0 turns pending writes off). See view/pending.ts.
    */
   pendingTtlMs?: number
+  /** ms one review may hold the event loop while it is judged (default REVIEW_DEADLINE_MS, 150) */
+  reviewDeadlineMs?: number
 }
 
 export interface RunningServer {
@@ -182,6 +184,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     failurePolicy: config.failurePolicy,
     unsyncedPolicy: o.unsynced ?? 'deny',
     implementation: o.implementation,
+    reviewDeadlineMs: o.reviewDeadlineMs,
   }
   if (!o.kubeConfig) {
     // standalone: admitted changes are the only source of truth after the state files

@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls'
 import t from 'tap'
 import { request } from 'undici'
 import { BODY_LIMIT, MAX_CONCURRENT_STREAMS } from '../src/server/app.js'
-import { eventually, review, startTestServer, type TestServer, tlsAgent, virtualService } from './helpers.js'
+import { eventually, get, review, startTestServer, type TestServer, tlsAgent, virtualService } from './helpers.js'
 import { H2Client } from './support/h2.js'
 
 /** The ALPN protocol the server picks when the client offers `offer` (false: none agreed). */
@@ -173,39 +173,114 @@ t.test('h2 SIGTERM under load: zero reset streams, GOAWAY on every session, in-f
   t.equal(told.filter(Boolean).length, 6, 'every session, busy or idle, got GOAWAY')
 })
 
-t.test('review bodies in flight are bounded (both protocols): over the budget, 503 before the body is read; small reviews pass; freed when answered', async (t) => {
-  const s = await startTestServer(t, { bodiesInFlightBytes: 1024 * 1024, timeouts: { requestMs: 3000 } })
-  const c = await session(s)
-  t.teardown(() => c.destroy())
-  // an h2 stream announcing 600 KiB that sends it slowly holds 600 KiB of the 1 MiB budget
-  const big = 600 * 1024
-  const held = c.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(big) })
-  const heldDone = new Promise<{ status?: number; text: string; rstCode?: number }>((resolve) => collect(held, resolve))
-  held.write('{"apiVersion":')
-  await new Promise((r) => setTimeout(r, 200))
-  // a second 600 KiB one does not fit: 503 at once, over h2 and over HTTP/1.1
-  const second = await new Promise<{ status?: number; text: string }>((resolve) => {
-    const st = c.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(big) })
-    collect(st, resolve)
-    st.end(Buffer.alloc(big, 0x20))
-  })
-  t.equal(second.status, 503)
-  t.match(JSON.parse(second.text).message, /MiB of reviews in flight/)
+t.test('review bodies in flight are bounded by the bytes that arrived (both protocols): announcing costs nothing, one connection holds a quarter, small reviews pass, freed when answered', async (t) => {
+  const budget = 2 * 1024 * 1024
+  const s = await startTestServer(t, { bodiesInFlightBytes: budget, timeouts: { requestMs: 30_000 } })
   const agent = tlsAgent(s.ca)
   t.teardown(() => agent.close())
-  const h1 = await request(`${s.url}/validate`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(big, 0x20) })
-  t.equal(h1.statusCode, 503, 'HTTP/1.1 too')
-  t.equal(h1.headers['retry-after'], '1')
-  await h1.body.text()
-  // a body without a length is counted as it arrives: 503 once it passes the budget
-  const unannounced = await post(c, '/validate', Buffer.alloc(big, 0x20))
-  t.equal(unannounced.status, 503, 'no Content-Length: cut off when the bytes received pass the budget')
-  t.match(JSON.parse(unannounced.text).message, /would pass the 1.0 MiB budget/)
-  // small reviews still fit
-  t.equal((await post(c, '/validate', reviewBody('small'))).status, 200)
-  // the held stream is answered or cut off (request deadline); its bytes are freed
-  held.end(Buffer.alloc(big - '{"apiVersion":'.length, 0x20))
-  await heldDone
-  const padded = JSON.stringify({ ...JSON.parse(reviewBody('big-after')), padding: 'x'.repeat(big) })
-  t.equal((await post(c, '/validate', padded)).status, 200, 'a large review fits again once the first is done')
+  const h1 = (body: string | Buffer) => request(`${s.url}/validate`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body })
+  // 8 HEADERS frames on one session and 8 TLS sockets announcing 8 MiB each and sending nothing
+  const announcer = await session(s)
+  t.teardown(() => announcer.destroy())
+  const announced = Array.from({ length: 8 }, () => announcer.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(8 * 1024 * 1024) }))
+  for (const st of announced) st.on('error', () => {})
+  const sockets = await Promise.all(
+    Array.from({ length: 8 }, () => new Promise<import('node:tls').TLSSocket>((resolve, reject) => {
+      const sock = tlsConnect({ host: '127.0.0.1', port: s.port, ca: s.ca, ALPNProtocols: ['http/1.1'] }, () => resolve(sock))
+      sock.on('error', reject)
+    })),
+  )
+  t.teardown(() => sockets.forEach((x) => x.destroy()))
+  for (const sock of sockets) sock.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`)
+  const c = await session(s)
+  t.teardown(() => c.destroy())
+  t.equal((await post(c, '/validate', reviewBody('while-announced'))).status, 200, 'h2: a review is answered while 16 requests announce 128 MiB')
+  t.equal((await h1(reviewBody('while-announced-h1'))).statusCode, 200, 'HTTP/1.1 too')
+
+  // four HTTP/1.1 connections each hold 450 KiB that arrived (1.8 of the 2 MiB)
+  const holders = await Promise.all(
+    Array.from({ length: 4 }, () => new Promise<import('node:tls').TLSSocket>((resolve, reject) => {
+      const sock = tlsConnect({ host: '127.0.0.1', port: s.port, ca: s.ca, ALPNProtocols: ['http/1.1'] }, () => resolve(sock))
+      sock.on('error', reject)
+    })),
+  )
+  t.teardown(() => holders.forEach((x) => x.destroy()))
+  const held = holders.map((sock) => {
+    let answer = ''
+    sock.on('data', (d) => (answer += d))
+    sock.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${460 * 1024}\r\n\r\n`)
+    sock.write(Buffer.alloc(450 * 1024, 0x20))
+    return { sock, answered: () => answer.length > 0 }
+  })
+  const big = 400 * 1024
+  const padded = (name: string) => JSON.stringify({ ...JSON.parse(reviewBody(name)), padding: 'x'.repeat(big) })
+  let over: Awaited<ReturnType<typeof h1>> | undefined
+  t.ok(await eventually(async () => {
+    over = await h1(padded('over'))
+    if (over.statusCode !== 503) await over.body.text()
+    return over.statusCode === 503
+  }), 'a 400 KiB review that does not fit gets 503 once the held bytes have arrived')
+  t.match(JSON.parse(await over!.body.text()).message, /MiB of reviews in flight/)
+  t.equal(over!.headers['retry-after'], '1')
+  t.equal(over!.headers.connection, 'close', 'HTTP/1.1: the connection closes, the rest of the body is not read')
+  t.equal((await post(c, '/validate', reviewBody('small'))).status, 200, 'a review of ordinary size is answered from the reserve')
+  t.equal((await h1(reviewBody('small-h1'))).statusCode, 200)
+  for (const h of held) h.sock.write(Buffer.alloc(10 * 1024, 0x20))
+  t.ok(await eventually(() => held.every((h) => h.answered())), 'the held reviews are answered (400: blanks are no JSON)')
+  t.equal((await post(c, '/validate', padded('after'))).status, 200, 'a large review fits again once the held ones are done')
+
+  // one connection holds at most a quarter of the budget (512 KiB): a second 300 KiB stream on a session holding 300 KiB is refused
+  const one = await session(s)
+  t.teardown(() => one.destroy())
+  const first = one.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(310 * 1024) })
+  const firstDone = new Promise<{ status?: number; text: string; rstCode?: number }>((resolve) => collect(first, resolve))
+  first.write(Buffer.alloc(300 * 1024, 0x20))
+  t.ok(await eventually(async () => {
+    const r = await post(one, '/validate', Buffer.alloc(300 * 1024, 0x20))
+    return r.status === 503 && /one connection may hold/.test(JSON.parse(r.text).message)
+  }), 'the second stream of that session is refused with the connection share')
+  t.equal((await post(c, '/validate', padded('other-connection'))).status, 200, 'another connection is not')
+  first.end(Buffer.alloc(10 * 1024, 0x20))
+  await firstDone
+  t.equal((await get(s.agent, `${s.url}/healthz`)).status, 200, 'alive')
+})
+
+t.test('over the body limit and the budget without a Content-Length: the stream is reset or refused, the process lives (both protocols)', async (t) => {
+  const s = await startTestServer(t, { bodiesInFlightBytes: 16 * 1024 * 1024 })
+  // HTTP/2: 6 streams announcing 8 MiB and sending nothing, and streams without a length sending 64 KiB chunks up to 64 MiB
+  const c = await session(s)
+  t.teardown(() => c.destroy())
+  const quiet = Array.from({ length: 6 }, () => c.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(8 * 1024 * 1024) }))
+  for (const st of quiet) st.on('error', () => {})
+  const flood = async (session: ClientHttp2Session) => {
+    const st = session.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json' })
+    const done = new Promise<{ status?: number; text: string; rstCode?: number }>((resolve) => collect(st, resolve))
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    for (let sent = 0; sent < 64 * 1024 * 1024 && !st.closed && !st.destroyed; sent += chunk.length) {
+      if (!st.write(chunk)) await new Promise((r) => { st.once('drain', r); st.once('close', r) })
+    }
+    if (!st.closed) st.end()
+    return done
+  }
+  const floods = await Promise.all([flood(c), flood(await session(s)), flood(await session(s))])
+  for (const r of floods) t.ok(r.status === 413 || r.status === 503 || r.rstCode !== undefined, `h2: refused or reset (status ${r.status}, rst ${r.rstCode})`)
+  // HTTP/1.1: chunked, no length, 16 MiB
+  const sock = tlsConnect({ host: '127.0.0.1', port: s.port, ca: s.ca, ALPNProtocols: ['http/1.1'] })
+  await new Promise((r) => sock.once('secureConnect', r))
+  let answer = ''
+  sock.on('data', (d) => (answer += d))
+  sock.on('error', () => {})
+  sock.write('POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n')
+  const chunk = Buffer.alloc(64 * 1024, 0x20)
+  for (let sent = 0; sent < 16 * 1024 * 1024 && !sock.destroyed && sock.writable; sent += chunk.length) {
+    const ok = sock.write(`${chunk.length.toString(16)}\r\n`) && sock.write(chunk) && sock.write('\r\n')
+    if (!ok) await new Promise((r) => { sock.once('drain', r); sock.once('close', r) })
+  }
+  await eventually(() => sock.destroyed || /^HTTP\/1\.1 (413|503)/.test(answer))
+  t.match(answer, /^(HTTP\/1\.1 (413|503)|)/, 'HTTP/1.1: refused (or the connection closed)')
+  sock.destroy()
+  t.equal((await get(s.agent, `${s.url}/healthz`)).status, 200, 'the process lives')
+  const c2 = await session(s)
+  t.teardown(() => c2.destroy())
+  t.equal((await post(c2, '/validate', reviewBody('after-flood'))).status, 200, 'and decides')
 })

@@ -57,13 +57,19 @@ function warningChars(r: any): number {
   return (r.body.response.warnings ?? []).reduce((n: number, w: string) => n + w.length, 0)
 }
 
-t.test('every hostile shape at 3 MiB is answered, with the right verdict and a bounded answer', async (t) => {
+t.test('every hostile shape at 3 MiB is answered, with the right verdict or, past the review deadline, per failurePolicy as too large to judge', async (t) => {
   const s = await startTestServer(t)
   for (const name of hostileShapeNames()) {
     const shape = hostileShape(name)
     const r = await postLikeApiServer(s.agent, `${s.url}/validate`, review(shape.object, { dryRun: true }))
     t.equal(r.status, 200, `${shape.name}: answered`)
-    t.equal(r.body.response.allowed, shape.allowed, `${shape.name}: ${shape.allowed ? 'allowed' : 'denied'}`)
+    const message: string = r.body.response.status?.message ?? ''
+    if (/too large to judge/.test(message)) {
+      // failurePolicy Fail (the default): refused with 413, naming the object and the deadline
+      t.equal(r.body.response.allowed, false, `${shape.name}: past the deadline, refused per failurePolicy Fail`)
+      t.equal(r.body.response.status.code, 413)
+      t.match(message, /review deadline|JSON values/, `${shape.name}: says which budget it ran out of`)
+    } else t.equal(r.body.response.allowed, shape.allowed, `${shape.name}: ${shape.allowed ? 'allowed' : 'denied'}`)
     t.ok(warningChars(r) <= MAX_WARNINGS_TOTAL + 200, `${shape.name}: warnings within the API server's 4 KiB (${warningChars(r)} characters)`)
     t.ok(r.text.length < 16 * 1024, `${shape.name}: the answer is small (${r.text.length} bytes)`)
     const m = await postLikeApiServer(s.agent, `${s.url}/mutate`, review(shape.object, { dryRun: true }))
@@ -72,7 +78,8 @@ t.test('every hostile shape at 3 MiB is answered, with the right verdict and a b
 })
 
 t.test('a flood of warnings never hides a finding that denies, and the deny names the other object', async (t) => {
-  const s = await startTestServer(t)
+  // the finding budget, not the deadline, is under test: a deadline no machine reaches
+  const s = await startTestServer(t, { reviewDeadlineMs: 120_000 })
   t.equal((await post(s.agent, `${s.url}/validate`, review(virtualService('default', 'owner', ['reviews'])))).body.response.allowed, true)
   // 3 MiB of rules without matches: one IST0130 and one IST0101 per rule, and one IST0109
   const flood = hostileShape('vs-rules-without-match').object as any
@@ -89,10 +96,10 @@ t.test('IST0131 (off at admission) is not evaluated at admission; with the polic
   const nested = hostileShape('vs-nested-prefixes').object as any
   // prefixes of growing length: every one is covered by all earlier ones (Istio compares all pairs)
   nested.spec.http = Array.from({ length: 2000 }, (_, i) => ({ match: [{ uri: { prefix: `/${'a'.repeat(i)}` } }], route: [{ destination: { host: 'reviews' } }] }))
-  const off = await startTestServer(t)
+  const off = await startTestServer(t, { reviewDeadlineMs: 120_000 })
   const a = await postLikeApiServer(off.agent, `${off.url}/validate`, review(nested, { dryRun: true }))
   t.notMatch(a.body.response.auditAnnotations?.findings ?? '', /IST0131/, 'default policy: IST0131 not evaluated')
-  const on = await startTestServer(t, { config: { policy: { rules: { IST0131: 'warn' }, exemptNamespaces: [] }, failurePolicy: 'Fail' } as any })
+  const on = await startTestServer(t, { reviewDeadlineMs: 120_000, config: { policy: { rules: { IST0131: 'warn' }, exemptNamespaces: [] }, failurePolicy: 'Fail' } as any })
   const b = await postLikeApiServer(on.agent, `${on.url}/validate`, review(nested, { dryRun: true }))
   t.equal(b.body.response.allowed, true)
   t.match(b.body.response.warnings[0], /^IST0131: VirtualService default\/nested rule #1 match #0 of prefix \/a is not used/)

@@ -13,6 +13,8 @@ import { type AdmissionRequest, oldSubjectOf, requestKindKey, subjectOf } from '
 import { splitExistingViolations } from './existing.js'
 import { Response } from './response.js'
 import { shorten } from '../rules/messages.js'
+import { DeadlineExceeded, withDeadline } from '../deadline.js'
+import { describeRef, refOf } from '../model/object.js'
 
 export { BadReview } from './review.js'
 
@@ -43,7 +45,19 @@ export interface HandlerDeps {
   implementation?: Implementation
   /** the clock policy exceptions expire by (ms since the epoch; default Date.now) */
   now?: () => number
+  /**
+   * ms one review may hold the event loop while it is judged (default REVIEW_DEADLINE_MS); past
+   * it the review is answered per `failurePolicy` as too large to judge (see deadline.ts)
+   */
+  reviewDeadlineMs?: number
 }
+
+/**
+ * Default review deadline, ms (150): with parsing bounded by the JSON value count
+ * (server/json.ts) no review holds the event loop much past 200 ms on a 2-core machine, within
+ * the 250 ms the API server's callers can wait for every other review behind it.
+ */
+export const REVIEW_DEADLINE_MS = 150
 
 /**
  * A /mutate step: returns the object to admit (the same object when nothing changes; never
@@ -60,7 +74,7 @@ export const MAX_WARNINGS_ANNOTATION = 16 * 1024
 
 /** /validate: run the rules on the object under review and decide. Never throws for bad objects. */
 export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
-  const outcome = judge(req, deps)
+  const outcome = judgeInTime(req, deps)
   if (outcome.admitted && !req.dryRun) deps.record?.(req.operation, outcome.admitted)
   return outcome
 }
@@ -69,19 +83,52 @@ export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
 type Judged = Outcome & { admitted?: K8sObject }
 
 /**
+ * `judge` under the review deadline: past it, the answer `tooLargeToJudge` gives (nothing is
+ * recorded: the object was not judged).
+ * @throws BadReview when the review contradicts itself
+ */
+function judgeInTime(req: AdmissionRequest, deps: HandlerDeps): Judged {
+  const ms = deps.reviewDeadlineMs ?? REVIEW_DEADLINE_MS
+  try {
+    return withDeadline(ms, () => judge(req, deps))
+  } catch (e) {
+    if (!(e instanceof DeadlineExceeded)) throw e
+    const subject = subjectOf(req)
+    const what = 'object' in subject ? shorten(describeRef(refOf(subject.object))) : `${req.kind.kind} ${req.namespace ? `${req.namespace}/` : ''}${req.name ?? ''}`
+    return tooLargeToJudge(deps, what, `judging it ran past the ${ms} ms review deadline`)
+  }
+}
+
+/**
+ * The answer for a review routeguard could not judge within its budget (the review deadline,
+ * or the JSON value limit of server/json.ts): per `failurePolicy`, Ignore admits it with a
+ * warning, Fail refuses it with HTTP 413; either way the message names the object and says why.
+ * `routeguard analyze` (no deadline) judges such an object in CI.
+ */
+export function tooLargeToJudge(deps: Pick<HandlerDeps, 'failurePolicy'>, what: string, why: string): Outcome {
+  const msg = `routeguard: ${what} is too large to judge at admission: ${why}. Split it into smaller objects, or judge it with routeguard analyze`
+  if (deps.failurePolicy === 'Ignore') return { response: Response.allowed().withWarnings(msg), decision: 'warned', findings: [] }
+  return { response: Response.errored(413, msg), decision: 'errored', findings: [] }
+}
+
+/**
  * The decision of /validate, without recording it. Only kinds some rule is evaluated for are
  * judged (and so recorded); others are allowed as they are.
  * @throws BadReview when the review contradicts itself
  */
 function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
   if (req.operation === 'CONNECT') return { response: Response.allowed(), decision: 'allowed', findings: [] }
+  const checked = SUBJECT_KINDS.has(requestKindKey(req))
+  if (req.operation === 'DELETE') {
+    // a DELETE is always admitted (removing an object never makes a conflict); the API server
+    // may send oldObject null (older servers, some subresources): the identity is in the request
+    const old = subjectOf(req)
+    const object = 'object' in old ? old.object : identityOf(req)
+    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object, admitted: checked && object ? object : undefined }
+  }
   const subject = subjectOf(req)
   if ('error' in subject) return unreadable(subject.error, deps)
   const object = subject.object
-  const checked = SUBJECT_KINDS.has(requestKindKey(req))
-  if (req.operation === 'DELETE') {
-    return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object, admitted: checked ? object : undefined }
-  }
   if (!checked) return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object }
   const notReady = deps.notReady?.()
   if (notReady !== undefined) {
@@ -171,7 +218,7 @@ export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators:
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') {
     return { response: Response.allowed(), decision: 'allowed', findings: [] }
   }
-  const judged = judge(req, deps)
+  const judged = judgeInTime(req, deps)
   if (judged.decision === 'denied' || judged.decision === 'errored') {
     // nothing is generated for an object the API server will not store; /validate says why
     return { response: Response.allowed(), decision: 'allowed', findings: judged.findings, subject: judged.subject }
@@ -182,8 +229,16 @@ export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators:
   // mutators never change an object in place: they return a new one sharing what they kept
   let mutated: K8sObject = object
   const warnings: string[] = []
+  const ms = deps.reviewDeadlineMs ?? REVIEW_DEADLINE_MS
   for (const m of mutators) {
-    const r = await m(mutated, req, deps)
+    // the mutator's synchronous part (what to generate) runs under the deadline; its I/O has its own timeouts
+    let r
+    try {
+      r = await withDeadline(ms, () => m(mutated, req, deps))
+    } catch (e) {
+      if (!(e instanceof DeadlineExceeded)) throw e
+      return tooLargeToJudge(deps, shorten(describeRef(refOf(object))), `generating its subset Services ran past the ${ms} ms review deadline`)
+    }
     mutated = r.object
     for (const w of r.warnings) warnings.push(w)
   }
@@ -208,6 +263,13 @@ function changedFields(before: K8sObject, after: K8sObject): jsonPatch.Operation
     if (k in after) b[k] = after[k]
   }
   return jsonPatch.compare(a, b)
+}
+
+/** The object a request names (kind, namespace, name), without its fields; undefined without a name. */
+function identityOf(req: AdmissionRequest): K8sObject | undefined {
+  if (!req.name) return undefined
+  const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version ?? ''}` : (req.kind.version ?? '')
+  return { apiVersion, kind: req.kind.kind, metadata: { name: req.name, ...(req.namespace ? { namespace: req.namespace } : {}) } }
 }
 
 function unreadable(reason: string, deps: HandlerDeps): Outcome {

@@ -12,10 +12,11 @@ import { constants as h2, type Http2SecureServer, type Http2ServerRequest, type 
 import type { IncomingMessage } from 'node:http'
 import { Transform } from 'node:stream'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
-import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, validate } from '../admission/handler.js'
+import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, tooLargeToJudge, validate } from '../admission/handler.js'
+import { parseBoundedJson, TooLargeToJudge } from './json.js'
 import { type AdmissionReview, admissionReviewResponseSchema, admissionReviewSchema, requestKindKey } from '../admission/review.js'
 import { Response } from '../admission/response.js'
-import { describeRef, refOf } from '../model/object.js'
+import { describeRef, rec, refOf, str } from '../model/object.js'
 import { shorten } from '../rules/messages.js'
 import { actionFor } from '../policy.js'
 import type { Metrics } from './metrics.js'
@@ -69,15 +70,27 @@ export interface ServerOptions {
 }
 
 /**
- * Bytes of AdmissionReview bodies held at once, at most (64 MiB): every request reserves its
- * Content-Length from its headers until its answer is sent or it is cut off (one without a
- * length, each chunk as it arrives); one that does not fit gets 503 (before its body is read,
- * when it announced its length). Without it, memory
- * would grow with connections × streams × BODY_LIMIT (1,000 HTTP/2 connections of 100 streams
- * each could announce 8 MiB apiece) and the 512 MiB container would be killed. Ordinary
+ * Bytes of AdmissionReview bodies held at once, at most (64 MiB), counted as they arrive (a
+ * Content-Length announces, it reserves nothing: headers that announce 8 MiB and send nothing
+ * cost nothing). A request whose next chunk does not fit gets 503 with `Retry-After: 1` and its
+ * connection is closed (HTTP/1.1) or its stream reset (HTTP/2). Without it, memory would grow
+ * with connections × streams × BODY_LIMIT and the 512 MiB container would be killed. Ordinary
  * reviews are a few KiB: 64 MiB holds twenty 3 MiB UPDATE reviews besides them.
  */
 export const BODIES_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+/**
+ * One connection (an HTTP/1.1 socket, or an HTTP/2 session with all its streams) holds at most
+ * this share of the budget (a quarter: two whole 8 MiB bodies), so that a few connections that
+ * send much and finish nothing cannot take it all.
+ */
+export const CONNECTION_SHARE = 4
+/**
+ * A small body (at most 1/SMALL_BODY_SHARE of the budget: 256 KiB of 64 MiB) may use up to
+ * 1/SMALL_RESERVE_SHARE of the budget more (8 MiB), so that a review of ordinary size is
+ * answered while large bodies hold the whole budget.
+ */
+export const SMALL_RESERVE_SHARE = 8
+export const SMALL_BODY_SHARE = 256
 const BUDGET_ERROR = 'RG_BODIES_IN_FLIGHT'
 
 /** Default cap on open connections (`--max-connections`). */
@@ -155,47 +168,91 @@ const admission =
   }
 
 /**
- * Holds the bytes of review bodies in flight to `budget` (see BODIES_IN_FLIGHT_BYTES): a body
- * with a Content-Length reserves it from its headers on, one without reserves what arrives,
- * chunk by chunk; both are freed when the answer is sent or the request is cut off. A request
- * that does not fit fails with BUDGET_ERROR, answered 503 with `Retry-After: 1` by the error
- * handler.
+ * Holds the bytes of review bodies in flight to `budget` (see BODIES_IN_FLIGHT_BYTES), counted
+ * chunk by chunk as they arrive, each connection to `budget / CONNECTION_SHARE`, with a reserve
+ * for small bodies (SMALL_RESERVE_SHARE, SMALL_BODY_SHARE). Freed when the answer is
+ * sent or the request is cut off. A chunk that does not fit fails the request with BUDGET_ERROR
+ * (503 with `Retry-After: 1`, by the error handler); later chunks of that request are dropped,
+ * never counted, and never raise an error of their own (the request may be answered already:
+ * 413 past the body limit).
  */
 function limitBodiesInFlight(app: Parameters<FastifyPluginAsync>[0], budget: number): void {
   let inFlight = 0
-  /** reserves `bytes` more for a request that holds `held` already; @throws BUDGET_ERROR */
-  const reserve = (log: { warn: (o: object, m: string) => void }, bytes: number, held: number) => {
-    if (inFlight + bytes > budget) {
-      log.warn({ bytes: held + bytes, inFlight, budget }, 'review bodies in flight over budget')
-      const message = `routeguard: ${mib(inFlight)} MiB of reviews in flight; this one (${mib(held + bytes)} MiB) would pass the ${mib(budget)} MiB budget`
-      throw Object.assign(new Error(message), { statusCode: 503, code: BUDGET_ERROR })
-    }
-    inFlight += bytes
-  }
-  app.addHook('onRequest', async (req, reply) => {
-    const announced = Number(req.headers['content-length'])
-    if (!(Number.isSafeInteger(announced) && announced >= 0)) return
-    const bytes = Math.min(announced, BODY_LIMIT + 1)
-    reserve(req.log, bytes, 0)
-    reply.raw.once('close', () => (inFlight -= bytes))
-  })
+  let smallInFlight = 0
+  const perConnection = new WeakMap<object, number>()
+  const share = Math.floor(budget / CONNECTION_SHARE)
+  const reserve = Math.floor(budget / SMALL_RESERVE_SHARE)
+  const smallBody = Math.floor(budget / SMALL_BODY_SHARE)
   app.addHook('preParsing', async (req, reply, payload) => {
-    if (req.headers['content-length'] !== undefined) return payload
+    const raw = req.raw as IncomingMessage | Http2ServerRequest
+    const conn: object = raw.httpVersionMajor === 2 ? ((raw as Http2ServerRequest).stream.session ?? raw) : raw.socket
     let counted = 0
-    reply.raw.once('close', () => (inFlight -= counted))
-    return payload.pipe(
-      new Transform({
-        transform(chunk: Buffer, _enc, next) {
-          try {
-            reserve(req.log, chunk.length, counted)
-          } catch (e) {
-            return next(e as Error)
-          }
-          counted += chunk.length
-          next(null, chunk)
-        },
-      }),
-    )
+    let small = 0
+    let failed = false
+    const release = () => {
+      inFlight -= counted - small
+      smallInFlight -= small
+      perConnection.set(conn, (perConnection.get(conn) ?? 0) - counted)
+      counted = small = 0
+    }
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, next) {
+        if (failed) return next()
+        const held = perConnection.get(conn) ?? 0
+        const total = counted + chunk.length
+        const fitsBudget = inFlight + chunk.length <= budget && held + chunk.length <= share
+        const fitsReserve = !fitsBudget && total <= smallBody && smallInFlight + chunk.length <= reserve
+        if (!fitsBudget && !fitsReserve) {
+          failed = true
+          req.log.warn({ bytes: total, inFlight, connection: held, budget }, 'review bodies in flight over budget')
+          const message =
+            held + chunk.length > share
+              ? `routeguard: this connection holds ${mib(held)} MiB of review bodies; one connection may hold ${mib(share)} MiB`
+              : `routeguard: ${mib(inFlight)} MiB of reviews in flight; this one (${mib(total)} MiB so far) would pass the ${mib(budget)} MiB budget`
+          return next(Object.assign(new Error(message), { statusCode: 503, code: BUDGET_ERROR }))
+        }
+        if (fitsReserve) (small += chunk.length), (smallInFlight += chunk.length)
+        else inFlight += chunk.length
+        counted += chunk.length
+        perConnection.set(conn, held + chunk.length)
+        next(null, chunk)
+      },
+    })
+    // Fastify stops listening once it has answered (413 past the body limit): an error the
+    // counter raises after that must not be an unhandled 'error' event
+    counter.on('error', () => {})
+    payload.on('error', () => {})
+    reply.raw.once('close', () => {
+      release()
+      payload.unpipe(counter)
+      counter.destroy()
+    })
+    return payload.pipe(counter)
+  })
+}
+
+/** Paths that take a request body; any other request that carries one is refused before it is read. */
+const BODY_PATHS = new Set(['/validate', '/mutate', '/noop'])
+
+/**
+ * Refuses a body on every path but BODY_PATHS before a byte of it is read or parsed: 404 for an
+ * unknown path, 413 for a known one (the probes take none). The connection is closed after the
+ * answer (HTTP/1.1) or the stream reset with NO_ERROR (HTTP/2), so the body is never read.
+ */
+function refuseUnwantedBodies(app: FastifyInstance<Http2SecureServer, Http2ServerRequest, Http2ServerResponse>): void {
+  app.addHook('onRequest', async (req, reply) => {
+    const raw = req.raw
+    const known = req.routeOptions.url !== undefined && req.is404 !== true
+    if (known && BODY_PATHS.has(req.routeOptions.url!)) return
+    const length = Number(req.headers['content-length'] ?? 0)
+    const h2stream = raw.httpVersionMajor === 2 ? raw.stream : undefined
+    const hasBody = length > 0 || (h2stream ? h2stream.endAfterHeaders === false && req.headers['content-length'] === undefined : req.headers['transfer-encoding'] !== undefined)
+    if (!hasBody) return
+    if (h2stream) reply.raw.once('finish', () => h2stream.close(h2.NGHTTP2_NO_ERROR))
+    else reply.header('connection', 'close')
+    const path = shorten(req.url, 256)
+    if (!known) return reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${path}`, statusCode: 404 })
+    return reply.code(413).send({ error: 'Payload Too Large', message: `${req.method} ${path} takes no request body`, statusCode: 413 })
   })
 }
 
@@ -275,6 +332,25 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
   }
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (err instanceof TooLargeToJudge) {
+      // answered as a review when its envelope could be read: kubectl shows why, per failurePolicy
+      const r = rec(rec(err.envelope).request)
+      if (typeof r.uid === 'string' && (req.url === '/validate' || req.url === '/mutate')) {
+        const kind = str(rec(r.kind).kind) ?? 'object'
+        const what = shorten(`${kind} ${str(r.namespace) ? `${str(r.namespace)}/` : ''}${str(r.name) ?? ''}`)
+        const outcome = tooLargeToJudge(opts.deps, what, err.message.replace(/^the AdmissionReview/, 'its review').replace(/: too large to judge$/, ''))
+        opts.metrics.countRequest(kind, kind, str(r.operation) ?? '', outcome.decision, r.dryRun === true, req.url)
+        req.log.warn({ uid: shorten(r.uid, 256), object: what, problem: err.message }, 'review too large to judge')
+        return reply.code(200).send(outcome.response.toReview(shorten(r.uid, 256)))
+      }
+      req.log.warn({ problem: err.message }, 'body too large to judge')
+      return reply.code(413).send({ error: 'Payload Too Large', code: err.code, message: err.message, statusCode: 413 })
+    }
+    if (err.code === BUDGET_ERROR || status === 413) {
+      // the rest of the body is not wanted: close the connection after the answer (HTTP/1.1), reset the stream (HTTP/2)
+      if (req.raw.httpVersionMajor === 2) reply.raw.once('finish', () => req.raw.stream.close(h2.NGHTTP2_NO_ERROR))
+      else reply.header('connection', 'close')
+    }
     if (err.code === BUDGET_ERROR) {
       return reply.code(503).header('retry-after', '1').send({ error: 'Service Unavailable', message: err.message, statusCode: 503 })
     }
@@ -288,6 +364,16 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
   })
   // Only JSON bodies: Fastify's built-in text/plain parser would turn other bodies into strings.
   app.removeContentTypeParser('text/plain')
+  // JSON within a value and depth limit, keys as data (server/json.ts)
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseBoundedJson(body as Buffer))
+    } catch (e) {
+      done(e as Error, undefined)
+    }
+  })
+  refuseUnwantedBodies(app)
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url}`, statusCode: 404 }))
   await app.register(admission(opts))
   await app.register(probes(opts))
