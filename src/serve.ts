@@ -80,7 +80,7 @@ export interface ServeOptions {
   sync?: Pick<SyncOptions, 'discoveryIntervalMs' | 'watchTimeoutSeconds' | 'pageSize'>
   /**
    * cluster mode: ms an admitted object is judged against before the informer delivers it
-   * (default 15 s; 0 turns pending writes off). See view/pending.ts.
+   * (default 5 s; 0 turns pending writes off). See view/pending.ts.
    */
   pendingTtlMs?: number
   /** ms one review may hold the event loop while it is judged (default REVIEW_DEADLINE_MS, 150) */
@@ -196,7 +196,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   // cluster mode: the informers keep the view; what this replica admits is judged against
   // until they deliver it (the concurrent-apply race)
   const pending = o.kubeConfig ? new PendingWrites(view, { ttlMs: o.pendingTtlMs, onExpired: () => metrics.pendingExpired.inc() }) : undefined
-  if (pending) deps.record = (operation, object) => pending.admitted(operation, object)
+  if (pending) deps.record = (operation, object, user) => pending.admitted(operation, object, user)
   const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
   const clientCa = o.clientCa ? readFileSync(o.clientCa) : undefined
   const notReady = () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady())

@@ -5,7 +5,7 @@
  */
 import * as k8s from '@kubernetes/client-node'
 import t from 'tap'
-import { isPendingObject, PendingWrites } from '../src/view/pending.js'
+import { isPendingObject, PENDING_TTL_MS, PendingWrites } from '../src/view/pending.js'
 import { ClusterView } from '../src/view/view.js'
 import { FakeApiServer } from './fake-apiserver.js'
 import { eventually, get, post, review, startTestServer, virtualService } from './helpers.js'
@@ -89,6 +89,18 @@ t.test('at most `max` pending objects: the oldest expires first', async (t) => {
   t.ok(view.get(VS, 'default', 'v4'))
 })
 
+t.test('one namespace and one requesting user hold a bounded share: their oldest expire first; the default TTL is a few seconds', async (t) => {
+  const view = new ClusterView()
+  const pending = new PendingWrites(view, { ttlMs: 60_000, maxPerNamespace: 3, maxPerUser: 4 })
+  for (let i = 0; i < 5; i++) pending.admitted('CREATE', virtualService('attacker', `ghost${i}`, [`h${i}`]), `user-${i}`)
+  t.equal(pending.size, 3, 'namespace attacker keeps 3')
+  t.notOk(isPendingObject(view.get(VS, 'attacker', 'ghost0') ?? ({} as any)), 'its oldest expired')
+  t.ok(isPendingObject(view.get(VS, 'attacker', 'ghost4')!))
+  for (let i = 0; i < 6; i++) pending.admitted('CREATE', virtualService(`ns${i}`, 'x', [`u${i}`]), 'mallory')
+  t.equal([...Array(6).keys()].filter((i) => view.get(VS, `ns${i}`, 'x')).length, 4, 'user mallory keeps 4 across namespaces')
+  t.equal(PENDING_TTL_MS, 5_000)
+})
+
 t.test('names the API server would not store under are never held', async (t) => {
   const { view, pending } = setup()
   for (const name of ['web-<generated>', '<unnamed>', 'UPPER', 'x'.repeat(254), 'a_b']) pending.admitted('CREATE', virtualService('default', name, ['h']))
@@ -129,6 +141,7 @@ t.test('cluster mode over TLS: the racing pair decided before the informer deliv
   t.equal([ra, rb].filter((r) => r.allowed).length, 1, 'exactly one of the pair is admitted')
   const [admitted, deniedReview] = ra.allowed ? [first, rb] : [second, ra]
   t.match(deniedReview.status.message, new RegExp(`IST0109.*VirtualService default/${admitted.metadata.name}\\b`), 'the denial names the pending object')
+  t.match(deniedReview.status.message, new RegExp(`VirtualService default/${admitted.metadata.name} was admitted \\d+ ms ago and is not stored yet`), 'and says it is not stored yet')
   t.equal(s.pending!.size, 1)
   api.put(admitted) // the API server stores it; its watch event is held back
   const again = await validate(virtualService('default', 'reviews-c', ['reviews']))

@@ -68,6 +68,26 @@ t.test('/mutate generates a missing <svc>-<subset> Service with server-side appl
   t.notOk(api.get('v1', 'Service', 'default', 'reviews-v3'), 'only what the route references')
 })
 
+t.test('a subset whose labels contradict the parent selector (or a parent without one) generates nothing: RG0404 names the key', async (t) => {
+  const { api, s } = await setup(t)
+  // a tenant's DestinationRule subset that would select the payments Pods
+  const evil = { ...reviewsDR(), metadata: { name: 'evil', namespace: 'default' }, spec: { host: 'reviews', subsets: [{ name: 'evil', labels: { app: 'payments' } }, { name: 'fine', labels: { version: 'v9' } }] } }
+  api.put(evil)
+  t.ok(await eventually(() => s.view.size(KIND.DestinationRule) === 2))
+  const r = await post(s.agent, `${s.url}/mutate`, review(route(['reviews-evil', 'reviews-fine'])))
+  t.equal(r.body.response.allowed, true)
+  t.match(r.body.response.warnings.join('\n'), /RG0404: HTTPRoute default\/reviews: could not generate Service default\/reviews-evil: subset label app=payments contradicts Service default\/reviews's selector app=reviews/)
+  t.notOk(api.get('v1', 'Service', 'default', 'reviews-evil'), 'no Service selecting app=payments')
+  t.same((api.get('v1', 'Service', 'default', 'reviews-fine') as any).spec.selector, { app: 'reviews', version: 'v9' }, 'a subset within the parent is generated')
+  // a parent Service without a selector: none of its subsets
+  api.put({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'manual', namespace: 'default' }, spec: { ports: [{ port: 80 }] } })
+  api.put({ ...reviewsDR(), metadata: { name: 'manual', namespace: 'default' }, spec: { host: 'manual', subsets: [{ name: 'v1', labels: { app: 'payments' } }] } })
+  t.ok(await eventually(() => s.view.get(KIND.DestinationRule, 'default', 'manual') && s.view.get(KIND.Service, 'default', 'manual')))
+  const m = await post(s.agent, `${s.url}/mutate`, review({ ...route(['manual-v1']), metadata: { name: 'manual', namespace: 'default' } }))
+  t.match(m.body.response.warnings.join('\n'), /could not generate Service default\/manual-v1: Service default\/manual has no selector/)
+  t.notOk(api.get('v1', 'Service', 'default', 'manual-v1'))
+})
+
 t.test('/mutate with dryRun writes nothing and warns', async (t) => {
   const { api, s } = await setup(t)
   const before = api.requests.filter((q) => q.method !== 'GET').length

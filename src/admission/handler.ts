@@ -14,7 +14,8 @@ import { splitExistingViolations } from './existing.js'
 import { Response } from './response.js'
 import { shorten } from '../rules/messages.js'
 import { DeadlineExceeded, withDeadline } from '../deadline.js'
-import { describeRef, refOf } from '../model/object.js'
+import { describeRef, KIND, refOf } from '../model/object.js'
+import { pendingSince } from '../view/pending.js'
 
 export { BadReview } from './review.js'
 
@@ -37,7 +38,7 @@ export interface HandlerDeps {
    * Called for every admitted, non-dryRun change (standalone mode keeps its view this way).
    * In cluster mode informers update the view instead and this is absent.
    */
-  record?: (operation: AdmissionRequest['operation'], object: K8sObject) => void
+  record?: (operation: AdmissionRequest['operation'], object: K8sObject, user?: string) => void
   /** When the view is not ready, the reason; the request is answered per `unsyncedPolicy`. */
   notReady?: () => string | undefined
   unsyncedPolicy?: 'deny' | 'allow'
@@ -75,7 +76,7 @@ export const MAX_WARNINGS_ANNOTATION = 16 * 1024
 /** /validate: run the rules on the object under review and decide. Never throws for bad objects. */
 export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
   const outcome = judgeInTime(req, deps)
-  if (outcome.admitted && !req.dryRun) deps.record?.(req.operation, outcome.admitted)
+  if (outcome.admitted && !req.dryRun) deps.record?.(req.operation, outcome.admitted, typeof req.userInfo?.username === 'string' ? req.userInfo.username : '')
   return outcome
 }
 
@@ -176,7 +177,7 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
   // the whole text of every warning, for the audit log (warnings are cut at 256 characters)
   if (warn.length) annotations.warnings = shorten(JSON.stringify(warn.slice(0, MAX_DENY_MESSAGES * 10).map((f) => f.message)), MAX_WARNINGS_ANNOTATION)
   if (deny.length) {
-    const extra = [...new Set(expiredNotes), ...exemptNotes(deps.policy, deny)]
+    const extra = [...new Set(expiredNotes), ...exemptNotes(deps.policy, deny), ...pendingNotes(deny, deps.view, (deps.now ?? Date.now)())]
     const response = Response.denied(denyMessage(deny, cut, extra)).addWarnings(warnings).withAuditAnnotations(annotations)
     return { response, decision: 'denied', findings, subject: object }
   }
@@ -206,6 +207,33 @@ function exemptNotes(policy: Policy, deny: Finding[]): string[] {
   return [...namespaces].map(
     (ns) => `routeguard: objects in namespace ${ns} are exempt (exemptNamespaces): their own writes are not checked, but they still count against other objects, as the data plane still serves them`,
   )
+}
+
+/** Kind keys by kind name (`Gateway` has two: Istio's and the Gateway API's). */
+const KIND_KEYS_BY_NAME = new Map<string, string[]>()
+for (const key of Object.values(KIND)) {
+  const name = key.slice(key.indexOf('/') + 1)
+  KIND_KEYS_BY_NAME.set(name, [...(KIND_KEYS_BY_NAME.get(name) ?? []), key])
+}
+
+/**
+ * A denial that rests on an object this replica admitted and the informers have not delivered
+ * (a pending write, view/pending.ts) says so: the object may never be stored (another webhook
+ * or etcd refused it, or the review was forged), and the denial lifts when it expires.
+ */
+function pendingNotes(deny: Finding[], view: View, now: number): string[] {
+  const notes = new Set<string>()
+  for (const f of deny) {
+    for (const r of f.related) {
+      for (const key of KIND_KEYS_BY_NAME.get(r.kind) ?? []) {
+        const o = view.get(key, r.namespace, r.name)
+        const since = o ? pendingSince(o) : undefined
+        if (since === undefined) continue
+        notes.add(`routeguard: ${shorten(describeRef(r))} was admitted ${Math.max(0, now - since)} ms ago and is not stored yet (pending until the API server's watch shows it, for a few seconds at most)`)
+      }
+    }
+  }
+  return [...notes].slice(0, MAX_DENY_MESSAGES)
 }
 
 /**

@@ -338,9 +338,9 @@ export const CATALOGUE = {
   RG0404: {
     name: 'SubsetServiceNotWritten',
     level: 'warning',
-    description: '/mutate could not write a per-subset Service (RBAC, conflict, API server timeout); the object is admitted and the audit leader retries.',
+    description: '/mutate did not write a per-subset Service: the write failed (RBAC, conflict, API server timeout; the object is admitted and the audit leader retries), or the subset labels contradict the parent Service selector (or it has none), so Istio selects no endpoint and none is generated.',
     source: 'routeguard subset Services (GEP-1294 per-subset Service pattern)',
-    template: '{subject}: could not generate Service {service}: {error}; will retry',
+    template: '{subject}: could not generate Service {service}: {error}',
   },
   RG0405: {
     name: 'SubsetWithoutLabels',

@@ -48,6 +48,10 @@ export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator
         subset: w.subset,
         destinationRule: `${nsOf(w.destinationRule)}/${nameOf(w.destinationRule)}`,
       }
+      if (w.refused !== undefined) {
+        warnings.push(formatMessage('RG0404', { service: id, error: w.refused }, subject))
+        continue
+      }
       if (req.dryRun || !writer) {
         warnings.push(formatMessage('RG0403', { ...args, verb: 'would generate', detail: req.dryRun ? ' (dryRun)' : ' (standalone: nothing written)' }, subject))
         continue
@@ -56,7 +60,7 @@ export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator
         await writer.apply(w.service)
         generated.push(id)
       } catch (e) {
-        warnings.push(formatMessage('RG0404', { service: id, error: apiError(e) }, subject))
+        warnings.push(formatMessage('RG0404', { service: id, error: `${apiError(e)}; will retry` }, subject))
       }
     }
     if (!isRouteKind(kind) || req.dryRun) return { object, warnings }

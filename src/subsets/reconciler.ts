@@ -38,7 +38,8 @@ export class SubsetReconciler {
   /** Every subset Service that should exist, by `ns/name`. One walk over routes and DestinationRules. */
   wanted(): Map<string, SubsetService> {
     const out = new Map<string, SubsetService>()
-    const add = (s: SubsetService) => out.set(`${s.service.metadata!.namespace}/${s.service.metadata!.name}`, s)
+    // a refused subset (selectorConflict) is never wanted: a Service once written for it is deleted
+    const add = (s: SubsetService) => void (s.refused === undefined && out.set(`${s.service.metadata!.namespace}/${s.service.metadata!.name}`, s))
     for (const obj of this.view.all()) {
       const kind = kindKeyOf(obj)
       if (kind === KIND.DestinationRule) wantedForDestinationRule(this.view, obj).forEach(add)

@@ -4,6 +4,13 @@
  * selecting `reviews`' selector ∪ the subset labels, with `reviews`' ports, the way Istio's
  * bookinfo-versions.yaml is written by hand. Pure functions over the view; writing is elsewhere.
  *
+ * Istio's subset is the parent host's endpoints filtered by the subset labels, never more: a
+ * subset label that contradicts a key of the parent's selector (`app: payments` under a parent
+ * selecting `app: reviews`) selects nothing in Istio, and a parent without a selector has no
+ * Pods to filter. Such a subset generates no Service (RG0404 names the key): otherwise anyone
+ * who may write a DestinationRule would borrow routeguard's Service permission to select any
+ * Pod of the namespace.
+ *
  * Source: GEP-1294 (a backendRef names a Service; the per-subset-Service pattern), Istio's
  * DestinationRule host resolution (short host → `<host>.<dr-namespace>.svc.cluster.local`).
  */
@@ -26,6 +33,25 @@ export interface SubsetService {
   base: K8sObject
   destinationRule: K8sObject
   subset: string
+  /** why this subset gets no Service (its labels leave the parent's endpoints); undefined when it gets one */
+  refused?: string
+}
+
+/**
+ * Why the subset `labels` of `base` cannot be a Service of their own: `base` has no selector,
+ * or a label contradicts one of its selector's keys. Undefined when `base`'s selector ∪ labels
+ * selects a subset of `base`'s Pods.
+ */
+export function selectorConflict(base: K8sObject, labels: Record<string, string>): string | undefined {
+  const selector = stringMap(rec(base.spec).selector)
+  const ref = `Service ${nsOf(base)}/${nameOf(base)}`
+  if (Object.keys(selector).length === 0) return `${ref} has no selector, so its subsets cannot be selected by labels`
+  for (const [k, v] of Object.entries(labels)) {
+    if (Object.hasOwn(selector, k) && selector[k] !== v) {
+      return `subset label ${k}=${v} contradicts ${ref}'s selector ${k}=${selector[k]}: Istio's subset is ${nameOf(base)}'s endpoints filtered by its labels, so it selects none`
+    }
+  }
+  return undefined
 }
 
 export function isManaged(svc: K8sObject | undefined): boolean {
@@ -89,7 +115,7 @@ export function resolveSubsetBackend(view: View, namespace: string, name: string
     if (!base) continue
     const subset = name.slice(i + 1)
     const found = subsetsOf(view, base).find((s) => s.name === subset)
-    if (found) return { service: buildSubsetService(base, found.dr, subset, found.labels), base, destinationRule: found.dr, subset }
+    if (found) return { service: buildSubsetService(base, found.dr, subset, found.labels), base, destinationRule: found.dr, subset, refused: selectorConflict(base, found.labels) }
   }
   return undefined
 }
@@ -133,7 +159,7 @@ export function wantedForDestinationRule(view: View, dr: K8sObject): SubsetServi
   if (!base) return []
   return subsetsOf(view, base)
     .filter((s) => s.dr === dr)
-    .map((s) => ({ service: buildSubsetService(base, dr, s.name, s.labels), base, destinationRule: dr, subset: s.name }))
+    .map((s) => ({ service: buildSubsetService(base, dr, s.name, s.labels), base, destinationRule: dr, subset: s.name, refused: selectorConflict(base, s.labels) }))
 }
 
 /** Do two Services agree on what routeguard manages (selector, ports, owner DestinationRule)? */

@@ -17,7 +17,13 @@
  * Limits: per replica. With several replicas a conflicting pair whose reviews reach different
  * replicas within the watch delay is still admitted; the background audit reports it. A write
  * that was refused after this replica admitted it weighs on later reviews for at most `ttlMs`
- * (they are denied naming an object that does not exist; a retry after `ttlMs` passes).
+ * (5 s: a watch delivers a stored object within a second on a healthy control plane); a
+ * denial that rests on a pending object says so ("admitted N ms ago, not stored yet", see
+ * `pendingSince`), and a retry after `ttlMs` passes. A forged review (one that never becomes a
+ * write) cannot hold a name for longer than that, nor hold more than `maxPerNamespace` objects
+ * of one namespace or `maxPerUser` of one requesting user (the oldest of that namespace or
+ * user expires first); the base manifests' NetworkPolicy admits only the API server to the
+ * webhook port.
  *
  * Memory: at most `max` entries (the oldest expires first when full); each holds the stripped
  * object and the informer's previous version.
@@ -31,17 +37,25 @@ import type { ClusterView } from './view.js'
  * admission requests, not from the API server: what writes on their behalf (the subset Service
  * mutator and reconciler) must skip them, and does, through `isPendingObject`.
  */
-const HELD = new WeakSet<K8sObject>()
+const HELD = new WeakMap<K8sObject, number>()
 
 /** Is `obj` (as the view holds it) a pending object, i.e. one only a request vouches for? */
 export function isPendingObject(obj: K8sObject): boolean {
   return HELD.has(obj)
 }
 
-/** Default time an admitted object stays pending without the informer delivering it, ms (15 s). */
-export const PENDING_TTL_MS = 15_000
+/** When `obj` (as the view holds it) was admitted, ms since the epoch, while it is pending; else undefined. */
+export function pendingSince(obj: K8sObject): number | undefined {
+  return HELD.get(obj)
+}
+
+/** Default time an admitted object stays pending without the informer delivering it, ms (5 s). */
+export const PENDING_TTL_MS = 5_000
 /** Default cap on pending objects. */
 export const MAX_PENDING = 10_000
+/** Default cap on pending objects of one namespace, and of one requesting user. */
+export const MAX_PENDING_PER_NAMESPACE = 100
+export const MAX_PENDING_PER_USER = 100
 
 interface Entry {
   /** the admitted object, as held in the view */
@@ -51,6 +65,8 @@ interface Entry {
   operation: 'CREATE' | 'UPDATE'
   /** ms epoch */
   expires: number
+  /** `userInfo.username` of the request that admitted it ('' when none) */
+  user: string
 }
 
 export interface PendingOptions {
@@ -58,6 +74,10 @@ export interface PendingOptions {
   ttlMs?: number
   /** pending objects at most (default MAX_PENDING) */
   max?: number
+  /** pending objects of one namespace at most (default MAX_PENDING_PER_NAMESPACE) */
+  maxPerNamespace?: number
+  /** pending objects admitted for one user at most (default MAX_PENDING_PER_USER) */
+  maxPerUser?: number
   /** ms epoch clock (tests) */
   now?: () => number
   /** called when an entry expires undelivered (metrics, logs) */
@@ -103,7 +123,7 @@ export class PendingWrites {
    * as pending; DELETE drops a pending object of that identity (the view goes back to the
    * informer's object, which the informer's DELETED event removes in turn).
    */
-  admitted(operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT', object: K8sObject): void {
+  admitted(operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT', object: K8sObject, user = ''): void {
     if (this.ttlMs <= 0 || operation === 'CONNECT') return
     const k = keyOf(object)
     if (k === undefined) return
@@ -122,12 +142,29 @@ export class PendingWrites {
     const obj = strip(object, String(object.apiVersion), String(object.kind))
     // re-inserted: the Map's order stays the order of expiry
     if (previous) this.drop(k, previous)
-    this.entries.set(k, { obj, base, operation: previous?.operation ?? operation, expires: this.now() + this.ttlMs })
-    HELD.add(obj)
+    const now = this.now()
+    this.entries.set(k, { obj, base, operation: previous?.operation ?? operation, expires: now + this.ttlMs, user })
+    HELD.set(obj, now)
     this.view.upsert(obj)
     while (this.entries.size > this.max) {
       const [oldest, e] = this.entries.entries().next().value as [string, Entry]
       this.expire(oldest, e)
+    }
+    // one namespace, or one requesting user, holds a bounded share: its oldest entry goes first
+    const ns = nsOf(obj)
+    this.capBy((e) => nsOf(e.obj) === ns, this.opts.maxPerNamespace ?? MAX_PENDING_PER_NAMESPACE)
+    this.capBy((e) => e.user === user, this.opts.maxPerUser ?? MAX_PENDING_PER_USER)
+  }
+
+  /** Expires the oldest entries that `same` selects until at most `max` are left. */
+  private capBy(same: (e: Entry) => boolean, max: number): void {
+    let n = 0
+    for (const e of this.entries.values()) if (same(e)) n++
+    for (const [k, e] of this.entries) {
+      if (n <= max) break
+      if (!same(e)) continue
+      this.expire(k, e)
+      n--
     }
   }
 
