@@ -80,6 +80,11 @@ if (!kubectl) {
         t.ok(objs.some((o) => o.kind === 'Deployment'), 'a Deployment')
         const hooks = objs.filter((o) => o.kind.endsWith('WebhookConfiguration'))
         t.equal(hooks.length, 2, 'both webhook configurations')
+        const np = objs.find((o) => o.kind === 'NetworkPolicy') as (Obj & { spec: any }) | undefined
+        const cidr = (objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('routeguard-network')) as any)?.data?.apiServerCIDR
+        t.ok(np && cidr, 'a NetworkPolicy for the webhook port and its apiServerCIDR parameter')
+        const webhookRule = np?.spec.ingress.find((r: any) => r.ports.some((p: any) => p.port === 8443))
+        t.same(webhookRule?.from, [{ ipBlock: { cidr } }], 'the webhook port admits only the apiServerCIDR')
       }
     })
   }
