@@ -25,7 +25,8 @@
  *   apiVersions and 20k distinct kinds (see `hostileBench`)
  * - pods: heap bytes per cached Pod (watched metadata-only) with 20k realistic Pods synced
  *   through the informers from the fake API server
- * `--only=check|memory|analyze|http|cluster|pods|hostile` runs one section (printed, results.json untouched).
+ * - gate (in hostile): issue #23's attacks, each on a fresh process: decide time, peak RSS, /healthz within 100 ms (see `gateBench`)
+ * `--only=check|memory|analyze|http|cluster|pods|hostile|gate` runs one section (printed, results.json untouched).
  * Targets (issues #3, #7, #13): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
  * requests/s (HTTP/1.1 and h2); ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
@@ -575,6 +576,86 @@ async function hostileBench(dir: string) {
   }
 }
 
+/**
+ * The attacks of issue #23, each against a fresh webhook process (so that peak RSS is the
+ * attack's): the decide time of the attacked review (worst of 3, ms, client-side round trip),
+ * the process's peak RSS during it (MB, VmRSS sampled every 10 ms), and whether /healthz
+ * answered within 100 ms every time it was asked during it (asked every 20 ms). Tenant regex
+ * shapes at n = 28 and n = 40.
+ */
+async function gateBench(dir: string) {
+  const out: Record<string, { decide_worst_ms: number; peak_rss_mb: number; healthz_max_ms: number; healthz_within_100ms: boolean; statuses: Record<string, number> }> = {}
+  const envelope = (object: unknown, o: { dryRun?: boolean } = {}) => {
+    const obj = object as { apiVersion: string; kind: string; metadata: { name: string; namespace: string } }
+    const [group, version] = obj.apiVersion.split('/')
+    return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `u${Math.random()}`, kind: { group, version, kind: obj.kind }, name: obj.metadata.name, namespace: obj.metadata.namespace, operation: 'CREATE', userInfo: { username: 'bench' }, object, dryRun: o.dryRun === true } })
+  }
+  const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'shared', namespace: 'infra' }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } }
+  const route = (ns: string, name: string, rules: unknown[]) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: ns }, spec: { parentRefs: [{ name: 'shared', namespace: 'infra' }], hostnames: ['shop.example.com'], rules } })
+  const attacks: { name: string; setup?: string[]; attack: (send: (path: string, body: string | Buffer) => Promise<string>, base: string) => Promise<string[]> }[] = []
+  for (const n of [28, 40]) {
+    const prefix = `/${'a'.repeat(n)}`
+    attacks.push({
+      name: `tenant-path-regex-n${n}`,
+      setup: [envelope(gw), envelope(route('team-a', 'evil', [{ matches: [{ path: { type: 'RegularExpression', value: '/(a+)+b' } }], backendRefs: [{ name: 'a', port: 80 }] }, { matches: [{ path: { type: 'PathPrefix', value: prefix } }], backendRefs: [{ name: 'a', port: 80 }] }]))],
+      attack: async (send) => [await send('/validate', envelope(route('team-b', 'victim', [{ matches: [{ path: { type: 'PathPrefix', value: prefix } }], backendRefs: [{ name: 'b', port: 80 }] }]), { dryRun: true }))],
+    })
+  }
+  const vs = (name: string, http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec: { hosts: [name], http } })
+  attacks.push({ name: 'vs-950k-empty-matches', attack: async (send) => [await send('/validate', envelope(vs('many', [{ match: Array.from({ length: 950_000 }, () => ({})), route: [{ destination: { host: 'many' } }] }])))] })
+  attacks.push({ name: 'vs-60k-rules-past-deadline', attack: async (send) => [await send('/validate', envelope(vs('slow', Array.from({ length: 60_000 }, () => ({ route: [{ destination: { host: 'slow' } }] })))))] })
+  const empties = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x","kind":{"group":"networking.istio.io","version":"v1","kind":"VirtualService"},"operation":"CREATE","object":{"spec":{"x":[${'{},'.repeat(2_700_000)}{}]}}}}`
+  attacks.push({ name: '8-concurrent-7.9MiB-empty-objects', attack: async (send) => Promise.all(Array.from({ length: 8 }, () => send('/validate', empties))) })
+  const json79 = Buffer.from(JSON.stringify({ x: 'y'.repeat(7.9 * 1024 * 1024) }))
+  attacks.push({ name: '40-parallel-7.9MiB-to-/nope', attack: async (send) => Promise.all(Array.from({ length: 40 }, () => send('/nope', json79))) })
+  for (const a of attacks) {
+    const server = await startServeProcess(dir, `gate-${a.name}`, [])
+    const send = async (path: string, body: string | Buffer) => {
+      try {
+        const r = await request(`${server.base}${path}`, { method: 'POST', dispatcher: server.agent, headers: { 'content-type': 'application/json' }, body, headersTimeout: 60_000, bodyTimeout: 60_000 })
+        const text = await r.body.text()
+        return r.statusCode === 200 && /too large to judge/.test(text) ? '200 too large' : String(r.statusCode)
+      } catch (e) {
+        return (e as { code?: string }).code ?? 'error'
+      }
+    }
+    for (const body of a.setup ?? []) await send('/validate', body)
+    let peak = 0
+    let healthMax = 0
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    })()
+    const health = (async () => {
+      const probe = new Agent({ connect: { ca: readFileSync(server.ca) } })
+      while (sampling) {
+        const t0 = performance.now()
+        await request(`${server.base}/healthz`, { dispatcher: probe, headersTimeout: 60_000 }).then((r) => r.body.text(), () => '')
+        healthMax = Math.max(healthMax, performance.now() - t0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await probe.close()
+    })()
+    let worst = 0
+    const statuses: Record<string, number> = {}
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      for (const st of await a.attack(send, server.base)) statuses[st] = (statuses[st] ?? 0) + 1
+      worst = Math.max(worst, performance.now() - t0)
+    }
+    sampling = false
+    await Promise.all([sampler, health])
+    server.child.kill('SIGKILL')
+    await server.agent.close()
+    out[a.name] = { decide_worst_ms: round(worst, 1), peak_rss_mb: round(peak, 1), healthz_max_ms: round(healthMax, 1), healthz_within_100ms: healthMax <= 100, statuses }
+  }
+  return out
+}
+
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
 const dir = mkdtempSync(join(tmpdir(), 'routeguard-bench-'))
 /** The parts of the run, each on its own for `--only=NAME`. */
@@ -586,6 +667,7 @@ const sections = {
   cluster: () => clusterBench(dir, 50000),
   pods: () => podsBench(20000),
   hostile: () => hostileBench(dir),
+  gate: () => gateBench(dir),
 }
 try {
   if (onlyArg) {
@@ -607,7 +689,7 @@ async function fullRun() {
   const { http, h2, serial, validate_decide_us_mean, stateLoad, profile } = await sections.http()
   const cluster = await sections.cluster()
   const pods = await sections.pods()
-  const hostile = await sections.hostile()
+  const hostile = { ...(await sections.hostile()), gate: await sections.gate() }
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const mainH2 = h2.find((h) => h.connections === 16) ?? h2[0]!
   const results = {

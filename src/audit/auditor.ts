@@ -7,6 +7,7 @@
  * evaluates everything. Cost per pass: O(changed objects and their partners), not O(view).
  */
 import { evaluate } from '../engine.js'
+import { DeadlineExceeded, withDeadline } from '../deadline.js'
 import { isPendingObject } from '../view/pending.js'
 import { idOf, kindKeyOf } from '../model/object.js'
 import { RULES } from '../rules/index.js'
@@ -20,7 +21,17 @@ export interface AuditPass {
   changedNamespaces: Set<string>
   /** findings added in this pass (not present before for that object) */
   added: Finding[]
+  /** ids of objects not judged in this pass: they ran past AUDIT_OBJECT_DEADLINE_MS (their earlier findings stand) */
+  overDeadline: string[]
 }
+
+/**
+ * ms one object may hold the event loop while the audit judges it (250): the audit runs beside
+ * admission on the same loop, so an object no review could judge in time cannot stall the
+ * webhook here either. Such an object keeps its earlier findings and is named in the pass
+ * (`overDeadline`, logged by the runner); `routeguard analyze` judges it without a deadline.
+ */
+export const AUDIT_OBJECT_DEADLINE_MS = 250
 
 function relatedId(r: { kind: string; namespace: string; name: string }, apiGroupOf: (kind: string) => string[]): string[] {
   return apiGroupOf(r.kind).map((g) => `${g}/${r.kind}|${r.namespace}|${r.name}`)
@@ -64,6 +75,7 @@ export class Auditor {
     const changedNamespaces = new Set<string>()
     const added: Finding[] = []
     let evaluated = 0
+    const overDeadline: string[] = []
     while (queue.length) {
       const id = queue.pop()!
       const obj = this.view.getById(id)
@@ -74,7 +86,13 @@ export class Auditor {
       const old = this.findings.get(id) ?? []
       let now: Finding[] = []
       if (obj && this.subjects.has(kindKeyOf(obj) ?? '')) {
-        now = evaluate(obj, this.view, { mode: 'audit', rules: this.rules, implementation: this.implementation })
+        try {
+          now = withDeadline(AUDIT_OBJECT_DEADLINE_MS, () => evaluate(obj, this.view, { mode: 'audit', rules: this.rules, implementation: this.implementation }))
+        } catch (e) {
+          if (!(e instanceof DeadlineExceeded)) throw e
+          overDeadline.push(id)
+          continue
+        }
         evaluated++
       }
       this.unlink(id, old)
@@ -104,7 +122,7 @@ export class Auditor {
         }
       }
     }
-    return { evaluated, changedNamespaces, added }
+    return { evaluated, changedNamespaces, added, overDeadline }
   }
 
   /** Current findings of every object. */

@@ -11,6 +11,7 @@
  * Each is one ERROR log line when it starts (and an INFO line when it ends), `routeguard_audit_up
  * 0`, and the reason in /readyz's body (readiness itself does not change: admission is unaffected).
  */
+import { shorten } from '../rules/messages.js'
 import * as k8s from '@kubernetes/client-node'
 import { Gauge } from 'prom-client'
 import type { Metrics } from '../server/metrics.js'
@@ -156,6 +157,7 @@ export class AuditRunner {
     try {
       const started = process.hrtime.bigint()
       const pass = this.auditor.run()
+      if (pass.overDeadline.length) this.log?.warn({ objects: pass.overDeadline.slice(0, 10).map((id) => shorten(id)), count: pass.overDeadline.length }, 'audit: objects too large to judge within the per-object deadline (their earlier findings stand; routeguard analyze judges them)')
       // without the report CRD, discovery is asked again every pass: installing it is picked up
       if (this.sink?.kind !== 'PolicyReport') {
         const next = await this.chooseSink()
