@@ -69,7 +69,9 @@ program
   .option('--no-audit', 'cluster mode: do not run the background audit')
   .option('--pending-ttl <seconds>', 'cluster mode: seconds an admitted object is judged against before the informers deliver it (0: off)', (v) => nonNegative(v, '--pending-ttl'), 5)
   .option('--review-deadline <ms>', 'ms one review may hold the event loop while it is judged; past it the review is answered per failurePolicy as too large to judge', (v) => positive(v, '--review-deadline'), 150)
-  .option('--lease-namespace <ns>', 'cluster mode: namespace of the audit leader Lease', 'routeguard-system')
+  .option('--lease-namespace <ns>', 'cluster mode: namespace of the audit leader Lease and of the claims', 'routeguard-system')
+  .option('--claims', 'cluster mode: claim conflict keys as Leases in the API server before admitting, so that several replicas give one answer')
+  .option('--claim-timeout <ms>', 'cluster mode with --claims: ms one claim may take before the review follows failurePolicy', (v) => positive(v, '--claim-timeout'), 1000)
   .option('--identity <name>', 'cluster mode: this replica in the leader Lease (default: $POD_NAME or the hostname)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--generate-certs', 'create a development CA and serving certificate next to --tls-cert when missing', false)
@@ -110,6 +112,7 @@ program
         maxStalenessMs: o.maxStaleness * 1000,
         pendingTtlMs: o.pendingTtl * 1000,
         reviewDeadlineMs: o.reviewDeadline,
+        claims: o.claims ? { namespace: o.leaseNamespace, identity: o.identity ?? process.env.POD_NAME ?? hostname(), timeoutMs: o.claimTimeout, durationSeconds: Math.max(1, Math.ceil(o.pendingTtl)) } : undefined,
         unsynced: o.unsynced,
         host: o.host,
         port: o.port,

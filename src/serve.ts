@@ -13,7 +13,8 @@ import { buildProbeServer, buildServer, type Timeouts, tlsServer, type WebhookAp
 import { Metrics } from './server/metrics.js'
 import { CertReloader, readKeyPair } from './server/tls.js'
 import { ClusterView } from './view/view.js'
-import { PendingWrites } from './view/pending.js'
+import { isPendingObject, PendingWrites } from './view/pending.js'
+import { Claims } from './cluster/claims.js'
 import { KIND } from './model/object.js'
 import type { Implementation } from './rules/types.js'
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
@@ -85,6 +86,11 @@ export interface ServeOptions {
   pendingTtlMs?: number
   /** ms one review may hold the event loop while it is judged (default REVIEW_DEADLINE_MS, 150) */
   reviewDeadlineMs?: number
+  /**
+   * cluster mode: claim conflict keys as Leases in `namespace` before admitting (cluster/claims.ts),
+   * so that replicas agree; `identity` names this replica on its claims
+   */
+  claims?: { namespace: string; identity: string; timeoutMs?: number; durationSeconds?: number }
 }
 
 export interface RunningServer {
@@ -197,6 +203,19 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   // until they deliver it (the concurrent-apply race)
   const pending = o.kubeConfig ? new PendingWrites(view, { ttlMs: o.pendingTtlMs, onExpired: () => metrics.pendingExpired.inc() }) : undefined
   if (pending) deps.record = (operation, object, user) => pending.admitted(operation, object, user)
+  const claims = o.kubeConfig && o.claims ? new Claims(o.kubeConfig, { ...o.claims, log: undefined, observe: (seconds) => metrics.claimDuration.observe(seconds) }) : undefined
+  if (claims) {
+    deps.claims = claims
+    deps.onClaim = (result) => {
+      metrics.claims.inc({ result })
+      if (result === 'conflict') metrics.claimConflicts.inc()
+    }
+    // a claim is given back once the informers deliver its object as stored
+    view.onChange((id) => {
+      const obj = view.getById(id)
+      if (obj && !isPendingObject(obj)) claims.onStored(obj)
+    })
+  }
   const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
   const clientCa = o.clientCa ? readFileSync(o.clientCa) : undefined
   const notReady = () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady())
@@ -248,7 +267,8 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   void sync?.start()
   if (o.kubeConfig && o.audit) {
     const reconciler = new SubsetReconciler(view, writer!, app.log, pending)
-    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, ...o.audit }, metrics, app.log)
+    const collectStrays = claims ? async () => { const n = await claims.collectStrays(); metrics.claimStrays.inc(n); return n } : undefined
+    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, collectStrays, ...o.audit }, metrics, app.log)
     audit.start()
   }
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log, 200, clientCa)
@@ -280,6 +300,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       await audit?.stop()
       await sync?.stop()
       pending?.stop()
+      claims?.close()
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
         app.close(),

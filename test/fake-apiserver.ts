@@ -11,7 +11,8 @@
  *   than the retained history gets an ERROR event with a 410 Status and the stream ends (as the
  *   real API server does after compaction)
  * - get, create (POST, 409 AlreadyExists), replace (PUT, 409 Conflict on a stale
- *   resourceVersion), delete, and PATCH with `application/apply-patch+yaml` (server-side apply,
+ *   resourceVersion), delete (DeleteOptions preconditions: 409 Conflict), list with an equality
+ *   `labelSelector`, and PATCH with `application/apply-patch+yaml` (server-side apply,
  *   `fieldManager` required) and `application/merge-patch+json`
  * - `dryRun=All` on writes: validated, answered, not stored
  * - content negotiation for metadata-only clients (client-go's metadata informer, routeguard's
@@ -20,7 +21,8 @@
  *   get or watch answers `PartialObjectMetadata` objects (bookmarks too); media ranges are tried
  *   in order, and when none can be served the answer is 406 NotAcceptable
  * Test controls: `put`/`remove` objects behind the client's back, `compact()` history,
- * `dropWatches()`, `stop()`/`start()` on the same port, `failNext()` to inject errors, and a log
+ * `dropWatches()`, `stop()`/`start()` on the same port, `failNext()` to inject errors, `stall()`
+ * to leave requests unanswered, and a log
  * of every request (method, path, query, content type).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -121,6 +123,8 @@ export class FakeApiServer {
   private oldestRetained = 100
   private watches = new Set<WatchStream>()
   private failures: { match: (r: RequestRecord) => boolean; status: number; times: number }[] = []
+  /** requests that get no answer at all while `stalled` matches them (an API server that hangs) */
+  private stalled: ((r: RequestRecord) => boolean) | undefined
   readonly requests: RequestRecord[] = []
   port = 0
   /**
@@ -218,6 +222,11 @@ export class FakeApiServer {
   /** The next `times` requests matching `match` get HTTP `status`. */
   failNext(match: (r: RequestRecord) => boolean, status = 500, times = 1): void {
     this.failures.push({ match, status, times })
+  }
+
+  /** From now on, requests `match` selects are never answered (undefined: answer everything again). */
+  stall(match: ((r: RequestRecord) => boolean) | undefined): void {
+    this.stalled = match
   }
 
   /** Creates or replaces an object as another client would (events go to watchers). */
@@ -323,7 +332,7 @@ export class FakeApiServer {
     const query = Object.fromEntries(url.searchParams)
     const contentType = req.headers['content-type']
     let body: unknown
-    if (req.method !== 'GET' && req.method !== 'DELETE') {
+    if (req.method !== 'GET') {
       const chunks: Buffer[] = []
       for await (const c of req) chunks.push(c as Buffer)
       const text = Buffer.concat(chunks).toString('utf8')
@@ -336,6 +345,7 @@ export class FakeApiServer {
     const accept = req.headers.accept
     const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query, contentType, accept, body }
     this.requests.push(record)
+    if (this.stalled?.(record)) return
     const f = this.failures.find((x) => x.times > 0 && x.match(record))
     if (f) {
       f.times--
@@ -427,7 +437,14 @@ export class FakeApiServer {
         }
         return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`))
       }
-      case 'DELETE':
+      case 'DELETE': {
+        // DeleteOptions.preconditions, as the real server checks them: 409 Conflict on a mismatch
+        const pre = (body as { preconditions?: { resourceVersion?: string; uid?: string } } | undefined)?.preconditions
+        const current = this.store.get(key(r, namespace, name!))
+        if (current && pre && ((pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) || (pre.uid && pre.uid !== current.metadata.uid))) {
+          return send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${plural} "${name}": the precondition does not hold`))
+        }
+      }
         if (dryRun) return send(res, this.store.has(key(r, namespace, name!)) ? 200 : 404, status(200, '', ''))
         return this.del(r, namespace, name!) ? send(res, 200, status(200, '', 'deleted')) : send(res, 404, status(404, 'NotFound', `${plural} "${name}" not found`))
       default:
@@ -436,9 +453,12 @@ export class FakeApiServer {
   }
 
   private listResponse(r: Resource, namespace: string | undefined, query: Record<string, string>) {
+    // labelSelector: equality terms (`a=b,c=d`), as the real server reads them
+    const terms = (query.labelSelector ?? '').split(',').filter(Boolean).map((t) => t.split('='))
     let items = [...this.store.entries()]
       .filter(([k, o]) => k.startsWith(`${r.group}/${r.plural}/`) && (!namespace || o.metadata.namespace === namespace))
       .map(([, o]) => o)
+      .filter((o) => terms.every(([k, v]) => (o.metadata as { labels?: Record<string, string> }).labels?.[k!] === v))
     const limit = Number(query.limit) || 0
     const start = query.continue ? Number(Buffer.from(query.continue, 'base64').toString()) : 0
     let cont: string | undefined

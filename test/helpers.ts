@@ -42,7 +42,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(
   t: { teardown: (fn: () => void | Promise<void>) => void },
   o: { state?: string[]; config?: Config; dir?: string } & Partial<
-    Pick<ServeOptions, 'configPath' | 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel' | 'pendingTtlMs' | 'bodiesInFlightBytes' | 'reviewDeadlineMs'>
+    Pick<ServeOptions, 'configPath' | 'kubeConfig' | 'maxStalenessMs' | 'unsynced' | 'sync' | 'audit' | 'timeouts' | 'drainDelayMs' | 'shutdownGraceMs' | 'maxConnections' | 'clientCa' | 'probePort' | 'logLevel' | 'pendingTtlMs' | 'bodiesInFlightBytes' | 'reviewDeadlineMs' | 'claims'>
   > = {},
 ): Promise<TestServer> {
   const dir = o.dir ?? certDir(t)
@@ -63,6 +63,7 @@ export async function startTestServer(
     maxStalenessMs: o.maxStalenessMs,
     pendingTtlMs: o.pendingTtlMs,
     reviewDeadlineMs: o.reviewDeadlineMs,
+    claims: o.claims,
     unsynced: o.unsynced,
     sync: o.sync,
     audit: o.audit,

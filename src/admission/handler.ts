@@ -5,7 +5,8 @@
 import jsonPatch from 'fast-json-patch'
 import type { K8sObject } from '../model/object.js'
 import { evaluateBounded, MAX_ADMISSION_FINDINGS_PER_CODE } from '../engine.js'
-import { admissionRules, decide, type Policy, splitExceptions } from '../policy.js'
+import { actionFor, admissionRules, decide, type Policy, splitExceptions } from '../policy.js'
+import { type ClaimOutcome, type Claims, claimKeys } from '../cluster/claims.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
 import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
@@ -51,6 +52,14 @@ export interface HandlerDeps {
    * it the review is answered per `failurePolicy` as too large to judge (see deadline.ts)
    */
   reviewDeadlineMs?: number
+  /**
+   * Cluster mode with `--claims`: before a CREATE or UPDATE (not dryRun) is admitted, the keys
+   * it holds for deny-level conflict rules are claimed as Leases in the API server (see
+   * cluster/claims.ts); another replica's live claim denies it.
+   */
+  claims?: Pick<Claims, 'claim'>
+  /** counts claim outcomes (metrics) */
+  onClaim?: (result: ClaimOutcome['result'] | 'skipped-too-many') => void
 }
 
 /**
@@ -74,10 +83,50 @@ export const MAX_DENY_MESSAGES = 10
 export const MAX_WARNINGS_ANNOTATION = 16 * 1024
 
 /** /validate: run the rules on the object under review and decide. Never throws for bad objects. */
-export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome {
+export function validate(req: AdmissionRequest, deps: HandlerDeps): Outcome & { admitted?: K8sObject } {
   const outcome = judgeInTime(req, deps)
-  if (outcome.admitted && !req.dryRun) deps.record?.(req.operation, outcome.admitted, typeof req.userInfo?.username === 'string' ? req.userInfo.username : '')
+  if (outcome.admitted && !req.dryRun) deps.record?.(req.operation, outcome.admitted, userOf(req))
   return outcome
+}
+
+function userOf(req: AdmissionRequest): string {
+  return typeof req.userInfo?.username === 'string' ? req.userInfo.username : ''
+}
+
+/** The conflict rules whose keys are claimed, when the policy denies them. */
+const CLAIMED_CODES = ['IST0109', 'RG0101', 'RG0103'] as const
+
+/**
+ * /validate with claims (cluster mode, `--claims`): `validate`, and for an admitted CREATE or
+ * UPDATE (not dryRun) the claim of its conflict keys before the answer. The object is recorded
+ * as pending at once (so that this replica's next reviews see it while the claim is under way)
+ * and dropped again when the claim is lost or fails. A lost claim denies, naming the other
+ * object ("admitted by another replica N ms ago, not stored yet"); a claim the API server does
+ * not answer within the claim timeout follows `failurePolicy` (Fail: 503; Ignore: admitted with
+ * a warning). Never throws for bad objects.
+ */
+export async function validateWithClaims(req: AdmissionRequest, deps: HandlerDeps): Promise<Outcome> {
+  const outcome = validate(req, deps)
+  const obj = outcome.admitted
+  if (!deps.claims || !obj || req.dryRun || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return outcome
+  const codes = new Set<string>(CLAIMED_CODES.filter((c) => actionFor(deps.policy, c) === 'deny'))
+  const { keys, tooMany } = claimKeys(obj, codes)
+  if (tooMany) deps.onClaim?.('skipped-too-many')
+  if (!keys.length) return outcome
+  const r = await deps.claims.claim(obj, keys)
+  deps.onClaim?.(r.result)
+  if (r.result === 'claimed') return outcome
+  const subject = shorten(describeRef(refOf(obj)))
+  const msg = r.result === 'error' ? `routeguard: could not claim ${subject}'s conflict keys in the API server (${r.error}); without the claim another replica could admit a conflicting object at the same moment` : ''
+  if (r.result === 'error' && deps.failurePolicy === 'Ignore') return { ...outcome, response: Response.allowed().withWarnings(msg), decision: 'warned' }
+  // not admitted after all: this replica stops judging against it
+  deps.record?.('DELETE', obj)
+  if (r.result === 'conflict') {
+    const kindName = r.holderKind.slice(r.holderKind.indexOf('/') + 1) || 'object'
+    const msg = `${r.key.code}: ${subject} conflicts with ${kindName} ${shorten(r.holder)} on ${shorten(r.key.describe)}: ${kindName} ${shorten(r.holder)} was admitted by another replica ${r.ageMs} ms ago and is not stored yet. Retry in a few seconds: once it is stored, the full finding names the match.`
+    return { response: Response.denied(msg).withAuditAnnotations({ findings: r.key.code, claim: 'conflict' }), decision: 'denied', findings: [], subject: obj }
+  }
+  return { response: Response.errored(503, msg), decision: 'errored', findings: [], subject: obj }
 }
 
 /** An Outcome and the object to record in a standalone view when the review is admitted. */

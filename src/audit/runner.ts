@@ -28,6 +28,8 @@ export interface AuditOptions {
   reconciler?: SubsetReconciler
   /** the Gateway API implementation RG0301 judges against */
   implementation?: Implementation
+  /** with `--claims`: expired claim Leases are deleted after each pass (returns how many) */
+  collectStrays?: () => Promise<number>
   /** ms to wait after a change in the view before an early pass (default 1000) */
   reactAfterMs?: number
   intervalMs?: number
@@ -180,6 +182,14 @@ export class AuditRunner {
       this.durationGauge.set(seconds)
       this.lastRunGauge.set(Date.now() / 1000)
       if (this.o.reconciler) await this.o.reconciler.reconcile()
+      if (this.o.collectStrays) {
+        try {
+          const n = await this.o.collectStrays()
+          if (n) this.log?.info({ deleted: n }, 'audit: expired claims collected')
+        } catch (e) {
+          this.log?.warn({ err: (e as Error).message }, 'audit: claims could not be listed')
+        }
+      }
       this.passes++
       this.problemChanged('pass', this.sink.kind !== 'Event' ? undefined : `no report CRD is installed (${OPEN_REPORT.group}/${OPEN_REPORT.version} Report, ${WG_POLICY_REPORT.group}/${WG_POLICY_REPORT.version} PolicyReport): findings are written as Warning Events only`)
       this.log?.info({ evaluated: pass.evaluated, changedNamespaces: pass.changedNamespaces.size, added: pass.added.length, sink: this.sink.kind, seconds }, 'audit pass')

@@ -12,7 +12,7 @@ import { constants as h2, type Http2SecureServer, type Http2ServerRequest, type 
 import type { IncomingMessage } from 'node:http'
 import { Transform } from 'node:stream'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
-import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, tooLargeToJudge, validate } from '../admission/handler.js'
+import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, tooLargeToJudge, validate, validateWithClaims } from '../admission/handler.js'
 import { parseBoundedJson, TooLargeToJudge } from './json.js'
 import { type AdmissionReview, admissionReviewResponseSchema, admissionReviewSchema, requestKindKey } from '../admission/review.js'
 import { Response } from '../admission/response.js'
@@ -162,7 +162,7 @@ const admission =
         )
         return outcome.response.toReview(r.uid)
       })
-    route('/validate', (review) => validate(review.request, opts.deps))
+    route('/validate', (review) => (opts.deps.claims ? validateWithClaims(review.request, opts.deps) : validate(review.request, opts.deps)))
     if (opts.noopRoute) app.post('/noop', async () => ({}))
     route('/mutate', (review) => mutate(review.request, opts.deps, opts.mutators ?? []))
   }

@@ -10,6 +10,10 @@
  * - cluster mode: `routeguard_pending_objects` (admitted, not yet delivered by the informers),
  *   `routeguard_pending_expired_total` (pending objects never delivered within the TTL), the
  *   informer gauges (`watchInformers`) and the audit's (`routeguard_audit_*`, registered by AuditRunner)
+ * - cluster mode with `--claims` (cluster/claims.ts): `routeguard_claims_total{result}` (claimed,
+ *   conflict, error, skipped-too-many), `routeguard_claim_conflicts_total` (reviews denied because
+ *   another replica held a key), `routeguard_claim_duration_seconds` (one claim call, all its keys),
+ *   `routeguard_claim_strays_collected_total` (expired claims the audit leader deleted)
  * - default process metrics (`routeguard_process_*`, `routeguard_nodejs_*`)
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
@@ -33,6 +37,14 @@ export class Metrics {
   private readonly findingCounts = new LabelCounts<'code' | 'action'>()
   /** pending objects that expired without the informers delivering them (view/pending.ts) */
   readonly pendingExpired: Counter
+  /** claim calls by result: claimed, conflict, error, skipped-too-many */
+  readonly claims: Counter<'result'>
+  /** reviews denied because another replica's claim was live */
+  readonly claimConflicts: Counter
+  /** one claim call (all its keys), seconds */
+  readonly claimDuration: Histogram
+  /** expired claim Leases the audit leader deleted */
+  readonly claimStrays: Counter
   /** `--config` reloads by result (`success`, `failure`: the new file was refused, the last good one stays) */
   readonly configReloads: Counter<'result'>
   /** 1 while the config in use is the file's current content, 0 after a refused reload */
@@ -175,6 +187,10 @@ export class Metrics {
       help: 'Admitted objects the informers did not deliver within the pending TTL (refused after admission, or watch lag)',
       registers: [this.registry],
     })
+    this.claims = new Counter({ name: 'routeguard_claims_total', help: 'Claim calls before admission (--claims), by result: claimed, conflict, error, skipped-too-many', labelNames: ['result'], registers: [this.registry] })
+    this.claimConflicts = new Counter({ name: 'routeguard_claim_conflicts_total', help: 'Reviews denied because another replica held a live claim on a conflict key', registers: [this.registry] })
+    this.claimDuration = new Histogram({ name: 'routeguard_claim_duration_seconds', help: 'Time of one claim call (every key of the object), seconds', buckets: LATENCY_BUCKETS, registers: [this.registry] })
+    this.claimStrays = new Counter({ name: 'routeguard_claim_strays_collected_total', help: 'Expired claim Leases deleted by the audit leader', registers: [this.registry] })
     new Gauge({
       name: 'routeguard_view_objects',
       help: 'Objects held in the view, by kind',
