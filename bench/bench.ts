@@ -26,7 +26,8 @@
  * - pods: heap bytes per cached Pod (watched metadata-only) with 20k realistic Pods synced
  *   through the informers from the fake API server
  * - gate (in hostile): issue #23's attacks, each on a fresh process: decide time, peak RSS, /healthz within 100 ms (see `gateBench`)
- * `--only=check|memory|analyze|http|cluster|pods|hostile|gate` runs one section (printed, results.json untouched).
+ * - claims: decision time with --claims on and off (p50, p99) and writes/s sustained (see `claimsBench`)
+ * `--only=check|memory|analyze|http|cluster|pods|hostile|gate|claims` runs one section (printed, results.json untouched).
  * Targets (issues #3, #7, #13): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
  * requests/s (HTTP/1.1 and h2); ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
@@ -583,6 +584,25 @@ async function hostileBench(dir: string) {
  * answered within 100 ms every time it was asked during it (asked every 20 ms). Tenant regex
  * shapes at n = 28 and n = 40.
  */
+/** Asks argv[1] (/healthz) every 20 ms with the CA in argv[2]; prints `ready`, then the worst latency (ms) when stdin closes. */
+const HEALTH_PROBER = `
+import https from 'node:https'
+import { readFileSync } from 'node:fs'
+const [url, caFile] = process.argv.slice(1)
+const agent = new https.Agent({ keepAlive: true, ca: readFileSync(caFile) })
+let worst = 0, stop = false
+process.stdin.on('end', () => (stop = true)).resume()
+process.stdout.write('ready\\n')
+while (!stop) {
+  const t0 = performance.now()
+  await new Promise((r) => https.get(url, { agent }, (res) => { res.resume(); res.on('end', r) }).on('error', r))
+  worst = Math.max(worst, performance.now() - t0)
+  await new Promise((r) => setTimeout(r, 20))
+}
+process.stdout.write(String(worst) + '\\n')
+process.exit(0)
+`
+
 async function gateBench(dir: string) {
   const out: Record<string, { decide_worst_ms: number; peak_rss_mb: number; healthz_max_ms: number; healthz_within_100ms: boolean; statuses: Record<string, number> }> = {}
   const envelope = (object: unknown, o: { dryRun?: boolean } = {}) => {
@@ -602,8 +622,11 @@ async function gateBench(dir: string) {
     })
   }
   const vs = (name: string, http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec: { hosts: [name], http } })
-  attacks.push({ name: 'vs-950k-empty-matches', attack: async (send) => [await send('/validate', envelope(vs('many', [{ match: Array.from({ length: 950_000 }, () => ({})), route: [{ destination: { host: 'many' } }] }])))] })
-  attacks.push({ name: 'vs-60k-rules-past-deadline', attack: async (send) => [await send('/validate', envelope(vs('slow', Array.from({ length: 60_000 }, () => ({ route: [{ destination: { host: 'slow' } }] })))))] })
+  // bodies built once, before anything is timed
+  const many = envelope(vs('many', [{ match: Array.from({ length: 950_000 }, () => ({})), route: [{ destination: { host: 'many' } }] }]))
+  const rules = envelope(vs('slow', Array.from({ length: 60_000 }, () => ({ route: [{ destination: { host: 'slow' } }] }))))
+  attacks.push({ name: 'vs-950k-empty-matches', attack: async (send) => [await send('/validate', many)] })
+  attacks.push({ name: 'vs-60k-rules', attack: async (send) => [await send('/validate', rules)] })
   const empties = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x","kind":{"group":"networking.istio.io","version":"v1","kind":"VirtualService"},"operation":"CREATE","object":{"spec":{"x":[${'{},'.repeat(2_700_000)}{}]}}}}`
   attacks.push({ name: '8-concurrent-7.9MiB-empty-objects', attack: async (send) => Promise.all(Array.from({ length: 8 }, () => send('/validate', empties))) })
   const json79 = Buffer.from(JSON.stringify({ x: 'y'.repeat(7.9 * 1024 * 1024) }))
@@ -630,16 +653,12 @@ async function gateBench(dir: string) {
         await new Promise((r) => setTimeout(r, 10))
       }
     })()
-    const health = (async () => {
-      const probe = new Agent({ connect: { ca: readFileSync(server.ca) } })
-      while (sampling) {
-        const t0 = performance.now()
-        await request(`${server.base}/healthz`, { dispatcher: probe, headersTimeout: 60_000 }).then((r) => r.body.text(), () => '')
-        healthMax = Math.max(healthMax, performance.now() - t0)
-        await new Promise((r) => setTimeout(r, 20))
-      }
-      await probe.close()
-    })()
+    // /healthz from another process: this one is busy sending the attack (TLS, large bodies)
+    const prober = spawn(process.execPath, ['--input-type=module', '-e', HEALTH_PROBER, `${server.base}/healthz`, server.ca], { stdio: ['pipe', 'pipe', 'inherit'] })
+    let proberOut = ''
+    prober.stdout!.on('data', (d) => (proberOut += d))
+    await new Promise<void>((r) => prober.stdout!.once('data', () => r()))
+    const health = new Promise<void>((resolve) => prober.on('exit', () => resolve()))
     let worst = 0
     const statuses: Record<string, number> = {}
     for (let i = 0; i < 3; i++) {
@@ -648,12 +667,70 @@ async function gateBench(dir: string) {
       worst = Math.max(worst, performance.now() - t0)
     }
     sampling = false
+    prober.stdin!.end()
     await Promise.all([sampler, health])
+    healthMax = Number(proberOut.trim().split('\n').at(-1))
     server.child.kill('SIGKILL')
     await server.agent.close()
     out[a.name] = { decide_worst_ms: round(worst, 1), peak_rss_mb: round(peak, 1), healthz_max_ms: round(healthMax, 1), healthz_within_100ms: healthMax <= 100, statuses }
   }
   return out
+}
+
+/**
+ * Claims (issue #24), against the loopback API server: the decision time a review that holds a
+ * conflict key pays with `--claims` (one Lease create) against the same review without, p50 and
+ * p99 per review (ms, client round trip, one at a time, each a new VirtualService host), and
+ * writes per second sustained by 8 concurrent clients for a few seconds. A review without keys
+ * (dryRun) pays nothing either way.
+ */
+async function claimsBench(dir: string) {
+  const { FakeApiServer } = await import('../test/fake-apiserver.js')
+  const api = new FakeApiServer()
+  await api.start()
+  const kubeconfig = join(dir, 'kubeconfig-claims.json')
+  writeFileSync(kubeconfig, JSON.stringify(api.kubeconfig()))
+  const body = (i: number, tag: string) => JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: `u-${tag}-${i}`, kind: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' }, name: `vs-${tag}-${i}`, namespace: `bench-${i % 50}`, operation: 'CREATE', userInfo: { username: `bench-${i % 50}` }, object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: `vs-${tag}-${i}`, namespace: `bench-${i % 50}` }, spec: { hosts: [`h-${tag}-${i}.bench.svc.cluster.local`], http: [{ route: [{ destination: { host: `h-${tag}-${i}.bench.svc.cluster.local` } }] }] } }, dryRun: false },
+  })
+  const out: Record<string, { p50_ms: number; p99_ms: number; writes_per_second: number; denied_or_errored: number }> = {}
+  for (const mode of ['off', 'on'] as const) {
+    const server = await startServeProcess(dir, `claims-${mode}`, ['--kubeconfig', kubeconfig, '--no-audit', ...(mode === 'on' ? ['--claims'] : [])])
+    const n = quick ? 200 : 1000
+    const times: number[] = []
+    let bad = 0
+    const send = async (i: number, tag: string) => {
+      const r = await request(`${server.base}/validate`, { method: 'POST', dispatcher: server.agent, headers: { 'content-type': 'application/json' }, body: body(i, tag) })
+      const text = await r.body.text()
+      if (!text.includes('"allowed":true')) {
+        if (!bad) process.stderr.write(`claims bench: not admitted: ${text.slice(0, 300)}\n`)
+        bad++
+      }
+    }
+    for (let i = 0; i < 50; i++) await send(i, `warm-${mode}`)
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now()
+      await send(i, `serial-${mode}`)
+      times.push(performance.now() - t0)
+    }
+    times.sort((a, b) => a - b)
+    const seconds = quick ? 2 : 5
+    let done = 0
+    const until = performance.now() + seconds * 1000
+    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; performance.now() < until; i++) {
+        await send(i * 8 + w, `load-${mode}`)
+        done++
+      }
+    }))
+    server.child.kill('SIGKILL')
+    await server.agent.close()
+    out[`claims_${mode}`] = { p50_ms: round(times[Math.floor(n * 0.5)]!, 2), p99_ms: round(times[Math.floor(n * 0.99)]!, 2), writes_per_second: Math.round(done / seconds), denied_or_errored: bad }
+  }
+  await api.stop()
+  return { ...out, added_p50_ms: round(out.claims_on!.p50_ms - out.claims_off!.p50_ms, 2), added_p99_ms: round(out.claims_on!.p99_ms - out.claims_off!.p99_ms, 2) }
 }
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
@@ -668,6 +745,7 @@ const sections = {
   pods: () => podsBench(20000),
   hostile: () => hostileBench(dir),
   gate: () => gateBench(dir),
+  claims: () => claimsBench(dir),
 }
 try {
   if (onlyArg) {
@@ -690,6 +768,7 @@ async function fullRun() {
   const cluster = await sections.cluster()
   const pods = await sections.pods()
   const hostile = { ...(await sections.hostile()), gate: await sections.gate() }
+  const claims = await sections.claims()
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const mainH2 = h2.find((h) => h.connections === 16) ?? h2[0]!
   const results = {
@@ -705,6 +784,7 @@ async function fullRun() {
     cluster: { informer_heap_bytes_per_object: cluster.informer_heap_bytes_per_object, admission_under_watch_load: cluster.admission_under_watch_load },
     pods,
     hostile,
+    claims,
     targets: {
       ...hostile.targets,
       sync_50k_under_10s: cluster.sync.seconds < 10,

@@ -68,7 +68,7 @@ program
   .option('--audit-interval <seconds>', 'cluster mode: seconds between background audit passes', (v) => positive(v, '--audit-interval'), 60)
   .option('--no-audit', 'cluster mode: do not run the background audit')
   .option('--pending-ttl <seconds>', 'cluster mode: seconds an admitted object is judged against before the informers deliver it (0: off)', (v) => nonNegative(v, '--pending-ttl'), 5)
-  .option('--review-deadline <ms>', 'ms one review may hold the event loop while it is judged; past it the review is answered per failurePolicy as too large to judge', (v) => positive(v, '--review-deadline'), 150)
+  .option('--review-deadline <ms>', 'ms one review may hold the event loop while it is judged; past it the review is answered per failurePolicy as too large to judge', (v) => positive(v, '--review-deadline'), 100)
   .option('--lease-namespace <ns>', 'cluster mode: namespace of the audit leader Lease and of the claims', 'routeguard-system')
   .option('--claims', 'cluster mode: claim conflict keys as Leases in the API server before admitting, so that several replicas give one answer')
   .option('--claim-timeout <ms>', 'cluster mode with --claims: ms one claim may take before the review follows failurePolicy', (v) => positive(v, '--claim-timeout'), 1000)

@@ -84,7 +84,7 @@ export interface ServeOptions {
    * (default 5 s; 0 turns pending writes off). See view/pending.ts.
    */
   pendingTtlMs?: number
-  /** ms one review may hold the event loop while it is judged (default REVIEW_DEADLINE_MS, 150) */
+  /** ms one review may hold the event loop while it is judged (default REVIEW_DEADLINE_MS, 100) */
   reviewDeadlineMs?: number
   /**
    * cluster mode: claim conflict keys as Leases in `namespace` before admitting (cluster/claims.ts),

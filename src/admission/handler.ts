@@ -63,11 +63,12 @@ export interface HandlerDeps {
 }
 
 /**
- * Default review deadline, ms (150): with parsing bounded by the JSON value count
- * (server/json.ts) no review holds the event loop much past 200 ms on a 2-core machine, within
- * the 250 ms the API server's callers can wait for every other review behind it.
+ * Default review deadline, ms (100). Parsing is bounded apart (the JSON value count of
+ * server/json.ts, ~50 ms at its limit) and the server yields between parsing a large body and
+ * judging it, so no review holds the event loop much past 100 ms at a stretch on a 2-core
+ * machine: /healthz, SIGTERM and the other reviews are served in between.
  */
-export const REVIEW_DEADLINE_MS = 150
+export const REVIEW_DEADLINE_MS = 100
 
 /**
  * A /mutate step: returns the object to admit (the same object when nothing changes; never

@@ -111,6 +111,9 @@ export interface Timeouts {
   handshakeMs?: number
 }
 
+/** Bodies over this many bytes (64 KiB) are parsed and judged in two turns of the event loop. */
+const YIELD_AFTER_BYTES = 64 * 1024
+
 const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
@@ -118,6 +121,10 @@ const admission =
     const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome | Promise<Outcome>) =>
       app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema, response: { 200: admissionReviewResponseSchema } } }, async (req, reply) => {
         const started = process.hrtime.bigint()
+        // a large body was just parsed (tens of ms): let waiting I/O (probes, other reviews,
+        // SIGTERM) run before judging it, so that the two holds of the event loop do not add up
+        // (two turns: the first check phase comes right after the poll phase that parsed; the second after the next poll)
+        if (Number(req.headers['content-length'] ?? 0) > YIELD_AFTER_BYTES) await new Promise((r) => setImmediate(() => setImmediate(r)))
         const review = req.body
         const r = review.request
         let outcome: Outcome
