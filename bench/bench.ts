@@ -46,7 +46,7 @@ import { subjects, world } from './world.js'
 import { type HandlerDeps, mutate, validate } from '../src/admission/handler.js'
 import { DEFAULT_POLICY } from '../src/policy.js'
 import { subsetServiceMutator } from '../src/subsets/mutator.js'
-import { type HostileShape, hostileShape, hostileShapeNames } from '../test/support/hostile.js'
+import { crdMaxWorld, type HostileShape, hostileShape, hostileShapeNames } from '../test/support/hostile.js'
 import { H2Client } from '../test/support/h2.js'
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})

@@ -12,6 +12,7 @@ import { type Agent, request } from 'undici'
 import { analyzeObjects } from '../src/analyze/analyze.js'
 import { type Client, eventually, get, post, review, startTestServer, type TestServer, tlsAgent, virtualService } from './helpers.js'
 import { H2Client } from './support/h2.js'
+import { crdMaxWorld } from './support/hostile.js'
 
 const gateway = {
   apiVersion: 'gateway.networking.k8s.io/v1',
@@ -109,6 +110,17 @@ t.test('past the review deadline or the JSON value limit: answered per failurePo
     if (ic instanceof H2Client) await ic.close()
   }
   t.equal((await post(s.agent, `${s.url}/validate`, review(virtualService('default', 'small', ['small'])))).body.response.allowed, true, 'an ordinary review is judged as before')
+})
+
+t.test('the CRD-maximum HTTPRoute on 32 Gateways of 64 listeners each: answered (judged, or too large to judge), /healthz answered meanwhile', async (t) => {
+  const s = await startTestServer(t)
+  for (const o of crdMaxWorld().gateways) t.equal((await post(s.agent, `${s.url}/validate`, review(o))).status, 200)
+  const health = get(s.agent, `${s.url}/healthz`)
+  const r = await post(s.agent, `${s.url}/validate`, review(crdMaxWorld().route, { dryRun: true }))
+  t.equal(r.status, 200, 'answered as an AdmissionReview')
+  if (r.body.response.allowed === false && /too large to judge/.test(r.body.response.status.message)) t.equal(r.body.response.status.code, 413, 'past the deadline: 413 per failurePolicy Fail')
+  else t.ok(typeof r.body.response.allowed === 'boolean', 'judged within the deadline')
+  t.equal((await health).status, 200)
 })
 
 t.test('paths that take no body refuse one before reading it (both protocols)', async (t) => {
@@ -216,3 +228,4 @@ t.test('SIGTERM with a request that never finishes: closed at the grace', async 
   await closed
   t.pass('the server closed, and the stalled connection with it')
 })
+

@@ -174,3 +174,35 @@ function shapeSpecs(bytes: number): ShapeSpec[] {
     },
   ]
 }
+
+/**
+ * The largest HTTPRoute the Gateway API v1 CRD admits (32 parentRefs, 16 hostnames, 16 rules of
+ * 8 matches = the 128 the CEL rule allows, 16 headers and 16 query parameters each, 16
+ * backendRefs), on 32 Gateways of 64 listeners each (the CRD's maxima), every listener taking
+ * routes from every namespace.
+ */
+export function crdMaxWorld() {
+  const gateways = Array.from({ length: 32 }, (_, g) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: `gw-${g}`, namespace: 'infra' },
+    spec: { gatewayClassName: 'istio', listeners: Array.from({ length: 64 }, (_, l) => ({ name: `l-${l}`, port: 8000 + l, protocol: 'HTTP', hostname: `*.example${l % 16}.com`, allowedRoutes: { namespaces: { from: 'All' } } })) },
+  }))
+  const match = (r: number, m: number) => ({
+    path: { type: 'PathPrefix', value: `/r${r}/m${m}` },
+    headers: Array.from({ length: 16 }, (_, h) => ({ name: `x-h${h}`, value: `v${h}` })),
+    queryParams: Array.from({ length: 16 }, (_, q) => ({ name: `q${q}`, value: `v${q}` })),
+    method: 'GET',
+  })
+  const route = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'crd-max', namespace: 'tenant' },
+    spec: {
+      parentRefs: gateways.map((g) => ({ name: g.metadata.name, namespace: 'infra' })),
+      hostnames: Array.from({ length: 16 }, (_, h) => `app.example${h}.com`),
+      rules: Array.from({ length: 16 }, (_, r) => ({ matches: Array.from({ length: 8 }, (_, m) => match(r, m)), backendRefs: Array.from({ length: 16 }, (_, b) => ({ name: `svc-${b}`, port: 80 })) })),
+    },
+  }
+  return { gateways, route }
+}
