@@ -627,6 +627,8 @@ async function gateBench(dir: string) {
   const rules = envelope(vs('slow', Array.from({ length: 60_000 }, () => ({ route: [{ destination: { host: 'slow' } }] }))))
   attacks.push({ name: 'vs-950k-empty-matches', attack: async (send) => [await send('/validate', many)] })
   attacks.push({ name: 'vs-60k-rules', attack: async (send) => [await send('/validate', rules)] })
+  const crd = crdMaxWorld()
+  attacks.push({ name: 'httproute-crd-max-on-32x64-listeners', setup: crd.gateways.map((g) => envelope(g)), attack: async (send) => [await send('/validate', envelope(crd.route, { dryRun: true }))] })
   const empties = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x","kind":{"group":"networking.istio.io","version":"v1","kind":"VirtualService"},"operation":"CREATE","object":{"spec":{"x":[${'{},'.repeat(2_700_000)}{}]}}}}`
   attacks.push({ name: '8-concurrent-7.9MiB-empty-objects', attack: async (send) => Promise.all(Array.from({ length: 8 }, () => send('/validate', empties))) })
   const json79 = Buffer.from(JSON.stringify({ x: 'y'.repeat(7.9 * 1024 * 1024) }))

@@ -8,16 +8,13 @@
  * failurePolicy within the claim timeout; claims are given back once their object is stored.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { Agent, request } from 'undici'
-import { stringify } from 'yaml'
-import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import { FakeApiServer } from './fake-apiserver.js'
 import * as k8s from '@kubernetes/client-node'
-import { eventually, freePort, get, review, startTestServer, tempDir, virtualService } from './helpers.js'
+import { eventually, fakeCluster, freePort, get, review, startTestServer, virtualService } from './helpers.js'
 
 interface Replica {
   port: number
@@ -51,18 +48,12 @@ async function roundRobin(ports: number[]): Promise<{ port: number; server: Serv
 }
 
 async function setup(t: any, o: { claims: boolean; extra?: string[] }) {
-  const api = new FakeApiServer()
-  await api.start()
-  t.teardown(() => api.stop())
-  const dir = tempDir(t)
-  writeFileSync(join(dir, 'kubeconfig'), stringify(api.kubeconfig()))
-  writeCertificates(join(dir, 'certs'), generateCertificates())
-  const ca = readFileSync(join(dir, 'certs/ca.crt'))
+  const { api, dir, kubeconfig, ca } = await fakeCluster(t)
   api.put({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'shared', namespace: 'infra' }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } })
   const replicas: Replica[] = []
   for (const identity of ['replica-a', 'replica-b']) {
     const port = await freePort()
-    const args = ['serve', '--port', String(port), '--kubeconfig', join(dir, 'kubeconfig'), '--identity', identity, '--no-audit', '--log-level', 'warn', ...(o.claims ? ['--claims'] : []), ...(o.extra ?? [])]
+    const args = ['serve', '--port', String(port), '--kubeconfig', kubeconfig, '--identity', identity, '--no-audit', '--log-level', 'warn', ...(o.claims ? ['--claims'] : []), ...(o.extra ?? [])]
     const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
     child.stderr!.resume()
     t.teardown(() => {

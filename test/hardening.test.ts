@@ -10,10 +10,8 @@ import { connect, type TLSSocket } from 'node:tls'
 import autocannon from 'autocannon'
 import fc from 'fast-check'
 import t from 'tap'
-import { stringify } from 'yaml'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
-import { FakeApiServer } from './fake-apiserver.js'
-import { freePort, eventually, get, post, review, startTestServer, tempDir, tlsAgent, virtualService } from './helpers.js'
+import { freePort, eventually, get, post, review, startTestServer, tempDir, tlsAgent, virtualService, fakeCluster } from './helpers.js'
 
 const KINDS: [string, string][] = [
   ['networking.istio.io/v1', 'VirtualService'],
@@ -269,13 +267,7 @@ t.test('SIGTERM: /readyz 503 at once, an in-flight review finishes, exit within 
 })
 
 t.test('leader election across two processes: exactly one audits; killing it hands over within 20 s', async (t) => {
-  const api = new FakeApiServer()
-  await api.start()
-  t.teardown(() => api.stop())
-  const dir = tempDir(t)
-  writeFileSync(join(dir, 'kubeconfig'), stringify(api.kubeconfig()))
-  writeCertificates(join(dir, 'certs'), generateCertificates())
-  const ca = readFileSync(join(dir, 'certs/ca.crt'))
+  const { api, dir, ca } = await fakeCluster(t)
   const agent = tlsAgent(ca)
   const procs = await Promise.all(
     ['replica-a', 'replica-b'].map(async (identity) => {

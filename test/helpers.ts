@@ -1,5 +1,5 @@
 /** Test helpers: certificates in a temp dir, an HTTPS client that verifies against our CA, review builders. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
@@ -8,6 +8,8 @@ import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import type { Config } from '../src/config/config.js'
 import { type RunningServer, type ServeOptions, startServe } from '../src/serve.js'
 import { H2Client } from './support/h2.js'
+import { FakeApiServer } from './fake-apiserver.js'
+import { stringify } from 'yaml'
 
 /**
  * The protocol the test clients of `startTestServer` speak: `h1` (undici, HTTP/1.1) unless
@@ -186,4 +188,19 @@ export async function eventually<T>(fn: () => T | Promise<T>, ms = 60_000): Prom
     v = await fn()
   }
   return v
+}
+
+/**
+ * A loopback API server and a scratch folder for `routeguard serve` processes against it:
+ * `kubeconfig` (the file), `certs/` (a serving certificate), `ca` (its CA, for clients).
+ */
+export async function fakeCluster(t: { teardown: (fn: () => void | Promise<void>) => void }): Promise<{ api: FakeApiServer; dir: string; kubeconfig: string; ca: Buffer }> {
+  const api = new FakeApiServer()
+  await api.start()
+  t.teardown(() => api.stop())
+  const dir = tempDir(t)
+  const kubeconfig = join(dir, 'kubeconfig')
+  writeFileSync(kubeconfig, stringify(api.kubeconfig()))
+  writeCertificates(join(dir, 'certs'), generateCertificates())
+  return { api, dir, kubeconfig, ca: readFileSync(join(dir, 'certs/ca.crt')) }
 }

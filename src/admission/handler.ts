@@ -110,6 +110,8 @@ export async function validateWithClaims(req: AdmissionRequest, deps: HandlerDep
   const outcome = validate(req, deps)
   const obj = outcome.admitted
   if (!deps.claims || !obj || req.dryRun || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return outcome
+  // objects in exempt namespaces are never judged, so never denied by a claim either
+  if (deps.policy.exemptNamespaces.includes(obj.metadata?.namespace ?? '')) return outcome
   const codes = new Set<string>(CLAIMED_CODES.filter((c) => actionFor(deps.policy, c) === 'deny'))
   const { keys, tooMany } = claimKeys(obj, codes)
   if (tooMany) deps.onClaim?.('skipped-too-many')

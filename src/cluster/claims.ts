@@ -32,13 +32,13 @@
  */
 import { createHash } from 'node:crypto'
 import * as https from 'node:https'
-import * as http from 'node:http'
 import type * as k8s from '@kubernetes/client-node'
 import { type K8sObject, KIND, kindKeyOf, lengthPrefixed, nameOf, nsOf } from '../model/object.js'
 import { forEachGatewayMatch, gatewayMatchKey, virtualService, vsFQDNs } from '../model/istio.js'
 import { isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
 import { routeMatchKey } from '../view/view.js'
 import { shorten } from '../rules/messages.js'
+import { apiError, apiStatus, requestJSON } from './client.js'
 
 /** Keys one object may claim; one with more claims none (one API request per key). */
 export const MAX_CLAIM_KEYS = 32
@@ -119,16 +119,6 @@ interface Lease {
   spec: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string }
 }
 
-/** An API answer that was not 2xx: its status and the Status message. */
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
 /** Lease claims of one replica. See the module comment. */
 export class Claims {
   /** object id (`kind|ns|name`) → Lease names this replica holds for it */
@@ -179,7 +169,7 @@ export class Claims {
       }
       if (outcome.result === 'claimed') outcome = { result: 'claimed', made: made.length }
     } catch (e) {
-      outcome = { result: 'error', error: e instanceof ApiError ? `HTTP ${e.status}: ${e.message}` : (e as Error).message }
+      outcome = { result: 'error', error: /no answer/.test((e as Error).message) ? `no answer from the API server within the claim timeout (${this.timeoutMs} ms)` : apiError(e) }
     }
     if (outcome.result === 'claimed') {
       const set = this.held.get(id) ?? new Set()
@@ -193,7 +183,7 @@ export class Claims {
     return outcome
   }
 
-  /** One key: 'mine' when created, renewed or taken over; else the live holder. @throws ApiError, timeouts */
+  /** One key: `mine` when created, renewed or taken over; else the live holder. @throws API errors (status in `code`), timeouts */
   private async claimOne(k: ClaimKey, holder: string, kind: string, deadline: number): Promise<'mine' | { holder: string; holderKind: string; ageMs: number }> {
     const name = claimLeaseName(k)
     const nowIso = microTime(this.now())
@@ -214,14 +204,14 @@ export class Claims {
         await this.request('POST', base, body, deadline)
         return 'mine'
       } catch (e) {
-        if (!(e instanceof ApiError && e.status === 409)) throw e
+        if (!(apiStatus(e) === 409)) throw e
       }
       let current: Lease
       try {
         current = (await this.request('GET', `${base}/${name}`, undefined, deadline)) as Lease
       } catch (e) {
         // deleted between our create and get: try the create again
-        if (e instanceof ApiError && e.status === 404) continue
+        if (apiStatus(e) === 404) continue
         throw e
       }
       const same = current.spec.holderIdentity === holder && current.metadata.annotations?.[CLAIM_KIND_ANNOTATION] === kind
@@ -237,7 +227,7 @@ export class Claims {
         await this.request('PUT', `${base}/${name}`, next, deadline)
         return 'mine'
       } catch (e) {
-        if (!(e instanceof ApiError && (e.status === 409 || e.status === 404))) throw e
+        if (!(apiStatus(e) === 409 || apiStatus(e) === 404)) throw e
       }
     }
     throw new Error(`claim ${name}: the Lease kept changing`)
@@ -265,7 +255,7 @@ export class Claims {
         if (current.spec.holderIdentity !== holder) continue
         await this.request('DELETE', `${base}/${name}`, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: current.metadata.resourceVersion } }, deadline)
       } catch (e) {
-        if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) this.o.log?.warn({ lease: name, err: (e as Error).message }, 'claim not released; it expires')
+        if (!(apiStatus(e) === 404 || apiStatus(e) === 409)) this.o.log?.warn({ lease: name, err: (e as Error).message }, 'claim not released; it expires')
       }
     }
   }
@@ -288,7 +278,7 @@ export class Claims {
         await this.request('DELETE', `${base}/${l.metadata.name}`, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: l.metadata.resourceVersion } }, performance.now() + this.timeoutMs)
         deleted++
       } catch (e) {
-        if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) throw e
+        if (!(apiStatus(e) === 404 || apiStatus(e) === 409)) throw e
       }
     }
     return deleted
@@ -298,44 +288,11 @@ export class Claims {
     this.agent.destroy()
   }
 
-  /** One JSON request to the API server, cut off at `deadline` (performance.now() ms). @throws ApiError for non-2xx */
+  /** One JSON request to the API server, cut off at `deadline` (performance.now() ms). @throws as `requestJSON` (status in `code`) */
   private async request(method: string, path: string, body: unknown, deadline: number): Promise<unknown> {
-    const cluster = this.kc.getCurrentCluster()
-    if (!cluster) throw new Error('the kubeconfig has no current cluster')
-    const url = new URL(cluster.server + path)
-    const payload = body !== undefined ? Buffer.from(JSON.stringify(body)) : undefined
-    // Content-Length always: Node sends a DELETE body neither chunked nor with a length by default
-    const opts: https.RequestOptions = { method, headers: { Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}) } }
-    await this.kc.applyToHTTPSOptions(opts)
-    if (url.protocol === 'https:') opts.agent = this.agent
-    const left = deadline - performance.now()
+    const left = Math.floor(deadline - performance.now())
     if (left <= 0) throw new Error(`no answer from the API server within the claim timeout (${this.timeoutMs} ms)`)
-    return new Promise((resolve, reject) => {
-      const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('error', reject)
-        res.on('end', () => {
-          clearTimeout(timer)
-          const text = Buffer.concat(chunks).toString('utf8')
-          let json: unknown
-          try {
-            json = text ? JSON.parse(text) : undefined
-          } catch {
-            json = undefined
-          }
-          const status = res.statusCode ?? 0
-          if (status < 200 || status >= 300) return reject(new ApiError(status, shorten(String((json as { message?: string } | undefined)?.message ?? text), 256)))
-          resolve(json)
-        })
-      })
-      const timer = setTimeout(() => req.destroy(new Error(`no answer from the API server within the claim timeout (${this.timeoutMs} ms)`)), left)
-      req.on('error', (e) => {
-        clearTimeout(timer)
-        reject(e)
-      })
-      req.end(payload)
-    })
+    return requestJSON(this.kc, method, path, { body, timeoutMs: left, agent: this.agent })
   }
 }
 

@@ -176,32 +176,54 @@ const REQUEST_TIMEOUT_MS = 60_000
  *   or the transport error (readable with `apiError`)
  */
 export async function getJSON(kc: k8s.KubeConfig, path: string, query: Record<string, string>, accept: string): Promise<unknown> {
+  return requestJSON(kc, 'GET', path, { query, accept, timeoutMs: REQUEST_TIMEOUT_MS })
+}
+
+/**
+ * One JSON request to the API server, authenticated and TLS-configured from the kubeconfig.
+ * `body` is sent as JSON with a Content-Length (Node sends a DELETE body neither chunked nor with
+ * a length by default); the request is cut off after `timeoutMs` (ms, the whole exchange).
+ * @returns the parsed JSON body of a 2xx answer (undefined when empty)
+ * @throws an Error with `code` (HTTP status) and `body` (the Status text) for any other status;
+ *   the transport error or `no answer … within N ms` otherwise (both readable with `apiError`)
+ */
+export async function requestJSON(
+  kc: k8s.KubeConfig,
+  method: string,
+  path: string,
+  o: { query?: Record<string, string>; body?: unknown; accept?: string; timeoutMs: number; agent?: https.Agent },
+): Promise<unknown> {
   const cluster = kc.getCurrentCluster()
   if (!cluster) throw new Error('the kubeconfig has no current cluster')
   const url = new URL(cluster.server + path)
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
-  const opts: https.RequestOptions = { method: 'GET', headers: { Accept: accept } }
+  for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v)
+  const payload = o.body !== undefined ? Buffer.from(JSON.stringify(o.body)) : undefined
+  const opts: https.RequestOptions = { method, headers: { Accept: o.accept ?? 'application/json', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}) } }
   await kc.applyToHTTPSOptions(opts)
+  if (o.agent && url.protocol === 'https:') opts.agent = o.agent
   return new Promise((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('error', reject)
       res.on('end', () => {
+        clearTimeout(timer)
         const text = Buffer.concat(chunks).toString('utf8')
-        if (res.statusCode !== 200) {
-          return reject(Object.assign(new Error(`GET ${path}: HTTP ${res.statusCode}`), { code: res.statusCode, body: text }))
-        }
+        const status = res.statusCode ?? 0
+        if (status < 200 || status >= 300) return reject(Object.assign(new Error(`${method} ${path}: HTTP ${status}`), { code: status, body: text }))
         try {
-          resolve(JSON.parse(text))
+          resolve(text ? JSON.parse(text) : undefined)
         } catch (e) {
           reject(e)
         }
       })
     })
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`GET ${path}: no answer in ${REQUEST_TIMEOUT_MS} ms`)))
-    req.on('error', reject)
-    req.end()
+    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer in ${o.timeoutMs} ms`)), o.timeoutMs)
+    req.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    req.end(payload)
   })
 }
 

@@ -374,11 +374,17 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
   // JSON within a value and depth limit, keys as data (server/json.ts)
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
-    try {
-      done(null, parseBoundedJson(body as Buffer))
-    } catch (e) {
-      done(e as Error, undefined)
+    const parse = () => {
+      try {
+        done(null, parseBoundedJson(body as Buffer))
+      } catch (e) {
+        done(e as Error, undefined)
+      }
     }
+    // several large bodies that complete in one turn are parsed in turns of their own, with I/O
+    // (probes, small reviews) in between, not back to back
+    if ((body as Buffer).length > YIELD_AFTER_BYTES) setImmediate(() => setImmediate(parse))
+    else parse()
   })
   refuseUnwantedBodies(app)
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not Found', message: `no route ${req.method} ${req.url}`, statusCode: 404 }))
