@@ -229,11 +229,15 @@ function limitBodiesInFlight(app: Parameters<FastifyPluginAsync>[0], budget: num
     // counter raises after that must not be an unhandled 'error' event
     counter.on('error', () => {})
     payload.on('error', () => {})
-    reply.raw.once('close', () => {
+    // freed once the answer is sent, or the request cut off (an HTTP/2 stream answered 503 or 413
+    // may stay open until its deadline while the client still sends: its bytes are dropped)
+    const done = () => {
       release()
       payload.unpipe(counter)
       counter.destroy()
-    })
+    }
+    reply.raw.once('finish', done)
+    reply.raw.once('close', done)
     return payload.pipe(counter)
   })
 }
