@@ -731,8 +731,24 @@ async function claimsBench(dir: string) {
     await server.agent.close()
     out[`claims_${mode}`] = { p50_ms: round(times[Math.floor(n * 0.5)]!, 2), p99_ms: round(times[Math.floor(n * 0.99)]!, 2), writes_per_second: Math.round(done / seconds), denied_or_errored: bad }
   }
+  // how long the informers take to deliver a stored object (what --pending-ttl must outlast), ms
+  const kc = (await import('../src/cluster/client.js')).loadKubeConfig(kubeconfig)!
+  const { ClusterSync } = await import('../src/cluster/informers.js')
+  const view = new ClusterView()
+  const sync = new ClusterSync(kc, view, {})
+  void sync.start()
+  while (sync.notReady() !== undefined) await new Promise((r) => setTimeout(r, 20))
+  const delays: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now()
+    api.put({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: `watch-${i}`, namespace: 'bench' }, spec: { hosts: [`watch-${i}`] } } as never)
+    while (!view.get('networking.istio.io/VirtualService', 'bench', `watch-${i}`)) await new Promise((r) => setImmediate(r))
+    delays.push(performance.now() - t0)
+  }
+  await sync.stop()
+  delays.sort((a, b) => a - b)
   await api.stop()
-  return { ...out, added_p50_ms: round(out.claims_on!.p50_ms - out.claims_off!.p50_ms, 2), added_p99_ms: round(out.claims_on!.p99_ms - out.claims_off!.p99_ms, 2) }
+  return { ...out, watch_delivery_ms: { p50: round(delays[100]!, 2), p99: round(delays[198]!, 2), max: round(delays[199]!, 2) }, added_p50_ms: round(out.claims_on!.p50_ms - out.claims_off!.p50_ms, 2), added_p99_ms: round(out.claims_on!.p99_ms - out.claims_off!.p99_ms, 2) }
 }
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
