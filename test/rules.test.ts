@@ -133,6 +133,12 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     expected: ['RG0502 VirtualService regex/lookahead', 'RG0502 VirtualService regex/backref', 'RG0502 VirtualService regex/backref', 'RG0502 HTTPRoute regex-route/lookbehind', 'RG0502 GRPCRoute regex-grpc/bad-method'],
   },
   {
+    name: 'listener route kinds by group and protocol (TLS Passthrough takes no TCPRoute), from: Selector without a selector: one model for attachment (RG0202) and listener status (RG0211)',
+    files: [`${F}/listener-kinds.yaml`],
+    rules: ['RG0202', 'RG0211'],
+    expected: ['RG0211 Gateway infra/foreign-kinds', 'RG0211 Gateway infra/passthrough', 'RG0202 HTTPRoute apps/to-foreign', 'RG0202 HTTPRoute apps/to-no-selector'],
+  },
+  {
     name: 'RG0201-RG0208 predicted route status: each reason once, a correct route none',
     files: [`${F}/route-status.yaml`],
     rules: ['RG0201', 'RG0202', 'RG0203', 'RG0204', 'RG0205', 'RG0206', 'RG0207', 'RG0208'],

@@ -219,8 +219,10 @@ export interface Listener {
   protocol: string
   hostname: string | undefined
   allowedFrom: string
-  allowedSelector: Record<string, unknown>
-  allowedKinds: string[] | undefined
+  /** `allowedRoutes.namespaces.selector`; undefined when absent (`from: Selector` then selects no namespace) */
+  allowedSelector: Record<string, unknown> | undefined
+  /** route kinds (Gateway API group) the listener takes: `listenerKinds(raw).supported` */
+  kinds: readonly string[]
 }
 
 export const listeners: Facts<Listener[]> = factsOf(computeListeners)
@@ -228,17 +230,16 @@ export const listeners: Facts<Listener[]> = factsOf(computeListeners)
 function computeListeners(gateway: K8sObject): Listener[] {
   return arr(rec(gateway.spec).listeners).map((raw) => {
     const l = rec(raw)
-    const allowed = rec(l.allowedRoutes)
-    const ns = rec(allowed.namespaces)
-    const kinds = arr(allowed.kinds).map((k) => str(rec(k).kind)).filter((k): k is string => !!k)
+    const ns = rec(rec(l.allowedRoutes).namespaces)
+    const selector = ns.selector
     return {
       name: str(l.name) ?? '',
       port: num(l.port),
       protocol: str(l.protocol) ?? '',
       hostname: str(l.hostname),
       allowedFrom: str(ns.from) ?? 'Same',
-      allowedSelector: rec(ns.selector),
-      allowedKinds: kinds.length ? kinds : undefined,
+      allowedSelector: selector !== null && typeof selector === 'object' && !Array.isArray(selector) ? (selector as Record<string, unknown>) : undefined,
+      kinds: listenerKinds(l).supported,
     }
   })
 }
@@ -290,20 +291,20 @@ export function gatewayAddresses(gateway: K8sObject): GatewayAddress[] {
   return out
 }
 
-const HTTP_KINDS: readonly string[] = ['HTTPRoute', 'GRPCRoute']
-const TLS_KINDS: readonly string[] = ['TLSRoute']
-const TCP_KINDS: readonly string[] = ['TCPRoute']
-const UDP_KINDS: readonly string[] = ['UDPRoute']
-const NO_KINDS: readonly string[] = []
-
-/** Route kinds a listener accepts when `allowedRoutes.kinds` is empty, by protocol. */
-export function defaultKinds(protocol: string): readonly string[] {
-  switch (protocol) {
+/**
+ * Route kinds (group gateway.networking.k8s.io) a listener's protocol can carry (Gateway API
+ * `ListenerStatus.supportedKinds`, conformance TLSRouteListenerPassthroughSupportedKinds):
+ * HTTP and HTTPS: HTTPRoute, GRPCRoute; TLS: TLSRoute, and TCPRoute only when it terminates TLS
+ * (`tls.mode: Terminate`; Passthrough, the default, hands the raw stream to a TLSRoute); TCP:
+ * TCPRoute; UDP: UDPRoute; anything else: none.
+ */
+export function protocolKinds(listener: Record<string, unknown>): readonly string[] {
+  switch (str(listener.protocol)) {
     case 'HTTP':
     case 'HTTPS':
       return HTTP_KINDS
     case 'TLS':
-      return TLS_KINDS
+      return str(rec(listener.tls).mode) === 'Terminate' ? TLS_TERMINATE_KINDS : TLS_KINDS
     case 'TCP':
       return TCP_KINDS
     case 'UDP':
@@ -313,14 +314,47 @@ export function defaultKinds(protocol: string): readonly string[] {
   }
 }
 
+const HTTP_KINDS: readonly string[] = ['HTTPRoute', 'GRPCRoute']
+const TLS_KINDS: readonly string[] = ['TLSRoute']
+const TLS_TERMINATE_KINDS: readonly string[] = ['TLSRoute', 'TCPRoute']
+const TCP_KINDS: readonly string[] = ['TCPRoute']
+const UDP_KINDS: readonly string[] = ['UDPRoute']
+const NO_KINDS: readonly string[] = []
+
+/**
+ * The route kinds a listener takes, and the `allowedRoutes.kinds` entries it cannot (Gateway API
+ * `AllowedRoutes.kinds`: "Invalid kinds → ResolvedRefs False/InvalidRouteKinds; the listener
+ * accepts the valid ones"). Without kinds, the protocol's (`protocolKinds`); with kinds, the
+ * entries whose group is gateway.networking.k8s.io (the default) and whose kind the protocol
+ * carries: an entry of another group (`{group: foo.io, kind: HTTPRoute}`) allows no standard
+ * route. The one answer attachment (`attachment`) and listener status (status/gateway-status.ts)
+ * both read.
+ */
+export function listenerKinds(listener: Record<string, unknown>): { supported: readonly string[]; invalid: { index: number; group: string; kind: string }[] } {
+  const carried = protocolKinds(listener)
+  const raw = arr(rec(listener.allowedRoutes).kinds)
+  if (raw.length === 0) return { supported: carried, invalid: [] }
+  const supported: string[] = []
+  const invalid: { index: number; group: string; kind: string }[] = []
+  raw.forEach((k, index) => {
+    const kind = str(rec(k).kind) ?? ''
+    const group = str(rec(k).group) ?? GATEWAY_GROUP
+    if (group === GATEWAY_GROUP && carried.includes(kind)) {
+      if (!supported.includes(kind)) supported.push(kind)
+    } else invalid.push({ index, group, kind })
+  })
+  return { supported, invalid }
+}
+
 /**
  * Gateway API attachment of one parentRef, stage by stage, so that callers can both use the
  * attached listeners and say why none attached (the route status reason):
  * - `selected`: listeners the parentRef names (sectionName and port both must match when set);
  *   none → NoMatchingParent;
  * - `kindAllowed`: of those, listeners whose allowedRoutes.kinds (or the protocol's kinds) include
- *   the route kind; `attached`: of those, listeners whose allowedRoutes.namespaces (Same, All,
- *   Selector against the namespace's labels) admit the route; none → NotAllowedByListeners.
+ *   the route kind (`listenerKinds`: group and protocol count); `attached`: of those, listeners
+ *   whose allowedRoutes.namespaces (Same, All, Selector against the namespace's labels; Selector
+ *   without a selector admits none) admit the route; none → NotAllowedByListeners.
  * `namespaces.namespaceLabels` returning undefined (namespace unknown) admits for `from: Selector`.
  */
 export interface Attachment {
@@ -347,7 +381,7 @@ export function attachment(gateway: K8sObject, ref: ParentRef, routeKind: string
   for (const l of all) {
     if ((ref.sectionName !== undefined && l.name !== ref.sectionName) || (ref.port !== undefined && l.port !== ref.port)) continue
     selected.push(l)
-    if (!(l.allowedKinds ?? defaultKinds(l.protocol)).includes(routeKind)) continue
+    if (!l.kinds.includes(routeKind)) continue
     kindAllowed.push(l)
     if (admitsNamespace(l, gateway, routeNamespace, namespaces)) attached.push(l)
   }
@@ -357,6 +391,8 @@ export function attachment(gateway: K8sObject, ref: ParentRef, routeKind: string
 function admitsNamespace(l: Listener, gateway: K8sObject, routeNamespace: string, namespaces: NamespaceLabels): boolean {
   if (l.allowedFrom === 'Same') return routeNamespace === nsOf(gateway)
   if (l.allowedFrom === 'Selector') {
+    // `from: Selector` without a selector selects no namespace (an empty selector `{}` selects all)
+    if (l.allowedSelector === undefined) return false
     const labels = namespaces.namespaceLabels(routeNamespace)
     return labels === undefined || labelSelectorMatches(l.allowedSelector, labels)
   }

@@ -32,7 +32,7 @@
  *   Secret holds a valid certificate is never predicted either: Secret data is never read.
  */
 import { arr, describeRef, type K8sObject, KIND, nsOf, num, rec, refOf, sameObject, str } from '../model/object.js'
-import { GATEWAY_GROUP, gatewayAddresses, listeners, referenceGranted } from '../model/gatewayapi.js'
+import { gatewayAddresses, listenerKinds, listeners, referenceGranted } from '../model/gatewayapi.js'
 import { finding } from '../rules/messages.js'
 import type { Finding } from '../rules/types.js'
 import type { View } from '../view/view.js'
@@ -59,14 +59,8 @@ const CORE_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'])
 const BY_HOSTNAME = new Set(['HTTP', 'HTTPS', 'TLS'])
 /** protocols that select a listener by SNI */
 const BY_SNI = new Set(['HTTPS', 'TLS'])
-/** route kinds each protocol can carry (Gateway API route/listener compatibility) */
-const KINDS_FOR: Record<string, ReadonlySet<string>> = {
-  HTTP: new Set(['HTTPRoute', 'GRPCRoute']),
-  HTTPS: new Set(['HTTPRoute', 'GRPCRoute']),
-  TLS: new Set(['TLSRoute', 'TCPRoute']),
-  TCP: new Set(['TCPRoute']),
-  UDP: new Set(['UDPRoute']),
-}
+/** protocols whose route kinds `listenerKinds` knows */
+const KNOWN_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'])
 /** listeners of one Gateway compared pairwise at most (the CRD allows 64) */
 const MAX_LISTENERS = 64
 /** Gateways sharing an address judged together at most (beyond: not compared) */
@@ -211,13 +205,11 @@ function resolveListenerRefs(subject: K8sObject, ns: string, l: ListenerView, vi
     out.push(finding('RG0211', subject, { where: `listener ${l.name}`, type: 'ResolvedRefs', reason, detail }, { path: at, reason }))
     return { condition: { type: 'ResolvedRefs', status: 'False', reason } as Condition, caInvalid }
   }
-  const carried = KINDS_FOR[l.protocol]
-  const kinds = arr(rec(raw.allowedRoutes).kinds)
-  for (let i = 0; i < kinds.length && carried; i++) {
-    const k = rec(kinds[i])
-    const kind = str(k.kind) ?? ''
-    const group = str(k.group) ?? GATEWAY_GROUP
-    if (group !== GATEWAY_GROUP || !carried.has(kind)) return fail('InvalidRouteKinds', `${group}/${kind} on a ${l.protocol} listener`, `${path}.allowedRoutes.kinds[${i}]`)
+  // the same answer attachment reads (model/gatewayapi.ts listenerKinds); other protocols are judged elsewhere
+  if (KNOWN_PROTOCOLS.has(l.protocol)) {
+    const bad = listenerKinds(raw).invalid[0]
+    const mode = l.protocol === 'TLS' ? ` (${str(rec(raw.tls).mode) ?? 'Passthrough'})` : ''
+    if (bad) return fail('InvalidRouteKinds', `${bad.group}/${bad.kind} on a ${l.protocol}${mode} listener`, `${path}.allowedRoutes.kinds[${bad.index}]`)
   }
   const certs = arr(rec(raw.tls).certificateRefs)
   for (let i = 0; i < certs.length; i++) {
