@@ -136,7 +136,7 @@ const table: { name: string; files: string[]; rules: string[]; expected: string[
     name: 'listener route kinds by group and protocol (TLS Passthrough takes no TCPRoute), from: Selector without a selector: one model for attachment (RG0202) and listener status (RG0211)',
     files: [`${F}/listener-kinds.yaml`],
     rules: ['RG0202', 'RG0211'],
-    expected: ['RG0211 Gateway infra/foreign-kinds', 'RG0211 Gateway infra/passthrough', 'RG0202 HTTPRoute apps/to-foreign', 'RG0202 HTTPRoute apps/to-no-selector'],
+    expected: ['RG0211 Gateway kinds-infra/foreign-kinds', 'RG0211 Gateway kinds-infra/passthrough', 'RG0202 HTTPRoute kinds-apps/to-foreign', 'RG0202 HTTPRoute kinds-apps/to-no-selector'],
   },
   {
     name: 'RG0201-RG0208 predicted route status: each reason once, a correct route none',
