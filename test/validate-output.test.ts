@@ -50,3 +50,24 @@ t.test('convert --kubeconfig reads the CRDs from the cluster and validates again
   t.ok(api.requests.some((q) => q.path === '/apis/apiextensions.k8s.io/v1/customresourcedefinitions'), 'listed the CRDs')
   t.equal((await run([join(dir, 'vs.yaml'), '--strict'])).code, 1, '--strict without CRDs: not validated is a loss')
 })
+
+t.test('CRD patterns and CEL matches() run on RE2, as the API server runs them: Go flags, and no backtracking on an object value', async (t) => {
+  const { validatorFor } = await import('../src/crd/validate.js')
+  const schema = {
+    type: 'object',
+    properties: {
+      // nested quantifiers: JavaScript's RegExp takes exponential time on `a…a!`
+      name: { type: 'string', pattern: '^(a+)+$' },
+      // Go's inline flag, which JavaScript's RegExp does not know in this place
+      method: { type: 'string', pattern: '^(?i)[a-z]+$' },
+    },
+    'x-kubernetes-validations': [{ rule: "!has(self.name) || self.name.matches('^(a+)+$')", message: 'name must be a…a' }],
+  }
+  const v = validatorFor({ spec: { versions: [{ name: 'v1', schema: { openAPIV3Schema: schema } }] } }, 'v1')
+  const hostile = v({ name: `${'a'.repeat(64)}!` })
+  t.equal(hostile.ok, false, 'a…a! does not match, and the check returns')
+  t.ok(hostile.errors.some((e) => e.keyword === 'pattern'), 'the schema pattern failed')
+  t.same(hostile.cel, ['(root): name must be a…a'], 'the CEL rule failed')
+  t.equal(v({ name: 'aaaa', method: 'GET' }).ok, true, '(?i) applies: GET matches [a-z]+')
+  t.throws(() => validatorFor({ spec: { versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'string', pattern: '(?=x)' } } }] } }, 'v1'), /not valid RE2/, 'a pattern RE2 refuses fails the schema')
+})

@@ -5,21 +5,34 @@
  * namespace matches anything (`IST0107=Pod *.baz`).
  */
 import type { Finding } from '../rules/types.js'
+import { fullMatch, quoteRegex, regexError } from '../routing/regex.js'
+
+/** One part of a suppression: does a finding's code, kind, name or namespace match it? */
+export type Glob = (value: string) => boolean
 
 export interface Suppression {
-  code: RegExp
-  kind?: RegExp
-  name?: RegExp
-  namespace?: RegExp
+  code: Glob
+  kind?: Glob
+  name?: Glob
+  namespace?: Glob
 }
 
-function glob(s: string): RegExp {
-  return new RegExp(`^${s.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+/**
+ * A `*` glob as a matcher: the parts between stars quoted, the stars `.*`, matched whole with RE2
+ * (linear in the name: a glob of many stars against a tenant's long name cannot backtrack).
+ * @throws Error when the glob is too long to compile (over 1024 characters as an expression)
+ */
+function glob(s: string): Glob {
+  const pattern = s.split('*').map(quoteRegex).join('.*')
+  const error = regexError(pattern)
+  if (error !== undefined) throw new Error(`--suppress ${JSON.stringify(s)}: ${error}`)
+  return (value) => fullMatch(pattern, value)
 }
 
 /**
  * Parses one `--suppress` value.
- * @throws Error naming the value when it has a resource part that is not `Kind name.namespace` or `Kind namespace/name`
+ * @throws Error naming the value when it has a resource part that is not `Kind name.namespace` or
+ *   `Kind namespace/name`, or a glob too long to compile
  */
 export function parseSuppression(spec: string): Suppression {
   const eq = spec.indexOf('=')
@@ -40,9 +53,9 @@ export function parseSuppression(spec: string): Suppression {
 export function isSuppressed(f: Finding, suppressions: readonly Suppression[]): boolean {
   return suppressions.some(
     (s) =>
-      s.code.test(f.code) &&
-      (!s.kind || s.kind.test(f.resource.kind)) &&
-      (!s.name || s.name.test(f.resource.name)) &&
-      (!s.namespace || s.namespace.test(f.resource.namespace)),
+      s.code(f.code) &&
+      (!s.kind || s.kind(f.resource.kind)) &&
+      (!s.name || s.name(f.resource.name)) &&
+      (!s.namespace || s.namespace(f.resource.namespace)),
   )
 }

@@ -7,6 +7,7 @@
  * parentRefs. Sources: Gateway API v1.6.1 HTTPRoute, ingress2gateway's Istio provider (what it
  * gets wrong), the research table "VirtualService feature → Gateway API".
  */
+import { fullMatch } from '../routing/regex.js'
 import { arr, describeRef, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, refOf, str, stringMap, strs } from '../model/object.js'
 import { serviceOfFQDN } from '../model/hosts.js'
 import { exportScopes, gatewayRef, MESH_GATEWAY } from '../model/istio.js'
@@ -208,8 +209,12 @@ export function gatewayDuration(istio: string): { value?: string; note?: string 
   return { value: parts.join(''), ...(note ? { note } : {}) }
 }
 
-/** Gateway API `Hostname` (RFC 1123 subdomain, an optional leading `*.` label, lower case). */
-const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+/**
+ * Gateway API `Hostname` (RFC 1123 subdomain, an optional leading `*.` label, lower case), the
+ * CRD's pattern, matched whole with RE2 (a host a tenant wrote never meets a backtracking engine;
+ * one over 253 characters is no hostname anyway).
+ */
+const HOSTNAME = '(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'
 
 /**
  * VirtualService hosts as HTTPRoute `hostnames`: `*` means the listener's (none written); upper
@@ -228,7 +233,7 @@ function routeHostnames(hosts: string[], ctx: Ctx): string[] {
       ctx.gaps.push({ feature: 'hosts', path, detail: `${h} folded to ${name} (Gateway API hostnames are lower case)`, resource: ctx.res })
     }
     const ip = /^[\d.]+$/.test(name) || name.includes(':')
-    if (ip || !HOSTNAME.test(name) || !name.includes('.')) {
+    if (ip || name.length > 253 || !fullMatch(HOSTNAME, name) || !name.includes('.')) {
       const why = ip ? 'an IP address' : !name.includes('.') ? 'a short name (Istio expands it in the namespace; a hostname must be a DNS name)' : 'not a valid Gateway API hostname (a wildcard only as a whole first label)'
       ctx.gaps.push({ feature: 'hosts', path, detail: `${h} is ${why}; not written: the route matches every host of its listener unless you add one`, resource: ctx.res })
       return

@@ -4,7 +4,8 @@
  * are CEL ints (BigInt); transition rules (`oldSelf`) are skipped (there is no old object).
  * Uses @marcbachmann/cel-js. Returns the messages of the rules that fail.
  */
-import { evaluate } from '@marcbachmann/cel-js'
+import { Environment } from '@marcbachmann/cel-js'
+import { searchMatch } from '../routing/regex.js'
 
 type Schema = Record<string, any>
 
@@ -49,8 +50,16 @@ function toCel(v: unknown, s: Schema | undefined): unknown {
  * for JSON maps that is the same test as `'path' in self.matches[0]`, so such rules are rewritten.
  */
 export function adaptRule(rule: string): string {
-  return rule.replace(/has\(([\w.]+\[[^\]]+\][\w.]*)\.(\w+)\)/g, "('$2' in $1)")
+  return rule.replace(/has\(([\w.]+\[[^\]]+\][\w.]*)\.(\w+)\)/g, "('$2' in $1)").replace(/\.matches\(/g, '.re2Matches(')
 }
+
+/**
+ * The CEL environment rules run in: cel-js's standard library, except that `string.matches` (a
+ * method call: `.matches(` — a field named `matches` is never called) becomes `re2Matches`, which
+ * matches with RE2 as the API server does (routing/regex.ts), never with JavaScript's
+ * backtracking `RegExp` on an object's strings. cel-js will not let its own `matches` be replaced.
+ */
+const env = new Environment({ unlistedVariablesAreDyn: true }).registerFunction('string.re2Matches(string): bool', (value: string, pattern: string) => searchMatch(pattern, value))
 
 export function celViolations(raw: unknown, schema: Schema, path = ''): string[] {
   const value = path === '' ? withDefaults(raw, schema) : raw
@@ -60,7 +69,7 @@ export function celViolations(raw: unknown, schema: Schema, path = ''): string[]
     if (String(v.rule).includes('oldSelf')) continue
     let ok: unknown
     try {
-      ok = evaluate(adaptRule(v.rule), { self: toCel(value, schema) })
+      ok = env.evaluate(adaptRule(v.rule), { self: toCel(value, schema) })
     } catch (e) {
       ok = `error: ${(e as Error).message}`
     }

@@ -1,7 +1,7 @@
 /**
  * Validation of objects against a CustomResourceDefinition, as the API server does it: ajv on the
  * version's `openAPIV3Schema` (Kubernetes' `x-kubernetes-*` keywords known, `int-or-string`
- * accepted, Go regex flags) plus the CEL rules of `x-kubernetes-validations` (./cel.ts). Used by
+ * accepted, patterns matched with RE2) plus the CEL rules of `x-kubernetes-validations` (./cel.ts). Used by
  * `convert` (what does not validate is not written) and by the conformance suite.
  */
 import { readFileSync } from 'node:fs'
@@ -9,20 +9,23 @@ import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsMod from 'ajv-formats'
 import { parse } from 'yaml'
 import { celViolations } from './cel.js'
+import { searchMatch } from '../routing/regex.js'
 
 const addFormats = addFormatsMod as unknown as (ajv: Ajv) => void
 
 /**
- * CRD patterns are Go (RE2) regular expressions: a leading `(?i)` flag group, which JavaScript
- * does not know (at the start, or after `^`), becomes a flag of the whole expression.
+ * CRD `pattern`s are Go (RE2) regular expressions, and the API server matches them with RE2: so
+ * does ajv here (`code.regExp`), through routing/regex.ts, never JavaScript's backtracking
+ * `RegExp` on an object's values. Go's inline flags (`(?i)`) are RE2's own; ajv's `u` flag is
+ * RE2's default.
+ * @throws Error at schema compilation when RE2 refuses a pattern
  */
-function goRegExp(pattern: string, flags: string): RegExp {
-  const m = /^(\^?)\(\?([imsU]+)\)/.exec(pattern)
-  if (!m) return new RegExp(pattern, flags)
-  const extra = [...m[2]!].filter((f) => (f === 'i' || f === 'm' || f === 's') && !flags.includes(f)).join('')
-  return new RegExp(m[1] + pattern.slice(m[0].length), flags + extra)
+function re2Pattern(pattern: string): { test: (value: string) => boolean; toString: () => string } {
+  searchMatch(pattern, '') // compiles now: a pattern RE2 refuses fails the schema, not each value
+  // ajv keeps one compiled pattern per `toString()`: it must name the pattern
+  return { test: (value: string) => searchMatch(pattern, value), toString: () => `re2:${pattern}` }
 }
-goRegExp.code = 'new RegExp'
+re2Pattern.code = 'routeguard/re2'
 
 export interface CrdCheck {
   ok: boolean
@@ -49,7 +52,7 @@ export function validatorFor(crd: unknown, version: string, where = 'CustomResou
   const versions = ((crd as { spec?: { versions?: unknown } })?.spec?.versions ?? []) as { name: string; schema?: { openAPIV3Schema?: Record<string, unknown> } }[]
   const schema = versions.find((v) => v.name === version)?.schema?.openAPIV3Schema
   if (!schema) throw new Error(`${where}: no version ${version}`)
-  const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true, code: { regExp: goRegExp } })
+  const ajv = new Ajv({ strict: true, strictTypes: false, strictRequired: false, allErrors: true, code: { regExp: re2Pattern } })
   addFormats(ajv)
   ajv.addVocabulary(['x-kubernetes-validations', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource'])
   ajv.addFormat('int-or-string', true)

@@ -72,6 +72,24 @@ export function fullMatch(pattern: string, value: string, ignoreCase = false): b
 }
 
 /**
+ * Does `pattern` match somewhere in `value` (an unanchored search: JSON Schema `pattern`, CEL
+ * `string.matches`, both RE2 in the API server)? Patterns are the schema's or the rule's, values
+ * the object's; Go's inline flags (`(?i)`) are RE2's own.
+ * @throws Error when RE2 refuses the pattern (a CRD the API server would not have accepted)
+ */
+export function searchMatch(pattern: string, value: string): boolean {
+  const c = compileRegex(pattern)
+  if ('error' in c) throw new Error(`regular expression ${JSON.stringify(pattern)} is not valid RE2: ${c.error}`)
+  checkDeadline()
+  return c.re.matcher(value).find()
+}
+
+/** `text` as an RE2 expression that matches exactly it (every metacharacter quoted). */
+export function quoteRegex(text: string): string {
+  return RE2JS.quote(text)
+}
+
+/**
  * Envoy's `RegexMatchAndSubstitute` (Istio `uriRegexRewrite`): every match of `pattern` in
  * `value` replaced by `substitution`, where `\1`…`\9` are capture groups. @returns the new
  * value, or undefined when RE2 refuses the pattern or the input is over MAX_SUBJECT_LENGTH (Envoy
