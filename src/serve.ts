@@ -203,19 +203,6 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   // until they deliver it (the concurrent-apply race)
   const pending = o.kubeConfig ? new PendingWrites(view, { ttlMs: o.pendingTtlMs, onExpired: () => metrics.pendingExpired.inc() }) : undefined
   if (pending) deps.record = (operation, object, user) => pending.admitted(operation, object, user)
-  const claims = o.kubeConfig && o.claims ? new Claims(o.kubeConfig, { ...o.claims, log: undefined, observe: (seconds) => metrics.claimDuration.observe(seconds) }) : undefined
-  if (claims) {
-    deps.claims = claims
-    deps.onClaim = (result) => {
-      metrics.claims.inc({ result })
-      if (result === 'conflict') metrics.claimConflicts.inc()
-    }
-    // a claim is given back once the informers deliver its object as stored
-    view.onChange((id) => {
-      const obj = view.getById(id)
-      if (obj && !isPendingObject(obj)) claims.onStored(obj)
-    })
-  }
   const writer = o.kubeConfig ? new KubeServiceWriter(o.kubeConfig) : undefined
   const clientCa = o.clientCa ? readFileSync(o.clientCa) : undefined
   const notReady = () => (closing ? 'shutting down' : !synced ? 'state view not loaded' : sync?.notReady())
@@ -237,6 +224,20 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     notReady,
     readyDetail,
   })
+  // cluster mode, --claims: replicas agree through Leases (cluster/claims.ts); read by /validate at request time
+  const claims = o.kubeConfig && o.claims ? new Claims(o.kubeConfig, { ...o.claims, log: app.log, observe: (seconds) => metrics.claimDuration.observe(seconds) }) : undefined
+  if (claims) {
+    deps.claims = claims
+    deps.onClaim = (result) => {
+      metrics.claims.inc({ result })
+      if (result === 'conflict') metrics.claimConflicts.inc()
+    }
+    // a claim is given back once the informers deliver its object as stored
+    view.onChange((id) => {
+      const obj = view.getById(id)
+      if (obj && !isPendingObject(obj)) claims.onStored(obj)
+    })
+  }
   const probes = o.probePort !== undefined ? await buildProbeServer({ metrics, notReady, readyDetail, logLevel: o.logLevel }) : undefined
   if (o.kubeConfig && pending) {
     sync = new ClusterSync(o.kubeConfig, view, { maxStalenessMs: o.maxStalenessMs, log: app.log, sink: pending, ...o.sync })

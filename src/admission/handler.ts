@@ -10,12 +10,12 @@ import { type ClaimOutcome, type Claims, claimKeys } from '../cluster/claims.js'
 import { SUBJECT_KINDS } from '../rules/index.js'
 import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
-import { type AdmissionRequest, oldSubjectOf, requestKindKey, subjectOf } from './review.js'
+import { type AdmissionRequest, oldSubjectOf, requestApiVersion, requestKindKey, subjectOf } from './review.js'
 import { splitExistingViolations } from './existing.js'
 import { Response } from './response.js'
 import { shorten } from '../rules/messages.js'
 import { DeadlineExceeded, withDeadline } from '../deadline.js'
-import { describeRef, KIND, refOf } from '../model/object.js'
+import { describeRef, kindKeysNamed, refOf } from '../model/object.js'
 import { pendingSince } from '../view/pending.js'
 
 export { BadReview } from './review.js'
@@ -146,10 +146,18 @@ function judgeInTime(req: AdmissionRequest, deps: HandlerDeps): Judged {
     return withDeadline(ms, () => judge(req, deps))
   } catch (e) {
     if (!(e instanceof DeadlineExceeded)) throw e
-    const subject = subjectOf(req)
-    const what = 'object' in subject ? shorten(describeRef(refOf(subject.object))) : `${req.kind.kind} ${req.namespace ? `${req.namespace}/` : ''}${req.name ?? ''}`
-    return tooLargeToJudge(deps, what, `judging it ran past the ${ms} ms review deadline`)
+    return tooLargeToJudge(deps, describeReviewed(req), `judging it ran past the ${ms} ms review deadline`)
   }
+}
+
+/**
+ * `Kind namespace/name` of the object a request names (`<unnamed>` before the API server names
+ * it), shortened for messages; read from the request, not the object (which may be unreadable).
+ */
+export function describeReviewed(req: { kind?: unknown; namespace?: unknown; name?: unknown }): string {
+  const kind = typeof (req.kind as { kind?: unknown } | undefined)?.kind === 'string' ? (req.kind as { kind: string }).kind : 'object'
+  const ns = typeof req.namespace === 'string' && req.namespace ? `${req.namespace}/` : ''
+  return shorten(`${kind} ${ns}${typeof req.name === 'string' && req.name ? req.name : '<unnamed>'}`)
 }
 
 /**
@@ -261,13 +269,6 @@ function exemptNotes(policy: Policy, deny: Finding[]): string[] {
   )
 }
 
-/** Kind keys by kind name (`Gateway` has two: Istio's and the Gateway API's). */
-const KIND_KEYS_BY_NAME = new Map<string, string[]>()
-for (const key of Object.values(KIND)) {
-  const name = key.slice(key.indexOf('/') + 1)
-  KIND_KEYS_BY_NAME.set(name, [...(KIND_KEYS_BY_NAME.get(name) ?? []), key])
-}
-
 /**
  * A denial that rests on an object this replica admitted and the informers have not delivered
  * (a pending write, view/pending.ts) says so: the object may never be stored (another webhook
@@ -277,7 +278,7 @@ function pendingNotes(deny: Finding[], view: View, now: number): string[] {
   const notes = new Set<string>()
   for (const f of deny) {
     for (const r of f.related) {
-      for (const key of KIND_KEYS_BY_NAME.get(r.kind) ?? []) {
+      for (const key of kindKeysNamed(r.kind)) {
         const o = view.get(key, r.namespace, r.name)
         const since = o ? pendingSince(o) : undefined
         if (since === undefined) continue
@@ -348,8 +349,7 @@ function changedFields(before: K8sObject, after: K8sObject): jsonPatch.Operation
 /** The object a request names (kind, namespace, name), without its fields; undefined without a name. */
 function identityOf(req: AdmissionRequest): K8sObject | undefined {
   if (!req.name) return undefined
-  const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version ?? ''}` : (req.kind.version ?? '')
-  return { apiVersion, kind: req.kind.kind, metadata: { name: req.name, ...(req.namespace ? { namespace: req.namespace } : {}) } }
+  return { apiVersion: requestApiVersion(req), kind: req.kind.kind, metadata: { name: req.name, ...(req.namespace ? { namespace: req.namespace } : {}) } }
 }
 
 function unreadable(reason: string, deps: HandlerDeps): Outcome {

@@ -99,6 +99,11 @@ export const admissionReviewResponseSchema = {
   },
 } as const
 
+/** `apiVersion` of the object a request is about (`group/version`, or `version` for the core group). */
+export function requestApiVersion(req: AdmissionRequest): string {
+  return req.kind.group ? `${req.kind.group}/${req.kind.version ?? ''}` : (req.kind.version ?? '')
+}
+
 /** `<group>/<Kind>` of the request, as the view keys kinds. */
 export function requestKindKey(req: AdmissionRequest): string {
   return kindKey(req.kind.group ?? '', req.kind.kind)
@@ -143,7 +148,7 @@ function readObject(req: AdmissionRequest, field: 'object' | 'oldObject'): { obj
   if (typeof m.name !== 'string' || (m.namespace !== undefined && typeof m.namespace !== 'string')) {
     return { error: 'metadata.name or metadata.namespace is not a string' }
   }
-  const apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version ?? ''}` : (req.kind.version ?? '')
+  const apiVersion = requestApiVersion(req)
   if ((obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) || (obj.kind !== undefined && obj.kind !== req.kind.kind)) {
     throw new BadReview(
       `request.kind ${quote(apiVersion)} ${quote(req.kind.kind)} and request.${field} ${quote(obj.apiVersion)} ${quote(obj.kind)} disagree`,

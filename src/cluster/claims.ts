@@ -32,11 +32,11 @@
  */
 import { createHash } from 'node:crypto'
 import * as https from 'node:https'
-import type * as k8s from '@kubernetes/client-node'
-import { type K8sObject, KIND, kindKeyOf, lengthPrefixed, nameOf, nsOf } from '../model/object.js'
+import * as k8s from '@kubernetes/client-node'
+import { idOf, type K8sObject, KIND, kindKeyOf, lengthPrefixed, nameOf, nsOf } from '../model/object.js'
 import { forEachGatewayMatch, gatewayMatchKey, virtualService, vsFQDNs } from '../model/istio.js'
-import { isGatewayParent, isServiceParent, route } from '../model/gatewayapi.js'
-import { routeMatchKey } from '../view/view.js'
+import { isGatewayParent, route } from '../model/gatewayapi.js'
+import { routeMatchKey, routeMatchScopes } from '../view/view.js'
 import { shorten } from '../rules/messages.js'
 import { apiError, apiStatus, requestJSON } from './client.js'
 
@@ -77,10 +77,9 @@ export function claimKeys(obj: K8sObject, codes: ReadonlySet<string>): { keys: C
   } else if ((kind === KIND.HTTPRoute || kind === KIND.GRPCRoute) && codes.has('RG0103')) {
     const r = route(obj)
     for (const parent of r.parentRefs) {
-      const gatewayParent = isGatewayParent(parent)
-      if (!gatewayParent && !isServiceParent(parent)) continue
-      for (const h of gatewayParent ? (r.hostnames.length ? r.hostnames : ['']) : [r.namespace]) {
-        for (const match of r.matches) add({ code: 'RG0103', key: routeMatchKey(kind, parent, h, match.sig), describe: `${parent.kind} ${parent.namespace}/${parent.name}${gatewayParent && h ? ` hostname ${h}` : ''}` })
+      for (const h of routeMatchScopes(parent, r)) {
+        const describe = `${parent.kind} ${parent.namespace}/${parent.name}${isGatewayParent(parent) && h ? ` hostname ${h}` : ''}`
+        for (const match of r.matches) add({ code: 'RG0103', key: routeMatchKey(kind, parent, h, match.sig), describe })
       }
     }
   }
@@ -153,28 +152,25 @@ export class Claims {
     const deadline = started + this.timeoutMs
     const holder = `${nsOf(obj)}/${nameOf(obj)}`
     const kind = kindKeyOf(obj) ?? ''
-    const id = objectId(obj)
     const made: string[] = []
-    let outcome: ClaimOutcome
+    let outcome: ClaimOutcome = { result: 'claimed', made: 0 }
     try {
-      outcome = { result: 'claimed', made: 0 }
       for (const k of keys) {
         const r = await this.claimOne(k, holder, kind, deadline)
-        if (r === 'mine') {
-          made.push(claimLeaseName(k))
-          continue
+        if (r !== 'mine') {
+          outcome = { result: 'conflict', key: k, ...r }
+          break
         }
-        outcome = { result: 'conflict', key: k, ...r }
-        break
+        made.push(claimLeaseName(k))
       }
-      if (outcome.result === 'claimed') outcome = { result: 'claimed', made: made.length }
     } catch (e) {
-      outcome = { result: 'error', error: /no answer/.test((e as Error).message) ? `no answer from the API server within the claim timeout (${this.timeoutMs} ms)` : apiError(e) }
+      outcome = { result: 'error', error: (e as { timedOut?: boolean }).timedOut ? `no answer from the API server within the claim timeout (${this.timeoutMs} ms)` : apiError(e) }
     }
     if (outcome.result === 'claimed') {
-      const set = this.held.get(id) ?? new Set()
+      outcome = { result: 'claimed', made: made.length }
+      const set = this.held.get(idOf(obj)) ?? new Set()
       for (const m of made) set.add(m)
-      if (set.size) this.held.set(id, set)
+      if (set.size) this.held.set(idOf(obj), set)
     } else {
       // what this call took is given back at once: a losing object never blocks a third one
       void this.release(made, holder)
@@ -186,7 +182,7 @@ export class Claims {
   /** One key: `mine` when created, renewed or taken over; else the live holder. @throws API errors (status in `code`), timeouts */
   private async claimOne(k: ClaimKey, holder: string, kind: string, deadline: number): Promise<'mine' | { holder: string; holderKind: string; ageMs: number }> {
     const name = claimLeaseName(k)
-    const nowIso = microTime(this.now())
+    const nowIso = new k8s.V1MicroTime(this.now()).toISOString()
     const body: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -238,10 +234,9 @@ export class Claims {
    * are deleted (best effort; a claim left behind expires, and the audit leader collects it).
    */
   onStored(obj: K8sObject): void {
-    const id = objectId(obj)
-    const names = this.held.get(id)
+    const names = this.held.get(idOf(obj))
     if (!names) return
-    this.held.delete(id)
+    this.held.delete(idOf(obj))
     void this.release([...names], `${nsOf(obj)}/${nameOf(obj)}`)
   }
 
@@ -291,17 +286,7 @@ export class Claims {
   /** One JSON request to the API server, cut off at `deadline` (performance.now() ms). @throws as `requestJSON` (status in `code`) */
   private async request(method: string, path: string, body: unknown, deadline: number): Promise<unknown> {
     const left = Math.floor(deadline - performance.now())
-    if (left <= 0) throw new Error(`no answer from the API server within the claim timeout (${this.timeoutMs} ms)`)
+    if (left <= 0) throw Object.assign(new Error(`no answer from the API server within the claim timeout (${this.timeoutMs} ms)`), { timedOut: true })
     return requestJSON(this.kc, method, path, { body, timeoutMs: left, agent: this.agent })
   }
-}
-
-/** `kind|namespace|name` of an object (the claim bookkeeping's key). */
-function objectId(obj: K8sObject): string {
-  return lengthPrefixed([kindKeyOf(obj) ?? '', nsOf(obj), nameOf(obj)])
-}
-
-/** A Kubernetes MicroTime: RFC 3339 with microseconds. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
 }

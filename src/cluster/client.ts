@@ -185,7 +185,7 @@ export async function getJSON(kc: k8s.KubeConfig, path: string, query: Record<st
  * a length by default); the request is cut off after `timeoutMs` (ms, the whole exchange).
  * @returns the parsed JSON body of a 2xx answer (undefined when empty)
  * @throws an Error with `code` (HTTP status) and `body` (the Status text) for any other status;
- *   the transport error or `no answer … within N ms` otherwise (both readable with `apiError`)
+ *   one with `timedOut: true` past `timeoutMs`; the transport error otherwise (all readable with `apiError`)
  */
 export async function requestJSON(
   kc: k8s.KubeConfig,
@@ -218,7 +218,7 @@ export async function requestJSON(
         }
       })
     })
-    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer in ${o.timeoutMs} ms`)), o.timeoutMs)
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`${method} ${path}: no answer in ${o.timeoutMs} ms`), { timedOut: true })), o.timeoutMs)
     req.on('error', (e) => {
       clearTimeout(timer)
       reject(e)

@@ -66,6 +66,20 @@ export const KIND = {
   Node: '/Node',
 } as const
 
+const KIND_KEYS_BY_NAME = new Map<string, KindKey[]>()
+for (const key of Object.values(KIND)) {
+  const name = key.slice(key.indexOf('/') + 1)
+  KIND_KEYS_BY_NAME.set(name, [...(KIND_KEYS_BY_NAME.get(name) ?? []), key])
+}
+
+/**
+ * The kind keys of KIND named `kind` (a finding's `related` entry has the kind's name only):
+ * `Gateway` has two, Istio's and the Gateway API's; an unknown name has none.
+ */
+export function kindKeysNamed(kind: string): readonly KindKey[] {
+  return KIND_KEYS_BY_NAME.get(kind) ?? []
+}
+
 /** Facts derived from an object (see `factsOf`). */
 export interface Facts<T> {
   /** The object's facts: the kept ones, else computed (and held until the next call). */

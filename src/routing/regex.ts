@@ -11,9 +11,13 @@
  * Istio `StringMatch.regex`, `HTTPRewrite.uriRegexRewrite` (Envoy `RegexMatchAndSubstitute`,
  * substitutions `\1`…`\9`).
  *
- * Bounds: patterns over MAX_PATTERN_LENGTH characters are refused (as Istio does); inputs over
- * MAX_SUBJECT_LENGTH characters never match (Envoy refuses request headers over 60 KiB, so no
- * such request reaches a route); compiled programs are cached, at most CACHE_SIZE of them.
+ * Also the schema side: CRD `pattern`s (crd/validate.ts) and CEL `matches()` (crd/cel.ts) search
+ * an object's strings with `searchMatch`, and `analyze --suppress` globs are matched whole here.
+ *
+ * Bounds: patterns over MAX_PATTERN_LENGTH characters are refused (as Istio does); request
+ * inputs over MAX_SUBJECT_LENGTH characters never match a route (`fullMatch`, `regexReplaceAll`:
+ * Envoy refuses request headers over 60 KiB, so no such request reaches a route), while
+ * `searchMatch` reads any length (linear); compiled programs are cached, at most CACHE_SIZE.
  */
 import { RE2JS } from 're2js'
 import { checkDeadline } from '../deadline.js'

@@ -12,11 +12,11 @@ import { constants as h2, type Http2SecureServer, type Http2ServerRequest, type 
 import type { IncomingMessage } from 'node:http'
 import { Transform } from 'node:stream'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
-import { BadReview, type HandlerDeps, mutate, type Mutator, type Outcome, tooLargeToJudge, validate, validateWithClaims } from '../admission/handler.js'
+import { BadReview, describeReviewed, type HandlerDeps, mutate, type Mutator, type Outcome, tooLargeToJudge, validate, validateWithClaims } from '../admission/handler.js'
 import { parseBoundedJson, TooLargeToJudge } from './json.js'
 import { type AdmissionReview, admissionReviewResponseSchema, admissionReviewSchema, requestKindKey } from '../admission/review.js'
 import { Response } from '../admission/response.js'
-import { describeRef, rec, refOf, str } from '../model/object.js'
+import { describeRef, kindKey, rec, refOf, str } from '../model/object.js'
 import { shorten } from '../rules/messages.js'
 import { actionFor } from '../policy.js'
 import type { Metrics } from './metrics.js'
@@ -114,6 +114,14 @@ export interface Timeouts {
 /** Bodies over this many bytes (64 KiB) are parsed and judged in two turns of the event loop. */
 const YIELD_AFTER_BYTES = 64 * 1024
 
+/**
+ * Runs `fn` after the event loop's next poll phase (where waiting I/O is read): two
+ * `setImmediate`s, since the first check phase follows the current poll phase at once.
+ */
+function nextTurn(fn: () => void): void {
+  setImmediate(() => setImmediate(fn))
+}
+
 const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
@@ -123,8 +131,7 @@ const admission =
         const started = process.hrtime.bigint()
         // a large body was just parsed (tens of ms): let waiting I/O (probes, other reviews,
         // SIGTERM) run before judging it, so that the two holds of the event loop do not add up
-        // (two turns: the first check phase comes right after the poll phase that parsed; the second after the next poll)
-        if (Number(req.headers['content-length'] ?? 0) > YIELD_AFTER_BYTES) await new Promise((r) => setImmediate(() => setImmediate(r)))
+        if (Number(req.headers['content-length'] ?? 0) > YIELD_AFTER_BYTES) await new Promise<void>((r) => nextTurn(r))
         const review = req.body
         const r = review.request
         let outcome: Outcome
@@ -346,11 +353,12 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
     if (err instanceof TooLargeToJudge) {
       // answered as a review when its envelope could be read: kubectl shows why, per failurePolicy
       const r = rec(rec(err.envelope).request)
-      if (typeof r.uid === 'string' && (req.url === '/validate' || req.url === '/mutate')) {
-        const kind = str(rec(r.kind).kind) ?? 'object'
-        const what = shorten(`${kind} ${str(r.namespace) ? `${str(r.namespace)}/` : ''}${str(r.name) ?? ''}`)
-        const outcome = tooLargeToJudge(opts.deps, what, err.message.replace(/^the AdmissionReview/, 'its review').replace(/: too large to judge$/, ''))
-        opts.metrics.countRequest(kind, kind, str(r.operation) ?? '', outcome.decision, r.dryRun === true, req.url)
+      const path = req.routeOptions.url
+      if (typeof r.uid === 'string' && (path === '/validate' || path === '/mutate')) {
+        const what = describeReviewed(r)
+        const outcome = tooLargeToJudge(opts.deps, what, err.why)
+        const gvk = rec(r.kind)
+        opts.metrics.countRequest(str(gvk.kind) ?? '', kindKey(str(gvk.group) ?? '', str(gvk.kind) ?? ''), str(r.operation) ?? '', outcome.decision, r.dryRun === true, path)
         req.log.warn({ uid: shorten(r.uid, 256), object: what, problem: err.message }, 'review too large to judge')
         return reply.code(200).send(outcome.response.toReview(shorten(r.uid, 256)))
       }
@@ -387,7 +395,7 @@ export async function buildServer(opts: ServerOptions): Promise<WebhookApp> {
     }
     // several large bodies that complete in one turn are parsed in turns of their own, with I/O
     // (probes, small reviews) in between, not back to back
-    if ((body as Buffer).length > YIELD_AFTER_BYTES) setImmediate(() => setImmediate(parse))
+    if ((body as Buffer).length > YIELD_AFTER_BYTES) nextTurn(parse)
     else parse()
   })
   refuseUnwantedBodies(app)

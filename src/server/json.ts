@@ -115,10 +115,11 @@ export class TooLargeToJudge extends Error {
   readonly statusCode = 413
   readonly code = 'RG_TOO_LARGE_TO_JUDGE'
   constructor(
-    message: string,
+    /** what is over the limit: `it holds more than 400000 JSON values and separators` */
+    readonly why: string,
     readonly envelope: unknown,
   ) {
-    super(message)
+    super(`the AdmissionReview: ${why}: too large to judge`)
   }
 }
 
@@ -130,8 +131,8 @@ export class TooLargeToJudge extends Error {
 export function parseBoundedJson(buf: Buffer, maxValues = MAX_JSON_VALUES, maxDepth = MAX_JSON_DEPTH): unknown {
   const scan = scanJson(buf)
   if (scan.values > maxValues || scan.depth > maxDepth) {
-    const what = scan.values > maxValues ? `more than ${maxValues} JSON values and separators` : `JSON nested deeper than ${maxDepth} levels`
-    throw new TooLargeToJudge(`the AdmissionReview holds ${what}: too large to judge`, envelopeOf(buf, scan.cuts))
+    const why = scan.values > maxValues ? `it holds more than ${maxValues} JSON values and separators` : `it holds JSON nested deeper than ${maxDepth} levels`
+    throw new TooLargeToJudge(why, envelopeOf(buf, scan.cuts))
   }
   try {
     return JSON.parse(buf.toString('utf8'))

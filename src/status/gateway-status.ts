@@ -59,8 +59,6 @@ const CORE_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'])
 const BY_HOSTNAME = new Set(['HTTP', 'HTTPS', 'TLS'])
 /** protocols that select a listener by SNI */
 const BY_SNI = new Set(['HTTPS', 'TLS'])
-/** protocols whose route kinds `listenerKinds` knows */
-const KNOWN_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP'])
 /** listeners of one Gateway compared pairwise at most (the CRD allows 64) */
 const MAX_LISTENERS = 64
 /** Gateways sharing an address judged together at most (beyond: not compared) */
@@ -206,7 +204,7 @@ function resolveListenerRefs(subject: K8sObject, ns: string, l: ListenerView, vi
     return { condition: { type: 'ResolvedRefs', status: 'False', reason } as Condition, caInvalid }
   }
   // the same answer attachment reads (model/gatewayapi.ts listenerKinds); other protocols are judged elsewhere
-  if (KNOWN_PROTOCOLS.has(l.protocol)) {
+  if (CORE_PROTOCOLS.has(l.protocol)) {
     const bad = listenerKinds(raw).invalid[0]
     const mode = l.protocol === 'TLS' ? ` (${str(rec(raw.tls).mode) ?? 'Passthrough'})` : ''
     if (bad) return fail('InvalidRouteKinds', `${bad.group}/${bad.kind} on a ${l.protocol}${mode} listener`, `${path}.allowedRoutes.kinds[${bad.index}]`)

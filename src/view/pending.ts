@@ -91,6 +91,9 @@ export interface PendingOptions {
  */
 export class PendingWrites {
   private readonly entries = new Map<string, Entry>()
+  /** keys of the entries by namespace and by requesting user, each in admission order (for the per-namespace and per-user caps) */
+  private readonly byNamespace = new Map<string, Set<string>>()
+  private readonly byUser = new Map<string, Set<string>>()
   private readonly ttlMs: number
   private readonly max: number
   private readonly now: () => number
@@ -144,6 +147,8 @@ export class PendingWrites {
     if (previous) this.drop(k, previous)
     const now = this.now()
     this.entries.set(k, { obj, base, operation: previous?.operation ?? operation, expires: now + this.ttlMs, user })
+    add(this.byNamespace, nsOf(obj), k)
+    add(this.byUser, user, k)
     HELD.set(obj, now)
     this.view.upsert(obj)
     while (this.entries.size > this.max) {
@@ -151,20 +156,15 @@ export class PendingWrites {
       this.expire(oldest, e)
     }
     // one namespace, or one requesting user, holds a bounded share: its oldest entry goes first
-    const ns = nsOf(obj)
-    this.capBy((e) => nsOf(e.obj) === ns, this.opts.maxPerNamespace ?? MAX_PENDING_PER_NAMESPACE)
-    this.capBy((e) => e.user === user, this.opts.maxPerUser ?? MAX_PENDING_PER_USER)
+    this.capBy(this.byNamespace.get(nsOf(obj)), this.opts.maxPerNamespace ?? MAX_PENDING_PER_NAMESPACE)
+    this.capBy(this.byUser.get(user), this.opts.maxPerUser ?? MAX_PENDING_PER_USER)
   }
 
-  /** Expires the oldest entries that `same` selects until at most `max` are left. */
-  private capBy(same: (e: Entry) => boolean, max: number): void {
-    let n = 0
-    for (const e of this.entries.values()) if (same(e)) n++
-    for (const [k, e] of this.entries) {
-      if (n <= max) break
-      if (!same(e)) continue
-      this.expire(k, e)
-      n--
+  /** Expires the oldest entries of `keys` (one namespace's or user's, in admission order) until at most `max` are left. */
+  private capBy(keys: Set<string> | undefined, max: number): void {
+    while (keys && keys.size > max) {
+      const k = keys.values().next().value!
+      this.expire(k, this.entries.get(k)!)
     }
   }
 
@@ -228,6 +228,8 @@ export class PendingWrites {
   /** Forgets an entry (the view is left as it is). */
   private drop(k: string, e: Entry): void {
     this.entries.delete(k)
+    remove(this.byNamespace, nsOf(e.obj), k)
+    remove(this.byUser, e.user, k)
     HELD.delete(e.obj)
   }
 
@@ -246,4 +248,15 @@ function keyOf(obj: K8sObject): string | undefined {
   const kind = kindKeyOf(obj)
   const name = nameOf(obj)
   return kind === undefined || !name ? undefined : lengthPrefixed([kind, nsOf(obj), name])
+}
+
+function add(index: Map<string, Set<string>>, by: string, k: string): void {
+  let keys = index.get(by)
+  if (!keys) index.set(by, (keys = new Set()))
+  keys.add(k)
+}
+
+function remove(index: Map<string, Set<string>>, by: string, k: string): void {
+  const keys = index.get(by)
+  if (keys?.delete(k) && keys.size === 0) index.delete(by)
 }

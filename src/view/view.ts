@@ -183,6 +183,16 @@ export function routeMatchKey(kind: KindKey, p: ParentRef, hostnameOrRouteNs: st
   return lengthPrefixed([kind, p.kind, p.namespace, p.name, hostnameOrRouteNs, sig])
 }
 
+/**
+ * The buckets a route's matches fall in under one parentRef (`routeMatchKey`'s third part): a
+ * Gateway parent's declared hostnames (`''` for none), a Service parent's route namespace
+ * (GEP-1294: producer and consumer routes never merge); none for any other parent.
+ */
+export function routeMatchScopes(parent: ParentRef, r: { hostnames: readonly string[]; namespace: string }): readonly string[] {
+  if (isGatewayParent(parent)) return r.hostnames.length ? r.hostnames : ['']
+  return isServiceParent(parent) ? [r.namespace] : []
+}
+
 /** The store behind every driver. Not safe for concurrent mutation (Node is single-threaded). */
 export class ClusterView implements View {
   /** Objects by kind, namespace and name: a lookup hashes the strings it is given, builds no key. */
@@ -514,10 +524,9 @@ export class ClusterView implements View {
       case KIND.GRPCRoute: {
         const r = add ? route.keep(obj) : route(obj)
         for (const parent of r.parentRefs) {
+          const scopes = routeMatchScopes(parent, r)
+          if (!scopes.length) continue
           const gatewayParent = isGatewayParent(parent)
-          if (!gatewayParent && !isServiceParent(parent)) continue
-          // Gateway parents: by declared hostname ('' for none). Service parents: by route namespace.
-          const scopes = gatewayParent ? (r.hostnames.length ? r.hostnames : ['']) : [r.namespace]
           for (const h of scopes) {
             for (const match of r.matches) {
               const key = routeMatchKey(kind, parent, h, match.sig)
