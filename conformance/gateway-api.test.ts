@@ -10,7 +10,7 @@ import t from 'tap'
 import { analyzeObjects } from '../src/analyze/analyze.js'
 import { loadObjects } from '../src/analyze/load.js'
 import { KIND, type K8sObject } from '../src/model/object.js'
-import { predictRouteStatus } from '../src/rules/route-status.js'
+import { predictRouteStatus } from '../src/status/route-status.js'
 import { predictGatewayStatus } from '../src/status/gateway-status.js'
 
 const CORPUS = join(process.env.SHARED_DIR ?? '../shared', 'conformance/gateway-api')

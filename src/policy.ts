@@ -2,7 +2,7 @@
  * Policy: what each finding does at admission. Per rule `deny | warn | off`; defaults by level
  * (error → deny, warning → warn, info → off). Exempt namespaces get no findings at all.
  */
-import { CATALOGUE, type Code, type Severity } from './rules/messages.js'
+import { CATALOGUE, type Code, type Severity } from './rules/catalogue.js'
 import type { Finding, Rule } from './rules/types.js'
 import type { K8sObject } from './model/object.js'
 import { selects } from './model/istio.js'

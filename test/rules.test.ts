@@ -211,7 +211,7 @@ t.test('admission mode: the object under review is the newest, so an older one i
 })
 
 t.test('predicted conditions per parentRef carry the Gateway API reasons', async (t) => {
-  const { predictRouteStatus } = await import('../src/rules/route-status.js')
+  const { predictRouteStatus } = await import('../src/status/route-status.js')
   const { view } = analyzeObjects(loadObjects([`${F}/route-status.yaml`]).objects, { rules: [] })
   const cond = (ns: string, name: string) => predictRouteStatus(view.get(KIND.HTTPRoute, ns, name)!, view).parents.map((p) => `${p.parentRef.name}${p.parentRef.port ? `:${p.parentRef.port}` : ''} ${p.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' ')}`)
   t.same(cond('apps', 'ok'), ['gw Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'])
@@ -223,7 +223,7 @@ t.test('predicted conditions per parentRef carry the Gateway API reasons', async
   ])
   t.same(cond('apps', 'bad-method'), ['gw Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'])
   // in an evaluation, route status starts from the attachments the conflict rules computed
-  const { subjectAttachments } = await import('../src/rules/attachment.js')
+  const { subjectAttachments } = await import('../src/status/attachment.js')
   for (const r of view.all()) {
     if (kindKeyOf(r) !== KIND.HTTPRoute) continue
     const ctx: CheckContext = { view, implementation: undefined as never, mesh: DEFAULT_MESH, olderThanSubject: () => true, pass: (f) => f(r, ctx) }

@@ -3,7 +3,7 @@
  * `denied()`, `patched()`, `errored()`, then add `.withWarnings()` / `.withAuditAnnotations()`.
  * `toReview(uid)` gives the `admission.k8s.io/v1` AdmissionReview the API server expects.
  */
-import { shorten } from '../rules/messages.js'
+import { shorten } from '../model/text.js'
 import { ADMISSION_API_VERSION } from './review.js'
 
 /**

@@ -4,7 +4,7 @@
  * cannot read is answered per the failure policy rather than rejected as a bad envelope).
  */
 import { type K8sObject, kindKey } from '../model/object.js'
-import { shorten } from '../rules/messages.js'
+import { shorten } from '../model/text.js'
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1'
 

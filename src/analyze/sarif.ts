@@ -8,7 +8,7 @@
  */
 import { relative } from 'node:path'
 import type { Log, ReportingDescriptor, Result } from 'sarif'
-import { CATALOGUE, type Code, type Severity } from '../rules/messages.js'
+import { CATALOGUE, type Code, type Severity } from '../rules/catalogue.js'
 import { describeRef } from '../model/object.js'
 import type { SourcedFinding } from './analyze.js'
 

@@ -11,7 +11,7 @@
  * Each is one ERROR log line when it starts (and an INFO line when it ends), `routeguard_audit_up
  * 0`, and the reason in /readyz's body (readiness itself does not change: admission is unaffected).
  */
-import { shorten } from '../rules/messages.js'
+import { shorten } from '../model/text.js'
 import * as k8s from '@kubernetes/client-node'
 import { Gauge } from 'prom-client'
 import type { Metrics } from '../server/metrics.js'

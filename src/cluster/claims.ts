@@ -37,7 +37,7 @@ import { idOf, type K8sObject, KIND, kindKeyOf, lengthPrefixed, nameOf, nsOf } f
 import { forEachGatewayMatch, gatewayMatchKey, virtualService, vsFQDNs } from '../model/istio.js'
 import { isGatewayParent, route } from '../model/gatewayapi.js'
 import { routeMatchKey, routeMatchScopes } from '../view/view.js'
-import { shorten } from '../rules/messages.js'
+import { shorten } from '../model/text.js'
 import { apiError, apiStatus, requestJSON } from './client.js'
 
 /** Keys one object may claim; one with more claims none (one API request per key). */

@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { parse } from 'yaml'
-import { CATALOGUE } from '../rules/messages.js'
+import { CATALOGUE } from '../rules/catalogue.js'
 import type { Policy } from '../policy.js'
 
 export interface Config {

@@ -4,6 +4,7 @@
  * Sources: Gateway API v1.6 `apis/v1` (HTTPRoute, GRPCRoute, Gateway, ParentReference defaults),
  * the HTTPRoute match precedence rules (HTTPRouteRule docs) and GEP-1294 (Service parents, GAMMA).
  */
+import { joinFields } from './text.js'
 import { arr, type Facts, factsOf, type K8sObject, KIND, kindKeyOf, lengthPrefixed, nameOf, nsOf, num, rec, str, strs } from './object.js'
 import { hostsMatch, moreSpecific } from './hosts.js'
 
@@ -168,14 +169,14 @@ export function httpMatchSig(raw: unknown): string {
 
 export function httpMatchText(raw: unknown): string {
   const p = httpMatchParts(raw)
-  return [
-    `${p.type} ${p.value}`,
-    p.method ? `method ${p.method}` : '',
-    ...p.headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
-    ...p.query.map(([n, t, v]) => `query ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
-  ]
-    .filter(Boolean)
-    .join(', ')
+  return joinFields(
+    [
+      `${p.type} ${p.value}`,
+      p.method ? `method ${p.method}` : '',
+      ...p.headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+      ...p.query.map(([n, t, v]) => `query ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
+    ].filter(Boolean),
+  )
 }
 
 /** GRPCRoute match identity: method (type defaults to Exact; service, method) and headers. */
@@ -194,10 +195,10 @@ export function grpcMatchSig(raw: unknown): string {
 
 export function grpcMatchText(raw: unknown): string {
   const p = grpcMatchParts(raw)
-  return [
+  return joinFields([
     p.service || p.name ? `${p.type} ${p.service || '*'}/${p.name || '*'}` : 'any method',
     ...p.headers.map(([n, t, v]) => `header ${n} ${t === 'Exact' ? '=' : '~'} ${v}`),
-  ].join(', ')
+  ])
 }
 
 function firstByName(entries: unknown[], foldCase: boolean): [string, string, string][] {

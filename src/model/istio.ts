@@ -5,6 +5,7 @@
  * Semantics follow Istio's analyzers: `analyzers/util/exportto.go`, `util/hosts.go`,
  * `virtualservice/conflictingmeshgatewayhosts.go`, `gateway/conflictinggateway.go`.
  */
+import { joinFields } from './text.js'
 import { arr, canonicalJSON, type Facts, factsOf, type K8sObject, lengthPrefixed, nameOf, nsOf, num, rec, str, stringMap, strs } from './object.js'
 import { toFQDN } from './hosts.js'
 
@@ -206,7 +207,7 @@ export function describeHttpMatch(match: unknown): string {
     }
   }
   if (num(m.port) !== undefined) parts.push(`port ${m.port}`)
-  return parts.length ? parts.join(', ') : 'any request'
+  return parts.length ? joinFields(parts) : 'any request'
 }
 
 export interface IstioGatewayServer {

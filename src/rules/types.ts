@@ -5,7 +5,7 @@
  */
 import type { K8sObject, KindKey, ObjectRef } from '../model/object.js'
 import type { View } from '../view/view.js'
-import { CATALOGUE, type Code, type Severity } from './messages.js'
+import { CATALOGUE, type Code, type Severity } from './catalogue.js'
 
 export interface Finding {
   code: Code

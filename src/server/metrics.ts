@@ -18,7 +18,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { KIND, lengthPrefixed } from '../model/object.js'
-import { isCode } from '../rules/messages.js'
+import { isCode } from '../rules/catalogue.js'
 
 const KNOWN_KIND_KEYS: ReadonlySet<string> = new Set(Object.values(KIND))
 const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT'])

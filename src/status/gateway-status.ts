@@ -2,7 +2,7 @@
  * Predicted Gateway API Gateway status: the `Accepted`, `Programmed` and per-listener
  * `Accepted`, `Conflicted`, `ResolvedRefs`, `Programmed` conditions a conformant controller would
  * set, and the findings that report them (RG0209–RG0211). A model of a controller's behaviour;
- * the rules in `rules/gateway-listeners.ts` report on it.
+ * the rules in `rules/gateway-api/listeners.ts` report on it.
  *
  * Sources (Gateway API v1.6.1, `apis/v1/gateway_types.go` and the CRD's field docs):
  * - **Distinct listeners** (`Gateway.spec.listeners`): listeners that share a protocol must differ

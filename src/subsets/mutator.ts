@@ -19,7 +19,8 @@ import type { AdmissionRequest } from '../admission/review.js'
 import type { HandlerDeps, Mutator } from '../admission/handler.js'
 import { describeRef, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, rec, refOf } from '../model/object.js'
 import { isRouteKind } from '../model/gatewayapi.js'
-import { formatMessage, shorten } from '../rules/messages.js'
+import { shorten } from '../model/text.js'
+import { notWritten, wouldGenerate } from '../rules/subsets/generated-services.js'
 import { GENERATED_ANNOTATION, isManaged, missingForRoute, serviceBackendNames, type SubsetService, wantedForDestinationRule } from './subsets.js'
 import { apiError } from '../cluster/client.js'
 import type { ServiceWriter } from './writer.js'
@@ -49,18 +50,18 @@ export function subsetServiceMutator(writer: ServiceWriter | undefined): Mutator
         destinationRule: `${nsOf(w.destinationRule)}/${nameOf(w.destinationRule)}`,
       }
       if (w.refused !== undefined) {
-        warnings.push(formatMessage('RG0404', { service: id, error: w.refused }, subject))
+        warnings.push(notWritten(subject, id, w.refused))
         continue
       }
       if (req.dryRun || !writer) {
-        warnings.push(formatMessage('RG0403', { ...args, verb: 'would generate', detail: req.dryRun ? ' (dryRun)' : ' (standalone: nothing written)' }, subject))
+        warnings.push(wouldGenerate(subject, args, req.dryRun ? 'dryRun' : 'standalone'))
         continue
       }
       try {
         await writer.apply(w.service)
         generated.push(id)
       } catch (e) {
-        warnings.push(formatMessage('RG0404', { service: id, error: `${apiError(e)}; will retry` }, subject))
+        warnings.push(notWritten(subject, id, apiError(e), true))
       }
     }
     if (!isRouteKind(kind) || req.dryRun) return { object, warnings }

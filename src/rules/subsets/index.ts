@@ -1,0 +1,9 @@
+/**
+ * Subsets (RG04xx): DestinationRule subsets and the per-subset Services routeguard generates.
+ * RG0403 and RG0404 are /mutate's warnings (`generated-services.ts`), not view rules.
+ */
+import type { Rule } from '../types.js'
+import { rg0402 } from './subset-service-name-taken.js'
+import { rg0405 } from './subset-without-labels.js'
+
+export const SUBSET_RULES: readonly Rule[] = [rg0402, rg0405]
