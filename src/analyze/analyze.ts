@@ -5,7 +5,7 @@
 import { evaluate } from '../engine.js'
 import { describeRef, idOf, kindKeyOf } from '../model/object.js'
 import { RULES } from '../rules/index.js'
-import type { Severity } from '../rules/messages.js'
+import type { Severity } from '../rules/catalogue.js'
 import type { Finding, Implementation, MeshFacts, Rule } from '../rules/types.js'
 import { ClusterView } from '../view/view.js'
 import type { LoadedObject, Source } from './load.js'

@@ -1,11 +1,12 @@
 /**
  * Reads Kubernetes objects from YAML or JSON files and folders: multi-document YAML, `List`
  * kinds (`v1/List`, `*List`), each object with the file and line where it starts. A broken
- * document is reported with its file:line and the other documents are still read.
+ * document is reported with its file:line and the other documents are still read. YAML is read
+ * once, with `yaml` (YAML 1.2 core schema; `%YAML 1.1` documents as 1.1): each object keeps its
+ * node, so the line of any field a finding names is found without parsing again (`lines.ts`).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
-import jsyaml from 'js-yaml'
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml'
 import { idOf, type K8sObject } from '../model/object.js'
 
@@ -18,6 +19,14 @@ export interface Source {
 export interface LoadedObject {
   object: K8sObject
   source: Source
+  /** the object's YAML node and its file's line index (YAML input only): field lines, `lines.ts` */
+  yaml?: YamlNode
+}
+
+/** Where an object's fields are in its file: its mapping node (with ranges) and the file's line index. */
+export interface YamlNode {
+  node: Node
+  lc: LineCounter
 }
 
 export interface LoadProblem {
@@ -64,86 +73,14 @@ export function parseObjects(text: string, file: string): LoadResult {
     }
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) return fromJSON(value as K8sObject, file)
   }
-  return parseFast(text, file) ?? parseExact(text, file)
-}
-
-const READ_DIFFERENTLY = /[-+]\.\d|0b[01]|!!|^%YAML/m
-
-/** The parts of js-yaml's parser state its listener sees that the typings leave out. */
-interface ParserState extends jsyaml.State {
-  /** nesting of the node being read: 1 for a document's root */
-  depth?: number
-  /** the anchor (`&name`) of the node just read, or null */
-  anchor?: string | null
+  return parseYaml(text, file)
 }
 
 /**
- * The fast path, with js-yaml (YAML 1.2 core schema, duplicate keys: the last one wins, as in
- * `parseExact`): about ten times faster than `yaml` on manifests, which is most of `analyze`'s
- * time. It takes only plain files; it returns undefined, and `parseExact` reads the file, when:
- * - js-yaml cannot read it (`parseExact` says where, in `yaml`'s words);
- * - a node has an anchor (aliases are expanded under `yaml`'s alias limit only);
- * - the documents (or a List's items) and their first lines do not pair up;
- * - the text holds something the two read differently: `-.5` and `+.5` (js-yaml: strings,
- *   `yaml` and YAML 1.2: numbers), `0b101` (js-yaml: 5, YAML 1.2 core: a string), an explicit
- *   `!!` tag (`!!float 1`: js-yaml 1, `yaml` "1"), a `%YAML` directive (`yaml` honours 1.1,
- *   js-yaml does not). The check is on the raw text, so a quoted or commented one also sends
- *   the file to `parseExact`.
- * Tests hold the two paths to the same objects and lines on every manifest in ../shared
- * (conformance) and on scalar spellings (npm test).
+ * Parses YAML text with `yaml`: error positions, List item lines, an alias limit (100 aliases per
+ * document), duplicate keys read as the last one (as `kubectl` does). Never throws.
  */
-export function parseFast(text: string, file: string): LoadResult | undefined {
-  if (READ_DIFFERENTLY.test(text)) return undefined
-  const docs: unknown[] = []
-  const lines: number[] = []
-  // first lines of the entries of each sequence one level down a document (a List's items)
-  const entryLines = new Map<unknown, number[]>()
-  let entries: number[] = []
-  let anchored = false
-  const listener = (event: jsyaml.EventType, state: ParserState) => {
-    if (event === 'open') {
-      if (state.depth === 1) lines.push(state.line + 1)
-      else if (state.depth === 2) entries = []
-      else if (state.depth === 3) entries.push(state.line + 1)
-    } else {
-      if (state.anchor !== null) anchored = true
-      if (state.depth === 2 && Array.isArray(state.result)) entryLines.set(state.result, entries)
-    }
-  }
-  try {
-    jsyaml.loadAll(text, (doc) => docs.push(doc), { schema: jsyaml.CORE_SCHEMA, json: true, listener, filename: file })
-  } catch {
-    return undefined
-  }
-  if (anchored || lines.length !== docs.length) return undefined
-  const objects: LoadedObject[] = []
-  const problems: LoadProblem[] = []
-  for (let i = 0; i < docs.length; i++) {
-    const value = docs[i]
-    if (value === null || value === undefined) continue // an empty document
-    const line = lines[i]!
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      problems.push({ source: { file, line }, message: 'document is not a Kubernetes object (a mapping)' })
-      continue
-    }
-    const obj = value as K8sObject
-    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
-      const itemLines = entryLines.get(obj.items)
-      if (itemLines?.length !== obj.items.length) return undefined
-      obj.items.forEach((item: unknown, k: number) => {
-        const source = { file, line: itemLines[k]! }
-        if (item !== null && typeof item === 'object' && !Array.isArray(item)) objects.push({ object: item as K8sObject, source })
-        else problems.push({ source, message: 'List item is not a Kubernetes object' })
-      })
-      continue
-    }
-    objects.push({ object: obj, source: { file, line } })
-  }
-  return { objects, problems }
-}
-
-/** The exact path, with `yaml`: error positions, List item lines, an alias limit. */
-export function parseExact(text: string, file: string): LoadResult {
+export function parseYaml(text: string, file: string): LoadResult {
   const lc = new LineCounter()
   const objects: LoadedObject[] = []
   const problems: LoadProblem[] = []
@@ -179,12 +116,12 @@ export function parseExact(text: string, file: string): LoadResult {
       obj.items.forEach((item: unknown, i: number) => {
         const node = isSeq(itemsNode) ? (itemsNode.items[i] as Node | undefined) : undefined
         const itemLine = node?.range ? lc.linePos(node.range[0]).line : line
-        if (item !== null && typeof item === 'object' && !Array.isArray(item)) objects.push({ object: item as K8sObject, source: { file, line: itemLine } })
+        if (item !== null && typeof item === 'object' && !Array.isArray(item)) objects.push({ object: item as K8sObject, source: { file, line: itemLine }, ...(isMap(node) ? { yaml: { node, lc } } : {}) })
         else problems.push({ source: { file, line: itemLine }, message: 'List item is not a Kubernetes object' })
       })
       continue
     }
-    objects.push({ object: obj, source: { file, line } })
+    objects.push({ object: obj, source: { file, line }, yaml: { node: contents, lc } })
   }
   return { objects, problems }
 }
