@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
-import { freePort, get, post, review, tempDir, tlsAgent, virtualService } from './helpers.js'
+import { freePort, get, post, review, runCli, tempDir, tlsAgent, virtualService } from './helpers.js'
 
 const CLI = 'dist/cli.js'
 
@@ -52,7 +52,7 @@ t.test('serve: fresh directory, dev certs generated, /readyz 200 within 10 s, IS
 
 t.test('serve refuses a missing certificate with a clear error that says how to make one', async (t) => {
   const dir = tempDir(t)
-  const r = cli(['serve', '--port', '0'], dir)
+  const r = await runCli(['serve', '--port', '0'], { cwd: dir })
   t.equal(r.code, 2)
   t.match(r.stderr, /cannot start: .*certs\/tls\.crt not found: make a serving certificate with `routeguard certs --out certs`/)
   t.match(r.stderr, /--generate-certs/)
@@ -60,12 +60,12 @@ t.test('serve refuses a missing certificate with a clear error that says how to 
 
 t.test('serve: a --state file that cannot be read is an error, not an empty view', async (t) => {
   const dir = tempDir(t)
-  t.equal(cli(['certs', '--out', 'certs'], dir).code, 0)
-  const r = cli(['serve', '--port', '0', '--state', 'no-such-state.yaml'], dir)
+  t.equal((await runCli(['certs', '--out', 'certs'], { cwd: dir })).code, 0)
+  const r = await runCli(['serve', '--port', '0', '--state', 'no-such-state.yaml'], { cwd: dir })
   t.equal(r.code, 2)
   t.match(r.stderr, /cannot start: --state: no-such-state\.yaml: cannot read: ENOENT/)
   writeFileSync(join(dir, 'broken.yaml'), 'kind: VirtualService\nmetadata: {name: a\n')
-  const b = cli(['serve', '--port', '0', '--state', 'broken.yaml'], dir)
+  const b = await runCli(['serve', '--port', '0', '--state', 'broken.yaml'], { cwd: dir })
   t.equal(b.code, 2, 'a document that does not parse too')
   t.match(b.stderr, /--state: broken\.yaml:\d+: /)
 })
@@ -91,7 +91,7 @@ t.test('serve inside a Pod without a service-account token: exits with the reaso
 
 t.test('certs: writes ca.crt, tls.crt, tls.key (0600); --ca-bundle; --patch-manifests', async (t) => {
   const dir = tempDir(t)
-  const r = cli(['certs', '--out', join(dir, 'c'), '--service', 'rg', '--namespace', 'ops'], dir)
+  const r = await runCli(['certs', '--out', join(dir, 'c'), '--service', 'rg', '--namespace', 'ops'])
   t.equal(r.code, 0, r.stderr)
   for (const f of ['ca.crt', 'tls.crt', 'tls.key']) t.ok(existsSync(join(dir, 'c', f)), f)
   t.equal(statSync(join(dir, 'c/tls.key')).mode & 0o777, 0o600)
@@ -104,11 +104,11 @@ t.test('certs: writes ca.crt, tls.crt, tls.key (0600); --ca-bundle; --patch-mani
   t.ok(Date.parse(ca.validTo) - Date.now() > 9 * 365 * 86_400_000, 'CA valid ~10 years')
   const days = (Date.parse(leaf.validTo) - Date.now()) / 86_400_000
   t.ok(days > 360 && days < 370, 'serving cert valid 1 year')
-  t.equal(cli(['certs', '--out', join(dir, 'c')], dir).code, 2, 'no silent overwrite')
-  const bundle = cli(['certs', '--out', join(dir, 'c'), '--ca-bundle'], dir)
+  t.equal((await runCli(['certs', '--out', join(dir, 'c')])).code, 2, 'no silent overwrite')
+  const bundle = await runCli(['certs', '--out', join(dir, 'c'), '--ca-bundle'])
   t.equal(bundle.stdout.trim(), readFileSync(join(dir, 'c/ca.crt')).toString('base64'))
   copyFileSync('manifests/base/webhooks.yaml', join(dir, 'webhooks.yaml'))
-  const p = cli(['certs', '--out', join(dir, 'c'), '--patch-manifests', join(dir, 'webhooks.yaml')], dir)
+  const p = await runCli(['certs', '--out', join(dir, 'c'), '--patch-manifests', join(dir, 'webhooks.yaml')])
   t.equal(p.code, 0, p.stderr)
   const docs = parseAllDocuments(readFileSync(join(dir, 'webhooks.yaml'), 'utf8')).map((d) => d.toJS())
   t.equal(docs.length, 2)
@@ -126,45 +126,45 @@ t.test('analyze: text with file:line, exit 1 on errors, 0 when clean', async (t)
 
 t.test('analyze as istioctl users know it: --suppress, thresholds, RG0302 hidden, -o yaml, stdin, --version, empty input', async (t) => {
   const f = 'test/fixtures/rules/ist0109.yaml'
-  const base = cli(['analyze', f])
+  const base = (await runCli(['analyze', f]))
   t.equal(base.code, 1)
   t.match(base.stdout, /Error \[IST0109\] \(VirtualService default\/reviews /)
   t.match(base.stderr, /finding\(s\) in \d+ object\(s\): \d+ error\(s\), \d+ warning\(s\), \d+ info/, 'a summary line by level')
   t.notMatch(base.stdout, /RG0302/, 'RG0302 is hidden by default')
-  t.match(cli(['analyze', '--migration', f]).stdout, /Info \[RG0302\]/, '--migration shows it')
-  t.match(cli(['analyze', '--output-threshold', 'Info', f]).stdout, /Info \[RG0302\]/, 'so does --output-threshold Info')
+  t.match((await runCli(['analyze', '--migration', f])).stdout, /Info \[RG0302\]/, '--migration shows it')
+  t.match((await runCli(['analyze', '--output-threshold', 'Info', f])).stdout, /Info \[RG0302\]/, 'so does --output-threshold Info')
 
-  const all = cli(['analyze', '--suppress', 'IST0109', f])
+  const all = (await runCli(['analyze', '--suppress', 'IST0109', f]))
   t.notMatch(all.stdout, /IST0109/, '--suppress CODE: everywhere')
-  const one = cli(['analyze', '--suppress', 'IST0109=VirtualService reviews.default', f])
+  const one = (await runCli(['analyze', '--suppress', 'IST0109=VirtualService reviews.default', f]))
   t.notMatch(one.stdout, /\[IST0109\] \(VirtualService default\/reviews /, "istioctl's Kind name.namespace")
   t.match(one.stdout, /\[IST0109\] \(VirtualService other\/reviews-fqdn /, 'others still reported')
-  t.notMatch(cli(['analyze', '-S', 'IST0109=VirtualService */*', f]).stdout, /IST0109/, 'Kind namespace/name with wildcards')
-  t.equal(cli(['analyze', '--suppress', 'IST0109=VirtualService', f]).code, 2, 'a resource without a name is a usage error')
+  t.notMatch((await runCli(['analyze', '-S', 'IST0109=VirtualService */*', f])).stdout, /IST0109/, 'Kind namespace/name with wildcards')
+  t.equal((await runCli(['analyze', '--suppress', 'IST0109=VirtualService', f])).code, 2, 'a resource without a name is a usage error')
 
-  t.equal(cli(['analyze', '--rules', 'IST0109', '--failure-threshold', 'Error', '--suppress', 'IST0109', f]).code, 0, 'no error left: exit 0')
-  t.equal(cli(['analyze', '--failure-threshold', 'Warning', 'test/fixtures/rules/rg0104.yaml']).code, 1, 'a warning fails at --failure-threshold Warning')
-  const quiet = cli(['analyze', '--output-threshold', 'Error', 'test/fixtures/rules/istio-tls-serviceentry.yaml'])
+  t.equal((await runCli(['analyze', '--rules', 'IST0109', '--failure-threshold', 'Error', '--suppress', 'IST0109', f])).code, 0, 'no error left: exit 0')
+  t.equal((await runCli(['analyze', '--failure-threshold', 'Warning', 'test/fixtures/rules/rg0104.yaml'])).code, 1, 'a warning fails at --failure-threshold Warning')
+  const quiet = (await runCli(['analyze', '--output-threshold', 'Error', 'test/fixtures/rules/istio-tls-serviceentry.yaml']))
   t.equal(quiet.stdout, '', 'warnings below --output-threshold Error are not printed')
 
-  const yaml = cli(['analyze', '-o', 'yaml', f])
+  const yaml = (await runCli(['analyze', '-o', 'yaml', f]))
   const doc = parseAllDocuments(yaml.stdout)[0]!.toJS()
   t.ok(doc.findings.some((x: any) => x.code === 'IST0109'), '-o yaml')
 
-  const stdin = spawnSync(process.execPath, [join(process.cwd(), CLI), 'analyze', '-'], { encoding: 'utf8', input: readFileSync(f, 'utf8'), timeout: 60_000 })
-  t.equal(stdin.status, 1, '- reads standard input')
+  const stdin = await runCli(['analyze', '-'], { stdin: readFileSync(f, 'utf8') })
+  t.equal(stdin.code, 1, '- reads standard input')
   t.match(stdin.stdout, /Error \[IST0109\] \(VirtualService default\/reviews <stdin>:6\)/)
 
-  t.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/, '--version')
+  t.match((await runCli(['--version'])).stdout, /^\d+\.\d+\.\d+/, '--version')
 
   const dir = tempDir(t)
-  const empty = cli(['analyze', dir])
+  const empty = (await runCli(['analyze', dir]))
   t.equal(empty.code, 2, 'an empty folder is an error, not a green run')
   t.match(empty.stderr, /no Kubernetes objects in/)
   writeFileSync(join(dir, 'notes.txt'), 'hello')
-  t.equal(cli(['analyze', dir]).code, 2, 'no YAML files: an error')
+  t.equal((await runCli(['analyze', dir])).code, 2, 'no YAML files: an error')
   writeFileSync(join(dir, 'SHOUTING.YAML'), readFileSync(f, 'utf8'))
-  t.equal(cli(['analyze', dir]).code, 1, 'an upper-case .YAML is read')
+  t.equal((await runCli(['analyze', dir])).code, 1, 'an upper-case .YAML is read')
 })
 
 t.test('analyze: the line of the field, not of the document; List items at their own line', async (t) => {
@@ -194,13 +194,13 @@ t.test('analyze: the line of the field, not of the document; List items at their
     '',
   ].join('\n')
   writeFileSync(join(dir, 'list.yaml'), text)
-  const r = cli(['analyze', '-o', 'json', join(dir, 'list.yaml')])
+  const r = (await runCli(['analyze', '-o', 'json', join(dir, 'list.yaml')]))
   const findings = JSON.parse(r.stdout).findings as { code: string; message: string; path?: string; source: { line: number } }[]
   const v9 = findings.find((f) => f.code === 'IST0101' && f.message.includes('v9'))
   t.ok(v9, 'the missing subset v9 is found')
   t.equal(v9?.path, 'spec.http[1].route[0].destination')
   t.equal(v9?.source.line, 13, 'line 13: the destination of http[1].route[0], not line 4 where the item starts')
-  const text2 = cli(['analyze', join(dir, 'list.yaml')])
+  const text2 = (await runCli(['analyze', join(dir, 'list.yaml')]))
   t.match(text2.stdout, new RegExp(`Error \\[IST0101\\] \\(VirtualService lines/ratings ${join(dir, 'list.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:13\\) .*v9`))
   const whole = findings.filter((f) => !f.path)
   for (const f of whole) t.equal(f.source.line, 4, `${f.code} without a field: the item's line`)
@@ -213,28 +213,28 @@ t.test('analyze --config: the webhook\'s policy decides levels and the exit code
     writeFileSync(join(dir, name), text)
     return join(dir, name)
   }
-  const plain = cli(['analyze', '--rules', 'IST0101', f])
+  const plain = (await runCli(['analyze', '--rules', 'IST0101', f]))
   t.equal(plain.code, 1, 'without --config: IST0101 is an Error (Istio\'s level) and fails')
-  const dflt = cli(['analyze', '--rules', 'IST0101', '--config', write('empty.yaml', 'rules: {}\n'), f])
+  const dflt = (await runCli(['analyze', '--rules', 'IST0101', '--config', write('empty.yaml', 'rules: {}\n'), f]))
   t.equal(dflt.code, 0, dflt.stderr)
   t.match(dflt.stdout, /^Warning \[IST0101\]/m, 'with the default policy IST0101 warns, as at admission')
   t.notMatch(dflt.stdout, /^Error/m)
-  const deny = cli(['analyze', '--rules', 'IST0101', '--config', write('deny.yaml', 'rules: {IST0101: deny}\n'), f])
+  const deny = (await runCli(['analyze', '--rules', 'IST0101', '--config', write('deny.yaml', 'rules: {IST0101: deny}\n'), f]))
   t.equal(deny.code, 1, 'rules: {IST0101: deny} fails CI as it denies')
-  const off = cli(['analyze', '--config', write('off.yaml', 'rules: {IST0109: off}\n'), f])
+  const off = (await runCli(['analyze', '--config', write('off.yaml', 'rules: {IST0109: off}\n'), f]))
   t.notMatch(off.stdout, /IST0109/, 'off: not shown')
-  const exempt = cli(['analyze', '--rules', 'IST0109', '--config', write('exempt.yaml', 'exemptNamespaces: [default]\n'), f])
+  const exempt = await runCli(['analyze', '--rules', 'IST0109', '--config', write('exempt.yaml', 'exemptNamespaces: [default]\n'), f])
   t.notMatch(exempt.stdout, /\(VirtualService default\//, 'exempt namespaces: nothing about their objects')
   t.match(exempt.stdout, /\(VirtualService other\/reviews-fqdn/, 'the other side is still judged')
-  const exc = cli(['analyze', '--rules', 'IST0109', '--config', write('exc.yaml', 'exceptions:\n  - name: cut-over\n    codes: [IST0109]\n    namespaces: [default, other]\n    expires: "2999-01-01T00:00:00Z"\n'), f])
+  const exc = await runCli(['analyze', '--rules', 'IST0109', '--config', write('exc.yaml', 'exceptions:\n  - name: cut-over\n    codes: [IST0109]\n    namespaces: [default, other]\n    expires: "2999-01-01T00:00:00Z"\n'), f])
   t.notMatch(exc.stdout, /^Error \[IST0109\] \(VirtualService (default|other)\//m, 'an active exception makes the deny a warning')
   t.match(exc.stdout, /^Warning \[IST0109\] \(VirtualService default\/reviews /m)
-  const expired = cli(['analyze', '--rules', 'IST0109', '--config', write('expired.yaml', 'exceptions:\n  - name: old\n    codes: [IST0109]\n    expires: "2020-01-01T00:00:00Z"\n'), f])
+  const expired = await runCli(['analyze', '--rules', 'IST0109', '--config', write('expired.yaml', 'exceptions:\n  - name: old\n    codes: [IST0109]\n    expires: "2020-01-01T00:00:00Z"\n'), f])
   t.equal(expired.code, 1, 'an expired exception lets nothing through')
-  const bad = cli(['analyze', '--config', write('bad.yaml', 'rules: {IST0109: maybe}\n'), f])
+  const bad = (await runCli(['analyze', '--config', write('bad.yaml', 'rules: {IST0109: maybe}\n'), f]))
   t.equal(bad.code, 2, 'an invalid config is a usage error')
   t.match(bad.stderr, /IST0109/)
-  t.equal(cli(['analyze', '--config', join(dir, 'missing.yaml'), f]).code, 2, 'a missing config file is an error')
+  t.equal((await runCli(['analyze', '--config', join(dir, 'missing.yaml'), f])).code, 2, 'a missing config file is an error')
 })
 
 t.test('an object defined twice in the input is an error naming both places (analyze, convert, trace)', async (t) => {
@@ -257,7 +257,7 @@ t.test('analyze -o sarif validates against the SARIF 2.1.0 schema', async (t) =>
   const validate = ajv.compile(schema)
   t.notOk(validate({ version: '2.1.0', runs: [{ tool: { driver: {} } }] }), 'the schema rejects a driver without a name (so a pass means something)')
 
-  const r = cli(['analyze', '-o', 'sarif', '--migration', 'test/fixtures/rules/ist0109.yaml', 'test/fixtures/rules/rg0103.yaml'])
+  const r = (await runCli(['analyze', '-o', 'sarif', '--migration', 'test/fixtures/rules/ist0109.yaml', 'test/fixtures/rules/rg0103.yaml']))
   t.equal(r.code, 1, 'exit codes as for text')
   const log = JSON.parse(r.stdout)
   t.ok(validate(log), JSON.stringify(validate.errors?.slice(0, 3)))
@@ -276,7 +276,7 @@ t.test('analyze -o sarif validates against the SARIF 2.1.0 schema', async (t) =>
 })
 
 t.test('analyze -o json: findings with source file and line; --rules filters', async (t) => {
-  const r = cli(['analyze', '-o', 'json', '--rules', 'IST0109', 'test/fixtures/rules'])
+  const r = (await runCli(['analyze', '-o', 'json', '--rules', 'IST0109', 'test/fixtures/rules']))
   t.equal(r.code, 1)
   const out = JSON.parse(r.stdout)
   t.ok(out.findings.length > 0)
@@ -295,12 +295,12 @@ t.test('analyze: a broken document is reported with file:line, the rest still an
   const a = virtualService('default', 'a', ['x'])
   const b = virtualService('default', 'b', ['x'])
   writeFileSync(join(dir, 'mixed.yaml'), `${JSON.stringify(a)}\n---\nkind: [broken\n---\n${JSON.stringify(b)}\n`)
-  const r = cli(['analyze', join(dir, 'mixed.yaml')])
+  const r = (await runCli(['analyze', join(dir, 'mixed.yaml')]))
   t.equal(r.code, 2)
   t.match(r.stderr, /mixed\.yaml:[34]: /, 'points into the broken document (lines 3-4)')
   t.match(r.stdout, /IST0109/, 'the good documents were analysed')
-  t.equal(cli(['analyze', join(dir, 'nope.yaml')]).code, 2, 'unreadable path')
-  t.equal(cli(['analyze', '--rules', 'XX1', join(dir, 'mixed.yaml')]).code, 2, 'unknown rule')
-  t.equal(cli(['analyze']).code, 2, 'usage error')
-  t.equal(cli(['--help']).code, 0)
+  t.equal((await runCli(['analyze', join(dir, 'nope.yaml')])).code, 2, 'unreadable path')
+  t.equal((await runCli(['analyze', '--rules', 'XX1', join(dir, 'mixed.yaml')])).code, 2, 'unknown rule')
+  t.equal((await runCli(['analyze'])).code, 2, 'usage error')
+  t.equal((await runCli(['--help'])).code, 0)
 })

@@ -4,7 +4,6 @@
  * expires (or when it is not the CA's or lacks a SAN), caBundle is written into both webhook
  * configurations, and a run with nothing to do writes nothing.
  */
-import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,6 +14,7 @@ import { parseAllDocuments } from 'yaml'
 import { generateCertificates } from '../src/certs/certs.js'
 import { ensureClusterCertificates, parseRenewBefore } from '../src/certs/cluster-certs.js'
 import { ADMISSION_RESOURCES, CORE_RESOURCES, FakeApiServer } from './fake-apiserver.js'
+import { runCli } from './helpers.js'
 
 const DAY = 86_400_000
 
@@ -124,13 +124,8 @@ t.test('the command line: routeguard certs --kubeconfig prints what it did; exit
   const dir = mkdtempSync(join(tmpdir(), 'rg-certs-'))
   const kubeconfig = join(dir, 'kubeconfig')
   writeFileSync(kubeconfig, JSON.stringify(api.kubeconfig()))
-  // asynchronously: a synchronous child would block this process, and the fake API server with it
-  const run = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['dist/cli.js', 'certs', ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
-      )
-    })
+  // in-process: the command awaits the fake API server, which lives in this process too
+  const run = (args: string[]) => runCli(['certs', ...args])
   const ok = await run(['--kubeconfig', kubeconfig])
   t.equal(ok.code, 0, ok.stderr)
   const line = JSON.parse(ok.stdout)

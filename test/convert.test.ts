@@ -1,12 +1,11 @@
 /** routeguard convert: what maps, what is approximated, and that nothing is dropped silently. */
-import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments, stringify } from 'yaml'
 import { convert, GATEWAY_API_RELEASES, gatewayDuration, routeVersionsFromCrds } from '../src/convert/convert.js'
 import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
-import { tempDir } from './helpers.js'
+import { runCli, tempDir } from './helpers.js'
 
 const svc = (name: string, ports = [{ name: 'http', port: 8080 }]) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector: { app: name }, ports } })
 
@@ -68,13 +67,13 @@ t.test('a mesh VirtualService gets a Service parentRef; missing ports are report
 t.test('routeguard convert --strict exits 1 when anything is dropped; output is YAML', async (t) => {
   const dir = tempDir(t)
   writeFileSync(join(dir, 'in.yaml'), [vs, dr, gw, svc('api'), svc('web')].map((o) => stringify(o)).join('---\n'))
-  const r = spawnSync(process.execPath, ['dist/cli.js', 'convert', '--strict', join(dir, 'in.yaml')], { encoding: 'utf8' })
-  t.equal(r.status, 1)
+  const r = await runCli(['convert', '--strict', join(dir, 'in.yaml')])
+  t.equal(r.code, 1)
   t.match(r.stderr, /^RG0302: VirtualService shop\/web spec\.http\[3\]\.retries: retries: /m)
   const docs = parseAllDocuments(r.stdout).map((d) => d.toJS())
   t.same(docs.map((d) => d.kind).sort(), ['Gateway', 'HTTPRoute', 'Service'])
-  const lax = spawnSync(process.execPath, ['dist/cli.js', 'convert', join(dir, 'in.yaml')], { encoding: 'utf8' })
-  t.equal(lax.status, 0)
+  const lax = await runCli(['convert', join(dir, 'in.yaml')])
+  t.equal(lax.code, 0)
 })
 
 t.test('a VirtualService that only routes gRPC methods to gRPC ports becomes a GRPCRoute', async (t) => {

@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import { Agent, request } from 'undici'
 import { generateCertificates, writeCertificates } from '../src/certs/certs.js'
 import type { Config } from '../src/config/config.js'
-import { type RunningServer, type ServeOptions, startServe } from '../src/serve.js'
+import { type RunningServer, type ServeOptions, startServe } from '../src/server/start.js'
 import { H2Client } from './support/h2.js'
 import { FakeApiServer } from './fake-apiserver.js'
 import { stringify } from 'yaml'
@@ -203,4 +203,24 @@ export async function fakeCluster(t: { teardown: (fn: () => void | Promise<void>
   writeFileSync(kubeconfig, stringify(api.kubeconfig()))
   writeCertificates(join(dir, 'certs'), generateCertificates())
   return { api, dir, kubeconfig, ca: readFileSync(join(dir, 'certs/ca.crt')) }
+}
+
+/**
+ * Runs the command line in this process (`main` of src/cli/main.ts) with captured output: what
+ * `dist/cli.js ARGS` prints and exits with, without starting a process. `cwd`: the working
+ * directory for this call (the test file's process changes into it and back; tap runs a file's
+ * tests one at a time).
+ */
+export async function runCli(args: string[], opts: { stdin?: string; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../src/cli/main.js')
+  let stdout = ''
+  let stderr = ''
+  const back = process.cwd()
+  if (opts.cwd) process.chdir(opts.cwd)
+  try {
+    const code = await main(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, readStdin: () => opts.stdin ?? '' })
+    return { code, stdout, stderr }
+  } finally {
+    process.chdir(back)
+  }
 }

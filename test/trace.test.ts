@@ -3,7 +3,6 @@
  * exit codes (0 routed, 1 not, 2 usage), the winner with file:line, losing candidates with why,
  * both Gateway kinds, the mesh, and the same answer against a cluster (the loopback API server).
  */
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -12,16 +11,12 @@ import { loadObjects } from '../src/analyze/load.js'
 import { parseRequest, resolveGateway, trace, TraceUsageError } from '../src/routing/trace.js'
 import { ClusterView } from '../src/view/view.js'
 import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES } from './fake-apiserver.js'
-import { tempDir } from './helpers.js'
+import { runCli, tempDir } from './helpers.js'
 
 const F = 'test/fixtures/trace/shop.yaml'
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['dist/cli.js', 'trace', ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
-    )
-  })
+  return runCli(['trace', ...args])
 }
 
 const view = () => {

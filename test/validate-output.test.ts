@@ -26,11 +26,10 @@ t.test('what validates is kept, the rest held back with why', async (t) => {
 })
 
 t.test('convert --kubeconfig reads the CRDs from the cluster and validates against them', async (t) => {
-  const { execFile } = await import('node:child_process')
   const { writeFileSync } = await import('node:fs')
   const { join } = await import('node:path')
   const { APIEXTENSIONS_RESOURCES, CORE_RESOURCES, FakeApiServer } = await import('./fake-apiserver.js')
-  const { tempDir } = await import('./helpers.js')
+  const { runCli, tempDir } = await import('./helpers.js')
   const api = new FakeApiServer([...CORE_RESOURCES, ...APIEXTENSIONS_RESOURCES])
   await api.start()
   t.teardown(() => api.stop())
@@ -42,7 +41,7 @@ t.test('convert --kubeconfig reads the CRDs from the cluster and validates again
   const dir = tempDir(t)
   writeFileSync(join(dir, 'kubeconfig'), JSON.stringify(api.kubeconfig()))
   writeFileSync(join(dir, 'vs.yaml'), 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: default}\nspec:\n  hosts: [reviews]\n  http: [{route: [{destination: {host: reviews}}]}]\n')
-  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => execFile(process.execPath, ['dist/cli.js', 'convert', ...args], { encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr })))
+  const run = (args: string[]) => runCli(['convert', ...args])
   const r = await run([join(dir, 'vs.yaml'), '--kubeconfig', join(dir, 'kubeconfig')])
   t.equal(r.code, 0, r.stderr)
   t.match(r.stderr, /RG0302: HTTPRoute default\/reviews: does not validate against the target's CRDs, not written: .*Must have port for Service reference/, "held back by the cluster's CEL rule")

@@ -4,28 +4,28 @@
  * (a kubeconfig, or in-cluster config), informers keep it; rules read the same view either way.
  */
 import { readFileSync } from 'node:fs'
-import { dirname } from 'node:path'
-import type { HandlerDeps } from './admission/handler.js'
-import { loadObjects } from './analyze/load.js'
-import { certificatesExist, generateCertificates, writeCertificates } from './certs/certs.js'
-import { type Config, DEFAULT_CONFIG } from './config/config.js'
-import { buildProbeServer, buildServer, type Timeouts, tlsServer, type WebhookApp } from './server/app.js'
-import { Metrics } from './server/metrics.js'
-import { CertReloader, readKeyPair } from './server/tls.js'
-import { ClusterView } from './view/view.js'
-import { isPendingObject, PendingWrites } from './view/pending.js'
-import { Claims } from './cluster/claims.js'
-import { KIND } from './model/object.js'
-import type { Implementation } from './rules/types.js'
+import { dirname, join } from 'node:path'
+import type { HandlerDeps } from '../admission/handler.js'
+import { loadObjects } from '../analyze/load.js'
+import { CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from '../certs/certs.js'
+import { type Config, DEFAULT_CONFIG } from '../config/config.js'
+import { buildProbeServer, buildServer, type Timeouts, tlsServer, type WebhookApp } from './app.js'
+import { Metrics } from './metrics.js'
+import { CertReloader, readKeyPair } from './tls.js'
+import { ClusterView } from '../view/view.js'
+import { isPendingObject, PendingWrites } from '../view/pending.js'
+import { Claims } from '../cluster/claims.js'
+import { KIND } from '../model/object.js'
+import type { Implementation } from '../rules/types.js'
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
 import type { FastifyBaseLogger } from 'fastify'
-import { ConfigReloader } from './config/reloader.js'
-import { apiError } from './cluster/client.js'
-import { ClusterSync, type SyncOptions } from './cluster/informers.js'
-import { type AuditOptions, AuditRunner } from './audit/runner.js'
-import { subsetServiceMutator } from './subsets/mutator.js'
-import { SubsetReconciler } from './subsets/reconciler.js'
-import { KubeServiceWriter } from './subsets/writer.js'
+import { ConfigReloader } from '../config/reloader.js'
+import { apiError } from '../cluster/client.js'
+import { ClusterSync, type SyncOptions } from '../cluster/informers.js'
+import { type AuditOptions, AuditRunner } from '../audit/runner.js'
+import { subsetServiceMutator } from '../subsets/mutator.js'
+import { SubsetReconciler } from '../subsets/reconciler.js'
+import { KubeServiceWriter } from '../subsets/writer.js'
 
 /** Kinds the webhook configurations send to routeguard (manifests/base/webhooks.yaml). */
 const WEBHOOK_KINDS = [KIND.VirtualService, KIND.DestinationRule, KIND.IstioGateway, KIND.HTTPRoute, KIND.GRPCRoute, KIND.Gateway]
@@ -107,6 +107,8 @@ export interface RunningServer {
   port: number
   /** http://host:port of the probe server, when `probePort` was given */
   probeUrl?: string
+  /** the files `generateCerts` wrote (CA first), when it wrote any */
+  generatedCertificates?: string[]
   /**
    * Graceful stop: /readyz turns 503 at once and every response from then on carries
    * `Connection: close`; reviews keep being answered for the drain delay (so that the Service
@@ -175,8 +177,10 @@ function watchConfig(path: string, deps: HandlerDeps, metrics: Metrics, log: Fas
  */
 export async function startServe(o: ServeOptions): Promise<RunningServer> {
   const config = o.config ?? DEFAULT_CONFIG
+  let generatedCertificates: string[] | undefined
   if (o.generateCerts && !certificatesExist(dirname(o.tlsCert))) {
     writeCertificates(dirname(o.tlsCert), generateCertificates())
+    generatedCertificates = [CERT_FILES.ca, CERT_FILES.cert, CERT_FILES.key].map((f) => join(dirname(o.tlsCert), f))
   }
   const pair = readKeyPair(o.tlsCert, o.tlsKey)
   const view = new ClusterView()
@@ -289,6 +293,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     url: `https://${host}:${port}`,
     port,
     probeUrl: probeAddress && typeof probeAddress === 'object' ? `http://${host}:${probeAddress.port}` : undefined,
+    generatedCertificates,
     async close() {
       if (closing) return
       closing = true
