@@ -13,7 +13,7 @@ import { Auditor } from '../src/audit/auditor.js'
 import { selectRules } from '../src/analyze/analyze.js'
 import { ClusterView } from '../src/view/view.js'
 import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES, OPEN_REPORT_RESOURCES, POLICY_REPORT_RESOURCES } from './fake-apiserver.js'
-import { eventually, startTestServer, tempDir, virtualService } from './helpers.js'
+import { eventually, runCli, startTestServer, tempDir, virtualService } from './helpers.js'
 
 function kubeConfig(api: FakeApiServer): k8s.KubeConfig {
   const kc = new k8s.KubeConfig()
@@ -154,16 +154,8 @@ t.test('analyze --kubeconfig runs the audit once against the cluster, read-only'
   const dir = tempDir(t)
   writeFileSync(join(dir, 'kubeconfig'), stringify(api.kubeconfig()))
   const before = api.requests.length
-  // async: the fake API server lives in this process and must keep answering
-  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['dist/cli.js', 'analyze', '--kubeconfig', join(dir, 'kubeconfig')])
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('exit', (status) => resolve({ status, stdout, stderr }))
-  })
-  t.equal(r.status, 1, r.stderr)
+  const r = await runCli(['analyze', '--kubeconfig', join(dir, 'kubeconfig')])
+  t.equal(r.code, 1, r.stderr)
   t.match(r.stdout, /^Error \[IST0109\] \(VirtualService default\/reviews\) /m, "istioctl's layout: no origin for cluster objects")
   t.match(r.stdout, /VirtualService prod\/reviews-fqdn/)
   t.ok(api.requests.slice(before).every((q) => q.method === 'GET'), 'no writes')
@@ -184,7 +176,7 @@ t.test('audit cannot run: a missing Lease namespace is one ERROR line, routeguar
   const certs = certDir(t)
   const { freePort } = await import('./helpers.js')
   const port = await freePort()
-  const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--kubeconfig', kubeconfig, '--audit-interval', '1', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'serve', '--port', String(port), '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--kubeconfig', kubeconfig, '--audit-interval', '1', '--lease-duration', '3', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.resume()
@@ -200,8 +192,10 @@ t.test('audit cannot run: a missing Lease namespace is one ERROR line, routeguar
   t.match(ready?.body.audit.reason, /namespace routeguard-system does not exist/)
   const m = await get(agent, `${url}/metrics`)
   t.match(m.text, /^routeguard_audit_up 0$/m)
-  // the Lease is retried every 2 s; the problem is logged once, not every retry
-  await new Promise((r) => setTimeout(r, 4500))
+  // the Lease is retried (every 0.4 s with a 3 s lease); the problem is logged once, not every retry
+  const leaseRequests = () => api.requests.filter((q) => q.path.includes('/leases')).length
+  const seen = leaseRequests()
+  t.ok(await eventually(() => leaseRequests() >= seen + 3), 'the Lease is retried')
   const errors = lines(out).filter((l) => l.level === 50 && l.msg === 'the background audit cannot run')
   t.equal(errors.length, 1, 'one ERROR line')
   t.match(errors[0]?.reason, /namespace routeguard-system does not exist/)

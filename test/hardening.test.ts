@@ -32,13 +32,13 @@ const regexBombs = ['(a+)+$', '^(a|aa)+$', '(.*a){20}', '([a-zA-Z]+)*$', `${'('.
 
 /** Routing-shaped objects with every field liable to be the wrong type, huge, unicode or hostile. */
 const hostile = fc.oneof(
-  fc.jsonValue(),
-  fc.constant(null),
-  fc.string({ unit: 'binary', maxLength: 64 }),
-  fc.array(fc.string({ unit: 'grapheme', maxLength: 30 }), { maxLength: 20 }),
-  fc.constantFrom(...regexBombs).map((r) => ({ regex: r })),
-  fc.integer({ min: 1, max: 3 }).map((n) => 'x'.repeat(n * 100_000)),
-  fc.integer({ min: 50, max: 3000 }).map(deep),
+  { weight: 8, arbitrary: fc.jsonValue() },
+  { weight: 8, arbitrary: fc.constant(null) },
+  { weight: 8, arbitrary: fc.string({ unit: 'binary', maxLength: 64 }) },
+  { weight: 8, arbitrary: fc.array(fc.string({ unit: 'grapheme', maxLength: 30 }), { maxLength: 20 }) },
+  { weight: 8, arbitrary: fc.constantFrom(...regexBombs).map((r) => ({ regex: r })) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }).map((n) => 'x'.repeat(n * 100_000)) },
+  { weight: 2, arbitrary: fc.integer({ min: 50, max: 3000 }).map(deep) },
 )
 
 const routingObject = fc.record(
@@ -47,7 +47,7 @@ const routingObject = fc.record(
     name: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), hostile),
     namespace: fc.oneof(fc.constantFrom('default', 'shop', ''), hostile),
     hosts: fc.oneof(fc.array(fc.oneof(fc.constantFrom('reviews', '*', '*.example.com', 'a.example.com', 'ünïcødé.例え.jp', '*foo.com', ''), fc.string({ unit: 'grapheme' })), { maxLength: 8 }), hostile),
-    manyHosts: fc.boolean(),
+    manyHosts: fc.oneof({ weight: 15, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     gateways: fc.oneof(fc.array(fc.constantFrom('mesh', 'gw', 'istio-system/gw', 'a.b', '/'), { maxLength: 3 }), hostile),
     http: fc.oneof(
       fc.array(fc.record({ match: fc.oneof(fc.array(fc.record({ uri: fc.oneof(fc.record({ prefix: fc.string() }), fc.record({ regex: fc.constantFrom(...regexBombs) }), hostile) }), { maxLength: 3 }), hostile), route: hostile }), { maxLength: 4 }),
@@ -94,19 +94,34 @@ const reviewArb = fc.oneof(
 t.test('10,000 generated AdmissionReviews: never a 5xx, and the server keeps serving', async (t) => {
   const s = await startTestServer(t)
   // a populated view, so that rules have partners to compare against
-  for (let i = 0; i < 200; i++) await post(s.agent, `${s.url}/validate`, review(virtualService('default', `seed-${i}`, [`h${i}.example.com`, 'reviews'])))
+  for (let i = 0; i < 200; i += 8) await Promise.all(Array.from({ length: 8 }, (_, k) => post(s.agent, `${s.url}/validate`, review(virtualService('default', `seed-${i + k}`, [`h${i + k}.example.com`, 'reviews'])))))
   let count = 0
   const statuses = new Map<number, number>()
-  await fc.assert(
-    fc.asyncProperty(reviewArb, fc.constantFrom('/validate', '/mutate'), async (body, path) => {
+  const failures: string[] = []
+  // 8 reviews in flight at a time, as an API server with several writers sends them; each answer
+  // is checked when it arrives and every failure is kept (with its body's start) for the report
+  const inFlight = new Set<Promise<void>>()
+  const send = async (body: unknown, path: string) => {
+    try {
       const r = await post(s.agent, `${s.url}${path}`, body)
       count++
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
-      if (r.status >= 500) throw new Error(`HTTP ${r.status}: ${r.text.slice(0, 200)}`)
-      if (r.status === 200 && r.body?.response?.status?.code >= 500) throw new Error(`internal error in review: ${r.body.response.status.message}`)
+      if (r.status >= 500) failures.push(`HTTP ${r.status}: ${r.text.slice(0, 200)}`)
+      else if (r.status === 200 && r.body?.response?.status?.code >= 500) failures.push(`internal error in review: ${r.body.response.status.message}`)
+    } catch (e) {
+      failures.push(`${path}: ${(e as Error).message} for ${JSON.stringify(body).slice(0, 200)}`)
+    }
+  }
+  await fc.assert(
+    fc.asyncProperty(reviewArb, fc.constantFrom('/validate', '/mutate'), async (body, path) => {
+      const p: Promise<void> = send(body, path).finally(() => inFlight.delete(p))
+      inFlight.add(p)
+      if (inFlight.size >= 8) await Promise.race(inFlight)
     }),
-    { numRuns: 10_000, seed: 20261123, endOnFailure: true },
+    { numRuns: 10_000, seed: 20261123 },
   )
+  await Promise.all(inFlight)
+  t.same(failures.slice(0, 5), [], 'no 5xx, no internal error, no dropped connection')
   t.equal(count, 10_000)
   t.ok((statuses.get(200) ?? 0) > 5000, `mostly well-formed envelopes answered: ${JSON.stringify([...statuses])}`)
   t.equal((await get(s.agent, `${s.url}/healthz`)).status, 200, 'still serving')
@@ -206,7 +221,7 @@ t.test('certificate rotation under load: zero failed requests, new handshakes ge
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(review(virtualService('default', 'rot-load', ['rot-load']), { dryRun: true })),
   })
-  await new Promise((r) => setTimeout(r, 500))
+  t.ok(await eventually(() => ok > 5 && fingerprints.size === 1), 'traffic flows and handshakes see the first certificate')
   // rotate twice, as a mounted Secret does (new files renamed into place), same CA
   for (let i = 0; i < 2; i++) {
     const next = generateCertificates({ ca: { cert: first.caCert, key: first.caKey } })
@@ -214,7 +229,7 @@ t.test('certificate rotation under load: zero failed requests, new handshakes ge
     writeFileSync(join(dir, 'tls.crt.tmp'), next.cert)
     renameSync(join(dir, 'tls.key.tmp'), join(dir, 'tls.key'))
     renameSync(join(dir, 'tls.crt.tmp'), join(dir, 'tls.crt'))
-    await new Promise((r) => setTimeout(r, 800))
+    t.ok(await eventually(() => fingerprints.size === i + 2), `rotation ${i + 1}: new handshakes get the new certificate`)
   }
   const cannon = await load
   stop = true
@@ -266,13 +281,13 @@ t.test('SIGTERM: /readyz 503 at once, an in-flight review finishes, exit within 
   await agent.close()
 })
 
-t.test('leader election across two processes: exactly one audits; killing it hands over within 20 s', async (t) => {
+t.test('leader election across two processes: exactly one audits; killing it hands over after the lease expires', async (t) => {
   const { api, dir, ca } = await fakeCluster(t)
   const agent = tlsAgent(ca)
   const procs = await Promise.all(
     ['replica-a', 'replica-b'].map(async (identity) => {
       const port = await freePort()
-      const p = spawnServe(['--port', String(port), '--kubeconfig', join(dir, 'kubeconfig'), '--identity', identity, '--audit-interval', '1'], dir)
+      const p = spawnServe(['--port', String(port), '--kubeconfig', join(dir, 'kubeconfig'), '--identity', identity, '--audit-interval', '1', '--lease-duration', '3'], dir)
       t.teardown(() => {
         if (p.child.exitCode === null) p.child.kill('SIGKILL')
       })
@@ -285,7 +300,9 @@ t.test('leader election across two processes: exactly one audits; killing it han
   }
   const holder = () => (api.get('coordination.k8s.io/v1', 'Lease', 'routeguard-system', 'routeguard') as any)?.spec?.holderIdentity
   t.ok(await eventually(async () => (await Promise.all(procs.map((p) => leaderMetric(p.port)))).filter((x) => x === true).length === 1, 120_000), 'exactly one process reports leadership')
-  await new Promise((r) => setTimeout(r, 2500))
+  const renewals = new Set<string>()
+  const renewTime = () => (api.get('coordination.k8s.io/v1', 'Lease', 'routeguard-system', 'routeguard') as any)?.spec?.renewTime
+  t.ok(await eventually(() => renewals.add(renewTime()).size >= 3), 'the leader renews')
   const states = await Promise.all(procs.map((p) => leaderMetric(p.port)))
   t.same(states.filter(Boolean).length, 1, 'still exactly one after a few renewals')
   const leader = procs.find((_, i) => states[i])!
