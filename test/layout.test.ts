@@ -124,3 +124,12 @@ t.test('long match lists are cut at a field boundary and counted', async (t) => 
   // short lists are whole
   t.equal(httpMatchText({ path: { type: 'Exact', value: '/a' }, method: 'GET' }), 'Exact /a, method GET')
 })
+
+t.test('docs/architecture.md names every layer and family folder that exists, and the README points to it', async (t) => {
+  const doc = readFileSync('docs/architecture.md', 'utf8')
+  const dirs = readdirSync('src').filter((d) => statSync(join('src', d)).isDirectory())
+  for (const d of dirs) t.match(doc, `${d}/`, `src/${d}/ is placed in the architecture`)
+  for (const f of readdirSync('src/rules').filter((d) => statSync(join('src/rules', d)).isDirectory())) t.match(doc, `rules/${f}/`, `rules/${f}/ is described`)
+  t.match(doc, /## Where things go/)
+  t.match(readFileSync('README.md', 'utf8'), /docs\/architecture\.md/)
+})

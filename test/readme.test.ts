@@ -106,9 +106,13 @@ t.test('README quick start and examples, as written', async (t) => {
       }
       if (step.command === 'npm ci && npm start') {
         t.ok(existsSync('package-lock.json'), 'npm ci has a lockfile to install from')
-        server = spawn('bash', ['-c', `${pkg.scripts.start} --port ${port}`], { cwd: dir, stdio: 'ignore' })
+        server = spawn('bash', ['-c', `${pkg.scripts.start} --port ${port}`], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
+        let log = ''
+        server.stdout!.on('data', (d) => (log += d))
         const up = await eventually(async () => (await run(`curl -s --cacert certs/ca.crt https://127.0.0.1:${port}/readyz`, dir)).stdout.includes('"ready"') || (await run(`curl -s -o /dev/null -w '%{http_code}' --cacert certs/ca.crt https://127.0.0.1:${port}/readyz`, dir)).stdout === '200')
         t.ok(up, 'npm start: the webhook answers /readyz over TLS with the certificates it made in certs/')
+        t.ok(await eventually(() => log.includes('generated a development CA and serving certificate')), 'npm start says it generated certificates')
+        t.match(log, /certs\/ca\.crt, certs\/tls\.crt, certs\/tls\.key/, 'and where')
         continue
       }
       const command = step.command.replaceAll('127.0.0.1:8443', `127.0.0.1:${port}`)
@@ -127,4 +131,43 @@ t.test('README quick start and examples, as written', async (t) => {
   }
   t.ok(server, 'the quick start starts the webhook')
   t.ok(checked >= 10, `${checked} documented outputs compared`)
+})
+
+t.test('the README holds on a fresh clone: the paths it names ship with the repo', async (t) => {
+  const quick = section('## Quick start')
+  // every `npm start -- …` and `routeguard …`/`node dist/cli.js …` command in prose names files the clone has
+  const commands = [...readme.matchAll(/`((?:npm start --|node dist\/cli\.js) [^`]+)`/g)].map((m) => m[1]!)
+  t.ok(commands.some((c) => c.includes('--state')), 'the --state tip is checked')
+  for (const c of commands) {
+    for (const arg of c.split(/\s+/).filter((a) => /\.(ya?ml|json)$/.test(a))) t.ok(existsSync(arg), `${c}: ${arg} is in the clone`)
+  }
+  t.notMatch(quick.replace(/no `\.\.\/shared`[^.]*\./g, ''), /\.\.\/shared\/\S+\.ya?ml/, 'the quick start needs no file from ../shared')
+  t.match(quick, /`npm ci` removes `node_modules`/, 'the quick start warns that npm ci under a running server removes its modules')
+  t.match(quick, /Node 20 and Node 24/, 'and says which Node versions are tested')
+})
+
+t.test('the README says what analyze prints: the summary line on stderr in every format', async (t) => {
+  t.match(readme, /A summary line on stderr counts the findings by level,\s+in every output format/)
+  const { runCli } = await import('./helpers.js')
+  for (const format of ['text', 'json', 'yaml', 'sarif']) {
+    const r = await runCli(['analyze', '-o', format, 'test/fixtures/rules/ist0109.yaml'])
+    t.match(r.stderr, /^\d+ finding\(s\) in \d+ object\(s\): \d+ error\(s\)/m, `-o ${format}: summary on stderr`)
+    t.notMatch(r.stdout, /finding\(s\) in/, `-o ${format}: stdout is the document alone`)
+  }
+})
+
+t.test('engines and the dependency tree agree (no EBADENGINE on a supported Node)', async (t) => {
+  const semver = (await import('semver')).default
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }
+  const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[]; dev?: boolean }> }
+  // the lowest release of each major line `engines` admits
+  const lowest = pkg.engines.node.split('||').map((r) => semver.minVersion(r.trim())!.version)
+  t.same(lowest, ['20.19.0', '22.12.0', '24.0.0'], 'engines admits 20.19, 22.12 and 24')
+  const refused: string[] = []
+  for (const [path, p] of Object.entries(lock.packages)) {
+    const range = p.engines && !Array.isArray(p.engines) ? p.engines.node : undefined
+    if (!path || !range) continue
+    for (const v of lowest) if (!semver.satisfies(v, range)) refused.push(`${path} wants node ${range}, not ${v}`)
+  }
+  t.same(refused, [], 'every installed package runs on every Node that engines admits')
 })
