@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments, stringify } from 'yaml'
-import { convert, GATEWAY_API_RELEASES, gatewayDuration, routeVersionsFromCrds } from '../src/convert/convert.js'
+import { convert, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, gatewayDuration, nearestRedirectCode, redirectCodesFromCrds, routeVersionsFromCrds } from '../src/convert/convert.js'
 import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
 import { runCli, tempDir } from './helpers.js'
 
@@ -205,4 +205,64 @@ t.test('#15 S6: the same routing before and after, or each request that changes 
   ])
   t.same(same, [], 'routes that keep their order say nothing')
   t.ok(routing([{ match: [{ uri: { prefix: '/static' } }], route: [{ destination: { host: 'web' } }] }]).some((d) => /\/staticx .*Istio sends it to shop\/web=100%.*converted routes send it to status 404/.test(d)), 'string prefix against path-element prefix')
+})
+
+/** One gateway VirtualService with the given http rules, converted with the Services of shop. */
+function convertHttp(http: unknown[], opts: Parameters<typeof convert>[1] = {}) {
+  const one = { ...vs, spec: { ...vs.spec, http } }
+  const { objects, gaps } = convert([one, gw, svc('api'), svc('web')] as never, { checkRouting: false, ...opts })
+  return { rules: (objects.find((o) => o.kind === 'HTTPRoute') as any)?.spec.rules as any[], gaps: gaps.map((g) => `${g.feature} ${g.path}: ${g.detail}`) }
+}
+
+t.test('#26 B1: a header or query StringMatch without a type (or regex "*") is presence, never a catch-all', async (t) => {
+  const { rules } = convertHttp([
+    { match: [{ headers: { 'x-debug': {} } }], route: [{ destination: { host: 'api' } }] },
+    { match: [{ queryParams: { q: {} } }], route: [{ destination: { host: 'api' } }] },
+    { match: [{ headers: { 'x-trace': { regex: '*' } } }], route: [{ destination: { host: 'api' } }] },
+    { route: [{ destination: { host: 'web' } }] },
+  ])
+  t.same(rules[0].matches, [{ headers: [{ name: 'x-debug', type: 'RegularExpression', value: '.*' }] }], 'header present, any value')
+  t.same(rules[1].matches, [{ queryParams: [{ name: 'q', type: 'RegularExpression', value: '.*' }] }], 'query parameter present, any value')
+  t.same(rules[2].matches, [{ headers: [{ name: 'x-trace', type: 'RegularExpression', value: '.*' }] }], 'regex "*" (invalid RE2) read as Istio does: presence')
+  t.notOk(rules.slice(0, 3).some((r) => r.matches.some((m: object) => Object.keys(m).length === 0)), 'no rule became a catch-all')
+})
+
+t.test('#26 B4: redirect.prefixRewrite becomes ReplacePrefixMatch (one PathPrefix match per rule)', async (t) => {
+  const { rules, gaps } = convertHttp([
+    { match: [{ uri: { prefix: '/old' } }, { uri: { prefix: '/legacy' } }], redirect: { prefixRewrite: '/new' } },
+    { match: [{ uri: { exact: '/docs' } }], redirect: { prefixRewrite: '/manual', authority: 'docs.example.com' } },
+    { match: [{ uri: { regex: '/v[0-9]+/.*' } }], redirect: { prefixRewrite: '/v9/' } },
+    { redirect: { prefixRewrite: '/all' } },
+  ])
+  const redirectOf = (r: any) => r.filters.find((f: any) => f.type === 'RequestRedirect').requestRedirect
+  t.same(rules[0].matches, [{ path: { type: 'PathPrefix', value: '/old' } }])
+  t.same(rules[1].matches, [{ path: { type: 'PathPrefix', value: '/legacy' } }], 'one rule per prefix match')
+  t.same(redirectOf(rules[0]).path, { type: 'ReplacePrefixMatch', replacePrefixMatch: '/new' })
+  t.same(redirectOf(rules[1]).path, { type: 'ReplacePrefixMatch', replacePrefixMatch: '/new' })
+  t.same(redirectOf(rules[2]), { path: { type: 'ReplaceFullPath', replaceFullPath: '/manual' }, hostname: 'docs.example.com', statusCode: 301 }, 'after an exact match the prefix is the whole path; the other fields kept')
+  t.notOk(redirectOf(rules[3]).path, 'after a regex match the path is kept')
+  t.ok(gaps.some((g) => g.startsWith('redirect.prefixRewrite spec.http[2].redirect.prefixRewrite: after a regex match')), 'and that is reported')
+  t.same(rules[4].matches, [{ path: { type: 'PathPrefix', value: '/' } }], 'no uri match: the prefix is /, written explicitly')
+  t.same(redirectOf(rules[4]).path, { type: 'ReplacePrefixMatch', replacePrefixMatch: '/all' })
+  t.notOk(gaps.some((g) => /invalid Istio input/.test(g)), 'prefixRewrite alone is valid Istio')
+})
+
+t.test('#26 B5: a redirect code the target does not allow becomes the nearest it does, reported; the route is kept', async (t) => {
+  const http = [
+    { match: [{ uri: { prefix: '/a' } }], redirect: { uri: '/docs', redirectCode: 308 } },
+    { match: [{ uri: { prefix: '/b' } }], redirect: { uri: '/docs', redirectCode: 307 } },
+    { match: [{ uri: { prefix: '/c' } }], redirect: { uri: '/docs', redirectCode: 303 } },
+  ]
+  const old = convertHttp(http, { routeVersions: GATEWAY_API_RELEASES['v1.4.1'], redirectCodes: GATEWAY_API_REDIRECT_CODES['v1.4.1'] })
+  t.same(old.rules.map((r) => r.filters[0].requestRedirect.statusCode), [301, 302, 302], 'permanent → 301, temporary → 302 on v1.4.1')
+  t.match(old.gaps.filter((g) => g.startsWith('redirect.redirectCode')), [/status 308 is not one the target allows \(301\/302\); 301 used/, /status 307 .*302 used/, /status 303 .*302 used/])
+  const current = convertHttp(http)
+  t.same(current.rules.map((r) => r.filters[0].requestRedirect.statusCode), [308, 307, 303], 'v1.6.1 allows them all')
+  t.notOk(current.gaps.some((g) => g.startsWith('redirect.redirectCode')))
+  // the codes come from the target's CRDs when given
+  const crd = (codes: number[]) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'httproutes.gateway.networking.k8s.io' }, spec: { group: 'gateway.networking.k8s.io', names: { kind: 'HTTPRoute' }, versions: [{ name: 'v1', served: true, schema: { openAPIV3Schema: { properties: { spec: { properties: { rules: { items: { properties: { filters: { items: { properties: { requestRedirect: { properties: { statusCode: { enum: codes } } } } } } } } } } } } } } }] } })
+  t.same(redirectCodesFromCrds([crd([301, 302]) as never]), [301, 302])
+  t.same(redirectCodesFromCrds([]), undefined, 'no HTTPRoute CRD: unknown')
+  t.equal(nearestRedirectCode(308, [301, 302, 303, 307, 308]), 308)
+  t.equal(nearestRedirectCode(399, [301, 302]), undefined, 'not a redirect code at all')
 })

@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from 'commander'
 import { stringify } from 'yaml'
-import { convert, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_RELEASES, routeVersionsFromCrds } from '../convert/convert.js'
+import { convert, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, redirectCodesFromCrds, routeVersionsFromCrds } from '../convert/convert.js'
 import { type K8sObject, nameOf, nsOf } from '../model/object.js'
 import { duplicateProblems, loadObjects } from '../analyze/load.js'
 import { type ExitCode, fail, type Io } from './io.js'
@@ -24,6 +24,7 @@ export function registerConvert(program: Command, io: Io, exit: ExitCode): void 
       const loaded = { ...read, problems: [...read.problems, ...duplicateProblems(read.objects)] }
       for (const p of loaded.problems) io.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
       let routeVersions = GATEWAY_API_RELEASES[o.gatewayApiVersion as string]!
+      let redirectCodes = GATEWAY_API_REDIRECT_CODES[o.gatewayApiVersion as string]!
       let crds: K8sObject[] | undefined
       if (o.kubeconfig) {
         try {
@@ -40,7 +41,8 @@ export function registerConvert(program: Command, io: Io, exit: ExitCode): void 
         if (read.problems.length || crds.length === 0) fail(`--crds ${o.crds}: no CustomResourceDefinitions there${read.problems[0] ? ` (${read.problems[0].message})` : ''}`)
         routeVersions = routeVersionsFromCrds(crds)
       }
-      const { objects, gaps } = convert(loaded.objects.map((l) => l.object), { routeVersions })
+      if (crds) redirectCodes = redirectCodesFromCrds(crds) ?? redirectCodes
+      const { objects, gaps } = convert(loaded.objects.map((l) => l.object), { routeVersions, redirectCodes })
       let written = objects
       let held = 0
       if (crds) {

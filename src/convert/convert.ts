@@ -27,7 +27,11 @@ export interface ConvertResult {
 }
 
 const GW = 'gateway.networking.k8s.io'
-const REDIRECT_CODES = new Set([301, 302, 303, 307, 308])
+/** RequestRedirect status codes each release's HTTPRoute CRD allows (v1.5 added 303, 307, 308). */
+export const GATEWAY_API_REDIRECT_CODES: Record<string, readonly number[]> = {
+  'v1.4.1': [301, 302],
+  'v1.6.1': [301, 302, 303, 307, 308],
+}
 
 /** The version of TCPRoute and TLSRoute to write; null: the target does not serve that kind. */
 export type RouteVersions = Record<'TCPRoute' | 'TLSRoute', string | null>
@@ -60,9 +64,44 @@ export function routeVersionsFromCrds(crds: K8sObject[]): RouteVersions {
   return out
 }
 
+/**
+ * The RequestRedirect status codes the target's HTTPRoute CRD allows (the enum of
+ * `spec.rules[].filters[].requestRedirect.statusCode` in its most stable served version), or
+ * undefined when no HTTPRoute CRD is among `crds` or it sets no enum.
+ */
+export function redirectCodesFromCrds(crds: K8sObject[]): number[] | undefined {
+  for (const crd of crds) {
+    const spec = rec(crd.spec)
+    if (str(spec.group) !== GW || str(rec(spec.names).kind) !== 'HTTPRoute') continue
+    const versions = arr(spec.versions).map(rec).filter((v) => v.served === true)
+    const version = VERSION_PREFERENCE.map((name) => versions.find((v) => str(v.name) === name)).find(Boolean) ?? versions[0]
+    const schema = rec(rec(version?.schema).openAPIV3Schema)
+    const at = (o: Record<string, unknown>, ...path: string[]) => path.reduce((x, k) => (k === '[]' ? rec(x.items) : rec(rec(x.properties)[k])), o)
+    const codes = arr(at(schema, 'spec', 'rules', '[]', 'filters', '[]', 'requestRedirect', 'statusCode').enum).filter((c): c is number => typeof c === 'number')
+    return codes.length ? codes : undefined
+  }
+  return undefined
+}
+
+/**
+ * The allowed code nearest to Istio's `redirectCode`: the code itself when allowed, else the one
+ * of the same kind (permanent 301/308, temporary 302/303/307) the target allows, preferring the
+ * one that keeps the method as Istio's does (308 → 301 loses it; 307 → 302 too). Undefined for a
+ * code that is no HTTP redirect, or when the target allows none of its kind.
+ */
+export function nearestRedirectCode(code: number, allowed: readonly number[]): number | undefined {
+  if (allowed.includes(code)) return code
+  if (![301, 302, 303, 307, 308].includes(code)) return undefined
+  const permanent = code === 301 || code === 308
+  const order = permanent ? [308, 301] : [307, 302, 303]
+  return order.find((c) => allowed.includes(c))
+}
+
 export interface ConvertOptions {
   /** versions of TCPRoute/TLSRoute to write (default: the newest release routeguard knows) */
   routeVersions?: RouteVersions
+  /** RequestRedirect status codes the target allows (default: the newest release's) */
+  redirectCodes?: readonly number[]
   /** trace each VirtualService's request classes before and after (./equivalence.ts); default true */
   checkRouting?: boolean
 }
@@ -80,7 +119,7 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
     if (kind === KIND.VirtualService) {
       const res = describeRef(refOf(o))
       for (const g of vsGaps(o)) gaps.push({ ...g, resource: res })
-      objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!))
+      objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!, opts.redirectCodes ?? GATEWAY_API_REDIRECT_CODES[DEFAULT_GATEWAY_API_RELEASE]!))
     }
   }
   objects.push(...referenceGrants(objects.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route'))))
@@ -276,12 +315,14 @@ interface Ctx {
   gaps: ConvertGap[]
   services: Map<string, K8sObject>
   res: string
+  /** RequestRedirect status codes the target allows */
+  redirectCodes: readonly number[]
 }
 
-function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>, versions: RouteVersions): K8sObject[] {
+function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>, versions: RouteVersions, redirectCodes: readonly number[]): K8sObject[] {
   const spec = rec(vs.spec)
   const ns = nsOf(vs)
-  const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)) }
+  const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)), redirectCodes }
   const gateways = strs(spec.gateways)
   const mesh = gateways.length === 0 || gateways.includes(MESH_GATEWAY)
   const parentRefs: Record<string, unknown>[] = []
@@ -376,11 +417,17 @@ function serviceHost(host: string, ns: string): { name: string; namespace: strin
   return serviceOfFQDN(host)
 }
 
-function stringMatch(sm: Record<string, unknown>): { type: string; value: string } | undefined {
+/**
+ * A header or query StringMatch as a Gateway API match. Istio reads a StringMatch that sets no
+ * match type (`{}`), and the regex `*`, as "present with any value" (pilot's header matcher:
+ * present_match); the Gateway API has no presence type, and RegularExpression `.*` matches exactly
+ * the requests that carry the header or parameter, with any value (an absent one never matches).
+ */
+function stringMatch(sm: Record<string, unknown>): { type: string; value: string } {
   if (str(sm.exact) !== undefined) return { type: 'Exact', value: str(sm.exact)! }
-  if (str(sm.regex) !== undefined) return { type: 'RegularExpression', value: str(sm.regex)! }
+  if (str(sm.regex) !== undefined && str(sm.regex) !== '*') return { type: 'RegularExpression', value: str(sm.regex)! }
   if (str(sm.prefix) !== undefined) return { type: 'RegularExpression', value: `^${escapeRegex(str(sm.prefix)!)}.*` }
-  return undefined
+  return { type: 'RegularExpression', value: '.*' }
 }
 
 function escapeRegex(s: string): string {
@@ -397,15 +444,9 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     if (str(uri.exact) !== undefined) out.path = { type: 'Exact', value: str(uri.exact) }
     else if (str(uri.prefix) !== undefined) out.path = { type: 'PathPrefix', value: str(uri.prefix) }
     else if (str(uri.regex) !== undefined) out.path = { type: 'RegularExpression', value: str(uri.regex) }
-    const headers = Object.entries(rec(mm.headers)).flatMap(([name, sm]) => {
-      const x = stringMatch(rec(sm))
-      return x ? [{ name, ...x }] : []
-    })
+    const headers = Object.entries(rec(mm.headers)).map(([name, sm]) => ({ name, ...stringMatch(rec(sm)) }))
     if (headers.length) out.headers = headers
-    const query = Object.entries(rec(mm.queryParams)).flatMap(([name, sm]) => {
-      const x = stringMatch(rec(sm))
-      return x ? [{ name, ...x }] : []
-    })
+    const query = Object.entries(rec(mm.queryParams)).map(([name, sm]) => ({ name, ...stringMatch(rec(sm)) }))
     if (query.length) out.queryParams = query
     const method = str(rec(mm.method).exact)
     if (method) out.method = method
@@ -418,20 +459,27 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
   filters.push(...headerFilters(headers))
   const redirect = rec(r.redirect)
   const isRedirect = r.redirect !== undefined
-  if (isRedirect && !str(redirect.uri) && !str(redirect.authority) && num(redirect.port) === undefined && !str(redirect.scheme) && !str(redirect.derivePort)) {
+  if (isRedirect && !str(redirect.uri) && !str(redirect.authority) && num(redirect.port) === undefined && !str(redirect.scheme) && !str(redirect.derivePort) && str(redirect.prefixRewrite) === undefined) {
     // Istio's validateHTTPRedirect refuses it: the input would not be admitted
     ctx.gaps.push({ feature: 'redirect', path: `${at}.redirect`, detail: 'invalid Istio input: a redirect must set uri, authority, scheme or port (Istio refuses it); rule not converted', resource: ctx.res })
     return []
   }
+  /** Istio HTTPRedirect.prefixRewrite (without `uri`): the matched prefix is replaced, per match below */
+  let redirectPrefix: string | undefined
   if (isRedirect) {
     const rr: Record<string, unknown> = {}
     if (str(redirect.uri)) rr.path = { type: 'ReplaceFullPath', replaceFullPath: str(redirect.uri) }
+    else if (str(redirect.prefixRewrite) !== undefined) redirectPrefix = str(redirect.prefixRewrite)
     if (str(redirect.authority)) rr.hostname = str(redirect.authority)
     if (str(redirect.scheme)) rr.scheme = str(redirect.scheme)
     if (num(redirect.port) !== undefined) rr.port = num(redirect.port)
     const code = num(redirect.redirectCode) ?? 301
-    if (REDIRECT_CODES.has(code)) rr.statusCode = code
-    else ctx.gaps.push({ feature: 'redirect.redirectCode', path: `${at}.redirect.redirectCode`, detail: `status ${code} not allowed (301/302/303/307/308); Gateway API default 302 used`, resource: ctx.res })
+    const nearest = nearestRedirectCode(code, ctx.redirectCodes)
+    if (nearest !== undefined) rr.statusCode = nearest
+    if (nearest !== code) {
+      const allowed = ctx.redirectCodes.join('/')
+      ctx.gaps.push({ feature: 'redirect.redirectCode', path: `${at}.redirect.redirectCode`, detail: nearest === undefined ? `status ${code} is not a redirect the target allows (${allowed}); Gateway API default 302 used` : `status ${code} is not one the target allows (${allowed}); ${nearest} used`, resource: ctx.res })
+    }
     filters.push({ type: 'RequestRedirect', requestRedirect: rr })
   }
   const rewrite = rec(r.rewrite)
@@ -465,6 +513,7 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     const backendRefs = arr(r.route).map((d, j) => backendRef(rec(d), `${at}.route[${j}]`, ctx)).filter((b): b is Record<string, unknown> => !!b)
     rule.backendRefs = backendRefs
   }
+  if (redirectPrefix !== undefined) return prefixRedirectRules(rule, matches, redirectPrefix, `${at}.redirect.prefixRewrite`, ctx)
   if (uriRewrite === undefined) return [rule]
   // rewrite.uri is Envoy's prefix_rewrite: the matched prefix is replaced (ReplacePrefixMatch);
   // an exact match's prefix is the whole path (ReplaceFullPath); without a uri match the prefix is
@@ -487,6 +536,34 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
       ...(rule.name && list.length > 1 ? { name: `${rule.name}-${k}` } : {}),
       matches: [match],
       filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'URLRewrite' ? { type: 'URLRewrite', urlRewrite: { ...rec(f.urlRewrite), path } } : f)),
+    }
+  })
+}
+
+/**
+ * A redirect rule with Istio's `redirect.prefixRewrite`, one rule per match (Gateway API's
+ * ReplacePrefixMatch needs exactly one PathPrefix match in its rule): a prefix match (or none:
+ * the prefix `/`) keeps its prefix replaced (ReplacePrefixMatch); an exact match's prefix is the
+ * whole path (ReplaceFullPath); a regex match has no prefix Gateway API can name, so its redirect
+ * keeps the path and a gap says so.
+ */
+function prefixRedirectRules(rule: Record<string, unknown>, matches: Record<string, unknown>[], prefix: string, at: string, ctx: Ctx): Record<string, unknown>[] {
+  const list: Record<string, unknown>[] = matches.length ? matches : [{}]
+  return list.map((m, k) => {
+    const match = { ...m }
+    const type = str(rec(match.path).type)
+    let path: Record<string, unknown> | undefined
+    if (type === 'Exact') path = { type: 'ReplaceFullPath', replaceFullPath: prefix }
+    else if (type === 'RegularExpression') ctx.gaps.push({ feature: 'redirect.prefixRewrite', path: at, detail: 'after a regex match Gateway API cannot replace a prefix; the redirect keeps the path', resource: ctx.res })
+    else {
+      if (!match.path) match.path = { type: 'PathPrefix', value: '/' }
+      path = { type: 'ReplacePrefixMatch', replacePrefixMatch: prefix }
+    }
+    return {
+      ...rule,
+      ...(rule.name && list.length > 1 ? { name: `${rule.name}-${k}` } : {}),
+      matches: [match],
+      filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'RequestRedirect' && path ? { type: 'RequestRedirect', requestRedirect: { ...rec(f.requestRedirect), path } } : f)),
     }
   })
 }
