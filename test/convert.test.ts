@@ -266,3 +266,16 @@ t.test('#26 B5: a redirect code the target does not allow becomes the nearest it
   t.equal(nearestRedirectCode(308, [301, 302, 303, 307, 308]), 308)
   t.equal(nearestRedirectCode(399, [301, 302]), undefined, 'not a redirect code at all')
 })
+
+t.test('#26 B11: the deprecated mirrorPercent keeps its percentage; mirrorPercentage wins when both are set', async (t) => {
+  const mirror = { host: 'web', port: { number: 8080 } }
+  const { rules } = convertHttp([
+    { match: [{ uri: { prefix: '/a' } }], route: [{ destination: { host: 'api' } }], mirror, mirrorPercent: 25 },
+    { match: [{ uri: { prefix: '/b' } }], route: [{ destination: { host: 'api' } }], mirror, mirrorPercent: 25, mirrorPercentage: { value: 7.5 } },
+    { match: [{ uri: { prefix: '/c' } }], route: [{ destination: { host: 'api' } }], mirror },
+  ])
+  const mirrorOf = (r: any) => r.filters.find((f: any) => f.type === 'RequestMirror').requestMirror
+  t.same(mirrorOf(rules[0]), { backendRef: { name: 'web', port: 8080 }, percent: 25 })
+  t.same(mirrorOf(rules[1]), { backendRef: { name: 'web', port: 8080 }, fraction: { numerator: 7500, denominator: 100000 } })
+  t.same(mirrorOf(rules[2]), { backendRef: { name: 'web', port: 8080 } }, 'neither: every request is mirrored')
+})

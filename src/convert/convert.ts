@@ -489,7 +489,10 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     if (str(rewrite.authority)) rw.hostname = str(rewrite.authority)
     filters.push({ type: 'URLRewrite', urlRewrite: rw })
   }
-  const mirrors = [...(Object.keys(rec(r.mirror)).length ? [{ destination: rec(r.mirror), percentage: rec(r.mirrorPercentage) }] : []), ...arr(r.mirrors).map((m) => ({ destination: rec(rec(m).destination), percentage: rec(rec(m).percentage) }))]
+  // mirrorPercentage wins over the deprecated mirrorPercent (an integer percent), as in Istio's
+  // route translation; neither means 100 %
+  const mirrorShare = num(rec(r.mirrorPercentage).value) !== undefined ? rec(r.mirrorPercentage) : num(r.mirrorPercent) !== undefined ? { value: num(r.mirrorPercent) } : {}
+  const mirrors = [...(Object.keys(rec(r.mirror)).length ? [{ destination: rec(r.mirror), percentage: mirrorShare as Record<string, unknown> }] : []), ...arr(r.mirrors).map((m) => ({ destination: rec(rec(m).destination), percentage: rec(rec(m).percentage) }))]
   mirrors.forEach((m, j) => {
     const ref = backendRef({ destination: m.destination }, `${at}.mirror[${j}]`, ctx)
     if (!ref) return

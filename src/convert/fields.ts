@@ -56,7 +56,7 @@ export const VIRTUAL_SERVICE_FIELDS: Record<string, Disposition> = {
   'http[].mirror.port.number': C,
   'http[].mirror.subset': C,
   'http[].mirror_percent': D,
-  'http[].mirrorPercent': D,
+  'http[].mirrorPercent': C,
   'http[].mirrorPercentage.value': C,
   'http[].mirrors[].destination.host': C,
   'http[].mirrors[].destination.port.number': C,
@@ -110,7 +110,6 @@ export const GATEWAY_FIELDS: Record<string, Disposition> = {
 const NOTES: Record<string, string> = {
   'http[].match[].name': 'match names only label stats and logs',
   'http[].mirror_percent': 'deprecated; mirrorPercentage is converted',
-  'http[].mirrorPercent': 'deprecated; mirrorPercentage is converted',
   'selector.*': 'a Gateway API Gateway gets its own deployment from the implementation; the Istio selector is not kept',
   'servers[].name': 'server names only label stats',
   'servers[].port.name': 'port names only label stats',
