@@ -279,3 +279,15 @@ t.test('#26 B11: the deprecated mirrorPercent keeps its percentage; mirrorPercen
   t.same(mirrorOf(rules[1]), { backendRef: { name: 'web', port: 8080 }, fraction: { numerator: 7500, denominator: 100000 } })
   t.same(mirrorOf(rules[2]), { backendRef: { name: 'web', port: 8080 } }, 'neither: every request is mirrored')
 })
+
+t.test('#26 C8: a route name the input already uses is not overwritten: a free name, reported', async (t) => {
+  const existing = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'web', namespace: 'shop' }, spec: { hostnames: ['old.example.com'], rules: [] } }
+  const taken2 = { ...existing, metadata: { name: 'web-converted', namespace: 'shop' } }
+  const { objects, gaps } = convert([vs, gw, svc('api'), svc('web'), existing, taken2] as never, { checkRouting: false })
+  const routes = objects.filter((o) => o.kind === 'HTTPRoute').map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`)
+  t.same(routes, ['shop/web-converted-2'], 'the first free name')
+  t.match(gaps.filter((g) => g.feature === 'name'), [{ resource: 'VirtualService shop/web', detail: /HTTPRoute shop\/web exists in the input; written as shop\/web-converted-2/ }])
+  const alone = convert([vs, gw, svc('api'), svc('web')] as never, { checkRouting: false })
+  t.same(alone.objects.filter((o) => o.kind === 'HTTPRoute').map((o) => o.metadata?.name), ['web'], 'without a clash the name is kept')
+  t.notOk(alone.gaps.some((g) => g.feature === 'name'))
+})

@@ -106,6 +106,30 @@ export interface ConvertOptions {
   checkRouting?: boolean
 }
 
+/**
+ * Routes written under a name the input already uses for that kind (an HTTPRoute `shop/web` beside
+ * the VirtualService `shop/web`) would replace it when applied, silently. Each such route gets the
+ * first free name of `<name>-converted`, `<name>-converted-2`, … and a gap says so.
+ */
+function freeRouteNames(objects: K8sObject[], view: ClusterView, gaps: ConvertGap[]): void {
+  const taken = new Set<string>()
+  const key = (kind: string, ns: string, name: string) => `${kind}|${ns}|${name}`
+  for (const o of objects) {
+    if (!String(o.apiVersion).startsWith(`${GW}/`) || !String(o.kind).endsWith('Route')) continue
+    const kind = String(o.kind)
+    const ns = nsOf(o)
+    const name = nameOf(o)
+    const used = (n: string) => taken.has(key(kind, ns, n)) || view.get(`${GW}/${kind}`, ns, n) !== undefined
+    if (used(name)) {
+      let next = `${name}-converted`
+      for (let k = 2; used(next); k++) next = `${name}-converted-${k}`
+      o.metadata = { ...o.metadata, name: next }
+      gaps.push({ feature: 'name', path: 'metadata.name', detail: `${kind} ${ns}/${name} exists in the input; written as ${ns}/${next} so that applying it replaces nothing (rename it, and delete the old route, when the new one is in place)`, resource: `VirtualService ${ns}/${name}` })
+    }
+    taken.add(key(kind, ns, nameOf(o)))
+  }
+}
+
 /** Converts every VirtualService and Istio Gateway among `inputs`; other inputs are context (Services, DestinationRules). */
 export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): ConvertResult {
   const view = new ClusterView()
@@ -122,6 +146,7 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
       objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!, opts.redirectCodes ?? GATEWAY_API_REDIRECT_CODES[DEFAULT_GATEWAY_API_RELEASE]!))
     }
   }
+  freeRouteNames(objects, view, gaps)
   objects.push(...referenceGrants(objects.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route'))))
   objects.push(...services.values())
   // nothing dropped silently: each field the table calls dropped (or does not know) gets a line
