@@ -46,11 +46,12 @@ for (const version of ['v1.4.1', 'v1.6.1']) {
     }
   })
 
-  t.test(`${version}: an HTTPRoute the CRD refuses is held back with the reason`, async (t) => {
+  t.test(`${version}: an HTTPRoute the CRD would refuse (no backendRef port) is held back with the reason and how to fix it`, async (t) => {
     // the issue's case: reviews-90-10 alone, no Service in the input, so no backendRef port
+    // (the CRD: "Must have port for Service reference"); #26 B8: held back before validation
     const r = await convert([join(B, 'networking/virtual-service-reviews-90-10.yaml'), '--crds', crdDir])
     t.notMatch(r.stdout, /kind: HTTPRoute/, 'not written')
-    t.match(r.stderr, /RG0302: HTTPRoute default\/reviews: does not validate against the target's CRDs, not written: .*Must have port for Service reference/)
+    t.match(r.stderr, /RG0302: VirtualService default\/reviews spec: destination port: HTTPRoute default\/reviews not written: .*no port.*set destination\.port\.number, or include the Service/)
     t.equal((await convert([join(B, 'networking/virtual-service-reviews-90-10.yaml'), '--crds', crdDir, '--strict'])).code, 1, '--strict: a loss')
   })
 }

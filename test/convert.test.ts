@@ -55,13 +55,16 @@ t.test('a gateway VirtualService with redirect, rewrite, subsets, mirror, retrie
   t.same(rg.map((f) => f.path).sort(), gaps.filter((g) => g.resource === 'VirtualService shop/web' && !['uri.prefix', 'redirect.redirectCode', 'routing'].includes(g.feature)).map((g) => g.path).sort(), 'RG0302 reports the same features as convert')
 })
 
-t.test('a mesh VirtualService gets a Service parentRef; missing ports are reported, not invented', async (t) => {
+t.test('a mesh VirtualService gets a Service parentRef; missing ports are reported, not invented (#26 B8: nor written)', async (t) => {
   const mesh = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings', namespace: 'shop' }, spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } }
-  const { objects, gaps } = convert([mesh] as never)
-  const route = objects[0] as any
+  const withService = convert([mesh, svc('ratings')] as never)
+  const route = withService.objects.find((o) => o.kind === 'HTTPRoute') as any
   t.same(route.spec.parentRefs, [{ group: '', kind: 'Service', name: 'ratings' }])
   t.notOk(route.spec.hostnames, 'no hostnames on a GAMMA route')
-  t.match(gaps, [{ feature: 'destination port', path: 'spec.http[0].route[0]' }])
+  t.same(route.spec.rules[0].backendRefs, [{ name: 'ratings', port: 8080 }], 'the port of the single-port Service')
+  const { objects, gaps } = convert([mesh] as never)
+  t.same(objects.filter((o) => o.kind === 'HTTPRoute'), [], 'without a port the route is not written (the CRD refuses a Service backendRef without one)')
+  t.match(gaps, [{ feature: 'destination port', path: 'spec.http[0].route[0]' }, { feature: 'destination port', path: 'spec', detail: /HTTPRoute shop\/ratings not written: rules\[0\]\.backendRefs\[0\] shop\/ratings has no port.*set destination\.port\.number, or include the Service/ }])
 })
 
 t.test('routeguard convert --strict exits 1 when anything is dropped; output is YAML', async (t) => {

@@ -107,6 +107,28 @@ export interface ConvertOptions {
 }
 
 /**
+ * A Service backendRef without a port is refused by the Gateway API CRDs ("Must have port for
+ * Service reference"), and writing the route without that backend would send its share elsewhere:
+ * such a route is not written (removed from `objects`), and a gap names each backend and how to
+ * give it a port.
+ */
+function holdBackPortless(objects: K8sObject[], gaps: ConvertGap[]): void {
+  for (let i = objects.length - 1; i >= 0; i--) {
+    const o = objects[i]!
+    if (!String(o.apiVersion).startsWith(`${GW}/`) || !String(o.kind).endsWith('Route')) continue
+    const ns = nsOf(o)
+    const missing: string[] = []
+    arr(rec(o.spec).rules).forEach((rule, r) => {
+      const refs = [...arr(rec(rule).backendRefs).map((b, j) => [rec(b), `rules[${r}].backendRefs[${j}]`] as const), ...arr(rec(rule).filters).flatMap((f, j) => (rec(f).type === 'RequestMirror' ? [[rec(rec(rec(f).requestMirror).backendRef), `rules[${r}].filters[${j}]`] as const] : []))]
+      for (const [b, at] of refs) if ((str(b.kind) ?? 'Service') === 'Service' && !str(b.group) && num(b.port) === undefined) missing.push(`${at} ${str(b.namespace) ?? ns}/${str(b.name)}`)
+    })
+    if (!missing.length) continue
+    objects.splice(i, 1)
+    gaps.push({ feature: 'destination port', path: 'spec', detail: `${String(o.kind)} ${ns}/${nameOf(o)} not written: ${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no port, which the Gateway API requires for a Service; set destination.port.number, or include the Service in the input (a Service with one port gives it)`, resource: `VirtualService ${ns}/${nameOf(o)}` })
+  }
+}
+
+/**
  * Routes written under a name the input already uses for that kind (an HTTPRoute `shop/web` beside
  * the VirtualService `shop/web`) would replace it when applied, silently. Each such route gets the
  * first free name of `<name>-converted`, `<name>-converted-2`, … and a gap says so.
@@ -146,6 +168,7 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
       objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!, opts.redirectCodes ?? GATEWAY_API_REDIRECT_CODES[DEFAULT_GATEWAY_API_RELEASE]!))
     }
   }
+  holdBackPortless(objects, gaps)
   freeRouteNames(objects, view, gaps)
   objects.push(...referenceGrants(objects.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route'))))
   objects.push(...services.values())
