@@ -294,3 +294,19 @@ t.test('#26 C8: a route name the input already uses is not overwritten: a free n
   t.same(alone.objects.filter((o) => o.kind === 'HTTPRoute').map((o) => o.metadata?.name), ['web'], 'without a clash the name is kept')
   t.notOk(alone.gaps.some((g) => g.feature === 'name'))
 })
+
+t.test('#26 B6: SNI hosts are folded and checked like HTTP hosts; "*" is any SNI', async (t) => {
+  const tlsVs = (sniHosts: string[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'db', namespace: 'shop' }, spec: { hosts: ['*'], gateways: ['infra/gw'], tls: [{ match: [{ sniHosts }], route: [{ destination: { host: 'db', port: { number: 3306 } } }] }] } })
+  const run = (sniHosts: string[], release: 'v1.4.1' | 'v1.6.1') => {
+    const { objects, gaps } = convert([tlsVs(sniHosts)] as never, { checkRouting: false, routeVersions: GATEWAY_API_RELEASES[release] })
+    return { route: objects.find((o) => o.kind === 'TLSRoute') as any, gaps: gaps.map((g) => `${g.path}: ${g.detail}`) }
+  }
+  const folded = run(['DB.Internal.Example.org', 'db.internal.example.org', 'db'], 'v1.6.1')
+  t.same(folded.route.spec.hostnames, ['db.internal.example.org'], 'folded to lower case, once; the short name dropped')
+  t.match(folded.gaps, [/spec\.tls\[0\]\.match\[0\]\.sniHosts\[0\]: DB\.Internal\.Example\.org folded to db\.internal\.example\.org/, /sniHosts\[2\]: db is a short name/])
+  const anyV1 = run(['*'], 'v1.6.1')
+  t.notOk(anyV1.route, 'v1 TLSRoutes need a hostname: any SNI cannot be written')
+  t.match(anyV1.gaps, [/spec\.tls\[0\]\.match: any SNI \(\*\): a v1 TLSRoute needs at least one hostname; TLSRoute not written/])
+  const anyAlpha = run(['*'], 'v1.4.1')
+  t.notOk(anyAlpha.route.spec.hostnames, 'v1alpha2: no hostnames, every SNI of the listener, as Istio\'s *')
+})

@@ -309,11 +309,11 @@ const HOSTNAME = '(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[
  * `example*.com`, IP addresses, short names the Gateway resolves in Istio) is dropped; each change
  * is a gap.
  */
-function routeHostnames(hosts: string[], ctx: Ctx): string[] {
+function routeHostnames(hosts: string[], ctx: Ctx, pathOf: (i: number) => string = (i) => `spec.hosts[${i}]`): string[] {
   const out: string[] = []
   hosts.forEach((h, i) => {
     if (h === '*') return
-    const path = `spec.hosts[${i}]`
+    const path = pathOf(i)
     let name = h
     if (name !== name.toLowerCase()) {
       name = name.toLowerCase()
@@ -415,9 +415,17 @@ function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGa
   })
   arr(spec.tls).forEach((r, i) => {
     if (unserved('TLSRoute', `spec.tls[${i}]`)) return
-    const sni = [...new Set(arr(rec(r).match).flatMap((m) => strs(rec(m).sniHosts)))]
+    // SNI hosts as hostnames, folded and checked as HTTP hosts are; `*` (any SNI) is no hostname:
+    // v1alpha2 TLSRoutes may leave hostnames out (every SNI of the listener), v1 requires one
+    const written = arr(rec(r).match).flatMap((m, j) => strs(rec(m).sniHosts).map((h, k) => [h, `spec.tls[${i}].match[${j}].sniHosts[${k}]`] as const))
+    const sni = routeHostnames(written.map(([h]) => h), ctx, (k) => written[k]![1])
+    const anySni = written.some(([h]) => h === '*')
+    if (!sni.length && versions.TLSRoute === 'v1') {
+      ctx.gaps.push({ feature: 'tls.match.sniHosts', path: `spec.tls[${i}].match`, detail: `${anySni ? 'any SNI (*)' : 'no SNI host the Gateway API accepts'}: a v1 TLSRoute needs at least one hostname; TLSRoute not written (list the SNI names, or target a release whose TLSRoute is v1alpha2)`, resource: ctx.res })
+      return
+    }
     const backendRefs = arr(rec(r).route).map((d, j) => backendRef(rec(d), `spec.tls[${i}].route[${j}]`, ctx)).filter(Boolean)
-    out.push({ apiVersion: `${GW}/${versions.TLSRoute}`, kind: 'TLSRoute', metadata: { name: `${nameOf(vs)}-tls-${i}`, namespace: ns }, spec: { parentRefs, hostnames: sni, rules: [{ backendRefs }] } })
+    out.push({ apiVersion: `${GW}/${versions.TLSRoute}`, kind: 'TLSRoute', metadata: { name: `${nameOf(vs)}-tls-${i}`, namespace: ns }, spec: { parentRefs, ...(sni.length ? { hostnames: sni } : {}), rules: [{ backendRefs }] } })
   })
   return out
 }
