@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments, stringify } from 'yaml'
-import { convert, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, gatewayDuration, nearestRedirectCode, redirectCodesFromCrds, routeVersionsFromCrds } from '../src/convert/convert.js'
+import { convert, corsFromCrds, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, gatewayDuration, nearestRedirectCode, redirectCodesFromCrds, routeVersionsFromCrds } from '../src/convert/convert.js'
 import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
 import { runCli, tempDir } from './helpers.js'
 
@@ -309,4 +309,31 @@ t.test('#26 B6: SNI hosts are folded and checked like HTTP hosts; "*" is any SNI
   t.match(anyV1.gaps, [/spec\.tls\[0\]\.match: any SNI \(\*\): a v1 TLSRoute needs at least one hostname; TLSRoute not written/])
   const anyAlpha = run(['*'], 'v1.4.1')
   t.notOk(anyAlpha.route.spec.hostnames, 'v1alpha2: no hostnames, every SNI of the listener, as Istio\'s *')
+})
+
+t.test('#26 B12: corsPolicy becomes the CORS filter where the target serves it (v1.5+); reported on v1.4.1', async (t) => {
+  const corsPolicy = {
+    allowOrigins: [{ exact: 'https://shop.example.com' }, { exact: 'https://*.example.org' }, { prefix: 'https://dev' }, { exact: 'not an origin' }],
+    allowOrigin: ['http://legacy.example.com'],
+    allowMethods: ['GET', 'post', 'PURGE'],
+    allowHeaders: ['x-token', 'x-token'],
+    exposeHeaders: ['x-trace'],
+    maxAge: '24h',
+    allowCredentials: true,
+    unmatchedPreflights: 'IGNORE',
+  }
+  const http = [{ match: [{ uri: { prefix: '/api' } }], route: [{ destination: { host: 'api' } }], corsPolicy }]
+  const current = convertHttp(http)
+  t.same(current.rules[0].filters, [
+    { type: 'CORS', cors: { allowOrigins: ['http://legacy.example.com', 'https://shop.example.com', 'https://*.example.org'], allowMethods: ['GET', 'POST'], allowHeaders: ['x-token'], exposeHeaders: ['x-trace'], allowCredentials: true, maxAge: 86400 } },
+  ])
+  for (const g of [/allowOrigins\[2\]: a prefix or regex origin has no Gateway API form/, /allowOrigins\[3\]\.exact: not an origin is not an origin the Gateway API CORS filter accepts/, /allowMethods: PURGE: not a method/, /unmatchedPreflights: the CORS filter has no setting/]) t.ok(current.gaps.some((x) => g.test(x)), `reported: ${g.source}`)
+  t.same(convertHttp([{ ...http[0], corsPolicy: { maxAge: '1500ms' } }]).rules[0].filters, [{ type: 'CORS', cors: { maxAge: 2 } }], 'maxAge in whole seconds')
+  const old = convertHttp(http, { routeVersions: GATEWAY_API_RELEASES['v1.4.1'], redirectCodes: GATEWAY_API_REDIRECT_CODES['v1.4.1'], cors: false })
+  t.notOk(old.rules[0].filters, 'no CORS filter on v1.4.1')
+  t.ok(old.gaps.some((g) => /^corsPolicy spec\.http\[0\]\.corsPolicy: the target has no CORS filter/.test(g)), 'reported')
+  const crd = (filterProps: Record<string, unknown>) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'httproutes.gateway.networking.k8s.io' }, spec: { group: 'gateway.networking.k8s.io', names: { kind: 'HTTPRoute' }, versions: [{ name: 'v1', served: true, schema: { openAPIV3Schema: { properties: { spec: { properties: { rules: { items: { properties: { filters: { items: { properties: filterProps } } } } } } } } } } }] } })
+  t.equal(corsFromCrds([crd({ cors: {}, requestRedirect: {} }) as never]), true, 'a CRD with the cors filter')
+  t.equal(corsFromCrds([crd({ requestRedirect: {} }) as never]), false, 'a CRD without it')
+  t.equal(corsFromCrds([]), undefined, 'no HTTPRoute CRD')
 })

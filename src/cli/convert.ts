@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from 'commander'
 import { stringify } from 'yaml'
-import { convert, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, redirectCodesFromCrds, routeVersionsFromCrds } from '../convert/convert.js'
+import { convert, corsFromCrds, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_CORS, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, redirectCodesFromCrds, routeVersionsFromCrds } from '../convert/convert.js'
 import { type K8sObject, nameOf, nsOf } from '../model/object.js'
 import { duplicateProblems, loadObjects } from '../analyze/load.js'
 import { type ExitCode, fail, type Io } from './io.js'
@@ -25,6 +25,7 @@ export function registerConvert(program: Command, io: Io, exit: ExitCode): void 
       for (const p of loaded.problems) io.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
       let routeVersions = GATEWAY_API_RELEASES[o.gatewayApiVersion as string]!
       let redirectCodes = GATEWAY_API_REDIRECT_CODES[o.gatewayApiVersion as string]!
+      let cors = GATEWAY_API_CORS[o.gatewayApiVersion as string]!
       let crds: K8sObject[] | undefined
       if (o.kubeconfig) {
         try {
@@ -41,8 +42,11 @@ export function registerConvert(program: Command, io: Io, exit: ExitCode): void 
         if (read.problems.length || crds.length === 0) fail(`--crds ${o.crds}: no CustomResourceDefinitions there${read.problems[0] ? ` (${read.problems[0].message})` : ''}`)
         routeVersions = routeVersionsFromCrds(crds)
       }
-      if (crds) redirectCodes = redirectCodesFromCrds(crds) ?? redirectCodes
-      const { objects, gaps } = convert(loaded.objects.map((l) => l.object), { routeVersions, redirectCodes })
+      if (crds) {
+        redirectCodes = redirectCodesFromCrds(crds) ?? redirectCodes
+        cors = corsFromCrds(crds) ?? cors
+      }
+      const { objects, gaps } = convert(loaded.objects.map((l) => l.object), { routeVersions, redirectCodes, cors })
       let written = objects
       let held = 0
       if (crds) {

@@ -65,22 +65,84 @@ export function routeVersionsFromCrds(crds: K8sObject[]): RouteVersions {
 }
 
 /**
- * The RequestRedirect status codes the target's HTTPRoute CRD allows (the enum of
- * `spec.rules[].filters[].requestRedirect.statusCode` in its most stable served version), or
- * undefined when no HTTPRoute CRD is among `crds` or it sets no enum.
+ * The schema node at `path` (property names; `[]` for array items) under `spec` of the target's
+ * HTTPRoute CRD, in its most stable served version; undefined when `crds` hold no HTTPRoute CRD.
  */
-export function redirectCodesFromCrds(crds: K8sObject[]): number[] | undefined {
+function httpRouteSchemaAt(crds: K8sObject[], ...path: string[]): Record<string, unknown> | undefined {
   for (const crd of crds) {
     const spec = rec(crd.spec)
     if (str(spec.group) !== GW || str(rec(spec.names).kind) !== 'HTTPRoute') continue
     const versions = arr(spec.versions).map(rec).filter((v) => v.served === true)
     const version = VERSION_PREFERENCE.map((name) => versions.find((v) => str(v.name) === name)).find(Boolean) ?? versions[0]
-    const schema = rec(rec(version?.schema).openAPIV3Schema)
-    const at = (o: Record<string, unknown>, ...path: string[]) => path.reduce((x, k) => (k === '[]' ? rec(x.items) : rec(rec(x.properties)[k])), o)
-    const codes = arr(at(schema, 'spec', 'rules', '[]', 'filters', '[]', 'requestRedirect', 'statusCode').enum).filter((c): c is number => typeof c === 'number')
-    return codes.length ? codes : undefined
+    return ['spec', ...path].reduce((x, k) => (k === '[]' ? rec(x.items) : rec(rec(x.properties)[k])), rec(rec(version?.schema).openAPIV3Schema))
   }
   return undefined
+}
+
+/**
+ * The RequestRedirect status codes the target's HTTPRoute CRD allows (the enum of
+ * `spec.rules[].filters[].requestRedirect.statusCode`), or undefined when no HTTPRoute CRD is
+ * among `crds` or it sets no enum.
+ */
+export function redirectCodesFromCrds(crds: K8sObject[]): number[] | undefined {
+  const codes = arr(httpRouteSchemaAt(crds, 'rules', '[]', 'filters', '[]', 'requestRedirect', 'statusCode')?.enum).filter((c): c is number => typeof c === 'number')
+  return codes.length ? codes : undefined
+}
+
+/** Whether each release's HTTPRoute has the CORS filter (added in v1.5). */
+export const GATEWAY_API_CORS: Record<string, boolean> = { 'v1.4.1': false, 'v1.6.1': true }
+
+/** Whether the target's HTTPRoute CRD has the CORS filter; undefined without an HTTPRoute CRD. */
+export function corsFromCrds(crds: K8sObject[]): boolean | undefined {
+  const filter = httpRouteSchemaAt(crds, 'rules', '[]', 'filters', '[]')
+  return filter === undefined ? undefined : rec(filter.properties).cors !== undefined
+}
+
+const CORS_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '*'])
+/** Gateway API CORSOrigin (the CRD's pattern): `*`, or scheme://host[:port] with an optional `*.` first label. */
+const CORS_ORIGIN = String.raw`(^\*$)|(^(http(s)?):\/\/(((\*\.)?([a-zA-Z0-9\-]+\.)*[a-zA-Z0-9-]+|\*)(:([0-9]{1,5}))?)$)`
+
+/**
+ * Istio `corsPolicy` as the Gateway API CORS filter (HTTPCORSFilter, v1.5+): exact origins (and the
+ * deprecated `allowOrigin` strings) the CORSOrigin pattern accepts, methods the enum has, headers,
+ * `maxAge` in whole seconds (at least 1), `allowCredentials`. A prefix or regex origin, an origin
+ * or method the filter cannot hold, and `unmatchedPreflights` are gaps. Undefined when nothing is left.
+ */
+function corsFilter(policy: Record<string, unknown>, at: string, ctx: Ctx): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {}
+  const origins: string[] = []
+  const origin = (value: string, path: string) => {
+    if (value.length <= 253 && fullMatch(CORS_ORIGIN, value)) origins.push(value)
+    else ctx.gaps.push({ feature: 'corsPolicy.allowOrigins', path, detail: `${value} is not an origin the Gateway API CORS filter accepts (*, or scheme://host[:port]); dropped`, resource: ctx.res })
+  }
+  strs(policy.allowOrigin).forEach((o, i) => origin(o, `${at}.allowOrigin[${i}]`))
+  arr(policy.allowOrigins).forEach((o, i) => {
+    const sm = rec(o)
+    if (str(sm.exact) !== undefined) origin(str(sm.exact)!, `${at}.allowOrigins[${i}].exact`)
+    else ctx.gaps.push({ feature: 'corsPolicy.allowOrigins', path: `${at}.allowOrigins[${i}]`, detail: 'a prefix or regex origin has no Gateway API form (exact origins, or a *. first label); dropped', resource: ctx.res })
+  })
+  if (origins.length) out.allowOrigins = [...new Set(origins.includes('*') ? ['*'] : origins)]
+  const methods = strs(policy.allowMethods).map((m) => m.toUpperCase())
+  const kept = methods.filter((m) => CORS_METHODS.has(m))
+  if (kept.length !== methods.length) ctx.gaps.push({ feature: 'corsPolicy.allowMethods', path: `${at}.allowMethods`, detail: `${methods.filter((m) => !CORS_METHODS.has(m)).join(', ')}: not a method the CORS filter names; dropped`, resource: ctx.res })
+  if (kept.length) out.allowMethods = [...new Set(kept.includes('*') ? ['*'] : kept)]
+  for (const field of ['allowHeaders', 'exposeHeaders'] as const) {
+    const list = [...new Set(strs(policy[field]))]
+    if (list.length) out[field] = list.includes('*') ? ['*'] : list
+  }
+  if (typeof policy.allowCredentials === 'boolean') out.allowCredentials = policy.allowCredentials
+  const maxAge = str(policy.maxAge)
+  if (maxAge !== undefined) {
+    const ms = durationMs(maxAge)
+    if (ms === undefined) ctx.gaps.push({ feature: 'corsPolicy.maxAge', path: `${at}.maxAge`, detail: `${maxAge} is not a duration; dropped`, resource: ctx.res })
+    else {
+      const seconds = Math.max(1, Math.round(ms / 1000))
+      if (seconds * 1000 !== ms) ctx.gaps.push({ feature: 'corsPolicy.maxAge', path: `${at}.maxAge`, detail: `${maxAge} written as ${seconds}s (the CORS filter counts whole seconds, at least 1)`, resource: ctx.res })
+      out.maxAge = seconds
+    }
+  }
+  if (policy.unmatchedPreflights !== undefined) ctx.gaps.push({ feature: 'corsPolicy.unmatchedPreflights', path: `${at}.unmatchedPreflights`, detail: 'the CORS filter has no setting for preflights from origins it does not allow; dropped', resource: ctx.res })
+  return Object.keys(out).length ? out : undefined
 }
 
 /**
@@ -102,6 +164,8 @@ export interface ConvertOptions {
   routeVersions?: RouteVersions
   /** RequestRedirect status codes the target allows (default: the newest release's) */
   redirectCodes?: readonly number[]
+  /** the target serves the HTTPRoute CORS filter (default: the newest release's answer) */
+  cors?: boolean
   /** trace each VirtualService's request classes before and after (./equivalence.ts); default true */
   checkRouting?: boolean
 }
@@ -165,7 +229,7 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
     if (kind === KIND.VirtualService) {
       const res = describeRef(refOf(o))
       for (const g of vsGaps(o)) gaps.push({ ...g, resource: res })
-      objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!, opts.redirectCodes ?? GATEWAY_API_REDIRECT_CODES[DEFAULT_GATEWAY_API_RELEASE]!))
+      objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!, opts.redirectCodes ?? GATEWAY_API_REDIRECT_CODES[DEFAULT_GATEWAY_API_RELEASE]!, opts.cors ?? GATEWAY_API_CORS[DEFAULT_GATEWAY_API_RELEASE]!))
     }
   }
   holdBackPortless(objects, gaps)
@@ -269,7 +333,8 @@ function convertGateway(gw: K8sObject, gaps: ConvertGap[]): K8sObject[] {
  * (`0.5s` → `500ms`); sub-millisecond parts are rounded up to 1ms and said so in `note`; a value
  * that does not parse gives no `value`, only the `note`.
  */
-export function gatewayDuration(istio: string): { value?: string; note?: string } {
+/** An Istio (protobuf JSON) duration (`1h30m`, `1.5s`, `250ms`) in milliseconds; undefined when it is none. */
+export function durationMs(istio: string): number | undefined {
   const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 }
   const text = istio.trim()
   const re = /(\d+(?:\.\d+)?|\.\d+)(ms|us|µs|ns|h|m|s)/gy
@@ -280,7 +345,12 @@ export function gatewayDuration(istio: string): { value?: string; note?: string 
     total += Number(m[1]) * units[m[2]!]!
     seen = re.lastIndex
   }
-  if (seen === 0 || seen !== text.length) return { note: `${istio} is not a duration; timeout not converted` }
+  return seen === 0 || seen !== text.length ? undefined : total
+}
+
+export function gatewayDuration(istio: string): { value?: string; note?: string } {
+  const total = durationMs(istio)
+  if (total === undefined) return { note: `${istio} is not a duration; timeout not converted` }
   let ms = Math.ceil(total - 1e-9)
   let note: string | undefined
   if (ms !== total) note = `${istio} rounded up to ${ms}ms (Gateway API durations count whole milliseconds)`
@@ -365,12 +435,14 @@ interface Ctx {
   res: string
   /** RequestRedirect status codes the target allows */
   redirectCodes: readonly number[]
+  /** the target serves the HTTPRoute CORS filter */
+  cors: boolean
 }
 
-function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>, versions: RouteVersions, redirectCodes: readonly number[]): K8sObject[] {
+function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>, versions: RouteVersions, redirectCodes: readonly number[], cors: boolean): K8sObject[] {
   const spec = rec(vs.spec)
   const ns = nsOf(vs)
-  const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)), redirectCodes }
+  const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)), redirectCodes, cors }
   const gateways = strs(spec.gateways)
   const mesh = gateways.length === 0 || gateways.includes(MESH_GATEWAY)
   const parentRefs: Record<string, unknown>[] = []
@@ -556,7 +628,12 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     const pct = num(m.percentage.value)
     filters.push({ type: 'RequestMirror', requestMirror: { backendRef: ref, ...(pct !== undefined ? (Number.isInteger(pct) ? { percent: pct } : { fraction: { numerator: Math.round(pct * 1000), denominator: 100000 } }) : {}) } })
   })
-  if (r.corsPolicy !== undefined) ctx.gaps.push({ feature: 'corsPolicy', path: `${at}.corsPolicy`, detail: 'the CORS filter exists from Gateway API v1.5 (not in v1.4.1); not emitted, add it by hand on v1.5+', resource: ctx.res })
+  if (r.corsPolicy !== undefined) {
+    if (ctx.cors) {
+      const cors = corsFilter(rec(r.corsPolicy), `${at}.corsPolicy`, ctx)
+      if (cors) filters.push({ type: 'CORS', cors })
+    } else ctx.gaps.push({ feature: 'corsPolicy', path: `${at}.corsPolicy`, detail: 'the target has no CORS filter (Gateway API v1.5 added it; v1.4.1 has none); not emitted', resource: ctx.res })
+  }
   const rule: Record<string, unknown> = {}
   const name = str(r.name)
   if (name && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) rule.name = name

@@ -22,7 +22,9 @@ export const VIRTUAL_SERVICE_FIELDS: Record<string, Disposition> = {
   'exportTo[]': R,
   'gateways[]': C,
   'hosts[]': C,
-  ...Object.fromEntries(['allowCredentials', 'allowHeaders[]', 'allowMethods[]', 'allowOrigin[]', 'allowOrigins[].exact', 'allowOrigins[].prefix', 'allowOrigins[].regex', 'exposeHeaders[]', 'maxAge', 'unmatchedPreflights'].map((f) => [`http[].corsPolicy.${f}`, R])),
+  // the CORS filter (Gateway API v1.5+); on an older target every corsPolicy field is a gap
+  ...Object.fromEntries(['allowCredentials', 'allowHeaders[]', 'allowMethods[]', 'allowOrigin[]', 'allowOrigins[].exact', 'exposeHeaders[]', 'maxAge'].map((f) => [`http[].corsPolicy.${f}`, C])),
+  ...Object.fromEntries(['allowOrigins[].prefix', 'allowOrigins[].regex', 'unmatchedPreflights'].map((f) => [`http[].corsPolicy.${f}`, R])),
   'http[].delegate.name': R,
   'http[].delegate.namespace': R,
   'http[].directResponse.body.bytes': R,
