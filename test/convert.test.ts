@@ -337,3 +337,19 @@ t.test('#26 B12: corsPolicy becomes the CORS filter where the target serves it (
   t.equal(corsFromCrds([crd({ requestRedirect: {} }) as never]), false, 'a CRD without it')
   t.equal(corsFromCrds([]), undefined, 'no HTTPRoute CRD')
 })
+
+t.test('#26 B7: a uri without a leading / matches nothing and is left out; a header name the Gateway API refuses is dropped, said; the rest of the route kept', async (t) => {
+  const { rules, gaps } = convertHttp([
+    { match: [{ uri: { prefix: 'api' } }, { uri: { prefix: '/api' } }], route: [{ destination: { host: 'api' } }] },
+    { match: [{ uri: { exact: 'docs' } }], route: [{ destination: { host: 'web' } }] },
+    { match: [{ uri: { prefix: '/a' }, headers: { ':authority': { exact: 'shop.example.com' }, 'x-env': { exact: 'prod' } } }], route: [{ destination: { host: 'web' } }] },
+    { route: [{ destination: { host: 'web' } }] },
+  ])
+  t.equal(rules.length, 3, 'the rule whose only match selects nothing is gone; the others stay')
+  t.same(rules[0].matches, [{ path: { type: 'PathPrefix', value: '/api' } }], 'the match without / left out, its sibling kept')
+  t.same(rules[1].matches, [{ path: { type: 'PathPrefix', value: '/a' }, headers: [{ name: 'x-env', type: 'Exact', value: 'prod' }] }], ':authority dropped, x-env kept')
+  t.same(rules[2].backendRefs, [{ name: 'web', port: 8080 }])
+  t.ok(gaps.some((g) => /^match\.uri spec\.http\[0\]\.match\[0\]\.uri: api does not start with \/, so no request path matches it/.test(g)))
+  t.ok(gaps.some((g) => /^match\.uri spec\.http\[1\]\.match\[0\]\.uri: docs .*this match is left out, and with it the rule/.test(g)))
+  t.ok(gaps.some((g) => /^match\.headers spec\.http\[2\]\.match\[0\]\.headers\.:authority: :authority is not a header name the Gateway API accepts \(a pseudo-header; hostnames select the authority\)/.test(g)))
+})

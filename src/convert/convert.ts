@@ -98,6 +98,9 @@ export function corsFromCrds(crds: K8sObject[]): boolean | undefined {
   return filter === undefined ? undefined : rec(filter.properties).cors !== undefined
 }
 
+/** Gateway API HTTPHeaderName: an RFC 7230 token. */
+const HEADER_NAME = "[A-Za-z0-9!#$%&'*+\\-.^_`|~]+"
+
 const CORS_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '*'])
 /** Gateway API CORSOrigin (the CRD's pattern): `*`, or scheme://host[:port] with an optional `*.` first label. */
 const CORS_ORIGIN = String.raw`(^\*$)|(^(http(s)?):\/\/(((\*\.)?([a-zA-Z0-9\-]+\.)*[a-zA-Z0-9-]+|\*)(:([0-9]{1,5}))?)$)`
@@ -565,14 +568,28 @@ function escapeRegex(s: string): string {
 function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<string, unknown>[] {
   const at = `spec.http[${i}]`
   if (r.delegate !== undefined || r.directResponse !== undefined) return []
-  const matches = arr(r.match).map((m) => {
+  const written = arr(r.match).map((m, j) => {
     const mm = rec(m)
+    const mat = `${at}.match[${j}]`
     const out: Record<string, unknown> = {}
     const uri = rec(mm.uri)
+    // a request path always starts with `/`: an exact or prefix value without one matches no
+    // request in Envoy; the Gateway API refuses it. The match selects nothing: it is left out
+    const literal = str(uri.exact) ?? str(uri.prefix)
+    if (literal !== undefined && !literal.startsWith('/')) {
+      ctx.gaps.push({ feature: 'match.uri', path: `${mat}.uri`, detail: `${literal} does not start with /, so no request path matches it (in Istio too); this match is left out${arr(r.match).length === 1 ? ', and with it the rule' : ''}`, resource: ctx.res })
+      return undefined
+    }
     if (str(uri.exact) !== undefined) out.path = { type: 'Exact', value: str(uri.exact) }
     else if (str(uri.prefix) !== undefined) out.path = { type: 'PathPrefix', value: str(uri.prefix) }
     else if (str(uri.regex) !== undefined) out.path = { type: 'RegularExpression', value: str(uri.regex) }
-    const headers = Object.entries(rec(mm.headers)).map(([name, sm]) => ({ name, ...stringMatch(rec(sm)) }))
+    // header names the Gateway API refuses (HTTPHeaderName: RFC 7230 token; pseudo-headers such
+    // as `:authority` are not): the condition is dropped, and said
+    const headers = Object.entries(rec(mm.headers)).flatMap(([name, sm]) => {
+      if (fullMatch(HEADER_NAME, name)) return [{ name, ...stringMatch(rec(sm)) }]
+      ctx.gaps.push({ feature: 'match.headers', path: `${mat}.headers.${name}`, detail: `${name} is not a header name the Gateway API accepts${name.startsWith(':') ? ` (a pseudo-header${name === ':authority' ? '; hostnames select the authority' : ''})` : ''}; this condition is dropped and the match is wider`, resource: ctx.res })
+      return []
+    })
     if (headers.length) out.headers = headers
     const query = Object.entries(rec(mm.queryParams)).map(([name, sm]) => ({ name, ...stringMatch(rec(sm)) }))
     if (query.length) out.queryParams = query
@@ -580,6 +597,9 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     if (method) out.method = method
     return out
   })
+  const matches = written.filter((m): m is Record<string, unknown> => m !== undefined)
+  // every match selected nothing: so does the rule
+  if (written.length > 0 && matches.length === 0) return []
   const prefixUri = arr(r.match).map((m) => str(rec(rec(m).uri).prefix))
   if (prefixUri.some((p) => p !== undefined)) ctx.gaps.push({ feature: 'uri.prefix', path: `${at}.match`, detail: 'Istio prefixes are string prefixes, PathPrefix matches whole path segments (/foo no longer matches /foobar)', resource: ctx.res })
   const filters: Record<string, unknown>[] = []
