@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments, stringify } from 'yaml'
-import { convert, corsFromCrds, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, gatewayDuration, nearestRedirectCode, redirectCodesFromCrds, routeVersionsFromCrds } from '../src/convert/convert.js'
+import { convert, corsFromCrds, GATEWAY_API_REDIRECT_CODES, regrant, GATEWAY_API_RELEASES, gatewayDuration, nearestRedirectCode, redirectCodesFromCrds, routeVersionsFromCrds } from '../src/convert/convert.js'
 import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
 import { runCli, tempDir } from './helpers.js'
 
@@ -352,4 +352,18 @@ t.test('#26 B7: a uri without a leading / matches nothing and is left out; a hea
   t.ok(gaps.some((g) => /^match\.uri spec\.http\[0\]\.match\[0\]\.uri: api does not start with \/, so no request path matches it/.test(g)))
   t.ok(gaps.some((g) => /^match\.uri spec\.http\[1\]\.match\[0\]\.uri: docs .*this match is left out, and with it the rule/.test(g)))
   t.ok(gaps.some((g) => /^match\.headers spec\.http\[2\]\.match\[0\]\.headers\.:authority: :authority is not a header name the Gateway API accepts \(a pseudo-header; hostnames select the authority\)/.test(g)))
+})
+
+t.test('#26 B15: a Gateway with no servers is said; no ReferenceGrant is left for a route that is not written', async (t) => {
+  const empty = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'empty', namespace: 'infra' }, spec: { selector: { istio: 'ingressgateway' }, servers: [] } }
+  const r = convert([empty] as never)
+  t.same(r.objects.filter((o) => o.kind === 'Gateway'), [])
+  t.match(r.gaps, [{ resource: 'Gateway infra/empty', feature: 'servers', detail: /the Gateway has no servers; no Gateway API Gateway written/ }])
+  // a route in shop to a Service in data needs a grant; held back, its grant goes with it
+  const cross = { ...vs, spec: { ...vs.spec, http: [{ route: [{ destination: { host: 'db.data.svc.cluster.local', port: { number: 5432 } } }] }] } }
+  const { objects } = convert([cross, gw] as never, { checkRouting: false })
+  const grant = objects.find((o) => o.kind === 'ReferenceGrant') as any
+  t.match(grant, { metadata: { namespace: 'data' }, spec: { from: [{ kind: 'HTTPRoute', namespace: 'shop' }], to: [{ kind: 'Service', name: 'db' }] } }, 'the grant the route needs')
+  t.same(regrant(objects).filter((o) => o.kind === 'ReferenceGrant'), [grant], 'made anew from the same routes: the same grant')
+  t.same(regrant(objects.filter((o) => o.kind !== 'HTTPRoute')).filter((o) => o.kind === 'ReferenceGrant'), [], 'the route held back: no grant')
 })

@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from 'commander'
 import { stringify } from 'yaml'
-import { convert, corsFromCrds, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_CORS, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, redirectCodesFromCrds, routeVersionsFromCrds } from '../convert/convert.js'
+import { convert, corsFromCrds, regrant, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_CORS, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, redirectCodesFromCrds, routeVersionsFromCrds } from '../convert/convert.js'
 import { type K8sObject, nameOf, nsOf } from '../model/object.js'
 import { duplicateProblems, loadObjects } from '../analyze/load.js'
 import { type ExitCode, fail, type Io } from './io.js'
@@ -52,7 +52,7 @@ export function registerConvert(program: Command, io: Io, exit: ExitCode): void 
       if (crds) {
         const { checkOutput } = await import('../convert/validate-output.js')
         const checked = checkOutput(objects, crds)
-        written = checked.valid
+        written = regrant(checked.valid)
         held = checked.held.length
         for (const h of checked.held) io.stderr.write(`RG0302: ${h.object.kind} ${nsOf(h.object)}/${nameOf(h.object)}: does not validate against the target's CRDs, not written: ${h.problems.join('; ')}\n`)
       } else {

@@ -326,7 +326,11 @@ function convertGateway(gw: K8sObject, gaps: ConvertGap[]): K8sObject[] {
     const from = namespaces.has('*') ? { from: 'All' } : namespaces.size === 1 && namespaces.has(gwNs) ? { from: 'Same' } : { from: 'Selector', selector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...namespaces].sort() }] } }
     return { ...listener, allowedRoutes: { namespaces: from } }
   })
-  if (!listeners.length) return []
+  if (!listeners.length) {
+    // nothing to listen on: no Gateway is written, and the routes bound to it attach nowhere
+    gaps.push({ feature: 'servers', path: 'spec.servers', detail: `${arr(rec(gw.spec).servers).length ? 'no server could be converted to a listener' : 'the Gateway has no servers'}; no Gateway API Gateway written, so routes bound to it attach to nothing`, resource: res })
+    return []
+  }
   return [{ apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: nameOf(gw), namespace: gwNs }, spec: { gatewayClassName: 'istio', listeners } }]
 }
 
@@ -407,6 +411,15 @@ function routeHostnames(hosts: string[], ctx: Ctx, pathOf: (i: number) => string
  * ReferenceGrants for cross-namespace backendRefs (GEP-709): one per (backend namespace, route
  * kind, route namespace), in the backend's namespace, naming each Service.
  */
+/**
+ * `objects` with their ReferenceGrants made anew from the routes among them: after routes are held
+ * back (`--crds` validation), no grant is left for a route that is not written.
+ */
+export function regrant(objects: K8sObject[]): K8sObject[] {
+  const kept = objects.filter((o) => !(String(o.apiVersion).startsWith(`${GW}/`) && o.kind === 'ReferenceGrant'))
+  return [...kept, ...referenceGrants(kept.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route')))]
+}
+
 function referenceGrants(routes: K8sObject[]): K8sObject[] {
   const need = new Map<string, { ns: string; kind: string; from: string; names: Set<string> }>()
   for (const r of routes) {
