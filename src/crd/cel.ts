@@ -6,6 +6,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js'
 import { searchMatch } from '../routing/regex.js'
+import { registerKubernetesLibraries } from './cel-kubernetes.js'
 
 type Schema = Record<string, any>
 
@@ -54,12 +55,22 @@ export function adaptRule(rule: string): string {
 }
 
 /**
- * The CEL environment rules run in: cel-js's standard library, except that `string.matches` (a
+ * The CEL environment rules run in: cel-js's standard library with the Kubernetes libraries
+ * (`cel-kubernetes.ts`: IP/CIDR, URL, quantity, format, lists, sets, regex find), except that `string.matches` (a
  * method call: `.matches(` — a field named `matches` is never called) becomes `re2Matches`, which
  * matches with RE2 as the API server does (routing/regex.ts), never with JavaScript's
  * backtracking `RegExp` on an object's strings. cel-js will not let its own `matches` be replaced.
  */
-const env = new Environment({ unlistedVariablesAreDyn: true }).registerFunction('string.re2Matches(string): bool', (value: string, pattern: string) => searchMatch(pattern, value))
+const env = registerKubernetesLibraries(new Environment({ unlistedVariablesAreDyn: true, enableOptionalTypes: true })).registerFunction('string.re2Matches(string): bool', (value: string, pattern: string) => searchMatch(pattern, value))
+
+/**
+ * Why the API server would refuse to compile `rule` in this environment (an unknown function or
+ * overload, a type error), or undefined when it type-checks. `self` and other names are dyn.
+ */
+export function checkRule(rule: string): string | undefined {
+  const r = env.check(adaptRule(rule))
+  return r.valid ? undefined : (r.error?.message ?? 'invalid').split('\n')[0]
+}
 
 export function celViolations(raw: unknown, schema: Schema, path = ''): string[] {
   const value = path === '' ? withDefaults(raw, schema) : raw

@@ -88,6 +88,25 @@ export function searchMatch(pattern: string, value: string): boolean {
   return c.re.matcher(value).find()
 }
 
+/**
+ * The leftmost matches of `pattern` in `value`, at most `limit` (CEL's `find`/`findAll`, RE2 as
+ * the API server runs them). An empty match advances by one character, so the scan ends.
+ * @throws Error when RE2 refuses the pattern
+ */
+export function findMatches(pattern: string, value: string, limit = Infinity): string[] {
+  const c = compileRegex(pattern)
+  if ('error' in c) throw new Error(`regular expression ${JSON.stringify(pattern)} is not valid RE2: ${c.error}`)
+  checkDeadline()
+  const m = c.re.matcher(value)
+  const out: string[] = []
+  let from = 0
+  while (out.length < limit && from <= value.length && m.find(from)) {
+    out.push(m.group() ?? '')
+    from = m.end() > m.start() ? m.end() : m.end() + 1
+  }
+  return out
+}
+
 /** `text` as an RE2 expression that matches exactly it (every metacharacter quoted). */
 export function quoteRegex(text: string): string {
   return RE2JS.quote(text)
