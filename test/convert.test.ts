@@ -367,3 +367,20 @@ t.test('#26 B15: a Gateway with no servers is said; no ReferenceGrant is left fo
   t.same(regrant(objects).filter((o) => o.kind === 'ReferenceGrant'), [grant], 'made anew from the same routes: the same grant')
   t.same(regrant(objects.filter((o) => o.kind !== 'HTTPRoute')).filter((o) => o.kind === 'ReferenceGrant'), [], 'the route held back: no grant')
 })
+
+t.test('#26 B3: credentialName is read where the gateway workload runs: certificateRef and a ReferenceGrant there', async (t) => {
+  const bookinfoGw = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'bookinfo-gateway', namespace: 'bookinfo' }, spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['bookinfo.example.com'], tls: { mode: 'SIMPLE', credentialName: 'bookinfo-cert' } }] } }
+  const deployment = (ns: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istio-ingressgateway', namespace: ns }, spec: { selector: { matchLabels: { istio: 'ingressgateway' } }, template: { metadata: { labels: { istio: 'ingressgateway' } } } } })
+  const withWorkload = convert([bookinfoGw, deployment('istio-system')] as never)
+  const gateway = withWorkload.objects.find((o) => o.kind === 'Gateway') as any
+  t.same(gateway.spec.listeners[0].tls.certificateRefs, [{ kind: 'Secret', name: 'bookinfo-cert', namespace: 'istio-system' }])
+  const grant = withWorkload.objects.find((o) => o.kind === 'ReferenceGrant') as any
+  t.same(grant, { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'bookinfo-gateway-bookinfo-gateway-secrets', namespace: 'istio-system' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'bookinfo' }], to: [{ group: '', kind: 'Secret', name: 'bookinfo-cert' }] } })
+  t.notOk(withWorkload.gaps.some((g) => g.feature === 'tls.credentialName'), 'exact: nothing to report')
+  t.same(regrant(withWorkload.objects).filter((o) => o.kind === 'ReferenceGrant'), [grant], 'the Secret grant survives the route grants being made anew')
+  const unknown = convert([bookinfoGw] as never)
+  t.same((unknown.objects.find((o) => o.kind === 'Gateway') as any).spec.listeners[0].tls.certificateRefs, [{ kind: 'Secret', name: 'bookinfo-cert' }])
+  t.match(unknown.gaps, [{ feature: 'tls.credentialName', path: 'spec.servers[0].tls.credentialName', detail: /gateway workload .* is not in the input; certificateRefs written for bookinfo/ }])
+  const two = convert([bookinfoGw, deployment('istio-system'), deployment('gateways')] as never)
+  t.match(two.gaps.filter((g) => g.feature === 'tls.credentialName'), [{ detail: /gateway workloads in gateways, istio-system.*written for gateways only/ }])
+})

@@ -228,7 +228,7 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
   const services = new Map<string, K8sObject>()
   for (const o of view.all()) {
     const kind = kindKeyOf(o)
-    if (kind === KIND.IstioGateway) objects.push(...convertGateway(o, gaps))
+    if (kind === KIND.IstioGateway) objects.push(...convertGateway(o, gaps, view))
     if (kind === KIND.VirtualService) {
       const res = describeRef(refOf(o))
       for (const g of vsGaps(o)) gaps.push({ ...g, resource: res })
@@ -271,9 +271,11 @@ const TCP_LIKE = new Set(['TCP', 'MONGO', 'MYSQL', 'REDIS'])
  *   else `from: Selector` on `kubernetes.io/metadata.name`; hosts of one server that give the
  *   same listener are merged (their namespaces joined).
  */
-function convertGateway(gw: K8sObject, gaps: ConvertGap[]): K8sObject[] {
+function convertGateway(gw: K8sObject, gaps: ConvertGap[], view: ClusterView): K8sObject[] {
   const res = describeRef(refOf(gw))
   const gwNs = nsOf(gw)
+  const secretNs = credentialNamespace(gw, view, gaps)
+  const secrets = new Set<string>()
   const byKey = new Map<string, { listener: Record<string, unknown>; namespaces: Set<string> }>()
   arr(rec(gw.spec).servers).forEach((raw, i) => {
     const s = rec(raw)
@@ -316,7 +318,10 @@ function convertGateway(gw: K8sObject, gaps: ConvertGap[]): K8sObject[] {
         const listener: Record<string, unknown> = { name: `${protocol.toLowerCase()}-${port}-${byKey.size}`, port, protocol }
         if (hostname) listener.hostname = hostname
         if (protocol === 'TLS' && passthrough) listener.tls = { mode: 'Passthrough' }
-        else if (terminate) listener.tls = { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: cred }] }
+        else if (terminate) {
+          listener.tls = { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: cred, ...(secretNs !== gwNs ? { namespace: secretNs } : {}) }] }
+          secrets.add(cred!)
+        }
         byKey.set(key, (slot = { listener, namespaces: new Set() }))
       }
       slot.namespaces.add(ns)
@@ -331,7 +336,37 @@ function convertGateway(gw: K8sObject, gaps: ConvertGap[]): K8sObject[] {
     gaps.push({ feature: 'servers', path: 'spec.servers', detail: `${arr(rec(gw.spec).servers).length ? 'no server could be converted to a listener' : 'the Gateway has no servers'}; no Gateway API Gateway written, so routes bound to it attach to nothing`, resource: res })
     return []
   }
-  return [{ apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: nameOf(gw), namespace: gwNs }, spec: { gatewayClassName: 'istio', listeners } }]
+  const gateway = { apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: nameOf(gw), namespace: gwNs }, spec: { gatewayClassName: 'istio', listeners } }
+  if (secretNs === gwNs || !secrets.size) return [gateway]
+  // the Secrets live with the gateway workload: the Gateway may read them there once granted (GEP-709)
+  const grant = { apiVersion: `${GW}/v1beta1`, kind: 'ReferenceGrant', metadata: { name: `${gwNs}-gateway-${nameOf(gw)}-secrets`.slice(0, 253), namespace: secretNs }, spec: { from: [{ group: GW, kind: 'Gateway', namespace: gwNs }], to: [...secrets].sort().map((name) => ({ group: '', kind: 'Secret', name })) } }
+  return [gateway, grant]
+}
+
+/**
+ * The namespace Istio reads an Istio Gateway's `credentialName` Secrets from: that of the gateway
+ * workload its selector selects (pilot's SDS for gateways reads the proxy's namespace), which is
+ * often not the Gateway's (`bookinfo/bookinfo-gateway` on the `istio-system` ingress gateway).
+ * Without a selected workload in the input, or with several namespaces, the Gateway's own
+ * namespace is used and a gap says so.
+ */
+function credentialNamespace(gw: K8sObject, view: ClusterView, gaps: ConvertGap[]): string {
+  const gwNs = nsOf(gw)
+  const servers = arr(rec(gw.spec).servers)
+  const firstCred = servers.findIndex((s) => str(rec(rec(s).tls).credentialName) !== undefined)
+  if (firstCred < 0) return gwNs
+  const selector = stringMap(rec(gw.spec).selector)
+  const namespaces = [...new Set([...view.workloadsSelected(selector)].map((w) => w.namespace))].sort()
+  const path = `spec.servers[${firstCred}].tls.credentialName`
+  const res = describeRef(refOf(gw))
+  if (namespaces.length === 1) return namespaces[0]!
+  if (namespaces.length === 0) {
+    gaps.push({ feature: 'tls.credentialName', path, detail: `Istio reads the Secret from the namespace of the gateway workload (selector ${JSON.stringify(selector)}), which is not in the input; certificateRefs written for ${gwNs}: include the gateway Deployment to point them where Istio reads, or check that the Secret is in ${gwNs}`, resource: res })
+    return gwNs
+  }
+  const chosen = namespaces.includes(gwNs) ? gwNs : namespaces[0]!
+  gaps.push({ feature: 'tls.credentialName', path, detail: `the selector picks gateway workloads in ${namespaces.join(', ')}, and Istio reads the Secret in each one's namespace; certificateRefs written for ${chosen} only`, resource: res })
+  return chosen
 }
 
 /**
@@ -416,7 +451,9 @@ function routeHostnames(hosts: string[], ctx: Ctx, pathOf: (i: number) => string
  * back (`--crds` validation), no grant is left for a route that is not written.
  */
 export function regrant(objects: K8sObject[]): K8sObject[] {
-  const kept = objects.filter((o) => !(String(o.apiVersion).startsWith(`${GW}/`) && o.kind === 'ReferenceGrant'))
+  // the grants routes need are made anew; a Gateway's grant for its Secrets stays
+  const routeGrant = (o: K8sObject) => String(o.apiVersion).startsWith(`${GW}/`) && o.kind === 'ReferenceGrant' && arr(rec(o.spec).from).some((f) => String(rec(f).kind).endsWith('Route'))
+  const kept = objects.filter((o) => !routeGrant(o))
   return [...kept, ...referenceGrants(kept.filter((o) => String(o.apiVersion).startsWith(`${GW}/`) && String(o.kind).endsWith('Route')))]
 }
 
