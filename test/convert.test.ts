@@ -185,7 +185,9 @@ t.test('#15 R4/R5/R7/S5: hostnames the schema refuses, exportTo and gateways, dr
   t.same((r5.objects.find((o) => o.kind === 'HTTPRoute') as any).spec.parentRefs, [{ name: 'local' }], 'R5: no parentRef to a Gateway it is not exported to')
   t.match(r5.gaps.find((g) => g.path === 'spec.gateways[0]')?.detail, /never binds it to infra\/gw/)
   const r7 = convert([{ ...base, spec: { hosts: ['api.example.com'], gateways: ['infra/gw'], http: [{ match: [{ port: 8080, uri: { prefix: '/a' } }], route: [{ destination: { host: 'api' } }] }], tcp: [{ match: [{ port: 3306 }], route: [{ destination: { host: 'api', port: { number: 3306 } } }] }], tls: [{ match: [{ sniHosts: ['api.example.com'], port: 443, sourceLabels: { app: 'x' }, destinationSubnets: ['10.0.0.0/8'] }], route: [{ destination: { host: 'api', port: { number: 443 } } }] }] } }, svc('api')] as never)
-  for (const p of ['spec.http[0].match[0].port', 'spec.tcp[0].match[0].port', 'spec.tls[0].match[0].port', 'spec.tls[0].match[0].sourceLabels', 'spec.tls[0].match[0].destinationSubnets']) t.ok(r7.gaps.some((g) => g.path === p), `R7: ${p} reported`)
+  for (const p of ['spec.http[0].match[0].port', 'spec.tls[0].match[0].port', 'spec.tls[0].match[0].sourceLabels', 'spec.tls[0].match[0].destinationSubnets']) t.ok(r7.gaps.some((g) => g.path === p), `R7: ${p} reported`)
+  // #26 B10: a tcp match port is kept as parentRef.port, not lost
+  t.same((r7.objects.find((o) => o.kind === 'TCPRoute') as any).spec.parentRefs, [{ name: 'gw', namespace: 'infra', port: 3306 }])
   const s5 = convert([{ ...base, spec: { hosts: ['api.example.com'], gateways: ['infra/gw'], http: [{ route: [{ destination: { host: 'api.backend.svc.cluster.local', port: { number: 80 } }, weight: 50 }, { destination: { host: 'web.backend.svc.cluster.local', port: { number: 80 } }, weight: 50 }] }] } }] as never)
   const grant = s5.objects.find((o) => o.kind === 'ReferenceGrant') as any
   t.same(grant, { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'shop-httproutes', namespace: 'backend' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'shop' }], to: [{ group: '', kind: 'Service', name: 'api' }, { group: '', kind: 'Service', name: 'web' }] } }, 'S5: a ReferenceGrant in the backend namespace')
@@ -383,4 +385,20 @@ t.test('#26 B3: credentialName is read where the gateway workload runs: certific
   t.match(unknown.gaps, [{ feature: 'tls.credentialName', path: 'spec.servers[0].tls.credentialName', detail: /gateway workload .* is not in the input; certificateRefs written for bookinfo/ }])
   const two = convert([bookinfoGw, deployment('istio-system'), deployment('gateways')] as never)
   t.match(two.gaps.filter((g) => g.feature === 'tls.credentialName'), [{ detail: /gateway workloads in gateways, istio-system.*written for gateways only/ }])
+})
+
+t.test('#26 B9/B10: tcp routes bind to TCP servers with a matching host only; match.port becomes parentRef.port', async (t) => {
+  const tcpGw = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'infra' }, spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 3306, name: 'mysql', protocol: 'TCP' }, hosts: ['db.example.com'] }, { port: { number: 5432, name: 'pg', protocol: 'TCP' }, hosts: ['db.example.com'] }] } }
+  const db = (hosts: string[], tcp: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'db', namespace: 'shop' }, spec: { hosts, gateways: ['infra/gw'], tcp } })
+  const route = (port: number) => ({ route: [{ destination: { host: 'db', port: { number: port } } }] })
+  const split = convert([tcpGw, db(['db.example.com'], [{ match: [{ port: 3306 }], ...route(3306) }, { match: [{ port: 5432 }], ...route(5432) }])] as never, { checkRouting: false })
+  const tcp = split.objects.filter((o) => o.kind === 'TCPRoute') as any[]
+  t.same(tcp.map((r) => r.spec.parentRefs), [[{ name: 'gw', namespace: 'infra', port: 3306 }], [{ name: 'gw', namespace: 'infra', port: 5432 }]], 'one TCPRoute per port, each on its port')
+  t.notOk(split.gaps.some((g) => g.feature === 'tcp.match.port'), 'nothing lost')
+  const mixed = convert([tcpGw, db(['db.example.com'], [{ match: [{ port: 3306 }, { sourceNamespace: 'x' }], ...route(3306) }])] as never, { checkRouting: false })
+  t.same((mixed.objects.find((o) => o.kind === 'TCPRoute') as any).spec.parentRefs, [{ name: 'gw', namespace: 'infra' }], 'a match without a port takes every port')
+  t.ok(mixed.gaps.some((g) => g.feature === 'tcp.match.port'), 'and the port is reported')
+  const other = convert([tcpGw, db(['other.example.com'], [route(3306)])] as never, { checkRouting: false })
+  t.same(other.objects.filter((o) => o.kind === 'TCPRoute'), [], 'no TCP server has the host: no TCPRoute attaches there')
+  t.match(other.gaps.filter((g) => g.feature === 'tcp'), [{ detail: /no TCP server of Gateway infra\/gw has a host of this VirtualService \(other\.example\.com\)/ }])
 })

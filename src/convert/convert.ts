@@ -9,7 +9,7 @@
  */
 import { fullMatch } from '../routing/regex.js'
 import { arr, describeRef, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, num, rec, refOf, str, stringMap, strs } from '../model/object.js'
-import { serviceOfFQDN } from '../model/hosts.js'
+import { hostsMatch, serviceOfFQDN } from '../model/hosts.js'
 import { exportScopes, gatewayRef, MESH_GATEWAY } from '../model/istio.js'
 import { resolveSubsetBackend } from '../subsets/subsets.js'
 import { ClusterView } from '../view/view.js'
@@ -533,10 +533,27 @@ function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGa
     gaps.push({ feature: kind, path, detail: `the target Gateway API does not serve ${kind} (its CRDs, or --gateway-api-version); not written`, resource: ctx.res })
     return true
   }
+  // Istio binds a VirtualService's tcp routes to a Gateway's TCP servers whose hosts match its
+  // hosts (pilot's gateway TCP route building); a TCP listener has no hostname, so a TCPRoute
+  // would attach where Istio routes nothing: such parents are left out of the TCPRoutes
+  const tcpParents = spec.tcp === undefined ? parentRefs : parentRefs.filter((p) => {
+    if (p.kind === 'Service') return true
+    const g = view.get(KIND.IstioGateway, str(p.namespace) ?? ns, str(p.name) ?? '')
+    if (!g) return true
+    const serverHosts = arr(rec(g.spec).servers).map(rec).filter((sv) => TCP_LIKE.has((str(rec(sv.port).protocol) ?? '').toUpperCase())).flatMap((sv) => strs(sv.hosts).map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)))
+    if (serverHosts.some((sh) => hosts.some((h) => hostsMatch(sh, h)))) return true
+    gaps.push({ feature: 'tcp', path: 'spec.tcp', detail: `no TCP server of Gateway ${nsOf(g)}/${nameOf(g)} has a host of this VirtualService (${hosts.join(', ')}), so Istio routes none of its connections there; the TCPRoutes leave that parent out`, resource: ctx.res })
+    return false
+  })
   arr(spec.tcp).forEach((r, i) => {
     if (unserved('TCPRoute', `spec.tcp[${i}]`)) return
+    if (!tcpParents.length) return
     const backendRefs = arr(rec(r).route).map((d, j) => backendRef(rec(d), `spec.tcp[${i}].route[${j}]`, ctx)).filter(Boolean)
-    out.push({ apiVersion: `${GW}/${versions.TCPRoute}`, kind: 'TCPRoute', metadata: { name: `${nameOf(vs)}-tcp-${i}`, namespace: ns }, spec: { parentRefs, rules: [{ backendRefs }] } })
+    // match.port splits connections by port: parentRef.port (every match must name one, else the rule takes every port)
+    const matches = arr(rec(r).match).map(rec)
+    const ports = matches.length && matches.every((m) => num(m.port) !== undefined) ? [...new Set(matches.map((m) => num(m.port)!))] : []
+    const refs = ports.length ? tcpParents.flatMap((p) => ports.map((port) => ({ ...p, port }))) : tcpParents
+    out.push({ apiVersion: `${GW}/${versions.TCPRoute}`, kind: 'TCPRoute', metadata: { name: `${nameOf(vs)}-tcp-${i}`, namespace: ns }, spec: { parentRefs: refs, rules: [{ backendRefs }] } })
   })
   arr(spec.tls).forEach((r, i) => {
     if (unserved('TLSRoute', `spec.tls[${i}]`)) return

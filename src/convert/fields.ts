@@ -82,7 +82,9 @@ export const VIRTUAL_SERVICE_FIELDS: Record<string, Disposition> = {
   'http[].route[].destination.subset': C,
   'http[].route[].weight': C,
   'http[].timeout': C,
-  ...Object.fromEntries(['destinationSubnets[]', 'gateways[]', 'port', 'sourceLabels.*', 'sourceNamespace', 'sourceSubnet'].map((f) => [`tcp[].match[].${f}`, R])),
+  ...Object.fromEntries(['destinationSubnets[]', 'gateways[]', 'sourceLabels.*', 'sourceNamespace', 'sourceSubnet'].map((f) => [`tcp[].match[].${f}`, R])),
+  // parentRef.port of the TCPRoute (when every match of the route names a port; else a gap)
+  'tcp[].match[].port': C,
   ...Object.fromEntries(['host', 'port.number', 'subset'].flatMap((f) => [`tcp[].route[].destination.${f}`, `tls[].route[].destination.${f}`]).map((f) => [f, C])),
   'tcp[].route[].weight': C,
   'tls[].route[].weight': C,

@@ -57,8 +57,11 @@ export function vsGaps(vs: K8sObject): Gap[] {
   })
   // TCPRoute has no match and TLSRoute matches only SNI (hostnames): every other match field is lost
   arr(spec.tcp).forEach((raw, i) => {
-    arr(rec(raw).match).forEach((m, j) => {
-      for (const k of Object.keys(rec(m))) out.push({ feature: `tcp.match.${k}`, path: `spec.tcp[${i}].match[${j}].${k}`, detail: `TCPRoute has no match; ${k} dropped (the route takes every connection on its listener)` })
+    const matches = arr(rec(raw).match)
+    // ports are kept as parentRef.port when every match names one (convert.ts)
+    const portsKept = matches.length > 0 && matches.every((m) => typeof rec(m).port === 'number')
+    matches.forEach((m, j) => {
+      for (const k of Object.keys(rec(m))) if (!(k === 'port' && portsKept)) out.push({ feature: `tcp.match.${k}`, path: `spec.tcp[${i}].match[${j}].${k}`, detail: `TCPRoute has no match; ${k} dropped (the route takes every connection on its listener${k === 'port' ? ': another match of this route names no port' : ''})` })
     })
   })
   arr(spec.tls).forEach((raw, i) => {
