@@ -402,3 +402,19 @@ t.test('#26 B9/B10: tcp routes bind to TCP servers with a matching host only; ma
   t.same(other.objects.filter((o) => o.kind === 'TCPRoute'), [], 'no TCP server has the host: no TCPRoute attaches there')
   t.match(other.gaps.filter((g) => g.feature === 'tcp'), [{ detail: /no TCP server of Gateway infra\/gw has a host of this VirtualService \(other\.example\.com\)/ }])
 })
+
+t.test('#26 B14: no false loss lines: regex + rewrite is exact, 503 vs 500 is the same failure, tls-only is not traced as HTTP, each line once', async (t) => {
+  const regexRewrite = convert([{ ...vs, spec: { ...vs.spec, http: [{ match: [{ uri: { regex: '/v[0-9]+/.*' } }], rewrite: { uri: '/api' }, route: [{ destination: { host: 'api' } }] }] } }, gw, svc('api'), svc('web')] as never)
+  const rule = (regexRewrite.objects.find((o) => o.kind === 'HTTPRoute') as any).spec.rules[0]
+  t.same(rule.filters, [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplaceFullPath', replaceFullPath: '/api' } } }], "Envoy's prefix_rewrite swaps the whole path after a regex match")
+  t.same(regexRewrite.gaps.filter((g) => g.resource === 'VirtualService shop/web' && ['rewrite.uri', 'routing'].includes(g.feature)), [], 'and nothing is reported for it')
+  // destinations not in the input: Istio 503, Gateway API 500; not a difference
+  const missing = convert([{ ...vs, spec: { ...vs.spec, hosts: ['a.example.com', 'b.example.com'], http: [{ route: [{ destination: { host: 'nowhere', port: { number: 80 } } }] }] } }, gw] as never)
+  t.same(missing.gaps.filter((g) => g.feature === 'routing'), [], 'no routing line for a Service the input does not hold')
+  const tlsOnly = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'db', namespace: 'shop' }, spec: { hosts: ['db.example.com'], gateways: ['istio-system/public'], tls: [{ match: [{ sniHosts: ['db.example.com'] }], route: [{ destination: { host: 'db', port: { number: 5432 } } }] }] } }
+  t.same(convert([tlsOnly, gw] as never).gaps.filter((g) => g.feature === 'routing'), [], 'a tls-only VirtualService is not traced as HTTP')
+  // one line per difference: two hosts of one VirtualService leading to the same change give one line
+  const twice = convert([{ ...vs, spec: { ...vs.spec, hosts: ['a.example.com', 'b.example.com'], http: [{ match: [{ uri: { prefix: '/shop' } }], route: [{ destination: { host: 'api' } }] }, { route: [{ destination: { host: 'web' } }] }] } }, gw, svc('api'), svc('web')] as never)
+  const lines = twice.gaps.filter((g) => g.feature === 'routing').map((g) => g.detail)
+  t.same(lines, ['GET https://a.example.com/shopx through istio-system/public: Istio sends it to shop/api=100% (path /shopx); the converted routes send it to shop/web=100% (path /shopx) (also on b.example.com)'], 'the same change on two hosts: one line naming both')
+})

@@ -747,10 +747,10 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     const type = str(rec(match.path).type)
     let path: Record<string, unknown>
     if (type === 'Exact') path = { type: 'ReplaceFullPath', replaceFullPath: uriRewrite }
-    else if (type === 'RegularExpression') {
-      path = { type: 'ReplaceFullPath', replaceFullPath: uriRewrite }
-      ctx.gaps.push({ feature: 'rewrite.uri', path: `${at}.rewrite.uri`, detail: `with a regex match Envoy replaces the matched prefix; written as ReplaceFullPath ${uriRewrite} (every matching path becomes it)`, resource: ctx.res })
-    } else {
+    // after a regex match Envoy's prefix_rewrite swaps the entire path (route.v3 RouteAction
+    // prefix_rewrite): ReplaceFullPath is exact
+    else if (type === 'RegularExpression') path = { type: 'ReplaceFullPath', replaceFullPath: uriRewrite }
+    else {
       if (!match.path) match.path = { type: 'PathPrefix', value: '/' }
       path = { type: 'ReplacePrefixMatch', replacePrefixMatch: uriRewrite }
     }

@@ -5,7 +5,8 @@
  * Istio's semantics on the input (routing/istio.ts) and under the Gateway API's on the output
  * (routing/gateway-api.ts), the same models `routeguard trace` runs. A request whose status,
  * destinations (a subset `v1` of `reviews` is the per-subset Service `reviews-v1`), weights,
- * redirect or rewritten path differ is reported, naming the request and both outcomes.
+ * redirect or rewritten path differ is reported, once, naming the request and both outcomes; a
+ * request neither side can serve (Istio 503, Gateway API 500) is not a difference.
  * At most MAX_CLASSES requests per VirtualService.
  */
 import { arr, type K8sObject, KIND, nsOf, rec, str, strs } from '../model/object.js'
@@ -27,7 +28,8 @@ export const MAX_CLASSES = 64
  */
 export function requestClasses(vs: K8sObject, host: string | undefined, port: number): TraceRequest[] {
   const paths = new Set<string>(['/'])
-  const extras = new Map<string, { headers: Record<string, string>; query?: string; method?: string }>([['', { headers: {} }]])
+  // keyed as the matches' extras are, so that a match with none adds no second bare request
+  const extras = new Map<string, { headers: Record<string, string>; query?: string; method?: string }>([[JSON.stringify({ headers: {} }), { headers: {} }]])
   for (const rule of arr(rec(vs.spec).http)) {
     for (const raw of arr(rec(rule).match)) {
       const m = rec(raw)
@@ -99,12 +101,31 @@ export function routingDifferences(vs: K8sObject, input: View, output: View): Ga
   const ns = nsOf(vs)
   const hosts = strs(rec(vs.spec).hosts)
   const gateways = strs(rec(vs.spec).gateways)
+  const seen = new Map<string, { gap: Gap; first: string; host: string | undefined; hosts: string[] }>()
   const compare = (req: TraceRequest, before: TraceResult, after: TraceResult, where: string) => {
     const a = outcome(before, true)
     const b = outcome(after, false)
-    if (a.status === b.status && a.redirect === b.redirect && a.path === b.path && a.backends.join() === b.backends.join()) return
-    gaps.push({ feature: 'routing', path: 'spec.http', detail: `${describeRequest(req)}${where}: Istio sends it to ${text(a)}; the converted routes send it to ${text(b)}` })
+    // no usable backend on both sides is the same failure: Istio answers 503, a Gateway API
+    // implementation 500 (typically a Service the input does not hold); not a routing change
+    const bothFail = a.status >= 500 && b.status >= 500 && !a.redirect && !b.redirect
+    if (bothFail || (a.status === b.status && a.redirect === b.redirect && a.path === b.path && a.backends.join() === b.backends.join())) return
+    // one line per difference: the same request class with the same outcomes on another host of
+    // the VirtualService adds that host to the line instead of a line of its own
+    const key = JSON.stringify([describeRequest({ ...req, host: undefined }), where, text(a), text(b)])
+    const earlier = seen.get(key)
+    if (earlier) {
+      if (req.host === earlier.host || earlier.hosts.includes(req.host ?? '')) return
+      earlier.hosts.push(req.host ?? '')
+      earlier.gap.detail = `${earlier.first} (also on ${earlier.hosts.length > 3 ? `${earlier.hosts.slice(0, 3).join(', ')} and ${earlier.hosts.length - 3} more` : earlier.hosts.join(', ')})`
+      return
+    }
+    const first = `${describeRequest(req)}${where}: Istio sends it to ${text(a)}; the converted routes send it to ${text(b)}`
+    const gap: Gap = { feature: 'routing', path: 'spec.http', detail: first }
+    seen.set(key, { gap, first, host: req.host, hosts: [] })
+    gaps.push(gap)
   }
+  // only http routes are traced as HTTP requests (a tls- or tcp-only VirtualService has none)
+  if (arr(rec(vs.spec).http).length === 0) return gaps
   if (gateways.length === 0 || gateways.includes(MESH_GATEWAY)) {
     for (const h of hosts) {
       const host = exampleHost(h)

@@ -17,8 +17,8 @@
  *   sourceNamespace; match-level gateways): conditions ANDed, matches ORed, none = every request;
  * - `delegate`: the delegate's rules take the root rule's place, each match merged with the root's;
  * - actions: `redirect` (301 default), `directResponse`, `fault.abort` (at 100%), `rewrite.uri` as
- *   Envoy's `prefix_rewrite` (the matched prefix is replaced; a rule without a uri match rewrites the
- *   prefix `/`), `rewrite.authority`, `uriRegexRewrite`, `headers`, `mirror(s)`, `route[]` with
+ *   Envoy's `prefix_rewrite` (the matched prefix is replaced, the whole path after an exact or
+ *   regex match; a rule without a uri match rewrites the prefix `/`), `rewrite.authority`, `uriRegexRewrite`, `headers`, `mirror(s)`, `route[]` with
  *   weights (one destination: 100) and subsets through DestinationRules to the Pods they select;
  * - no VirtualService: the request goes to the Service (all its ports); no rule matches: 404.
  */
@@ -47,7 +47,10 @@ interface Context {
   fromNamespace: string
 }
 
-/** Does one `HTTPMatchRequest` select the request? @returns the matched uri prefix ('' when none), or undefined. */
+/**
+ * Does one `HTTPMatchRequest` select the request? @returns the matched uri prefix ('' when none)
+ * and whether the whole path was matched (exact or regex: a rewrite replaces all of it), or undefined.
+ */
 export function istioMatch(raw: unknown, req: TraceRequest, ctx: Context, vsNamespace: string): { prefix: string | undefined; exact: boolean } | undefined {
   const m = rec(raw)
   const ignoreCase = m.ignoreUriCase === true
@@ -57,7 +60,8 @@ export function istioMatch(raw: unknown, req: TraceRequest, ctx: Context, vsName
     if (!stringMatch(m.uri, req.path, ignoreCase)) return undefined
     const u = rec(m.uri)
     if (typeof u.prefix === 'string') prefix = u.prefix
-    if (typeof u.exact === 'string') exact = true
+    // Envoy's prefix_rewrite swaps the entire path after an exact or a regex path match
+    if (typeof u.exact === 'string' || typeof u.regex === 'string') exact = true
   }
   if (m.scheme !== undefined && !stringMatch(m.scheme, req.scheme)) return undefined
   if (m.method !== undefined && !stringMatch(m.method, req.method)) return undefined
@@ -185,7 +189,7 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
   let host = req.host
   const rewrite = rec(rule.rewrite)
   if (typeof rewrite.uri === 'string') {
-    // Envoy prefix_rewrite: the matched prefix (the whole path for exact, `/` without a uri match)
+    // Envoy prefix_rewrite: the matched prefix (the whole path after an exact or regex match, `/` without a uri match)
     if (exact) path = rewrite.uri
     else {
       const p = prefix ?? '/'
