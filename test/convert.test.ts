@@ -418,3 +418,29 @@ t.test('#26 B14: no false loss lines: regex + rewrite is exact, 503 vs 500 is th
   const lines = twice.gaps.filter((g) => g.feature === 'routing').map((g) => g.detail)
   t.same(lines, ['GET https://a.example.com/shopx through istio-system/public: Istio sends it to shop/api=100% (path /shopx); the converted routes send it to shop/web=100% (path /shopx) (also on b.example.com)'], 'the same change on two hosts: one line naming both')
 })
+
+t.test('#26 B13: a delegate VirtualService\'s rules are written under its root\'s parents, in the root rule\'s place', async (t) => {
+  const root = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'root', namespace: 'shop' }, spec: { hosts: ['shop.example.com'], gateways: ['istio-system/public'], http: [
+    { match: [{ uri: { prefix: '/api' } }], delegate: { name: 'api-team', namespace: 'shop' } },
+    { route: [{ destination: { host: 'web' } }] },
+  ] } }
+  const delegate = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'api-team', namespace: 'shop' }, spec: { http: [
+    { match: [{ uri: { prefix: '/api/v2' }, headers: { 'x-beta': { exact: '1' } } }], route: [{ destination: { host: 'api', subset: 'v2' } }] },
+    { route: [{ destination: { host: 'api' } }] },
+  ] } }
+  const dr = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'api', namespace: 'shop' }, spec: { host: 'api', subsets: [{ name: 'v2', labels: { version: 'v2' } }] } }
+  const { objects, gaps } = convert([root, delegate, dr, gw, svc('api'), svc('web')] as never)
+  const routes = objects.filter((o) => o.kind === 'HTTPRoute') as any[]
+  t.same(routes.map((r) => r.metadata.name), ['root'], 'no route of the delegate\'s own (it had no parents)')
+  t.same(routes[0].spec.parentRefs, [{ name: 'public', namespace: 'istio-system' }])
+  t.same(routes[0].spec.rules.map((r: any) => [r.matches, r.backendRefs]), [
+    [[{ path: { type: 'PathPrefix', value: '/api/v2' }, headers: [{ name: 'x-beta', type: 'Exact', value: '1' }] }], [{ name: 'api-v2', port: 8080 }]],
+    [[{ path: { type: 'PathPrefix', value: '/api' } }], [{ name: 'api', port: 8080 }]],
+    [undefined, [{ name: 'web', port: 8080 }]],
+  ], 'the delegate rules in order, under the root match, then the root\'s next rule')
+  t.notOk(gaps.some((g) => g.feature === 'delegate'), 'nothing lost')
+  const routing = gaps.filter((g) => g.feature === 'routing').map((g) => g.detail)
+  t.ok(routing.every((d) => /\/apix /.test(d)), `the traces agree but for the string-prefix neighbour /apix (PathPrefix matches segments): ${routing.join(' | ')}`)
+  const alone = convert([root, gw, svc('web')] as never, { checkRouting: false })
+  t.match(alone.gaps, [{ feature: 'delegate', path: 'spec.http[0].delegate', detail: /delegate VirtualService shop\/api-team is not in the input/ }])
+})

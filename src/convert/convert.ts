@@ -231,6 +231,8 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
     if (kind === KIND.IstioGateway) objects.push(...convertGateway(o, gaps, view))
     if (kind === KIND.VirtualService) {
       const res = describeRef(refOf(o))
+      // a delegate has no route of its own: its rules are written in its roots' routes
+      if (isDelegate(o, view)) continue
       for (const g of vsGaps(o)) gaps.push({ ...g, resource: res })
       objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!, opts.redirectCodes ?? GATEWAY_API_REDIRECT_CODES[DEFAULT_GATEWAY_API_RELEASE]!, opts.cors ?? GATEWAY_API_CORS[DEFAULT_GATEWAY_API_RELEASE]!))
     }
@@ -634,7 +636,8 @@ function escapeRegex(s: string): string {
 
 function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<string, unknown>[] {
   const at = `spec.http[${i}]`
-  if (r.delegate !== undefined || r.directResponse !== undefined) return []
+  if (r.directResponse !== undefined) return []
+  if (r.delegate !== undefined) return delegateRules(r, i, ctx)
   const written = arr(r.match).map((m, j) => {
     const mm = rec(m)
     const mat = `${at}.match[${j}]`
@@ -761,6 +764,49 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
       filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'URLRewrite' ? { type: 'URLRewrite', urlRewrite: { ...rec(f.urlRewrite), path } } : f)),
     }
   })
+}
+
+/**
+ * A root rule's `delegate`: the delegate VirtualService's http rules take the root rule's place
+ * (Istio inlines them in order), each delegate match merged with each root match: the delegate's
+ * fields win, headers and query parameters are joined (pilot's mergeHTTPMatchRequests; the
+ * delegate's matches are meant to be within the root's). A delegate not in the input, or one that
+ * delegates again (Istio allows one level), is a gap and the rule is left out.
+ */
+function delegateRules(root: Record<string, unknown>, i: number, ctx: Ctx): Record<string, unknown>[] {
+  const at = `spec.http[${i}].delegate`
+  const d = rec(root.delegate)
+  const name = str(d.name)
+  const namespace = str(d.namespace) ?? nsOf(ctx.vs)
+  const target = name ? ctx.view.get(KIND.VirtualService, namespace, name) : undefined
+  if (!target) {
+    ctx.gaps.push({ feature: 'delegate', path: at, detail: `delegate VirtualService ${namespace}/${name ?? ''} is not in the input; its rules are not converted (include it)`, resource: ctx.res })
+    return []
+  }
+  const rootMatches = arr(root.match).map(rec)
+  return arr(rec(target.spec).http).flatMap((raw, j) => {
+    const rule = rec(raw)
+    if (rule.delegate !== undefined) {
+      ctx.gaps.push({ feature: 'delegate', path: at, detail: `${namespace}/${name} rule ${j} delegates again, which Istio does not follow; left out`, resource: ctx.res })
+      return []
+    }
+    const own = arr(rule.match).map(rec)
+    const match = own.length === 0 ? rootMatches : rootMatches.length === 0 ? own : own.flatMap((dm) => rootMatches.map((rm) => ({ ...rm, ...dm, headers: { ...rec(rm.headers), ...rec(dm.headers) }, queryParams: { ...rec(rm.queryParams), ...rec(dm.queryParams) } })))
+    return httpRules({ ...rule, ...(match.length ? { match } : {}) }, i, { ...ctx, res: `${ctx.res} (delegate ${namespace}/${name} rule ${j})` })
+  })
+}
+
+/** Whether `vs` is some root's delegate in `view` (no route of its own: its rules go in the root's). */
+function isDelegate(vs: K8sObject, view: ClusterView): boolean {
+  if (strs(rec(vs.spec).hosts).length > 0) return false
+  for (const o of view.all()) {
+    if (kindKeyOf(o) !== KIND.VirtualService) continue
+    for (const r of arr(rec(o.spec).http)) {
+      const d = rec(rec(r).delegate)
+      if (str(d.name) === nameOf(vs) && (str(d.namespace) ?? nsOf(o)) === nsOf(vs)) return true
+    }
+  }
+  return false
 }
 
 /**

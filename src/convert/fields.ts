@@ -25,8 +25,9 @@ export const VIRTUAL_SERVICE_FIELDS: Record<string, Disposition> = {
   // the CORS filter (Gateway API v1.5+); on an older target every corsPolicy field is a gap
   ...Object.fromEntries(['allowCredentials', 'allowHeaders[]', 'allowMethods[]', 'allowOrigin[]', 'allowOrigins[].exact', 'exposeHeaders[]', 'maxAge'].map((f) => [`http[].corsPolicy.${f}`, C])),
   ...Object.fromEntries(['allowOrigins[].prefix', 'allowOrigins[].regex', 'unmatchedPreflights'].map((f) => [`http[].corsPolicy.${f}`, R])),
-  'http[].delegate.name': R,
-  'http[].delegate.namespace': R,
+  // the delegate's rules are inlined in the root's route (convert.ts delegateRules)
+  'http[].delegate.name': C,
+  'http[].delegate.namespace': C,
   'http[].directResponse.body.bytes': R,
   'http[].directResponse.body.string': R,
   'http[].directResponse.status': R,

@@ -21,7 +21,6 @@ export function vsGaps(vs: K8sObject): Gap[] {
   arr(spec.http).forEach((raw, i) => {
     const r = rec(raw)
     const at = `spec.http[${i}]`
-    if (r.delegate !== undefined) out.push({ feature: 'delegate', path: `${at}.delegate`, detail: 'no route delegation in Gateway API; the rule is dropped' })
     if (r.directResponse !== undefined) out.push({ feature: 'directResponse', path: `${at}.directResponse`, detail: 'no direct response in Gateway API; the rule is dropped' })
     const fault = rec(r.fault)
     if (fault.delay !== undefined) out.push({ feature: 'fault.delay', path: `${at}.fault.delay`, detail: 'no fault injection in Gateway API; dropped' })
