@@ -5,6 +5,7 @@ import t from 'tap'
 import { parseAllDocuments, stringify } from 'yaml'
 import { convert, corsFromCrds, GATEWAY_API_REDIRECT_CODES, regrant, GATEWAY_API_RELEASES, gatewayDuration, nearestRedirectCode, redirectCodesFromCrds, routeVersionsFromCrds } from '../src/convert/convert.js'
 import { analyzeObjects, selectRules } from '../src/analyze/analyze.js'
+import { regexExample } from '../src/routing/examples.js'
 import { runCli, tempDir } from './helpers.js'
 
 const svc = (name: string, ports = [{ name: 'http', port: 8080 }]) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector: { app: name }, ports } })
@@ -443,4 +444,26 @@ t.test('#26 B13: a delegate VirtualService\'s rules are written under its root\'
   t.ok(routing.every((d) => /\/apix /.test(d)), `the traces agree but for the string-prefix neighbour /apix (PathPrefix matches segments): ${routing.join(' | ')}`)
   const alone = convert([root, gw, svc('web')] as never, { checkRouting: false })
   t.match(alone.gaps, [{ feature: 'delegate', path: 'spec.http[0].delegate', detail: /delegate VirtualService shop\/api-team is not in the input/ }])
+})
+
+t.test('#26 S6: Istio\'s first-match order against Gateway API precedence: a regex header rule before a longer prefix is checked, with or without the Gateway in the input', async (t) => {
+  const http = [
+    { match: [{ headers: { 'x-env': { regex: 'prod|stage' } } }], route: [{ destination: { host: 'web', subset: 'canary' } }] },
+    { match: [{ uri: { prefix: '/api' } }], route: [{ destination: { host: 'api' } }] },
+    { route: [{ destination: { host: 'web' } }] },
+  ]
+  const canary = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web', namespace: 'shop' }, spec: { host: 'web', subsets: [{ name: 'canary', labels: { track: 'canary' } }] } }
+  const moved = (withGateway: boolean, queryToo = false) => {
+    const rules = queryToo ? [{ match: [{ queryParams: { env: { regex: 'prod|stage' } } }], route: [{ destination: { host: 'web', subset: 'canary' } }] }, ...http.slice(1)] : http
+    const inputs = [{ ...vs, spec: { ...vs.spec, http: rules } }, canary, svc('api'), svc('web'), ...(withGateway ? [gw] : [])]
+    return convert(inputs as never).gaps.filter((g) => g.feature === 'routing').map((g) => g.detail)
+  }
+  for (const withGateway of [true, false]) {
+    const lines = moved(withGateway)
+    t.ok(lines.some((l) => /\/api\/x with x-env: prod.*Istio sends it to shop\/web-canary=100%.*the converted routes send it to shop\/api=100%/.test(l)), `${withGateway ? 'with' : 'without'} the Gateway: /api/x with x-env: prod moved from web-canary to api is reported`)
+  }
+  t.ok(moved(false, true).some((l) => /\/api\/x\?env=prod.*Istio sends it to shop\/web-canary=100%.*shop\/api=100%/.test(l)), 'a regex query match too')
+  t.equal(regexExample('prod|stage'), 'prod')
+  t.equal(regexExample('^v[0-9]+$'), undefined, 'no simple example')
+  t.equal(regexExample('api\\.example\\.com'), 'api.example.com')
 })

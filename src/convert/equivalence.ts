@@ -9,10 +9,10 @@
  * request neither side can serve (Istio 503, Gateway API 500) is not a difference.
  * At most MAX_CLASSES requests per VirtualService.
  */
-import { arr, type K8sObject, KIND, nsOf, rec, str, strs } from '../model/object.js'
+import { arr, type K8sObject, KIND, kindKeyOf, nsOf, rec, str, strs } from '../model/object.js'
 import { toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, MESH_GATEWAY } from '../model/istio.js'
-import { describeRequest, exampleHost, stringMatchExample } from '../routing/examples.js'
+import { describeRequest, exampleHost, stringMatchValue } from '../routing/examples.js'
 import { traceGateway, traceMesh } from '../routing/gateway-api.js'
 import { traceIstioGateway, traceIstioMesh } from '../routing/istio.js'
 import type { TraceRequest, TraceResult } from '../routing/types.js'
@@ -43,11 +43,11 @@ export function requestClasses(vs: K8sObject, host: string | undefined, port: nu
       }
       const headers: Record<string, string> = {}
       for (const [k, v] of Object.entries(rec(m.headers))) {
-        const val = stringMatchExample(v)
+        const val = stringMatchValue(v)
         if (typeof val === 'string') headers[k] = val
       }
       const query = Object.entries(rec(m.queryParams))
-        .map(([k, v]) => [k, stringMatchExample(v)] as const)
+        .map(([k, v]) => [k, stringMatchValue(v)] as const)
         .filter((e): e is readonly [string, string] => typeof e[1] === 'string')
         .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
         .join('&')
@@ -96,7 +96,7 @@ function text(o: Outcome): string {
  * one VirtualService, as gaps on the VirtualService (`path` `spec.http`).
  * @param input the view of convert's input; @param output a view of convert's output plus the input's Services and workloads
  */
-export function routingDifferences(vs: K8sObject, input: View, output: View): Gap[] {
+export function routingDifferences(vs: K8sObject, input: ClusterView, output: ClusterView): Gap[] {
   const gaps: Gap[] = []
   const ns = nsOf(vs)
   const hosts = strs(rec(vs.spec).hosts)
@@ -142,9 +142,13 @@ export function routingDifferences(vs: K8sObject, input: View, output: View): Ga
   for (const g of gateways) {
     if (g === MESH_GATEWAY) continue
     const ref = gatewayRef(g, ns)
-    const igw = input.get(KIND.IstioGateway, ref.namespace, ref.name)
-    const gw = output.get(KIND.Gateway, ref.namespace, ref.name)
-    if (!igw || !gw) continue
+    let igw = input.get(KIND.IstioGateway, ref.namespace, ref.name)
+    let gw = output.get(KIND.Gateway, ref.namespace, ref.name)
+    if (!igw || !gw) {
+      // the Gateway is not in the input: assume one plain HTTP server / listener on port 80 that
+      // takes every host, so that the routes' own order and matches are still compared
+      ;({ input, output, igw, gw } = assumedGateway(input, output, ref.namespace, ref.name))
+    }
     for (const h of hosts) {
       const host = exampleHost(h) ?? 'any.example.com'
       const server = istioGateway(igw).servers.find((s) => s.hosts.length > 0)
@@ -162,8 +166,24 @@ export function routingDifferences(vs: K8sObject, input: View, output: View): Ga
   return gaps
 }
 
+/**
+ * Views with an assumed Istio Gateway `ns/name` (one HTTP server on port 80, every host) and its
+ * Gateway API counterpart (one HTTP listener on 80 taking routes from every namespace).
+ */
+function assumedGateway(input: ClusterView, output: ClusterView, namespace: string, name: string): { input: ClusterView; output: ClusterView; igw: K8sObject; gw: K8sObject } {
+  const igw: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name, namespace }, spec: { selector: {}, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*/*'] }] } }
+  const gw: K8sObject = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } }
+  const copy = (v: ClusterView, extra: K8sObject) => {
+    const out = new ClusterView()
+    for (const o of v.all()) out.upsert(o)
+    if (!out.get(kindKeyOf(extra)!, namespace, name)) out.upsert(extra)
+    return out
+  }
+  return { input: copy(input, igw), output: copy(output, gw), igw: input.get(KIND.IstioGateway, namespace, name) ?? igw, gw: output.get(KIND.Gateway, namespace, name) ?? gw }
+}
+
 /** The view `routingDifferences` reads for the output side: convert's objects plus what the input holds besides VirtualServices, Istio Gateways and DestinationRules. */
-export function outputView(objects: K8sObject[], input: Iterable<K8sObject>): View {
+export function outputView(objects: K8sObject[], input: Iterable<K8sObject>): ClusterView {
   const v = new ClusterView()
   const converted = new Set([KIND.VirtualService, KIND.IstioGateway, KIND.DestinationRule].map((k) => k.split('/')[1]))
   for (const o of input) if (!(String(o.apiVersion).startsWith('networking.istio.io/') && converted.has(String(o.kind)))) v.upsert(o)

@@ -5,6 +5,7 @@
  * A match that only regular expressions describe gives no example (undefined).
  */
 import { arr, rec, str } from '../model/object.js'
+import { fullMatch } from './regex.js'
 import { defaultPort, requestTarget, type TraceRequest, type TraceResult } from './types.js'
 
 /** A host that a (possibly wildcard) hostname covers: `*.example.com` → `any.example.com`; `*` → an address. */
@@ -42,6 +43,38 @@ export function stringMatchExample(sm: unknown): string | undefined | null {
   if (typeof x.prefix === 'string') return x.prefix
   if (typeof x.regex === 'string') return null
   return undefined
+}
+
+/**
+ * A string RE2 `pattern` matches whole, when a simple one can be read off it: each top-level
+ * alternative (`prod|stage` → `prod`) with anchors and `\.`-style escapes taken out, or the
+ * pattern without `.*`; each candidate is checked with the pattern itself (RE2 full match).
+ * Undefined when none of them matches (a class only a regex describes).
+ */
+export function regexExample(pattern: string): string | undefined {
+  const alternatives: string[] = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]
+    if (ch === '\\') i++
+    else if (ch === '(' || ch === '[') depth++
+    else if (ch === ')' || ch === ']') depth--
+    else if (ch === '|' && depth === 0) alternatives.push(pattern.slice(start, i)), (start = i + 1)
+  }
+  alternatives.push(pattern.slice(start))
+  const plain = (p: string) => p.replace(/^\^/, '').replace(/\$$/, '').replace(/\.\*/g, '').replace(/\\(.)/g, '$1')
+  for (const candidate of [...alternatives.map(plain), plain(pattern), 'x']) {
+    if (fullMatch(pattern, candidate)) return candidate
+  }
+  return undefined
+}
+
+/** A value an Istio `StringMatch` accepts, a regex's included when `regexExample` finds one; undefined when none. */
+export function stringMatchValue(sm: unknown): string | undefined {
+  const v = stringMatchExample(sm)
+  if (v !== null) return v
+  return regexExample(String(rec(sm).regex))
 }
 
 /** A request an Istio `HTTPMatchRequest` selects (undefined match: any request). */
