@@ -467,3 +467,11 @@ t.test('#26 S6: Istio\'s first-match order against Gateway API precedence: a reg
   t.equal(regexExample('^v[0-9]+$'), undefined, 'no simple example')
   t.equal(regexExample('api\\.example\\.com'), 'api.example.com')
 })
+
+t.test('the README convert example: exact but for one request it names (examples/convert/shop.yaml)', async (t) => {
+  const { loadObjects } = await import('../src/analyze/load.js')
+  const { objects, gaps } = convert(loadObjects(['examples/convert/shop.yaml'], 'default').objects.map((o) => o.object))
+  t.same(objects.map((o) => `${o.kind} ${o.metadata?.namespace}/${o.metadata?.name}`), ['Gateway shop/public', 'ReferenceGrant istio-system/shop-gateway-public-secrets', 'HTTPRoute shop/web', 'Service shop/web-canary'])
+  t.same(gaps.filter((g) => g.feature === 'routing').map((g) => g.detail), ['GET https://shop.example.com/oldx through shop/public: Istio sends it to redirect 301 https://shop.example.com/newx; the converted routes send it to shop/web=100% (path /oldx)'])
+  t.same(gaps.map((g) => g.feature).sort(), ['routing', 'selector.*', 'servers[].port.name', 'subset', 'uri.prefix'], 'and the lines the README names')
+})

@@ -174,7 +174,16 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
     const scheme = str(redirect.scheme) ?? req.scheme
     const derive = str(redirect.derivePort)
     const port = num(redirect.port) ?? (derive === 'FROM_REQUEST_PORT' ? req.port : null)
-    const r2: Redirect = { statusCode: num(redirect.redirectCode) ?? 301, scheme, host: str(redirect.authority) ?? req.host, port: port === defaultPort(scheme) ? null : port, path: str(redirect.uri) ?? req.path }
+    // uri replaces the path; prefixRewrite the matched prefix (the whole path after an exact or
+    // regex match, `/` without a uri match), as Envoy's redirect prefix_rewrite does
+    let path = str(redirect.uri) ?? req.path
+    const prefixRewrite = str(redirect.prefixRewrite)
+    if (str(redirect.uri) === undefined && prefixRewrite !== undefined) {
+      const p = prefix ?? '/'
+      path = exact ? prefixRewrite : prefixRewrite + req.path.slice(Math.min(p.length, req.path.length))
+      if (path === '') path = '/'
+    }
+    const r2: Redirect = { statusCode: num(redirect.redirectCode) ?? 301, scheme, host: str(redirect.authority) ?? req.host, port: port === defaultPort(scheme) ? null : port, path }
     return { ...base, status: r2.statusCode, backends: [], backendRequest: null, redirect: r2 }
   }
   if (rule.directResponse !== undefined) return { ...base, status: num(rec(rule.directResponse).status) ?? 200, backends: [], backendRequest: null, redirect: null }
