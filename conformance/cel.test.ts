@@ -50,6 +50,49 @@ t.test('every CEL rule of every CRD in ../shared/crds compiles as the API server
   t.same(refused.slice(0, 10), [], `${refused.length} rules refused`)
 })
 
+/** Values of the schema node's type to try a rule with: enums, edge strings and numbers, small lists, objects with each property set in turn. */
+function candidates(s: Record<string, any>, depth = 0): unknown[] {
+  if (s.enum) return [...s.enum]
+  switch (s.type) {
+    case 'string': return ['', 'a', 'a.example.com', 'A_b', '/x', '10.0.0.1', '1s', 'x'.repeat(300)]
+    case 'integer': return [0, 1, 80, 65536, -1]
+    case 'number': return [0, 1.5]
+    case 'boolean': return [true, false]
+    case 'array': { const c = s.items && depth < 3 ? candidates(s.items, depth + 1) : []; return [[], c.slice(0, 2), c.slice(0, 1).concat(c.slice(0, 1))] }
+    default: {
+      if (depth >= 3) return [{}]
+      const props = Object.entries(s.properties ?? {}) as [string, Record<string, any>][]
+      const req = new Set<string>(s.required ?? [])
+      const base: Record<string, unknown> = {}
+      for (const [k, p] of props) if (req.has(k)) base[k] = candidates(p, depth + 1)[1] ?? candidates(p, depth + 1)[0]
+      const out: unknown[] = [{}, base]
+      for (const [k, p] of props.slice(0, 12)) for (const v of candidates(p, depth + 1).slice(0, 3)) out.push({ ...base, [k]: v })
+      return out
+    }
+  }
+}
+
+t.test('every rule, tried with values of its schema node\'s type: no function or overload is missing at run time; most accept one and refuse another', async (t) => {
+  let both = 0
+  const missing: string[] = []
+  const tried = found.filter((f) => !f.rule.includes('oldSelf'))
+  for (const f of tried) {
+    const alone = { type: f.schema.type, 'x-kubernetes-validations': [{ rule: f.rule, message: 'refused' }] }
+    let accepted = false
+    let refused = false
+    for (const value of candidates(f.schema)) {
+      const violations = celViolations(value, alone)
+      if (violations.length === 0) accepted = true
+      else refused = true
+      for (const v of violations) if (/no matching overload|no such overload|unknown function|is not a function/i.test(v)) missing.push(`${f.crd}: ${f.rule.slice(0, 60)}: ${v.slice(0, 160)}`)
+    }
+    if (accepted && refused) both++
+  }
+  t.same(missing.slice(0, 10), [], `${missing.length} evaluations hit a missing function or overload`)
+  // the rest need values generic candidates do not reach (a rule across several fields, a format)
+  t.ok(both >= 1100, `${both} of ${tried.length} rules accept one candidate and refuse another`)
+})
+
 t.test('rules that call the Kubernetes libraries accept a value and refuse another', async (t) => {
   const kube = found.filter((f) => /\b(isIP|isURL|url|format)\b/.test(f.rule))
   t.ok(kube.length >= 10, `${kube.length} such rules`)
