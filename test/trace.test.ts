@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { loadObjects } from '../src/analyze/load.js'
+import { KIND } from '../src/model/object.js'
 import { parseRequest, resolveGateway, trace, TraceUsageError } from '../src/routing/trace.js'
 import { ClusterView } from '../src/view/view.js'
 import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES } from './fake-apiserver.js'
@@ -100,4 +101,21 @@ t.test('against a cluster (the loopback API server): the same answer, Pods as wo
   t.match(doc, { status: 200, route: { kind: 'HTTPRoute', namespace: 'shop', name: 'cart', rule: 0 }, backends: [{ name: 'cart', workloads: [{ kind: 'Pod', name: 'cart-v1-abc12' }] }] })
   t.notOk('source' in doc.route, 'no file:line for cluster objects')
   t.ok(api.requests.every((x) => x.method === 'GET'), 'read-only')
+})
+
+t.test('#28: a backendRef port the Service does not expose: ResolvedRefs=False/BackendNotFound, and its share answered 500', async (t) => {
+  const { predictRouteStatus } = await import('../src/status/route-status.js')
+  const v = new ClusterView()
+  const objs = [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'shop' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'shop' }, spec: { selector: { app: 'api' }, ports: [{ port: 8080 }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'shop' }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'api', port: 9090 }] }] } },
+  ]
+  for (const o of objs) v.upsert(o as never)
+  const status = predictRouteStatus(v.get(KIND.HTTPRoute, 'shop', 'r')!, v)
+  t.match(status.parents[0]!.conditions, [{ type: 'Accepted', status: 'True' }, { type: 'ResolvedRefs', status: 'False', reason: 'BackendNotFound' }])
+  t.match(status.findings.map((f) => f.message), [/RG0205: .*Service shop\/api port 9090 \(the Service has 8080\)/])
+  const r = trace(v, { url: 'http://shop.example.com/', gateway: 'gateway.networking.k8s.io/shop/gw' })
+  t.equal(r.status, 500, 'the backend resolves to nothing')
+  t.match(r.backends, [{ name: 'api', port: 9090, invalid: /has no port 9090/ }])
 })

@@ -438,3 +438,8 @@ export function effectiveHostnames(routeHostnames: string[], listenerHostname: s
   if (listenerHostname === undefined) return routeHostnames
   return routeHostnames.filter((h) => hostsMatch(h, listenerHostname)).map((h) => moreSpecific(h, listenerHostname))
 }
+
+/** The port numbers a Service exposes (`spec.ports[].port`): what a backendRef's `port` must name. */
+export function servicePorts(service: K8sObject): number[] {
+  return arr(rec(service.spec).ports).flatMap((p) => (num(rec(p).port) !== undefined ? [num(rec(p).port)!] : []))
+}

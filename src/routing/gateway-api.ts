@@ -28,7 +28,7 @@
 import { arr, describeRef, type K8sObject, KIND, nameOf, nsOf, num, rec, refOf, str } from '../model/object.js'
 import { serviceFQDN } from '../model/hosts.js'
 import { fullMatch } from './regex.js'
-import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, trimPrefix } from '../model/gatewayapi.js'
+import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, servicePorts, trimPrefix } from '../model/gatewayapi.js'
 import { parentKey, type View } from '../view/view.js'
 import {
   addHeader,
@@ -230,6 +230,7 @@ function backend(view: View, routeKind: string, routeNs: string, raw: unknown, p
   }
   const service = view.get(KIND.Service, namespace, name)
   if (!service) return { ...out, invalid: `BackendNotFound: Service ${namespace}/${name} not found` }
+  if (port !== null && !servicePorts(service).includes(port)) return { ...out, invalid: `BackendNotFound: Service ${namespace}/${name} has no port ${port}` }
   return { ...out, workloads: serviceWorkloads(view, service) }
 }
 

@@ -14,10 +14,11 @@
  * ResolvedRefs: a backendRef kind other than core Service (or Istio Hostname, MCS
  * ServiceImport) → RG0207 InvalidKind; a cross-namespace backendRef of a Gateway route without a
  * ReferenceGrant (GEP-709; mesh routes are exempt, GEP-1294) → RG0206 RefNotPermitted; a missing
- * Service → RG0205 BackendNotFound. Broken references never make a route Accepted=False.
+ * Service, or a port the Service does not expose → RG0205 BackendNotFound. Broken references
+ * never make a route Accepted=False.
  */
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
-import { effectiveHostnames, isGatewayParent, isServiceParent, type ParentRef, referenceGranted, route } from '../model/gatewayapi.js'
+import { effectiveHostnames, isGatewayParent, isServiceParent, type ParentRef, referenceGranted, route, servicePorts } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { attach, type RefAttachment } from './attachment.js'
 import { finding, listText } from '../rules/messages.js'
@@ -180,9 +181,18 @@ function resolveRefs(subject: K8sObject, kind: string, gatewayParent: boolean, v
       reason ??= 'RefNotPermitted'
       return
     }
-    if (!view.get(KIND.Service, ns, name) && view.covers(KIND.Service)) {
+    const service = view.get(KIND.Service, ns, name)
+    if (!service && view.covers(KIND.Service)) {
       const path = pathOf()
       out.push(finding('RG0205', subject, { path, backend: `Service ${ns}/${name}` }, { path, reason: 'BackendNotFound' }))
+      reason ??= 'BackendNotFound'
+      return
+    }
+    // a port the Service does not expose resolves to nothing either (its share of requests fails)
+    const port = num(ref.port)
+    if (service && port !== undefined && !servicePorts(service).includes(port)) {
+      const path = pathOf()
+      out.push(finding('RG0205', subject, { path, backend: `Service ${ns}/${name} port ${port} (the Service has ${listText(servicePorts(service).map(String)) || 'no ports'})` }, { path, reason: 'BackendNotFound' }))
       reason ??= 'BackendNotFound'
     }
   })
