@@ -119,3 +119,18 @@ t.test('#28: a backendRef port the Service does not expose: ResolvedRefs=False/B
   t.equal(r.status, 500, 'the backend resolves to nothing')
   t.match(r.backends, [{ name: 'api', port: 9090, invalid: /has no port 9090/ }])
 })
+
+t.test('#28: Istio gateway VirtualServices of one host are merged oldest first, then catch-all routes go last (pilot SortVHostRoutes)', async (t) => {
+  const { traceIstioGateway, isCatchAllRule } = await import('../src/routing/istio.js')
+  const v = new ClusterView()
+  const gw = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'shared', namespace: 'infra' }, spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*/shop.example.com'] }] } }
+  const vs = (ns: string, created: string, http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'shop', namespace: ns, creationTimestamp: created }, spec: { hosts: ['shop.example.com'], gateways: ['infra/shared'], http } })
+  const svc = (ns: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } })
+  for (const o of [gw, svc('team-a'), svc('team-b'), vs('team-a', '2026-01-01T00:00:00Z', [{ route: [{ destination: { host: 'web' } }] }]), vs('team-b', '2026-02-01T00:00:00Z', [{ match: [{ uri: { prefix: '/checkout' } }], route: [{ destination: { host: 'web' } }] }])]) v.upsert(o as never)
+  const at = (path: string) => traceIstioGateway(v, v.get(KIND.IstioGateway, 'infra', 'shared')!, { scheme: 'http', host: 'shop.example.com', port: 80, method: 'GET', path, headers: {} })
+  t.match(at('/checkout/cart').route, { namespace: 'team-b', name: 'shop' }, "team A's older catch-all no longer outranks team B's /checkout")
+  t.match(at('/').route, { namespace: 'team-a', name: 'shop' }, 'the rest still goes to team A')
+  t.equal(isCatchAllRule({ match: [{ uri: { prefix: '/' } }] }), true)
+  t.equal(isCatchAllRule({ match: [{ uri: { prefix: '/' }, headers: { x: { exact: '1' } } }] }), false, 'a header match is not a catch-all')
+  t.equal(isCatchAllRule({ match: [{ method: { exact: 'GET' } }] }), false, 'a method is a header match in Envoy')
+})

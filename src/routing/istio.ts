@@ -306,6 +306,23 @@ function serverAdmits(serverHost: string, gatewayNs: string, vsNs: string | unde
  * A request through the Istio Gateway `gateway` on `req.port`: the servers on the port that admit
  * the host, the VirtualServices bound to the Gateway for that host (merged, oldest first), first match.
  */
+/**
+ * Is every Envoy route of this rule a catch-all (pilot's isCatchAllRoute: path prefix `/` or regex
+ * `*`, no header or query parameter match)? A rule without matches is one. Method, scheme and
+ * authority matches are header matches in Envoy. A rule that mixes catch-all and other matches is
+ * not moved (routeguard moves whole rules).
+ */
+export function isCatchAllRule(rule: Record<string, unknown>): boolean {
+  const matches = arr(rule.match)
+  return matches.every((raw) => {
+    const m = rec(raw)
+    const uri = rec(m.uri)
+    const path = m.uri === undefined || uri.prefix === '/' || uri.regex === '*'
+    const noHeaders = [m.headers, m.queryParams, m.withoutHeaders].every((x) => Object.keys(rec(x)).length === 0) && m.method === undefined && m.scheme === undefined && m.authority === undefined
+    return path && noHeaders
+  })
+}
+
 export function traceIstioGateway(view: View, gateway: K8sObject, req: TraceRequest): TraceResult {
   const candidates: Candidate[] = []
   const g = istioGateway(gateway)
@@ -337,6 +354,9 @@ export function traceIstioGateway(view: View, gateway: K8sObject, req: TraceRequ
   const best = bound.length ? Math.max(...bound.map((b) => (b.host === '*' ? 0 : hostRank(b.host)))) : 0
   const merged = bound.filter((b) => (b.host === '*' ? 0 : hostRank(b.host)) === best).map((b) => b.obj).sort(byAge)
   for (const b of bound) if (!merged.includes(b.obj)) candidates.push({ kind: 'VirtualService', namespace: nsOf(b.obj), name: nameOf(b.obj), rule: null, result: 'hostname', why: `host ${b.host} is less specific than another VirtualService's on this Gateway` })
-  const rules = merged.flatMap((vs) => expand(view, vs))
+  let rules = merged.flatMap((vs) => expand(view, vs))
+  // pilot combines the VirtualServices of one host oldest first, then moves the catch-all routes
+  // to the end, keeping the order of the rest (CombineVHostRoutes / SortVHostRoutes)
+  if (merged.length > 1) rules = [...rules.filter((r) => !isCatchAllRule(r.rule)), ...rules.filter((r) => isCatchAllRule(r.rule))]
   return firstMatch(view, rules, req, { gateway: gwName, fromNamespace: g.namespace }, `${via}${merged.length > 1 ? ` (merged: ${merged.map((o) => `${nsOf(o)}/${nameOf(o)}`).join(', ')})` : ''}`, candidates)
 }
