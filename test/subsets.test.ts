@@ -167,3 +167,20 @@ t.test('reconciler (unit): no deletion while a DestinationRule is pending; the s
   await reconciler.reconcile()
   t.same(removed, ['default/reviews-v2'], 'deleted once the stored version no longer wants it')
 })
+
+t.test('#28 RG0402 on the route: a backendRef <svc>-<subset> answered by a hand-made Service is named with its DestinationRule', async (t) => {
+  const { analyzeObjects, selectRules } = await import('../src/analyze/analyze.js')
+  const objects = [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'shop' }, spec: { selector: { app: 'reviews' }, ports: [{ port: 9080 }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews-v3', namespace: 'shop' }, spec: { selector: { app: 'legacy' }, ports: [{ port: 9080 }] } },
+    { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'shop' }, spec: { host: 'reviews', subsets: [{ name: 'v3', labels: { version: 'v3' } }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'shop' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'reviews' }], rules: [{ backendRefs: [{ name: 'reviews-v3', port: 9080 }] }] } },
+  ]
+  const run = (objs: unknown[]) => analyzeObjects(objs.map((object) => ({ object: object as never, source: { file: 'x', line: 1 } })), { rules: selectRules(['RG0402']) }).findings
+  const findings = run(objects)
+  t.match(findings, [{ resource: { kind: 'HTTPRoute', name: 'r' }, path: 'spec.rules[0].backendRefs[0]', message: /HTTPRoute shop\/r subset v3 of DestinationRule shop\/reviews: Service shop\/reviews-v3 exists and is not managed by routeguard/ }])
+  t.same(findings[0]!.related.map((r) => `${r.kind} ${r.name}`), ['Service reviews-v3', 'DestinationRule reviews'])
+  t.same(run(objects.filter((o) => o.metadata.name !== 'reviews' || o.kind !== 'DestinationRule')), [], 'without the subset in a DestinationRule the name is just a Service')
+  const managed = { ...objects[1], metadata: { ...objects[1]!.metadata, labels: { 'app.kubernetes.io/managed-by': 'routeguard', 'routeguard.io/subset-of': 'reviews' } } }
+  t.same(run([objects[0], managed, objects[2], objects[3]]), [], 'a generated Service is what the route wants')
+})

@@ -342,7 +342,7 @@ export const CATALOGUE = {
   RG0402: {
     name: 'SubsetServiceNameTaken',
     level: 'warning',
-    description: 'A DestinationRule asks for per-subset Services, but a Service with the generated name exists and is not managed by routeguard; it is left alone.',
+    description: 'A DestinationRule asks for per-subset Services, or a route names one (`<svc>-<subset>` with that subset in DestinationRule `<svc>`), but a Service with that name exists and is not managed by routeguard: it is left alone, and the route\'s traffic goes to whatever it selects.',
     source: 'routeguard subset Services (GEP-1294 per-subset Service pattern)',
     template: '{subject} subset {subset}: Service {service} exists and is not managed by routeguard; it is left as it is.',
   },
