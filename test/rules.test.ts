@@ -269,3 +269,15 @@ t.test('IST0130/IST0131: unreachable rules and ineffective matches within one Vi
   t.same(run([{ match: [{ uri: { prefix: '/api' }, method: { exact: 'GET' } }], route }, { match: [{ uri: { prefix: '/api/v1' }, method: { exact: 'POST' } }], route }]), [], 'different methods: not covered')
   t.same(run([{ match: [{ uri: { exact: '/a' } }], route }, { match: [{ uri: { exact: '/b' } }], route }, { route }]), [], 'disjoint matches and a final catch-all')
 })
+
+t.test('RG0503 NamespaceNotFound: exportTo and ReferenceGrant from name namespaces that exist, judged only when Namespaces are known', async (t) => {
+  const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
+  const vs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'r', namespace: 'shop' }, spec: { hosts: ['reviews'], exportTo: ['.', 'shpo', 'team-a', '*'] } }
+  const grant = { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'g', namespace: 'shop' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'gone' }], to: [{ group: '', kind: 'Service' }] } }
+  const run = (objs: unknown[]) => analyzeObjects(objs.map((object) => ({ object: object as never, source: { file: 'x', line: 1 } })), { rules: selectRules(['RG0503']) }).findings.map((f) => `${f.resource.kind} ${f.path}: ${f.message}`)
+  t.same(run([ns('shop'), ns('team-a'), vs, grant]), [
+    'VirtualService spec.exportTo[1]: RG0503: VirtualService shop/r spec.exportTo[1]: namespace shpo does not exist; no namespace of that name sees this VirtualService.',
+    'ReferenceGrant spec.from[0].namespace: RG0503: ReferenceGrant shop/g spec.from[0].namespace: namespace gone does not exist; the grant lets nothing reference these objects yet.',
+  ])
+  t.same(run([vs, grant]), [], 'files without Namespaces: nothing is judged')
+})

@@ -382,6 +382,13 @@ export const CATALOGUE = {
     template: '{subject} {path}: regular expression {pattern} is not valid RE2: {error}.',
     fix: 'Rewrite it in RE2 syntax (no lookaround or backreferences, repeats of at most 1000, at most 1024 characters).',
   },
+  RG0503: {
+    name: 'NamespaceNotFound',
+    level: 'info',
+    description: 'A VirtualService exportTo, or a ReferenceGrant from, names a namespace that does not exist (judged only when the input or the cluster holds Namespaces): it exports to, or grants, nobody.',
+    source: 'Istio exportTo (networking.istio.io VirtualService.exportTo); Gateway API ReferenceGrant (GEP-709) from.namespace; Kiali KIA1106-style hygiene',
+    template: '{subject} {path}: namespace {namespace} does not exist; {effect}.',
+  },
 } as const satisfies Record<string, MessageSpec>
 
 export type Code = keyof typeof CATALOGUE
