@@ -214,6 +214,10 @@ t.test('review bodies in flight are bounded by the bytes that arrived (both prot
     sock.write(Buffer.alloc(450 * 1024, 0x20))
     return { sock, answered: () => answer.length > 0 }
   })
+  // the held bytes must have arrived (and be counted) before the next review is sent, else on a
+  // loaded machine that review could take the budget first and a holder get the 503
+  const heldBytes = async () => Number(/^routeguard_review_body_bytes_in_flight (\d+)$/m.exec((await get(agent, `${s.url}/metrics`)).text)?.[1] ?? 0)
+  t.ok(await eventually(async () => (await heldBytes()) >= 4 * 450 * 1024), 'the four holders hold 1.8 MiB (routeguard_review_body_bytes_in_flight)')
   const big = 400 * 1024
   const padded = (name: string) => JSON.stringify({ ...JSON.parse(reviewBody(name)), padding: 'x'.repeat(big) })
   let over: Awaited<ReturnType<typeof h1>> | undefined

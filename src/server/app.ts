@@ -125,7 +125,8 @@ function nextTurn(fn: () => void): void {
 const admission =
   (opts: ServerOptions): FastifyPluginAsync =>
   async (app) => {
-    limitBodiesInFlight(app, opts.bodiesInFlightBytes ?? BODIES_IN_FLIGHT_BYTES)
+    const held = limitBodiesInFlight(app, opts.bodiesInFlightBytes ?? BODIES_IN_FLIGHT_BYTES)
+    opts.metrics.watchBodiesInFlight(held)
     const route = (path: '/validate' | '/mutate', decide: (review: AdmissionReview) => Outcome | Promise<Outcome>) =>
       app.post<{ Body: AdmissionReview }>(path, { schema: { body: admissionReviewSchema, response: { 200: admissionReviewResponseSchema } } }, async (req, reply) => {
         const started = process.hrtime.bigint()
@@ -188,9 +189,9 @@ const admission =
  * sent or the request is cut off. A chunk that does not fit fails the request with BUDGET_ERROR
  * (503 with `Retry-After: 1`, by the error handler); later chunks of that request are dropped,
  * never counted, and never raise an error of their own (the request may be answered already:
- * 413 past the body limit).
+ * 413 past the body limit). @returns the bytes held now (the metric reads it)
  */
-function limitBodiesInFlight(app: Parameters<FastifyPluginAsync>[0], budget: number): void {
+function limitBodiesInFlight(app: Parameters<FastifyPluginAsync>[0], budget: number): () => number {
   let inFlight = 0
   let smallInFlight = 0
   const perConnection = new WeakMap<object, number>()
@@ -247,6 +248,7 @@ function limitBodiesInFlight(app: Parameters<FastifyPluginAsync>[0], budget: num
     reply.raw.once('close', done)
     return payload.pipe(counter)
   })
+  return () => inFlight + smallInFlight
 }
 
 /** Paths that take a request body; any other request that carries one is refused before it is read. */

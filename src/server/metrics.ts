@@ -66,6 +66,21 @@ export class Metrics {
     })
   }
 
+  /**
+   * `routeguard_review_body_bytes_in_flight`: bytes of review bodies that have arrived and are held
+   * until their answer (the budget `--bodies-in-flight` bounds), read at scrape time.
+   */
+  watchBodiesInFlight(bytes: () => number): void {
+    new Gauge({
+      name: 'routeguard_review_body_bytes_in_flight',
+      help: 'Bytes of review bodies that have arrived and are held until answered (bounded by the in-flight budget)',
+      registers: [this.registry],
+      collect() {
+        this.set(bytes())
+      },
+    })
+  }
+
   /** `routeguard_pending_objects`, read at scrape time. */
   watchPending(size: () => number): void {
     new Gauge({
