@@ -134,3 +134,26 @@ t.test('#28: Istio gateway VirtualServices of one host are merged oldest first, 
   t.equal(isCatchAllRule({ match: [{ uri: { prefix: '/' }, headers: { x: { exact: '1' } } }] }), false, 'a header match is not a catch-all')
   t.equal(isCatchAllRule({ match: [{ method: { exact: 'GET' } }] }), false, 'a method is a header match in Envoy')
 })
+
+t.test('#28: a filter value the Gateway API does not define (redirect scheme, status code, path type): Accepted=False/UnsupportedValue and trace answers 500', async (t) => {
+  const { predictRouteStatus } = await import('../src/status/route-status.js')
+  const base = [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'shop' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'shop' }, spec: { selector: { app: 'api' }, ports: [{ port: 8080 }] } },
+  ]
+  const filters: [unknown, RegExp][] = [
+    [{ type: 'RequestRedirect', requestRedirect: { scheme: 'ftp' } }, /requestRedirect\.scheme: unsupported value ftp/],
+    [{ type: 'RequestRedirect', requestRedirect: { statusCode: 399 } }, /requestRedirect\.statusCode: unsupported value 399/],
+    [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplaceRegexMatch', replaceRegexMatch: '/x' } } }, /urlRewrite\.path\.type: unsupported value ReplaceRegexMatch/],
+  ]
+  for (const [filter, message] of filters) {
+    const v = new ClusterView()
+    for (const o of [...base, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'shop' }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ filters: [filter], backendRefs: [{ name: 'api', port: 8080 }] }] } }]) v.upsert(o as never)
+    const status = predictRouteStatus(v.get(KIND.HTTPRoute, 'shop', 'r')!, v)
+    t.match(status.parents[0]!.conditions, [{ type: 'Accepted', status: 'False', reason: 'UnsupportedValue' }])
+    t.match(status.findings.map((f) => f.message), [message])
+    const r = trace(v, { url: 'http://shop.example.com/', gateway: 'gateway.networking.k8s.io/shop/gw' })
+    t.equal(r.status, 500, `${JSON.stringify(filter)}: 500, neither redirected nor forwarded`)
+    t.equal(r.redirect, null)
+  }
+})

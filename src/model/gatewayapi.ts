@@ -443,3 +443,32 @@ export function effectiveHostnames(routeHostnames: string[], listenerHostname: s
 export function servicePorts(service: K8sObject): number[] {
   return arr(rec(service.spec).ports).flatMap((p) => (num(rec(p).port) !== undefined ? [num(rec(p).port)!] : []))
 }
+
+const REDIRECT_SCHEMES = new Set(['http', 'https'])
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
+const PATH_MODIFIERS = new Set(['ReplaceFullPath', 'ReplacePrefixMatch'])
+
+/**
+ * A value of an HTTPRoute filter that the Gateway API (v1.6.1) does not define: a RequestRedirect
+ * scheme other than http/https, a status code other than 301/302/303/307/308, a path modifier type
+ * other than ReplaceFullPath/ReplacePrefixMatch (also URLRewrite's). Read offline a CRD would not
+ * have refused it; a controller sets Accepted=False/UnsupportedValue and answers 500.
+ * @returns `[field path under the filter, value]`, or undefined when every value is known
+ */
+export function unsupportedFilterValue(filter: unknown): [string, string] | undefined {
+  const f = rec(filter)
+  if (str(f.type) === 'RequestRedirect') {
+    const r = rec(f.requestRedirect)
+    const scheme = str(r.scheme)
+    if (scheme !== undefined && !REDIRECT_SCHEMES.has(scheme)) return ['requestRedirect.scheme', scheme]
+    const code = num(r.statusCode)
+    if (code !== undefined && !REDIRECT_STATUS.has(code)) return ['requestRedirect.statusCode', String(code)]
+    const pt = str(rec(r.path).type)
+    if (pt !== undefined && !PATH_MODIFIERS.has(pt)) return ['requestRedirect.path.type', pt]
+  }
+  if (str(f.type) === 'URLRewrite') {
+    const pt = str(rec(rec(f.urlRewrite).path).type)
+    if (pt !== undefined && !PATH_MODIFIERS.has(pt)) return ['urlRewrite.path.type', pt]
+  }
+  return undefined
+}

@@ -28,7 +28,7 @@
 import { arr, describeRef, type K8sObject, KIND, nameOf, nsOf, num, rec, refOf, str } from '../model/object.js'
 import { serviceFQDN } from '../model/hosts.js'
 import { fullMatch } from './regex.js'
-import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, servicePorts, trimPrefix } from '../model/gatewayapi.js'
+import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, servicePorts, trimPrefix, unsupportedFilterValue } from '../model/gatewayapi.js'
 import { parentKey, type View } from '../view/view.js'
 import {
   addHeader,
@@ -278,6 +278,9 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
   const mirrors: TracedBackend[] = []
   for (const f of arr(rule.filters)) {
     const filter = rec(f)
+    // a value the API does not define: the controller does not program the rule as written (500)
+    const bad = unsupportedFilterValue(filter)
+    if (bad) return { status: 500, route, backends: [], backendRequest: null, redirect: null, via: `${via}: ${bad[0]} ${bad[1]} is not a value the Gateway API defines (Accepted=False/UnsupportedValue)`, candidates }
     switch (str(filter.type)) {
       case 'RequestHeaderModifier':
         modifyHeaders(headers, filter.requestHeaderModifier)

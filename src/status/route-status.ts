@@ -18,7 +18,7 @@
  * never make a route Accepted=False.
  */
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, num, rec, str } from '../model/object.js'
-import { effectiveHostnames, isGatewayParent, isServiceParent, type ParentRef, referenceGranted, route, servicePorts } from '../model/gatewayapi.js'
+import { effectiveHostnames, isGatewayParent, isServiceParent, type ParentRef, referenceGranted, route, servicePorts, unsupportedFilterValue } from '../model/gatewayapi.js'
 import type { View } from '../view/view.js'
 import { attach, type RefAttachment } from './attachment.js'
 import { finding, listText } from '../rules/messages.js'
@@ -231,6 +231,8 @@ function unsupportedValues(subject: K8sObject, out: Finding[]): boolean {
     for (let j = 0; j < filters.length; j++) {
       const t = str(rec(filters[j]).type)
       if (t !== undefined && !FILTER_TYPES.has(t)) flag(`spec.rules[${i}].filters[${j}].type`, t)
+      const bad = unsupportedFilterValue(filters[j])
+      if (bad) flag(`spec.rules[${i}].filters[${j}].${bad[0]}`, bad[1])
     }
   }
   return out.length > before
