@@ -157,3 +157,17 @@ t.test('#28: a filter value the Gateway API does not define (redirect scheme, st
     t.equal(r.redirect, null)
   }
 })
+
+t.test('#28: a ServiceImport backend (Extended) is routed to in trace, as the route status model accepts it', async (t) => {
+  const { predictRouteStatus } = await import('../src/status/route-status.js')
+  const v = new ClusterView()
+  for (const o of [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'shop' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'shop' }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ group: 'multicluster.x-k8s.io', kind: 'ServiceImport', name: 'api', port: 8080 }] }] } },
+  ]) v.upsert(o as never)
+  t.match(predictRouteStatus(v.get(KIND.HTTPRoute, 'shop', 'r')!, v).parents[0]!.conditions, [{ type: 'Accepted', status: 'True' }, { type: 'ResolvedRefs', status: 'True' }])
+  const r = trace(v, { url: 'http://shop.example.com/', gateway: 'gateway.networking.k8s.io/shop/gw' })
+  t.equal(r.status, 200, 'the same answer as the status model: routed')
+  t.match(r.backends, [{ kind: 'ServiceImport', name: 'api', workloads: [] }])
+  t.notOk(r.backends[0]!.invalid)
+})

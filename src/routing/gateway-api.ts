@@ -214,6 +214,9 @@ export function serviceWorkloads(view: View, service: K8sObject | undefined, sub
  * One `backendRef` of a route in `routeNs`, resolved against the view (HTTPBackendRef rules). A
  * consumer route's backendRef to its own parent Service needs no ReferenceGrant (GEP-1426).
  */
+/** Backend kinds besides core Service that routes may name (as the route status model accepts them). */
+const EXTRA_BACKEND_KINDS = new Set(['multicluster.x-k8s.io/ServiceImport', 'networking.istio.io/Hostname'])
+
 function backend(view: View, routeKind: string, routeNs: string, raw: unknown, parentService?: { namespace: string; name: string }): TracedBackend {
   const b = rec(raw)
   const group = str(b.group) ?? ''
@@ -223,6 +226,9 @@ function backend(view: View, routeKind: string, routeNs: string, raw: unknown, p
   const port = num(b.port) ?? null
   const weight = num(b.weight) ?? 1
   const out: TracedBackend = { kind, namespace, name, port, weight, workloads: [] }
+  // the other backend kinds the route status model accepts (Extended: MCS ServiceImport; Istio's
+  // Hostname): routed to, their workloads unknown to a static model
+  if (EXTRA_BACKEND_KINDS.has(`${group}/${kind}`)) return out
   if (group !== '' || kind !== 'Service') return { ...out, invalid: `InvalidKind: ${group ? `${group}/` : ''}${kind} is not a Service` }
   const ownParent = parentService?.namespace === namespace && parentService.name === name
   if (namespace !== routeNs && !ownParent && !referenceGranted((ns) => view.referenceGrantsIn(ns), namespace, routeKind, routeNs, 'Service', name)) {
