@@ -281,3 +281,18 @@ t.test('RG0503 NamespaceNotFound: exportTo and ReferenceGrant from name namespac
   ])
   t.same(run([vs, grant]), [], 'files without Namespaces: nothing is judged')
 })
+
+t.test('RG0406 SubsetSelectsNoEndpoint: the Service\'s own Pods filtered by the subset labels; only where IST0173 is silent', async (t) => {
+  const svc = (ns: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: ns }, spec: { selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080 }] } })
+  const deploy = (ns: string, name: string, labels: Record<string, string>) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels } } } })
+  const dr = (ns: string, host: string) => ({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: ns }, spec: { host, subsets: [{ name: 'v1', labels: { version: 'v1' } }] } })
+  const run = (objs: unknown[]) => analyzeObjects(objs.map((object) => ({ object: object as never, source: { file: 'x', line: 1 } })), { rules: selectRules(['RG0406', 'IST0173']) }).findings.map((f) => f.message)
+  // the version: v1 Pods are in another namespace
+  t.match(run([svc('different-ns'), dr('different-ns', 'reviews'), deploy('different-ns', 'reviews-v2', { app: 'reviews', version: 'v2' }), deploy('other', 'reviews-v1', { app: 'reviews', version: 'v1' })]), [
+    /^RG0406: DestinationRule different-ns\/reviews subset v1 of reviews selects no endpoint of Service different-ns\/reviews: its Pods .* carry no \{"version":"v1"\}; Pods with those labels are Deployment other\/reviews-v1; requests routed to it get 503\.$/,
+  ])
+  // a subset label only Pods of another app carry
+  t.match(run([svc('shop'), dr('shop', 'reviews'), deploy('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }), deploy('shop', 'ratings-v1', { app: 'ratings', version: 'v1' })]), [/RG0406: .*Pods with those labels are Deployment shop\/ratings-v1/])
+  t.same(run([svc('shop'), dr('shop', 'reviews'), deploy('shop', 'reviews-v1', { app: 'reviews', version: 'v1' })]), [], 'its own Pods have the labels: nothing')
+  t.match(run([svc('shop'), dr('shop', 'reviews'), deploy('shop', 'reviews-v2', { app: 'reviews', version: 'v2' })]), [/^IST0173/], 'no Pod anywhere: IST0173 speaks, not RG0406')
+})

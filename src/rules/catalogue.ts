@@ -367,6 +367,13 @@ export const CATALOGUE = {
     source: 'Kiali KIA0209 (destinationrules.nodest.subsetnolabels); Istio subset selection (labels merged with the ServiceEntry workloadSelector)',
     template: '{subject} subset {subset} of {host} has no labels: it selects every endpoint of the host.',
   },
+  RG0406: {
+    name: 'SubsetSelectsNoEndpoint',
+    level: 'warning',
+    description: "A DestinationRule subset selects no endpoint of its Kubernetes Service: the Service's own Pods (its namespace, its selector) filtered by the subset labels are none, though Pods elsewhere carry the labels (so IST0173, which counts every namespace as istioctl does, is silent); the subset's cluster is empty and requests routed to it get 503.",
+    source: "Istio subset clusters (pilot: a subset's endpoints are the host's endpoints filtered by the subset labels); Kiali KIA0203 (destinationrules.nodest.matchingworkload)",
+    template: "{subject} subset {subset} of {host} selects no endpoint of Service {service}: {why}; requests routed to it get 503.",
+  },
   RG0501: {
     name: 'RepeatedRouteDestination',
     level: 'info',

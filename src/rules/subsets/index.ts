@@ -5,5 +5,6 @@
 import type { Rule } from '../types.js'
 import { rg0402 } from './subset-service-name-taken.js'
 import { rg0405 } from './subset-without-labels.js'
+import { rg0406 } from './subset-selects-no-endpoint.js'
 
-export const SUBSET_RULES: readonly Rule[] = [rg0402, rg0405]
+export const SUBSET_RULES: readonly Rule[] = [rg0402, rg0405, rg0406]
