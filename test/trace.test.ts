@@ -171,3 +171,24 @@ t.test('#28: a ServiceImport backend (Extended) is routed to in trace, as the ro
   t.match(r.backends, [{ kind: 'ServiceImport', name: 'api', workloads: [] }])
   t.notOk(r.backends[0]!.invalid)
 })
+
+t.test('#28: a GAMMA consumer route applies only to clients in its namespace; there it precedes the producer VirtualService without ambiguity', async (t) => {
+  const v = new ClusterView()
+  const svc = (ns: string, name: string, app: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app }, ports: [{ port: 80 }] } })
+  for (const o of [
+    svc('shop', 'echo', 'echo'),
+    svc('shop', 'echo-v2', 'echo-v2'),
+    svc('client', 'canary', 'canary'),
+    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'echo', namespace: 'shop' }, spec: { hosts: ['echo'], http: [{ route: [{ destination: { host: 'echo-v2' } }] }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'mine', namespace: 'client' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo', namespace: 'shop', port: 80 }], rules: [{ backendRefs: [{ name: 'canary', port: 80 }] }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'g', namespace: 'client' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'client' }], to: [{ group: '', kind: 'Service' }] } },
+  ]) v.upsert(o as never)
+  const fromShop = trace(v, { url: 'http://echo.shop.svc.cluster.local/', from: 'shop' })
+  t.match(fromShop.route, { kind: 'VirtualService', namespace: 'shop', name: 'echo' }, "from the Service's namespace the producer's VirtualService decides")
+  t.notOk(fromShop.ambiguous, 'and nothing is ambiguous: the consumer route does not apply there')
+  t.match(fromShop.backends, [{ name: 'echo-v2' }])
+  const fromClient = trace(v, { url: 'http://echo.shop.svc.cluster.local/', from: 'client' })
+  t.match(fromClient.route, { kind: 'HTTPRoute', namespace: 'client', name: 'mine' }, 'the consumer route decides for its namespace')
+  t.notOk(fromClient.ambiguous, 'Istio prefers it: not ambiguous')
+  t.ok(fromClient.candidates.some((c) => c.kind === 'VirtualService' && c.result === 'shadowed'), 'the VirtualService is named as shadowed')
+})

@@ -102,9 +102,19 @@ export function trace(view: View, o: TraceOptions): TraceResult {
   if (!o.from) throw new TraceUsageError('say where the request starts: --gateway [KIND/]NS/NAME[:PORT] or --from NAMESPACE')
   const istio = traceIstioMesh(view, o.from, req)
   const service = req.host === undefined ? undefined : serviceForHost(view, req.host, o.from)
-  const gamma = service && [...view.serviceRoutesMatching(serviceFQDN(nameOf(service), nsOf(service)))].some((p) => p.parent.namespace === nsOf(service) && p.parent.name === nameOf(service))
-  if (!gamma) return istio
+  // GAMMA routes that apply to this client: the producer's (in the Service's namespace) and a
+  // consumer route in the client's own namespace (GEP-1426); another namespace's consumer routes
+  // do not apply here, and then the VirtualService alone decides
+  const applying = service ? [...view.serviceRoutesMatching(serviceFQDN(nameOf(service), nsOf(service)))].filter((p) => p.parent.namespace === nsOf(service) && p.parent.name === nameOf(service) && (nsOf(p.obj) === nsOf(service) || nsOf(p.obj) === o.from)) : []
+  if (applying.length === 0) return istio
   const routed = traceMesh(view, o.from, req)
+  const consumer = o.from !== nsOf(service!) && applying.some((p) => nsOf(p.obj) === o.from)
+  if (consumer && istio.route) {
+    // a consumer route is configuration of the client's namespace: Istio prefers it to the
+    // producer's VirtualService for these clients (the order is defined, not ambiguous)
+    const why = `a consumer route in ${o.from} applies to clients there before the producer's VirtualService`
+    return { ...routed, candidates: [...routed.candidates, { kind: 'VirtualService', namespace: istio.route.namespace, name: istio.route.name, rule: istio.route.rule, result: 'shadowed', why }] }
+  }
   if (istio.route) {
     // RG0102: a VirtualService and a GAMMA route for one Service; the data plane keeps one
     const ambiguous = `RG0102: VirtualService ${istio.route.namespace}/${istio.route.name} and ${routed.route ? `${routed.route.kind} ${routed.route.namespace}/${routed.route.name}` : 'GAMMA routes'} both route Service ${nsOf(service!)}/${nameOf(service!)}; which one the mesh applies is not defined (shown: the GAMMA route; the VirtualService would send it to ${istio.backends.map((b) => `${b.namespace}/${b.name}${b.subset ? ` subset ${b.subset}` : ''}`).join(', ') || `status ${istio.status}`})`
