@@ -28,7 +28,7 @@ const view = () => {
 
 t.test('requests from the command line', async (t) => {
   const r = parseRequest({ url: 'https://Shop.Example.com:8443/a%20b?x=1&y', method: 'post', headers: ['X-A: 1', 'Host: other.example.com:9'] })
-  t.same(r, { scheme: 'https', host: 'other.example.com', port: 8443, method: 'POST', path: '/a b', query: 'x=1&y', headers: { 'X-A': '1', Host: 'other.example.com:9' }, sni: 'other.example.com' })
+  t.same(r, { scheme: 'https', host: 'other.example.com', port: 8443, method: 'POST', path: '/a b', query: 'x=1&y', headers: { 'X-A': '1', Host: 'other.example.com:9' }, sni: 'other.example.com', connect: 'shop.example.com' })
   t.equal(parseRequest({ url: 'http://10.0.0.1/' }).host, undefined, 'an address has no hostname')
   t.equal(parseRequest({ url: 'reviews:9080/r' }).port, 9080, 'no scheme: http')
   t.throws(() => parseRequest({ url: 'http://x', headers: ['nocolon'] }), TraceUsageError)
@@ -191,4 +191,24 @@ t.test('#28: a GAMMA consumer route applies only to clients in its namespace; th
   t.match(fromClient.route, { kind: 'HTTPRoute', namespace: 'client', name: 'mine' }, 'the consumer route decides for its namespace')
   t.notOk(fromClient.ambiguous, 'Istio prefers it: not ambiguous')
   t.ok(fromClient.candidates.some((c) => c.kind === 'VirtualService' && c.result === 'shadowed'), 'the VirtualService is named as shadowed')
+})
+
+t.test('#28: trace as curl reads it: the Host header picks the sidecar\'s VirtualService, the host connected to picks GAMMA routes; the output says which decided', async (t) => {
+  const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector: { app: name }, ports: [{ port: 80 }] } })
+  const gammaView = new ClusterView()
+  for (const o of [svc('echo-v1'), svc('echo-v2'), svc('b1'), svc('b2'),
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'v1', namespace: 'shop' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo-v1', port: 80 }], rules: [{ backendRefs: [{ name: 'b1', port: 80 }] }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'v2', namespace: 'shop' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo-v2', port: 80 }], rules: [{ backendRefs: [{ name: 'b2', port: 80 }] }] } },
+  ]) gammaView.upsert(o as never)
+  const gamma = trace(gammaView, { url: 'http://echo-v2/', headers: ['Host: echo-v1'], from: 'shop' })
+  t.match(gamma.route, { kind: 'HTTPRoute', name: 'v2' }, 'GAMMA: the Service connected to decides (MeshFrontendHostname)')
+  t.match(gamma.via, /GAMMA routes follow the Service connected to, echo-v2, not the Host header echo-v1/)
+  const istioView = new ClusterView()
+  for (const o of [svc('echo-v1'), svc('echo-v2'), svc('b1'),
+    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'v1', namespace: 'shop' }, spec: { hosts: ['echo-v1'], http: [{ route: [{ destination: { host: 'b1' } }] }] } },
+  ]) istioView.upsert(o as never)
+  const istio = trace(istioView, { url: 'http://echo-v2/', headers: ['Host: echo-v1'], from: 'shop' })
+  t.match(istio.route, { kind: 'VirtualService', name: 'v1' }, "Istio: the sidecar's virtual host is the Host header's")
+  t.match(istio.via, /the sidecar picked the VirtualService by the Host header echo-v1, not by echo-v2/)
+  t.notOk(trace(istioView, { url: 'http://echo-v1/', from: 'shop' }).via.includes('Host header'), 'no Host header: nothing to say')
 })

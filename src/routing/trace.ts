@@ -48,6 +48,7 @@ export function parseRequest(o: TraceOptions): TraceRequest {
   }
   const hostHeader = Object.entries(headers).find(([k]) => k.toLowerCase() === 'host')?.[1]
   const host = (hostHeader ?? url.hostname).replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
+  const urlHost = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
   const isAddress = /^[\d.]+$/.test(host) || host.includes(':')
   const port = url.port ? Number(url.port) : defaultPort(scheme)
   const req: TraceRequest = {
@@ -59,6 +60,7 @@ export function parseRequest(o: TraceOptions): TraceRequest {
     ...(url.search.length > 1 ? { query: url.search.slice(1) } : {}),
     headers,
     ...(o.sni || scheme === 'https' ? { sni: o.sni ?? host } : {}),
+    ...(hostHeader !== undefined && urlHost !== host.toLowerCase() && !/^[\d.]+$/.test(urlHost) && !urlHost.includes(':') ? { connect: urlHost } : {}),
   }
   if (scheme === 'grpc') {
     const [, service, method] = req.path.split('/')
@@ -100,14 +102,18 @@ export function trace(view: View, o: TraceOptions): TraceResult {
     return g.kind === 'istio' ? traceIstioGateway(view, g.obj, req) : traceGateway(view, g.obj, req)
   }
   if (!o.from) throw new TraceUsageError('say where the request starts: --gateway [KIND/]NS/NAME[:PORT] or --from NAMESPACE')
+  // the sidecar picks a VirtualService by the Host header; GAMMA routes by the Service the client
+  // connects to (GEP-1294; conformance MeshFrontendHostname): with curl's -H 'Host: …' they differ
   const istio = traceIstioMesh(view, o.from, req)
-  const service = req.host === undefined ? undefined : serviceForHost(view, req.host, o.from)
+  const connectReq: TraceRequest = req.connect ? { ...req, host: req.connect } : req
+  const service = connectReq.host === undefined ? undefined : serviceForHost(view, connectReq.host, o.from)
   // GAMMA routes that apply to this client: the producer's (in the Service's namespace) and a
   // consumer route in the client's own namespace (GEP-1426); another namespace's consumer routes
   // do not apply here, and then the VirtualService alone decides
   const applying = service ? [...view.serviceRoutesMatching(serviceFQDN(nameOf(service), nsOf(service)))].filter((p) => p.parent.namespace === nsOf(service) && p.parent.name === nameOf(service) && (nsOf(p.obj) === nsOf(service) || nsOf(p.obj) === o.from)) : []
-  if (applying.length === 0) return istio
-  const routed = traceMesh(view, o.from, req)
+  if (applying.length === 0) return req.connect ? { ...istio, via: `${istio.via} (the sidecar picked the VirtualService by the Host header ${req.host}, not by ${req.connect}, the host connected to)` } : istio
+  const traced = traceMesh(view, o.from, connectReq)
+  const routed = req.connect ? { ...traced, via: `${traced.via} (GAMMA routes follow the Service connected to, ${req.connect}, not the Host header ${req.host})` } : traced
   const consumer = o.from !== nsOf(service!) && applying.some((p) => nsOf(p.obj) === o.from)
   if (consumer && istio.route) {
     // a consumer route is configuration of the client's namespace: Istio prefers it to the

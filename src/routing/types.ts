@@ -22,6 +22,12 @@ export interface TraceRequest {
   sni?: string
   /** gRPC service and method (GRPCRoute) */
   grpc?: { service: string; method: string }
+  /**
+   * The host the client connects to, when a Host header names another (curl's `--url
+   * http://echo-v2/ -H 'Host: echo-v1'`): in the mesh it picks the Service (GAMMA routes), while
+   * `host` (the header) picks the sidecar's virtual host (Istio VirtualServices)
+   */
+  connect?: string
 }
 
 export interface RouteRef {
