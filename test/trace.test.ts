@@ -212,3 +212,26 @@ t.test('#28: trace as curl reads it: the Host header picks the sidecar\'s Virtua
   t.match(istio.via, /the sidecar picked the VirtualService by the Host header echo-v1, not by echo-v2/)
   t.notOk(trace(istioView, { url: 'http://echo-v1/', from: 'shop' }).via.includes('Host header'), 'no Host header: nothing to say')
 })
+
+t.test('#28: TCP and UDP by port through a Gateway: the oldest TCPRoute/UDPRoute attached to the listener; UDPRoute status predicted', async (t) => {
+  const { predictRouteStatus } = await import('../src/status/route-status.js')
+  const v = new ClusterView()
+  const svc = (name: string, port: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'infra' }, spec: { selector: { app: name }, ports: [{ port }] } })
+  for (const o of [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'infra' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'pg', port: 5432, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }] } },
+    svc('db', 5432), svc('db-new', 5432), svc('coredns', 53),
+    { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TCPRoute', metadata: { name: 'db', namespace: 'infra', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { parentRefs: [{ name: 'edge', sectionName: 'pg' }], rules: [{ backendRefs: [{ name: 'db', port: 5432 }] }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TCPRoute', metadata: { name: 'db-new', namespace: 'infra', creationTimestamp: '2026-02-01T00:00:00Z' }, spec: { parentRefs: [{ name: 'edge' }], rules: [{ backendRefs: [{ name: 'db-new', port: 5432 }] }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'UDPRoute', metadata: { name: 'dns', namespace: 'infra' }, spec: { parentRefs: [{ name: 'edge', sectionName: 'dns' }], rules: [{ backendRefs: [{ name: 'coredns', port: 53 }] }] } },
+  ]) v.upsert(o as never)
+  const tcp = trace(v, { url: 'tcp://db.example.com:5432', gateway: 'gateway.networking.k8s.io/infra/edge' })
+  t.equal(tcp.status, 200)
+  t.match(tcp.route, { kind: 'TCPRoute', name: 'db' }, 'the oldest TCPRoute on the listener')
+  t.ok(tcp.candidates.some((c) => c.name === 'db-new' && c.result === 'shadowed'))
+  const udp = trace(v, { url: 'udp://dns.example.com:53', gateway: 'gateway.networking.k8s.io/infra/edge' })
+  t.match(udp.route, { kind: 'UDPRoute', name: 'dns' })
+  t.match(udp.backends, [{ name: 'coredns', port: 53 }])
+  t.equal(trace(v, { url: 'tcp://x:9999', gateway: 'gateway.networking.k8s.io/infra/edge' }).status, 404, 'no TCP listener on that port')
+  t.throws(() => trace(v, { url: 'udp://x', gateway: 'gateway.networking.k8s.io/infra/edge' }), /udp needs a port/)
+  t.match(predictRouteStatus(v.get(KIND.UDPRoute, 'infra', 'dns')!, v).parents[0]!.conditions, [{ type: 'Accepted', status: 'True' }, { type: 'ResolvedRefs', status: 'True' }], 'UDPRoute status predicted')
+})

@@ -45,6 +45,7 @@ export const KIND = {
   GRPCRoute: 'gateway.networking.k8s.io/GRPCRoute',
   TLSRoute: 'gateway.networking.k8s.io/TLSRoute',
   TCPRoute: 'gateway.networking.k8s.io/TCPRoute',
+  UDPRoute: 'gateway.networking.k8s.io/UDPRoute',
   Gateway: 'gateway.networking.k8s.io/Gateway',
   ReferenceGrant: 'gateway.networking.k8s.io/ReferenceGrant',
   Service: '/Service',

@@ -425,6 +425,7 @@ function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean
  * TLS passthrough (a TLS listener on the port, no HTTPS one for the SNI) routes by SNI (TLSRoute).
  */
 export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest): TraceResult {
+  if (req.scheme === 'tcp' || req.scheme === 'udp') return traceL4(view, gateway, req)
   const candidates: Candidate[] = []
   const passthroughListener = req.scheme === 'https' && !listenerFor(gateway, req, false) ? listenerFor(gateway, req, true) : undefined
   const listener = passthroughListener ?? listenerFor(gateway, req, false)
@@ -472,6 +473,39 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest):
     return { status: ok ? 200 : 500, route: { kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, match: null }, backends, backendRequest: ok ? unchanged(req) : null, redirect: null, via, candidates }
   }
   return choose(view, competing, req, listener.port ?? req.port, via, candidates)
+}
+
+/**
+ * A TCP connection or UDP datagram sent to `gateway` on `req.port`: the TCP (UDP) listener on that
+ * port, the TCPRoutes (UDPRoutes) attached to it, the oldest winning (the spec's tie-break for
+ * routes no match tells apart), its first rule's backends. Status 200 when a backend is usable,
+ * 500 when none is (the connection is refused), 404 when no such listener or route.
+ */
+function traceL4(view: View, gateway: K8sObject, req: TraceRequest): TraceResult {
+  const candidates: Candidate[] = []
+  const protocol = req.scheme.toUpperCase()
+  const kind = protocol === 'TCP' ? KIND.TCPRoute : KIND.UDPRoute
+  const kindName = kind.split('/')[1]!
+  const gwRef = `Gateway ${nsOf(gateway)}/${nameOf(gateway)}`
+  const listener = listeners(gateway).find((l) => l.port === req.port && l.protocol === protocol)
+  const none = (via: string): TraceResult => ({ status: 404, route: null, backends: [], backendRequest: null, redirect: null, via, candidates })
+  if (!listener) return none(`${gwRef} port ${req.port}: no ${protocol} listener`)
+  const via = `${gwRef} listener ${listener.name}`
+  const parent = parentKey({ index: 0, group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: nsOf(gateway), name: nameOf(gateway) })
+  const attached: K8sObject[] = []
+  for (const p of view.routesOnParent(kind, parent, undefined)) {
+    if (attached.includes(p.obj)) continue
+    const refs = route(p.obj).parentRefs.filter((r) => r.kind === 'Gateway' && r.namespace === nsOf(gateway) && r.name === nameOf(gateway))
+    if (refs.some((r) => attachment(gateway, r, kindName, nsOf(p.obj), view).attached.some((l) => l.name === listener.name))) attached.push(p.obj)
+    else candidates.push({ kind: kindName, namespace: nsOf(p.obj), name: nameOf(p.obj), rule: null, result: 'not-attached', why: `it does not attach to listener ${listener.name}` })
+  }
+  const [win, ...rest] = attached.sort(byAge)
+  if (!win) return none(`${via}: no ${kindName} attached`)
+  for (const r of rest) candidates.push({ kind: kindName, namespace: nsOf(r), name: nameOf(r), rule: null, result: 'shadowed', why: `${kindName} ${nsOf(win)}/${nameOf(win)} is older (the oldest route on a ${protocol} listener wins)` })
+  candidates.unshift({ kind: kindName, namespace: nsOf(win), name: nameOf(win), rule: 0, result: 'won', why: `the oldest ${kindName} attached to listener ${listener.name}` })
+  const backends = arr(rec(arr(rec(win.spec).rules)[0]).backendRefs).map((b) => backend(view, kindName, nsOf(win), b))
+  const ok = backends.some((b) => !b.invalid && b.weight > 0)
+  return { status: ok ? 200 : 500, route: { kind: kindName, namespace: nsOf(win), name: nameOf(win), rule: 0, match: null }, backends, backendRequest: null, redirect: null, via, candidates }
 }
 
 /**

@@ -50,6 +50,7 @@ export function parseRequest(o: TraceOptions): TraceRequest {
   const host = (hostHeader ?? url.hostname).replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
   const urlHost = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
   const isAddress = /^[\d.]+$/.test(host) || host.includes(':')
+  if ((scheme === 'tcp' || scheme === 'udp') && !url.port) throw new TraceUsageError(`--url ${o.url}: ${scheme} needs a port (${scheme}://host:port)`)
   const port = url.port ? Number(url.port) : defaultPort(scheme)
   const req: TraceRequest = {
     scheme,

@@ -6,7 +6,7 @@
 
 /** One request as a client sends it. Header names are matched case-insensitively. */
 export interface TraceRequest {
-  /** `http`, `https`, `grpc`, `ws` */
+  /** `http`, `https`, `grpc`, `ws`; `tcp`, `udp` (by port: TCPRoute, UDPRoute) */
   scheme: string
   /** the Host header / `:authority` without the port; undefined: an address (no hostname matches) */
   host: string | undefined

@@ -1,6 +1,6 @@
 /**
- * Predicted Gateway API route status: for each parentRef of an HTTPRoute, GRPCRoute, TLSRoute
- * or TCPRoute, the `Accepted` and `ResolvedRefs` conditions a conformant controller would set,
+ * Predicted Gateway API route status: for each parentRef of an HTTPRoute, GRPCRoute, TLSRoute,
+ * TCPRoute or UDPRoute, the `Accepted` and `ResolvedRefs` conditions a conformant controller would set,
  * and a finding (RG0201–RG0208) for each problem, carrying the condition reason. The rules that
  * report it are in `rules/gateway-api/route-status.ts`; `trace`, `convert` and the conformance
  * check read the conditions.
@@ -40,7 +40,7 @@ export interface RouteStatus {
   findings: Finding[]
 }
 
-export const ROUTE_KINDS = [KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute, KIND.TCPRoute]
+export const ROUTE_KINDS = [KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute, KIND.TCPRoute, KIND.UDPRoute]
 const PATH_TYPES = new Set(['Exact', 'PathPrefix', 'RegularExpression'])
 const MATCH_TYPES = new Set(['Exact', 'RegularExpression'])
 const MATCH_LISTS = ['headers', 'queryParams'] as const

@@ -543,8 +543,11 @@ export class ClusterView implements View {
         }
         break
       }
-      case KIND.TLSRoute: {
-        // by parent only (routeguard trace: TLS passthrough by SNI); no rule judges TLSRoute matches
+      case KIND.TLSRoute:
+      case KIND.TCPRoute:
+      case KIND.UDPRoute: {
+        // by parent only (routeguard trace: TLS passthrough by SNI, TCP and UDP by port); no rule
+        // judges their matches (TCPRoute and UDPRoute have none)
         const r = add ? route.keep(obj) : route(obj)
         for (const parent of r.parentRefs) if (isGatewayParent(parent)) this.postParent(kind, parent, obj, r.hostnames, add)
         break
