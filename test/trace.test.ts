@@ -235,3 +235,17 @@ t.test('#28: TCP and UDP by port through a Gateway: the oldest TCPRoute/UDPRoute
   t.throws(() => trace(v, { url: 'udp://x', gateway: 'gateway.networking.k8s.io/infra/edge' }), /udp needs a port/)
   t.match(predictRouteStatus(v.get(KIND.UDPRoute, 'infra', 'dns')!, v).parents[0]!.conditions, [{ type: 'Accepted', status: 'True' }, { type: 'ResolvedRefs', status: 'True' }], 'UDPRoute status predicted')
 })
+
+t.test('#28: tls://host:port with --sni reaches a TLS passthrough listener only (TLSRoute by SNI)', async (t) => {
+  const v = new ClusterView()
+  for (const o of [
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'infra' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'tls', port: 443, protocol: 'TLS', tls: { mode: 'Passthrough' } }, { name: 'https', port: 8443, protocol: 'HTTPS', hostname: 'web.example.com', tls: { mode: 'Terminate', certificateRefs: [{ name: 'c' }] } }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'infra' }, spec: { selector: { app: 'db' }, ports: [{ port: 5432 }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'TLSRoute', metadata: { name: 'db', namespace: 'infra' }, spec: { parentRefs: [{ name: 'edge', sectionName: 'tls' }], hostnames: ['db.example.com'], rules: [{ backendRefs: [{ name: 'db', port: 5432 }] }] } },
+  ]) v.upsert(o as never)
+  const r = trace(v, { url: 'tls://10.0.0.9:443', sni: 'db.example.com', gateway: 'gateway.networking.k8s.io/infra/edge' })
+  t.equal(r.status, 200)
+  t.match(r.route, { kind: 'TLSRoute', name: 'db' })
+  t.equal(trace(v, { url: 'tls://web.example.com:8443', gateway: 'gateway.networking.k8s.io/infra/edge' }).status, 404, 'an HTTPS (terminating) listener does not take a raw TLS connection')
+  t.equal(trace(v, { url: 'tls://x:443', sni: 'other.example.com', gateway: 'gateway.networking.k8s.io/infra/edge' }).status, 404, 'no TLSRoute for that SNI')
+})

@@ -408,7 +408,7 @@ function outrankedBy(win: Hit, lost: Hit): string {
 
 /** Listener protocols that carry the request: HTTP for plain HTTP, HTTPS for TLS-terminated, TLS for passthrough. */
 function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean): Listener | undefined {
-  const tls = req.scheme === 'https' || req.scheme === 'wss'
+  const tls = req.scheme === 'https' || req.scheme === 'wss' || req.scheme === 'tls'
   const name = tls ? (req.sni ?? req.host) : req.host
   let best: Listener | undefined
   for (const l of listeners(gateway)) {
@@ -427,7 +427,10 @@ function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean
 export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest): TraceResult {
   if (req.scheme === 'tcp' || req.scheme === 'udp') return traceL4(view, gateway, req)
   const candidates: Candidate[] = []
-  const passthroughListener = req.scheme === 'https' && !listenerFor(gateway, req, false) ? listenerFor(gateway, req, true) : undefined
+  // tls:// is a TLS connection only a passthrough listener takes (TLSRoute by SNI); https:// goes
+  // to an HTTPS listener for the SNI first, else to a passthrough one
+  const passthroughListener = req.scheme === 'tls' || (req.scheme === 'https' && !listenerFor(gateway, req, false)) ? listenerFor(gateway, req, true) : undefined
+  if (req.scheme === 'tls' && !passthroughListener) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `Gateway ${nsOf(gateway)}/${nameOf(gateway)} port ${req.port}: no TLS passthrough listener for SNI ${req.sni ?? '(none)'}`, candidates: [] }
   const listener = passthroughListener ?? listenerFor(gateway, req, false)
   const gwRef = `Gateway ${nsOf(gateway)}/${nameOf(gateway)}`
   if (!listener) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `${gwRef} port ${req.port}: no listener for host ${req.sni ?? req.host ?? '(address)'}`, candidates }

@@ -60,7 +60,7 @@ export function parseRequest(o: TraceOptions): TraceRequest {
     path: decodeURI(url.pathname || '/'),
     ...(url.search.length > 1 ? { query: url.search.slice(1) } : {}),
     headers,
-    ...(o.sni || scheme === 'https' ? { sni: o.sni ?? host } : {}),
+    ...(o.sni || scheme === 'https' || scheme === 'tls' ? { sni: o.sni ?? host } : {}),
     ...(hostHeader !== undefined && urlHost !== host.toLowerCase() && !/^[\d.]+$/.test(urlHost) && !urlHost.includes(':') ? { connect: urlHost } : {}),
   }
   if (scheme === 'grpc') {

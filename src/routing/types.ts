@@ -6,7 +6,7 @@
 
 /** One request as a client sends it. Header names are matched case-insensitively. */
 export interface TraceRequest {
-  /** `http`, `https`, `grpc`, `ws`; `tcp`, `udp` (by port: TCPRoute, UDPRoute) */
+  /** `http`, `https`, `grpc`, `ws`; `tls` (passthrough by SNI: TLSRoute); `tcp`, `udp` (by port: TCPRoute, UDPRoute) */
   scheme: string
   /** the Host header / `:authority` without the port; undefined: an address (no hostname matches) */
   host: string | undefined
@@ -112,7 +112,7 @@ export interface TraceResult {
 
 /** The port a scheme implies when a URL names none: 443 for `https`/`wss`, else 80. */
 export function defaultPort(scheme: string): number {
-  return scheme === 'https' || scheme === 'wss' ? 443 : 80
+  return scheme === 'https' || scheme === 'wss' || scheme === 'tls' ? 443 : 80
 }
 
 /** A request-target: `path` with `?query` when there is one. */
