@@ -77,3 +77,20 @@ t.test('admission: a Gateway with indistinct listeners is denied with RG0209 nam
   const ok = await post(s.agent, `${s.url}/validate`, review({ ...gw, spec: { ...gw.spec, listeners: [gw.spec.listeners[0], { name: 'raw', port: 9000, protocol: 'TCP' }] } }))
   t.equal(ok.body.response.allowed, true, 'on another port: admitted')
 })
+
+t.test('#28 RG0212: HTTPS listeners of one port with overlapping hostnames get OverlappingTLSConfig=True/OverlappingHostnames', async (t) => {
+  const { ClusterView } = await import('../src/view/view.js')
+  const v = new ClusterView()
+  const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'infra' }, spec: { gatewayClassName: 'x', listeners: [
+    { name: 'foo', port: 443, protocol: 'HTTPS', hostname: 'foo.example.com', tls: { certificateRefs: [{ name: 'foo' }] } },
+    { name: 'wild', port: 443, protocol: 'HTTPS', hostname: '*.example.com', tls: { certificateRefs: [{ name: 'wild' }] } },
+    { name: 'other', port: 443, protocol: 'HTTPS', hostname: 'other.org', tls: { certificateRefs: [{ name: 'o' }] } },
+    { name: 'alt', port: 8443, protocol: 'HTTPS', hostname: 'bar.example.com', tls: { certificateRefs: [{ name: 'b' }] } },
+  ] } }
+  v.upsert(gw as never)
+  const st = predictGatewayStatus(v.get(KIND.Gateway, 'infra', 'edge')!, v, () => false)
+  const overlapping = st.listeners.filter((l) => l.conditions.some((c) => c.type === 'OverlappingTLSConfig')).map((l) => l.name)
+  t.same(overlapping, ['foo', 'wild'], 'foo.example.com and *.example.com on 443; other.org and the 8443 listener are apart')
+  t.match(st.findings.filter((f) => f.code === 'RG0212').map((f) => f.message), [/listener foo \(port 443\) hostname foo\.example\.com overlaps listener wild \(\*\.example\.com\)/, /listener wild .* overlaps listener foo/])
+  t.ok(st.listeners.every((l) => l.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')), 'they stay accepted')
+})

@@ -324,6 +324,13 @@ export const CATALOGUE = {
     source: 'Gateway API v1.6.1 listener conditions (ListenerConditionAccepted, ListenerConditionResolvedRefs; GEP-709 for certificateRefs)',
     template: '{subject} {where}: {type}=False/{reason} ({detail}).',
   },
+  RG0212: {
+    name: 'OverlappingTLSConfig',
+    level: 'warning',
+    description: 'HTTPS listeners on one port whose hostnames overlap (foo.example.com and *.example.com): both get OverlappingTLSConfig=True, since HTTP/2 connection coalescing can send one listener\'s requests over the other\'s connection.',
+    source: 'Gateway API v1.6.1 Gateway listener conditions (ListenerConditionOverlappingTLSConfig, ListenerReasonOverlappingHostnames)',
+    template: '{subject} listener {listener} (port {port}) hostname {hostname} overlaps {others}: OverlappingTLSConfig=True/OverlappingHostnames; HTTP/2 connection coalescing can mix their requests.',
+  },
   RG0301: {
     name: 'UnsupportedFeature',
     level: 'error',

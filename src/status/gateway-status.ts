@@ -33,12 +33,13 @@
  */
 import { arr, describeRef, type K8sObject, KIND, nsOf, num, rec, refOf, sameObject, str } from '../model/object.js'
 import { gatewayAddresses, listenerKinds, listeners, referenceGranted } from '../model/gatewayapi.js'
+import { hostsMatch } from '../model/hosts.js'
 import { finding } from '../rules/messages.js'
 import type { Finding } from '../rules/types.js'
 import type { View } from '../view/view.js'
 
 export interface Condition {
-  type: 'Accepted' | 'Programmed' | 'Conflicted' | 'ResolvedRefs'
+  type: 'Accepted' | 'Programmed' | 'Conflicted' | 'ResolvedRefs' | 'OverlappingTLSConfig'
   status: 'True' | 'False'
   reason: string
 }
@@ -157,6 +158,16 @@ export function predictGatewayStatus(subject: K8sObject, view: View, olderThanSu
     // a listener that is not accepted, or has no usable certificate, is not programmed
     const programmedOk = acceptedCondition.status === 'True' && refs.condition.reason !== 'InvalidCertificateRef' && refs.condition.reason !== 'RefNotPermitted'
     conditions.push(programmedOk ? { type: 'Programmed', status: 'True', reason: 'Programmed' } : { type: 'Programmed', status: 'False', reason: 'Invalid' })
+    // HTTPS listeners of one port whose hostnames overlap (foo.example.com and *.example.com):
+    // HTTP/2 connection coalescing can mix them, so both get OverlappingTLSConfig=True
+    if (l.protocol === 'HTTPS' && l.hostname && acceptedCondition.status === 'True') {
+      const overlapping = [...own, ...foreign].filter((o) => o !== l && o.protocol === 'HTTPS' && o.port === l.port && o.hostname && o.hostname !== l.hostname && hostsMatch(o.hostname, l.hostname))
+      if (overlapping.length) {
+        conditions.push({ type: 'OverlappingTLSConfig', status: 'True', reason: 'OverlappingHostnames' })
+        const related = [...new Set(overlapping.map((o) => o.gateway).filter((g) => !sameObject(g, subject)))]
+        findings.push(finding('RG0212', subject, { listener: l.name, port: String(l.port), hostname: l.hostname, others: overlapping.map((o) => `${describeListener(o, subject)} (${o.hostname})`).join(', ') }, { path, related, reason: 'OverlappingHostnames' }))
+      }
+    }
     if (acceptedCondition.status === 'True') accepted++
     listeners.push({ name: l.name, conditions })
   }

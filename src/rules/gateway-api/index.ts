@@ -4,6 +4,6 @@
  */
 import type { Rule } from '../types.js'
 import { routeStatusRules } from './route-status.js'
-import { rg0209, rg0210, rg0211 } from './listeners.js'
+import { rg0209, rg0210, rg0211, rg0212 } from './listeners.js'
 
-export const GATEWAY_API_RULES: readonly Rule[] = [...routeStatusRules, rg0209, rg0210, rg0211]
+export const GATEWAY_API_RULES: readonly Rule[] = [...routeStatusRules, rg0209, rg0210, rg0211, rg0212]
