@@ -94,3 +94,22 @@ t.test('#28 RG0212: HTTPS listeners of one port with overlapping hostnames get O
   t.match(st.findings.filter((f) => f.code === 'RG0212').map((f) => f.message), [/listener foo \(port 443\) hostname foo\.example\.com overlaps listener wild \(\*\.example\.com\)/, /listener wild .* overlaps listener foo/])
   t.ok(st.listeners.every((l) => l.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')), 'they stay accepted')
 })
+
+t.test('#28: certificateRefs to a missing or malformed Secret are InvalidCertificateRef where the namespace\'s Secrets are known', async (t) => {
+  const { ClusterView } = await import('../src/view/view.js')
+  const pem = (s: string) => Buffer.from(s).toString('base64')
+  const good = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'good', namespace: 'infra' }, data: { 'tls.crt': pem('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'), 'tls.key': pem('-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n') } }
+  const bad = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad', namespace: 'infra' }, data: { 'tls.crt': pem('Hello world'), 'tls.key': pem('Hello world') } }
+  const gw = (ref: string) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: ref, namespace: 'infra' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: ref }] } }] } })
+  const refs = (objs: unknown[], name: string) => {
+    const v = new ClusterView()
+    for (const o of objs) v.upsert(o as never)
+    return predictGatewayStatus(v.get(KIND.Gateway, 'infra', name)!, v, () => false).listeners[0]!.conditions.find((c) => c.type === 'ResolvedRefs')
+  }
+  t.match(refs([good, gw('good')], 'good'), { status: 'True' })
+  t.match(refs([good, gw('missing')], 'missing'), { status: 'False', reason: 'InvalidCertificateRef' }, 'missing, where the namespace\'s Secrets are known')
+  t.match(refs([good, bad, gw('bad')], 'bad'), { status: 'False', reason: 'InvalidCertificateRef' }, 'not kubernetes.io/tls with PEM data')
+  t.match(refs([gw('missing')], 'missing'), { status: 'True' }, 'no Secret of that namespace in view (made at run time): not judged')
+  const metadataOnly = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'names-only', namespace: 'infra' } }
+  t.match(refs([metadataOnly, gw('names-only')], 'names-only'), { status: 'True' }, 'a Secret known by name only (the cluster view): its content is not judged')
+})

@@ -197,8 +197,8 @@ function backendClientCertificate(subject: K8sObject, ns: string, view: View, ou
     out.push(finding('RG0211', subject, { where: at, type: 'ResolvedRefs', reason, detail }, { path: at, reason }))
     return { type: 'ResolvedRefs', status: 'False', reason }
   }
-  const problem = refProblem(ref, ns, view, ['Secret'], 'InvalidClientCertificateRef')
-  if (problem) return fail(problem.reason, problem.detail)
+  const problem = refProblem(ref, ns, view, ['Secret'], 'InvalidClientCertificateRef') ?? certificateProblem(ref, ns, view)
+  if (problem) return fail(problem.reason === 'InvalidCertificateRef' ? 'InvalidClientCertificateRef' : problem.reason, problem.detail)
   return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' }
 }
 
@@ -222,7 +222,7 @@ function resolveListenerRefs(subject: K8sObject, ns: string, l: ListenerView, vi
   }
   const certs = arr(rec(raw.tls).certificateRefs)
   for (let i = 0; i < certs.length; i++) {
-    const problem = refProblem(rec(certs[i]), ns, view, ['Secret'], 'InvalidCertificateRef')
+    const problem = refProblem(rec(certs[i]), ns, view, ['Secret'], 'InvalidCertificateRef') ?? certificateProblem(rec(certs[i]), ns, view)
     if (problem) return fail(problem.reason, problem.detail, `${path}.tls.certificateRefs[${i}]`)
   }
   if (l.protocol === 'HTTPS') {
@@ -251,6 +251,37 @@ function refProblem(ref: Record<string, unknown>, ns: string, view: View, kinds:
   const refNs = str(ref.namespace) ?? ns
   const name = str(ref.name) ?? ''
   if (refNs !== ns && !granted(view, refNs, ns, kind, name)) return { reason: 'RefNotPermitted', detail: `${kind} ${refNs}/${name} without a ReferenceGrant in ${refNs}` }
+  return undefined
+}
+
+/**
+ * A certificateRef's Secret that is missing, or whose content is no TLS certificate: judged only
+ * where the view knows that namespace's Secrets (it covers Secrets and holds one there at least:
+ * the cluster's metadata-only informer, or files that carry Secrets), so that manifests whose
+ * Secrets are made at run time are not flagged. Content is read only where the view holds it
+ * (files; the cluster view keeps Secrets' names, never their data): `kubernetes.io/tls` with a
+ * PEM certificate in `tls.crt` and a PEM key in `tls.key`.
+ */
+function certificateProblem(ref: Record<string, unknown>, ns: string, view: View): { reason: string; detail: string } | undefined {
+  const refNs = str(ref.namespace) ?? ns
+  const name = str(ref.name) ?? ''
+  if (!view.covers(KIND.Secret)) return undefined
+  const secret = view.get(KIND.Secret, refNs, name)
+  if (!secret) {
+    for (const _ of view.objectsIn(KIND.Secret, refNs)) return { reason: 'InvalidCertificateRef', detail: `Secret ${refNs}/${name} not found` }
+    return undefined
+  }
+  const data = secret.data
+  if (data === undefined) return undefined // names only: content unknown
+  const pem = (key: string, marker: RegExp) => {
+    const v = rec(data)[key]
+    if (typeof v !== 'string') return false
+    const text = Buffer.from(v, 'base64').toString('utf8')
+    return marker.test(text)
+  }
+  if (str(secret.type) !== 'kubernetes.io/tls' || !pem('tls.crt', /-----BEGIN CERTIFICATE-----/) || !pem('tls.key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/)) {
+    return { reason: 'InvalidCertificateRef', detail: `Secret ${refNs}/${name} holds no TLS certificate and key (kubernetes.io/tls with PEM tls.crt and tls.key)` }
+  }
   return undefined
 }
 
