@@ -63,7 +63,7 @@ t.test('strip keeps route parent conditions and turns typed Dates into strings',
     'HTTPRoute',
   )
   t.same(r, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', creationTimestamp: '2026-01-02T03:04:05Z' }, spec: { x: 1 }, status: { parents: [{ parentRef: { name: 'gw' }, controllerName: 'c', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }] }] } })
-  t.equal(WATCHED_KINDS.length, 12)
+  t.equal(WATCHED_KINDS.length, 13)
 })
 
 t.test('cluster mode: /readyz 503 until synced; a watched object denies a conflict; its DELETE frees the host', async (t) => {

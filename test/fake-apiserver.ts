@@ -45,6 +45,7 @@ export const CORE_RESOURCES: Resource[] = [
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
 ]
 

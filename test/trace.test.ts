@@ -249,3 +249,26 @@ t.test('#28: tls://host:port with --sni reaches a TLS passthrough listener only 
   t.equal(trace(v, { url: 'tls://web.example.com:8443', gateway: 'gateway.networking.k8s.io/infra/edge' }).status, 404, 'an HTTPS (terminating) listener does not take a raw TLS connection')
   t.equal(trace(v, { url: 'tls://x:443', sni: 'other.example.com', gateway: 'gateway.networking.k8s.io/infra/edge' }).status, 404, 'no TLSRoute for that SNI')
 })
+
+t.test('#28: a Service without a selector: its Pods from its EndpointSlices\' targetRefs (files, and the cluster view strips slices to them)', async (t) => {
+  const { strip } = await import('../src/cluster/strip.js')
+  const slice = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'manual-abc', namespace: 'infra', labels: { 'kubernetes.io/service-name': 'manual' } }, addressType: 'IPv4', ports: [{ port: 8080 }], endpoints: [
+    { addresses: ['10.0.0.5'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'infra', name: 'infra-backend-v1-abc' }, nodeName: 'n1' },
+    { addresses: ['10.0.0.6'], conditions: { ready: false }, targetRef: { kind: 'Pod', namespace: 'infra', name: 'not-ready' } },
+  ] }
+  const build = (s: unknown) => {
+    const v = new ClusterView()
+    for (const o of [
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'infra' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'manual', namespace: 'infra' }, spec: { ports: [{ port: 8080 }] } },
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'infra' }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'manual', port: 8080 }] }] } },
+      s,
+    ]) v.upsert(o as never)
+    return trace(v, { url: 'http://x/', gateway: 'gateway.networking.k8s.io/infra/gw' })
+  }
+  t.same(build(slice).backends[0]!.workloads, [{ kind: 'Pod', namespace: 'infra', name: 'infra-backend-v1-abc' }], 'the ready endpoint\'s Pod')
+  const stripped = strip(slice as never, 'discovery.k8s.io/v1', 'EndpointSlice')
+  t.same((stripped as any).endpoints, [{ targetRef: { kind: 'Pod', namespace: 'infra', name: 'infra-backend-v1-abc' }, conditions: { ready: true } }, { targetRef: { kind: 'Pod', namespace: 'infra', name: 'not-ready' }, conditions: { ready: false } }], 'the cluster view keeps targetRefs and readiness only')
+  t.same(build(stripped).backends[0]!.workloads, [{ kind: 'Pod', namespace: 'infra', name: 'infra-backend-v1-abc' }], 'the same answer from the stripped slice')
+  t.same(build({ ...slice, endpoints: [] }).backends[0]!.workloads, [], 'empty slices (filled at run time): no Pod known')
+})

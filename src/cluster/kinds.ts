@@ -37,6 +37,8 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { group: '', versions: ['v1'], plural: 'namespaces', kind: 'Namespace', namespaced: false },
   // workloads for IST0173, IST0162, IST0101 (selector) and IST0145's sub-selector case
   { group: '', versions: ['v1'], plural: 'pods', kind: 'Pod', namespaced: true, metadataOnly: true, optional: true },
+  // the Pods behind Services without a selector (trace: their endpoints' targetRefs), stripped to those
+  { group: 'discovery.k8s.io', versions: ['v1'], plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, optional: true },
   // Istio Gateway credentialName Secrets (IST0101 credentialName): names only, never data
   { group: '', versions: ['v1'], plural: 'secrets', kind: 'Secret', namespaced: true, metadataOnly: true, optional: true },
 ]

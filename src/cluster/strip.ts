@@ -44,6 +44,14 @@ export function strip(obj: K8sObject, apiVersion: string, kind: string, typed = 
   // typed client objects (class instances, Dates) are turned into plain JSON values
   if (obj.spec !== undefined) out.spec = typed ? plain(obj.spec) : obj.spec
   // the addresses Istio allocated to a ServiceEntry (IST0134 reads them)
+  // an EndpointSlice's endpoints are top-level: keep each one's targetRef and readiness only
+  if (kind === 'EndpointSlice' && Array.isArray((obj as { endpoints?: unknown }).endpoints)) {
+    out.endpoints = ((obj as { endpoints: unknown[] }).endpoints.slice(0, 1000) as Record<string, unknown>[]).map((e) => {
+      const ref = (e?.targetRef ?? undefined) as Record<string, unknown> | undefined
+      const ready = (e?.conditions as Record<string, unknown> | undefined)?.ready
+      return { ...(ref ? { targetRef: { kind: ref.kind, namespace: ref.namespace, name: ref.name } } : {}), ...(ready !== undefined ? { conditions: { ready } } : {}) }
+    })
+  }
   if (kind === 'ServiceEntry' && obj.status && typeof obj.status === 'object') {
     const addresses = (obj.status as { addresses?: unknown }).addresses
     if (Array.isArray(addresses) && addresses.length) out.status = { addresses: addresses.slice(0, 64) }

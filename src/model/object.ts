@@ -49,6 +49,7 @@ export const KIND = {
   Gateway: 'gateway.networking.k8s.io/Gateway',
   ReferenceGrant: 'gateway.networking.k8s.io/ReferenceGrant',
   Service: '/Service',
+  EndpointSlice: 'discovery.k8s.io/EndpointSlice',
   Pod: '/Pod',
   Deployment: 'apps/Deployment',
   StatefulSet: 'apps/StatefulSet',

@@ -202,7 +202,7 @@ function byHostRank(a: string, b: string): number {
 export function serviceWorkloads(view: View, service: K8sObject | undefined, subsetLabels: Record<string, string> = {}): TracedBackend['workloads'] {
   if (!service) return []
   const own = rec(rec(service.spec).selector) as Record<string, string>
-  if (Object.keys(own).length === 0) return []
+  if (Object.keys(own).length === 0) return sliceWorkloads(view, service)
   const selector = { ...own, ...subsetLabels }
   const ns = nsOf(service)
   const out: TracedBackend['workloads'] = []
@@ -211,12 +211,35 @@ export function serviceWorkloads(view: View, service: K8sObject | undefined, sub
 }
 
 /**
- * One `backendRef` of a route in `routeNs`, resolved against the view (HTTPBackendRef rules). A
- * consumer route's backendRef to its own parent Service needs no ReferenceGrant (GEP-1426).
+ * The Pods of a Service without a selector: the `targetRef`s of the endpoints of its
+ * EndpointSlices (label `kubernetes.io/service-name`), ready or of unknown readiness, at most 100.
+ * Empty when the slices hold no endpoints (filled at run time) or are not in the view.
  */
+function sliceWorkloads(view: View, service: K8sObject): TracedBackend['workloads'] {
+  const ns = nsOf(service)
+  const out: TracedBackend['workloads'] = []
+  const seen = new Set<string>()
+  for (const slice of view.objectsIn(KIND.EndpointSlice, ns)) {
+    if (slice.metadata?.labels?.['kubernetes.io/service-name'] !== nameOf(service)) continue
+    for (const e of arr((slice as Record<string, unknown>).endpoints)) {
+      const ref = rec(rec(e).targetRef)
+      if (rec(rec(e).conditions).ready === false || !str(ref.name)) continue
+      const key = `${str(ref.kind) ?? 'Pod'}/${str(ref.namespace) ?? ns}/${str(ref.name)}`
+      if (seen.has(key) || out.length >= 100) continue
+      seen.add(key)
+      out.push({ kind: str(ref.kind) ?? 'Pod', namespace: str(ref.namespace) ?? ns, name: str(ref.name)! })
+    }
+  }
+  return out
+}
+
 /** Backend kinds besides core Service that routes may name (as the route status model accepts them). */
 const EXTRA_BACKEND_KINDS = new Set(['multicluster.x-k8s.io/ServiceImport', 'networking.istio.io/Hostname'])
 
+/**
+ * One `backendRef` of a route in `routeNs`, resolved against the view (HTTPBackendRef rules). A
+ * consumer route's backendRef to its own parent Service needs no ReferenceGrant (GEP-1426).
+ */
 function backend(view: View, routeKind: string, routeNs: string, raw: unknown, parentService?: { namespace: string; name: string }): TracedBackend {
   const b = rec(raw)
   const group = str(b.group) ?? ''
