@@ -9,7 +9,7 @@ import { parseDocument } from 'yaml'
 import { caBundle, CERT_FILES, certificatesExist, generateCertificates, writeCertificates } from '../certs/certs.js'
 import { type ExitCode, fail, type Io } from './io.js'
 
-export function registerCerts(program: Command, io: Io, exit: ExitCode): void {
+export function registerCerts(program: Command, io: Io, _exit: ExitCode): void {
   program
     .command('certs')
     .description('write a CA and a serving certificate (ca.crt, tls.crt, tls.key) for the webhook Service')

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../config/config.js'
 import { type ExitCode, fail, type Io } from './io.js'
 import { nonNegative, port, positive } from './options.js'
 
-export function registerServe(program: Command, io: Io, exit: ExitCode): void {
+export function registerServe(program: Command, _io: Io, _exit: ExitCode): void {
   program
     .command('serve')
     .description('run the HTTPS admission webhook (standalone: view seeded from --state and kept by admitted changes)')
