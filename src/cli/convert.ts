@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from 'commander'
 import { stringify } from 'yaml'
-import { convert, corsFromCrds, regrant, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_CORS, GATEWAY_API_REDIRECT_CODES, GATEWAY_API_RELEASES, redirectCodesFromCrds, routeVersionsFromCrds } from '../convert/convert.js'
+import { convert, DEFAULT_GATEWAY_API_RELEASE, GATEWAY_API_RELEASES, regrant, releaseTarget, targetFromCrds } from '../convert/convert.js'
 import { type K8sObject, nameOf, nsOf } from '../model/object.js'
 import { duplicateProblems, loadObjects } from '../analyze/load.js'
 import { type ExitCode, fail, type Io } from './io.js'
@@ -23,9 +23,6 @@ export function registerConvert(program: Command, io: Io, exit: ExitCode): void 
       const read = loadObjects(paths, o.namespace)
       const loaded = { ...read, problems: [...read.problems, ...duplicateProblems(read.objects)] }
       for (const p of loaded.problems) io.stderr.write(`${p.source.file}:${p.source.line}: ${p.message}\n`)
-      let routeVersions = GATEWAY_API_RELEASES[o.gatewayApiVersion as string]!
-      let redirectCodes = GATEWAY_API_REDIRECT_CODES[o.gatewayApiVersion as string]!
-      let cors = GATEWAY_API_CORS[o.gatewayApiVersion as string]!
       let crds: K8sObject[] | undefined
       if (o.kubeconfig) {
         try {
@@ -35,18 +32,13 @@ export function registerConvert(program: Command, io: Io, exit: ExitCode): void 
           fail(`cannot read the cluster's CRDs: ${(e as Error).message}`, 1)
         }
         if (crds.length === 0) fail('the cluster serves no Gateway API CRDs (gateway.networking.k8s.io)', 1)
-        routeVersions = routeVersionsFromCrds(crds)
       } else if (o.crds) {
         const read = loadObjects([o.crds], 'default')
         crds = read.objects.map((c) => c.object).filter((c) => c.kind === 'CustomResourceDefinition')
         if (read.problems.length || crds.length === 0) fail(`--crds ${o.crds}: no CustomResourceDefinitions there${read.problems[0] ? ` (${read.problems[0].message})` : ''}`)
-        routeVersions = routeVersionsFromCrds(crds)
       }
-      if (crds) {
-        redirectCodes = redirectCodesFromCrds(crds) ?? redirectCodes
-        cors = corsFromCrds(crds) ?? cors
-      }
-      const { objects, gaps } = convert(loaded.objects.map((l) => l.object), { routeVersions, redirectCodes, cors })
+      const release = releaseTarget(o.gatewayApiVersion as string)
+      const { objects, gaps } = convert(loaded.objects.map((l) => l.object), crds ? targetFromCrds(crds, release) : release)
       let written = objects
       let held = 0
       if (crds) {

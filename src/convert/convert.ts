@@ -13,7 +13,7 @@ import { hostsMatch, serviceOfFQDN } from '../model/hosts.js'
 import { exportScopes, gatewayRef, MESH_GATEWAY } from '../model/istio.js'
 import { resolveSubsetBackend } from '../subsets/subsets.js'
 import { ClusterView } from '../view/view.js'
-import { outputView, routingDifferences } from './equivalence.js'
+import { outputView, routingDifferences, withAssumedGateways } from './equivalence.js'
 import { GATEWAY_FIELDS, unreported, VIRTUAL_SERVICE_FIELDS } from './fields.js'
 import { type Gap, vsGaps } from './gaps.js'
 
@@ -162,13 +162,33 @@ export function nearestRedirectCode(code: number, allowed: readonly number[]): n
   return order.find((c) => allowed.includes(c))
 }
 
-export interface ConvertOptions {
-  /** versions of TCPRoute/TLSRoute to write (default: the newest release routeguard knows) */
-  routeVersions?: RouteVersions
-  /** RequestRedirect status codes the target allows (default: the newest release's) */
-  redirectCodes?: readonly number[]
-  /** the target serves the HTTPRoute CORS filter (default: the newest release's answer) */
-  cors?: boolean
+/** What the target Gateway API serves that `convert` writes for: one release's, or its CRDs'. */
+export interface GatewayApiTarget {
+  /** versions of TCPRoute/TLSRoute to write; null: the target does not serve that kind */
+  routeVersions: RouteVersions
+  /** RequestRedirect status codes the target allows */
+  redirectCodes: readonly number[]
+  /** the target serves the HTTPRoute CORS filter */
+  cors: boolean
+}
+
+/** The target of a release routeguard knows (`v1.4.1`, `v1.6.1`). @throws Error for another release */
+export function releaseTarget(release: string): GatewayApiTarget {
+  const routeVersions = GATEWAY_API_RELEASES[release]
+  if (!routeVersions) throw new Error(`unknown Gateway API release ${release} (known: ${Object.keys(GATEWAY_API_RELEASES).join(', ')})`)
+  return { routeVersions, redirectCodes: GATEWAY_API_REDIRECT_CODES[release]!, cors: GATEWAY_API_CORS[release]! }
+}
+
+/**
+ * The target the CRDs describe (a `--crds` folder's, or a cluster's): route versions from them,
+ * and the redirect codes and CORS filter from their HTTPRoute CRD, `fallback`'s where it says none.
+ */
+export function targetFromCrds(crds: K8sObject[], fallback: GatewayApiTarget): GatewayApiTarget {
+  return { routeVersions: routeVersionsFromCrds(crds), redirectCodes: redirectCodesFromCrds(crds) ?? fallback.redirectCodes, cors: corsFromCrds(crds) ?? fallback.cors }
+}
+
+/** The target (default: the newest release routeguard knows), field by field, and the routing check. */
+export interface ConvertOptions extends Partial<GatewayApiTarget> {
   /** trace each VirtualService's request classes before and after (./equivalence.ts); default true */
   checkRouting?: boolean
 }
@@ -221,20 +241,23 @@ function freeRouteNames(objects: K8sObject[], view: ClusterView, gaps: ConvertGa
 
 /** Converts every VirtualService and Istio Gateway among `inputs`; other inputs are context (Services, DestinationRules). */
 export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): ConvertResult {
+  const base = releaseTarget(DEFAULT_GATEWAY_API_RELEASE)
+  const target: GatewayApiTarget = { routeVersions: opts.routeVersions ?? base.routeVersions, redirectCodes: opts.redirectCodes ?? base.redirectCodes, cors: opts.cors ?? base.cors }
   const view = new ClusterView()
   for (const o of inputs) view.upsert(o)
   const objects: K8sObject[] = []
   const gaps: ConvertGap[] = []
   const services = new Map<string, K8sObject>()
+  const delegates = delegateTargets(view)
   for (const o of view.all()) {
     const kind = kindKeyOf(o)
     if (kind === KIND.IstioGateway) objects.push(...convertGateway(o, gaps, view))
     if (kind === KIND.VirtualService) {
       const res = describeRef(refOf(o))
       // a delegate has no route of its own: its rules are written in its roots' routes
-      if (isDelegate(o, view)) continue
+      if (strs(rec(o.spec).hosts).length === 0 && delegates.has(`${nsOf(o)}/${nameOf(o)}`)) continue
       for (const g of vsGaps(o)) gaps.push({ ...g, resource: res })
-      objects.push(...convertVirtualService(o, view, gaps, services, opts.routeVersions ?? GATEWAY_API_RELEASES[DEFAULT_GATEWAY_API_RELEASE]!, opts.redirectCodes ?? GATEWAY_API_REDIRECT_CODES[DEFAULT_GATEWAY_API_RELEASE]!, opts.cors ?? GATEWAY_API_CORS[DEFAULT_GATEWAY_API_RELEASE]!))
+      objects.push(...convertVirtualService(o, view, gaps, services, target))
     }
   }
   holdBackPortless(objects, gaps)
@@ -249,10 +272,11 @@ export function convert(inputs: K8sObject[], opts: ConvertOptions = {}): Convert
     for (const g of unreported(o, table, gaps.filter((x) => x.resource === res))) gaps.push({ ...g, resource: res })
   }
   if (opts.checkRouting !== false) {
-    const after = outputView(objects, view.all())
+    // the Gateways bound VirtualServices name but the input lacks are assumed once, for all of them
+    const views = withAssumedGateways(view, outputView(objects, view.all()))
     for (const o of view.all()) {
       if (kindKeyOf(o) !== KIND.VirtualService) continue
-      for (const g of routingDifferences(o, view, after)) gaps.push({ ...g, resource: describeRef(refOf(o)) })
+      for (const g of routingDifferences(o, views.input, views.output)) gaps.push({ ...g, resource: describeRef(refOf(o)) })
     }
   }
   return { objects, gaps }
@@ -371,12 +395,6 @@ function credentialNamespace(gw: K8sObject, view: ClusterView, gaps: ConvertGap[
   return chosen
 }
 
-/**
- * An Istio duration (`0.5s`, `1m30s`, `250ms`, `1.5h`) as a Gateway API Duration (GEP-2257:
- * `^([0-9]{1,5}(h|m|s|ms)){1,4}$`): whole hours, minutes or seconds when exact, else milliseconds
- * (`0.5s` → `500ms`); sub-millisecond parts are rounded up to 1ms and said so in `note`; a value
- * that does not parse gives no `value`, only the `note`.
- */
 /** An Istio (protobuf JSON) duration (`1h30m`, `1.5s`, `250ms`) in milliseconds; undefined when it is none. */
 export function durationMs(istio: string): number | undefined {
   const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 }
@@ -392,6 +410,12 @@ export function durationMs(istio: string): number | undefined {
   return seen === 0 || seen !== text.length ? undefined : total
 }
 
+/**
+ * An Istio duration (`0.5s`, `1m30s`, `250ms`, `1.5h`) as a Gateway API Duration (GEP-2257:
+ * `^([0-9]{1,5}(h|m|s|ms)){1,4}$`): whole hours, minutes or seconds when exact, else milliseconds
+ * (`0.5s` → `500ms`); sub-millisecond parts are rounded up to 1ms and said so in `note`; a value
+ * that does not parse gives no `value`, only the `note`.
+ */
 export function gatewayDuration(istio: string): { value?: string; note?: string } {
   const total = durationMs(istio)
   if (total === undefined) return { note: `${istio} is not a duration; timeout not converted` }
@@ -488,16 +512,14 @@ interface Ctx {
   gaps: ConvertGap[]
   services: Map<string, K8sObject>
   res: string
-  /** RequestRedirect status codes the target allows */
-  redirectCodes: readonly number[]
-  /** the target serves the HTTPRoute CORS filter */
-  cors: boolean
+  target: GatewayApiTarget
 }
 
-function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>, versions: RouteVersions, redirectCodes: readonly number[], cors: boolean): K8sObject[] {
+function convertVirtualService(vs: K8sObject, view: ClusterView, gaps: ConvertGap[], services: Map<string, K8sObject>, target: GatewayApiTarget): K8sObject[] {
   const spec = rec(vs.spec)
   const ns = nsOf(vs)
-  const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)), redirectCodes, cors }
+  const versions = target.routeVersions
+  const ctx: Ctx = { vs, view, gaps, services, res: describeRef(refOf(vs)), target }
   const gateways = strs(spec.gateways)
   const mesh = gateways.length === 0 || gateways.includes(MESH_GATEWAY)
   const parentRefs: Record<string, unknown>[] = []
@@ -692,10 +714,10 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     if (str(redirect.scheme)) rr.scheme = str(redirect.scheme)
     if (num(redirect.port) !== undefined) rr.port = num(redirect.port)
     const code = num(redirect.redirectCode) ?? 301
-    const nearest = nearestRedirectCode(code, ctx.redirectCodes)
+    const nearest = nearestRedirectCode(code, ctx.target.redirectCodes)
     if (nearest !== undefined) rr.statusCode = nearest
     if (nearest !== code) {
-      const allowed = ctx.redirectCodes.join('/')
+      const allowed = ctx.target.redirectCodes.join('/')
       ctx.gaps.push({ feature: 'redirect.redirectCode', path: `${at}.redirect.redirectCode`, detail: nearest === undefined ? `status ${code} is not a redirect the target allows (${allowed}); Gateway API default 302 used` : `status ${code} is not one the target allows (${allowed}); ${nearest} used`, resource: ctx.res })
     }
     filters.push({ type: 'RequestRedirect', requestRedirect: rr })
@@ -719,7 +741,7 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     filters.push({ type: 'RequestMirror', requestMirror: { backendRef: ref, ...(pct !== undefined ? (Number.isInteger(pct) ? { percent: pct } : { fraction: { numerator: Math.round(pct * 1000), denominator: 100000 } }) : {}) } })
   })
   if (r.corsPolicy !== undefined) {
-    if (ctx.cors) {
+    if (ctx.target.cors) {
       const cors = corsFilter(rec(r.corsPolicy), `${at}.corsPolicy`, ctx)
       if (cors) filters.push({ type: 'CORS', cors })
     } else ctx.gaps.push({ feature: 'corsPolicy', path: `${at}.corsPolicy`, detail: 'the target has no CORS filter (Gateway API v1.5 added it; v1.4.1 has none); not emitted', resource: ctx.res })
@@ -739,31 +761,10 @@ function httpRules(r: Record<string, unknown>, i: number, ctx: Ctx): Record<stri
     const backendRefs = arr(r.route).map((d, j) => backendRef(rec(d), `${at}.route[${j}]`, ctx)).filter((b): b is Record<string, unknown> => !!b)
     rule.backendRefs = backendRefs
   }
-  if (redirectPrefix !== undefined) return prefixRedirectRules(rule, matches, redirectPrefix, `${at}.redirect.prefixRewrite`, ctx)
+  if (redirectPrefix !== undefined) return perMatchPathModifier(rule, matches, 'RequestRedirect', redirectPrefix, `${at}.redirect.prefixRewrite`, ctx)
   if (uriRewrite === undefined) return [rule]
-  // rewrite.uri is Envoy's prefix_rewrite: the matched prefix is replaced (ReplacePrefixMatch);
-  // an exact match's prefix is the whole path (ReplaceFullPath); without a uri match the prefix is
-  // `/`. ReplacePrefixMatch needs exactly one PathPrefix match per rule: one rule per match.
-  const list: Record<string, unknown>[] = matches.length ? matches : [{}]
-  return list.map((m, k) => {
-    const match = { ...m }
-    const type = str(rec(match.path).type)
-    let path: Record<string, unknown>
-    if (type === 'Exact') path = { type: 'ReplaceFullPath', replaceFullPath: uriRewrite }
-    // after a regex match Envoy's prefix_rewrite swaps the entire path (route.v3 RouteAction
-    // prefix_rewrite): ReplaceFullPath is exact
-    else if (type === 'RegularExpression') path = { type: 'ReplaceFullPath', replaceFullPath: uriRewrite }
-    else {
-      if (!match.path) match.path = { type: 'PathPrefix', value: '/' }
-      path = { type: 'ReplacePrefixMatch', replacePrefixMatch: uriRewrite }
-    }
-    return {
-      ...rule,
-      ...(rule.name && list.length > 1 ? { name: `${rule.name}-${k}` } : {}),
-      matches: [match],
-      filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'URLRewrite' ? { type: 'URLRewrite', urlRewrite: { ...rec(f.urlRewrite), path } } : f)),
-    }
-  })
+  // rewrite.uri is Envoy's prefix_rewrite, written per match
+  return perMatchPathModifier(rule, matches, 'URLRewrite', uriRewrite, `${at}.rewrite.uri`, ctx)
 }
 
 /**
@@ -796,43 +797,46 @@ function delegateRules(root: Record<string, unknown>, i: number, ctx: Ctx): Reco
   })
 }
 
-/** Whether `vs` is some root's delegate in `view` (no route of its own: its rules go in the root's). */
-function isDelegate(vs: K8sObject, view: ClusterView): boolean {
-  if (strs(rec(vs.spec).hosts).length > 0) return false
+/** `ns/name` of every VirtualService some root's rule delegates to: they get no route of their own. */
+function delegateTargets(view: ClusterView): Set<string> {
+  const out = new Set<string>()
   for (const o of view.all()) {
     if (kindKeyOf(o) !== KIND.VirtualService) continue
     for (const r of arr(rec(o.spec).http)) {
       const d = rec(rec(r).delegate)
-      if (str(d.name) === nameOf(vs) && (str(d.namespace) ?? nsOf(o)) === nsOf(vs)) return true
+      if (str(d.name)) out.add(`${str(d.namespace) ?? nsOf(o)}/${str(d.name)}`)
     }
   }
-  return false
+  return out
 }
 
 /**
- * A redirect rule with Istio's `redirect.prefixRewrite`, one rule per match (Gateway API's
- * ReplacePrefixMatch needs exactly one PathPrefix match in its rule): a prefix match (or none:
- * the prefix `/`) keeps its prefix replaced (ReplacePrefixMatch); an exact match's prefix is the
- * whole path (ReplaceFullPath); a regex match has no prefix Gateway API can name, so its redirect
- * keeps the path and a gap says so.
+ * Envoy's prefix_rewrite (Istio `rewrite.uri`, and `redirect.prefixRewrite`) as the Gateway API
+ * path modifier of the rule's `filter`, one rule per match, since ReplacePrefixMatch needs exactly
+ * one PathPrefix match in its rule: after a prefix match (or none: the prefix `/`, then written
+ * explicitly) ReplacePrefixMatch; after an exact match ReplaceFullPath (the prefix is the whole
+ * path). After a regex match Envoy swaps the whole path on a rewrite (route.v3 RouteAction
+ * prefix_rewrite): ReplaceFullPath, exact; a redirect there keeps its path and a gap says so.
+ * A rule with a name gets `-<k>` per match when it splits.
  */
-function prefixRedirectRules(rule: Record<string, unknown>, matches: Record<string, unknown>[], prefix: string, at: string, ctx: Ctx): Record<string, unknown>[] {
+function perMatchPathModifier(rule: Record<string, unknown>, matches: Record<string, unknown>[], filter: 'URLRewrite' | 'RequestRedirect', value: string, at: string, ctx: Ctx): Record<string, unknown>[] {
   const list: Record<string, unknown>[] = matches.length ? matches : [{}]
+  const field = filter === 'URLRewrite' ? 'urlRewrite' : 'requestRedirect'
   return list.map((m, k) => {
     const match = { ...m }
     const type = str(rec(match.path).type)
     let path: Record<string, unknown> | undefined
-    if (type === 'Exact') path = { type: 'ReplaceFullPath', replaceFullPath: prefix }
+    if (type === 'Exact' || (type === 'RegularExpression' && filter === 'URLRewrite')) path = { type: 'ReplaceFullPath', replaceFullPath: value }
     else if (type === 'RegularExpression') ctx.gaps.push({ feature: 'redirect.prefixRewrite', path: at, detail: 'after a regex match Gateway API cannot replace a prefix; the redirect keeps the path', resource: ctx.res })
     else {
       if (!match.path) match.path = { type: 'PathPrefix', value: '/' }
-      path = { type: 'ReplacePrefixMatch', replacePrefixMatch: prefix }
+      path = { type: 'ReplacePrefixMatch', replacePrefixMatch: value }
     }
     return {
       ...rule,
       ...(rule.name && list.length > 1 ? { name: `${rule.name}-${k}` } : {}),
       matches: [match],
-      filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === 'RequestRedirect' && path ? { type: 'RequestRedirect', requestRedirect: { ...rec(f.requestRedirect), path } } : f)),
+      filters: (rule.filters as Record<string, unknown>[]).map((f) => (f.type === filter && path ? { type: filter, [field]: { ...rec(f[field]), path } } : f)),
     }
   })
 }

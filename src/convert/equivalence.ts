@@ -142,13 +142,9 @@ export function routingDifferences(vs: K8sObject, input: ClusterView, output: Cl
   for (const g of gateways) {
     if (g === MESH_GATEWAY) continue
     const ref = gatewayRef(g, ns)
-    let igw = input.get(KIND.IstioGateway, ref.namespace, ref.name)
-    let gw = output.get(KIND.Gateway, ref.namespace, ref.name)
-    if (!igw || !gw) {
-      // the Gateway is not in the input: assume one plain HTTP server / listener on port 80 that
-      // takes every host, so that the routes' own order and matches are still compared
-      ;({ input, output, igw, gw } = assumedGateway(input, output, ref.namespace, ref.name))
-    }
+    const igw = input.get(KIND.IstioGateway, ref.namespace, ref.name)
+    const gw = output.get(KIND.Gateway, ref.namespace, ref.name)
+    if (!igw || !gw) continue
     for (const h of hosts) {
       const host = exampleHost(h) ?? 'any.example.com'
       const server = istioGateway(igw).servers.find((s) => s.hosts.length > 0)
@@ -167,19 +163,36 @@ export function routingDifferences(vs: K8sObject, input: ClusterView, output: Cl
 }
 
 /**
- * Views with an assumed Istio Gateway `ns/name` (one HTTP server on port 80, every host) and its
- * Gateway API counterpart (one HTTP listener on 80 taking routes from every namespace).
+ * `input` and `output` with, for every Gateway a bound VirtualService of `input` names that is not
+ * there (an Istio Gateway missing from the input, or its converted Gateway missing from the
+ * output), an assumed one: an Istio Gateway with one HTTP server on port 80 for every host, and a
+ * Gateway API Gateway with one HTTP listener on 80 taking routes from every namespace. Then
+ * `routingDifferences` compares a VirtualService's own order and matches even without its Gateway
+ * (#26 S6). Returns the views unchanged (no copy) when nothing is missing.
  */
-function assumedGateway(input: ClusterView, output: ClusterView, namespace: string, name: string): { input: ClusterView; output: ClusterView; igw: K8sObject; gw: K8sObject } {
-  const igw: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name, namespace }, spec: { selector: {}, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*/*'] }] } }
-  const gw: K8sObject = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } }
-  const copy = (v: ClusterView, extra: K8sObject) => {
+export function withAssumedGateways(input: ClusterView, output: ClusterView): { input: ClusterView; output: ClusterView } {
+  const missing = new Map<string, { namespace: string; name: string }>()
+  for (const vs of input.all()) {
+    if (kindKeyOf(vs) !== KIND.VirtualService) continue
+    for (const g of strs(rec(vs.spec).gateways)) {
+      if (g === MESH_GATEWAY) continue
+      const ref = gatewayRef(g, nsOf(vs))
+      if (!input.get(KIND.IstioGateway, ref.namespace, ref.name) || !output.get(KIND.Gateway, ref.namespace, ref.name)) missing.set(`${ref.namespace}/${ref.name}`, ref)
+    }
+  }
+  if (missing.size === 0) return { input, output }
+  const copy = (v: ClusterView) => {
     const out = new ClusterView()
     for (const o of v.all()) out.upsert(o)
-    if (!out.get(kindKeyOf(extra)!, namespace, name)) out.upsert(extra)
     return out
   }
-  return { input: copy(input, igw), output: copy(output, gw), igw: input.get(KIND.IstioGateway, namespace, name) ?? igw, gw: output.get(KIND.Gateway, namespace, name) ?? gw }
+  const inCopy = copy(input)
+  const outCopy = copy(output)
+  for (const { namespace, name } of missing.values()) {
+    if (!inCopy.get(KIND.IstioGateway, namespace, name)) inCopy.upsert({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name, namespace }, spec: { selector: {}, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*/*'] }] } })
+    if (!outCopy.get(KIND.Gateway, namespace, name)) outCopy.upsert({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } })
+  }
+  return { input: inCopy, output: outCopy }
 }
 
 /** The view `routingDifferences` reads for the output side: convert's objects plus what the input holds besides VirtualServices, Istio Gateways and DestinationRules. */
