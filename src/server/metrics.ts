@@ -56,39 +56,30 @@ export class Metrics {
    * blocks every route write in the cluster: alert well before it reaches 0.
    */
   watchCertificate(notAfterMs: () => number): void {
-    new Gauge({
-      name: 'routeguard_certificate_expiry_seconds',
-      help: 'Seconds until the serving certificate in use expires (negative once expired)',
-      registers: [this.registry],
-      collect() {
-        this.set(Math.round((notAfterMs() - Date.now()) / 1000))
-      },
-    })
+    this.readAtScrape('routeguard_certificate_expiry_seconds', 'Seconds until the serving certificate in use expires (negative once expired)', () => Math.round((notAfterMs() - Date.now()) / 1000))
   }
 
   /**
    * `routeguard_review_body_bytes_in_flight`: bytes of review bodies that have arrived and are held
-   * until their answer (the budget `--bodies-in-flight` bounds), read at scrape time.
+   * until their answer (the in-flight budget bounds them), read at scrape time.
    */
   watchBodiesInFlight(bytes: () => number): void {
-    new Gauge({
-      name: 'routeguard_review_body_bytes_in_flight',
-      help: 'Bytes of review bodies that have arrived and are held until answered (bounded by the in-flight budget)',
-      registers: [this.registry],
-      collect() {
-        this.set(bytes())
-      },
-    })
+    this.readAtScrape('routeguard_review_body_bytes_in_flight', 'Bytes of review bodies that have arrived and are held until answered (bounded by the in-flight budget)', bytes)
   }
 
   /** `routeguard_pending_objects`, read at scrape time. */
   watchPending(size: () => number): void {
+    this.readAtScrape('routeguard_pending_objects', 'Objects this replica admitted that the informers have not delivered yet', size)
+  }
+
+  /** A gauge without labels whose value `read` gives when Prometheus scrapes. */
+  private readAtScrape(name: string, help: string, read: () => number): void {
     new Gauge({
-      name: 'routeguard_pending_objects',
-      help: 'Objects this replica admitted that the informers have not delivered yet',
+      name,
+      help,
       registers: [this.registry],
       collect() {
-        this.set(size())
+        this.set(read())
       },
     })
   }
