@@ -29,7 +29,7 @@ import { findMatches, fullMatch } from '../routing/regex.js'
 
 // ---------------------------------------------------------------- IP and CIDR
 
-/** An IP address: 4 or 16 bytes. */
+/** An IP address (the IP library's `net.IP`): 4 bytes (IPv4) or 16 (IPv6); `toString` is RFC 5952 canonical. */
 export class IPAddress {
   constructor(readonly bytes: Uint8Array) {}
   get family(): 4 | 6 {
@@ -107,6 +107,7 @@ export function parseIP(s: string): IPAddress | undefined {
   return new IPAddress(bytes)
 }
 
+/** A CIDR (the library's `net.IPPrefix`): an address and a prefix length in bits (0–32 or 0–128). */
 export class CIDRPrefix {
   constructor(
     readonly ip: IPAddress,
@@ -133,6 +134,7 @@ export class CIDRPrefix {
   }
 }
 
+/** `addr/len` as Kubernetes' `cidr()` reads it (no leading zeros in `len`); undefined when it is none. */
 export function parseCIDR(s: string): CIDRPrefix | undefined {
   const slash = s.indexOf('/')
   if (slash < 0) return undefined
@@ -234,6 +236,7 @@ function parseAuthority(scheme: string, rest: string, rawQuery: string): Request
 const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 }
 const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 }
 
+/** A resource quantity: its value as a double (bytes, cores, … as written: `1Ki` is 1024) and its text. */
 export class KubeQuantity {
   constructor(
     readonly value: number,
@@ -287,6 +290,7 @@ const FORMATS: Record<string, (s: string) => string[]> = {
 class IPNamespace {}
 class SetsNamespace {}
 
+/** One of the format library's named formats (`FORMATS`), by name. */
 export class NamedFormat {
   constructor(readonly name: string) {}
 }
