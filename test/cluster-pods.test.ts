@@ -2,11 +2,13 @@
  * Pods in cluster mode, watched metadata-only (PartialObjectMetadata) against the loopback API
  * server: the Accept headers reach it, the view holds labels and never a body, IST0173 runs at
  * apply time, and a cluster whose RBAC does not grant Pods stays ready with the Pod checks quiet.
+ * ConfigMaps likewise (names only), for the BackendTLSPolicies the view watches.
  */
 import * as k8s from '@kubernetes/client-node'
 import t from 'tap'
 import { getJSON } from '../src/cluster/client.js'
 import { KIND } from '../src/model/object.js'
+import { traceGateway } from '../src/routing/gateway-api.js'
 import { FakeApiServer } from './fake-apiserver.js'
 import { eventually, get, post, review, startTestServer } from './helpers.js'
 
@@ -108,4 +110,35 @@ t.test('fake API server: metadata-only negotiation as the real one answers it', 
   await t.rejects(getJSON(kc, '/api/v1/pods', {}, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'), { code: 406 }, 'the non-List form on a list: 406')
   const fallback = (await getJSON(kc, '/api/v1/pods', {}, 'application/json;as=Table;g=meta.k8s.io;v=v1,application/json')) as any
   t.equal(fallback.kind, 'PodList', 'ranges tried in order: the fallback')
+})
+
+t.test('BackendTLSPolicies and their CA ConfigMaps (names only) from the cluster: trace answers 500 while the ConfigMap is missing', async (t) => {
+  const api = new FakeApiServer()
+  await api.start()
+  t.teardown(() => api.stop())
+  api.put({ ...service, spec: { selector: { app: 'orders' }, ports: [{ name: 'https', port: 443 }] } })
+  api.put({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'shop' }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } })
+  api.put({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'orders', namespace: 'shop' }, spec: { parentRefs: [{ name: 'gw' }], hostnames: ['orders.example.com'], rules: [{ backendRefs: [{ name: 'orders', port: 443 }] }] } })
+  api.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: 'shop' }, data: { 'ca.crt': 'PEM' } })
+  api.put({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'BackendTLSPolicy',
+    metadata: { name: 'orders', namespace: 'shop' },
+    spec: { targetRefs: [{ group: '', kind: 'Service', name: 'orders' }], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'orders-ca' }], hostname: 'orders.shop.internal' } },
+  })
+  const s = await startTestServer(t, { kubeConfig: kubeConfig(api), sync: { watchTimeoutSeconds: 30 } })
+  t.ok(await eventually(async () => (await get(s.agent, `${s.url}/readyz`)).status === 200))
+  t.ok(await eventually(() => s.view.covers(KIND.ConfigMap) && s.view.get(KIND.BackendTLSPolicy, 'shop', 'orders') !== undefined), 'policies and ConfigMaps listed')
+  t.same(Object.keys(s.view.get(KIND.ConfigMap, 'shop', 'kube-root-ca.crt')!).sort(), ['apiVersion', 'kind', 'metadata'], 'ConfigMaps: metadata only')
+  t.match(api.requests.find((r) => r.path === '/api/v1/configmaps' && r.query.watch === undefined)?.accept, /as=PartialObjectMetadataList/)
+  const req = { scheme: 'http', host: 'orders.example.com', port: 80, method: 'GET', path: '/', headers: {} }
+  const gw = () => s.view.get(KIND.Gateway, 'shop', 'gw')!
+  const before = traceGateway(s.view, gw(), req)
+  t.equal(before.status, 500, 'the CA ConfigMap is missing: connections fail')
+  t.match(before.backends[0]?.invalid, /InvalidCACertificateRef \(ConfigMap shop\/orders-ca not found\)/)
+  api.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'orders-ca', namespace: 'shop' }, data: { 'ca.crt': 'PEM' } })
+  t.ok(await eventually(() => traceGateway(s.view, gw(), req).status === 200), 'the ConfigMap arrives by watch: forwarded')
+  const after = traceGateway(s.view, gw(), req)
+  t.same(after.backends[0]?.tls, { policy: 'BackendTLSPolicy shop/orders', sni: 'orders.shop.internal' })
+  t.equal(after.backendRequest?.sni, 'orders.shop.internal')
 })

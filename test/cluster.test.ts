@@ -32,7 +32,7 @@ t.test('discovery picks served versions and skips absent kinds', async (t) => {
   const api = await fakeApi(t, [...CORE_RESOURCES, ...ISTIO_RESOURCES.map((r) => ({ ...r, version: 'v1beta1' }))])
   const { served, absent } = await discover(kubeConfig(api))
   t.same(served.filter((k) => k.group === 'networking.istio.io').map((k) => k.apiVersion), Array(4).fill('networking.istio.io/v1beta1'))
-  t.same(absent.map((k) => k.kind).sort(), ['GRPCRoute', 'Gateway', 'HTTPRoute', 'ReferenceGrant'])
+  t.same(absent.map((k) => k.kind).sort(), ['BackendTLSPolicy', 'GRPCRoute', 'Gateway', 'HTTPRoute', 'ReferenceGrant'])
 })
 
 t.test('list is paginated and stripped', async (t) => {
@@ -63,7 +63,7 @@ t.test('strip keeps route parent conditions and turns typed Dates into strings',
     'HTTPRoute',
   )
   t.same(r, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', creationTimestamp: '2026-01-02T03:04:05Z' }, spec: { x: 1 }, status: { parents: [{ parentRef: { name: 'gw' }, controllerName: 'c', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }] }] } })
-  t.equal(WATCHED_KINDS.length, 13)
+  t.equal(WATCHED_KINDS.length, 15)
 })
 
 t.test('cluster mode: /readyz 503 until synced; a watched object denies a conflict; its DELETE frees the host', async (t) => {

@@ -45,6 +45,7 @@ export const CORE_RESOURCES: Resource[] = [
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
 ]
@@ -57,10 +58,10 @@ export const ISTIO_RESOURCES: Resource[] = ['VirtualService', 'DestinationRule',
   namespaced: true,
 }))
 
-export const GATEWAY_API_RESOURCES: Resource[] = ['HTTPRoute', 'GRPCRoute', 'Gateway', 'ReferenceGrant'].map((kind) => ({
+export const GATEWAY_API_RESOURCES: Resource[] = ['HTTPRoute', 'GRPCRoute', 'Gateway', 'ReferenceGrant', 'BackendTLSPolicy'].map((kind) => ({
   group: 'gateway.networking.k8s.io',
   version: 'v1',
-  plural: `${kind.toLowerCase()}s`,
+  plural: kind === 'BackendTLSPolicy' ? 'backendtlspolicies' : `${kind.toLowerCase()}s`,
   kind,
   namespaced: true,
 }))

@@ -3,6 +3,7 @@ import t from 'tap'
 import { analyzeObjects } from '../src/analyze/analyze.js'
 import { loadObjects } from '../src/analyze/load.js'
 import { KIND, compareAge } from '../src/model/object.js'
+import { caCertificateProblems, predictBackendTLSPolicyStatus } from '../src/status/backend-tls-policy.js'
 import { conflictReason, predictGatewayStatus } from '../src/status/gateway-status.js'
 import { post, review, startTestServer } from './helpers.js'
 
@@ -112,4 +113,56 @@ t.test('#28: certificateRefs to a missing or malformed Secret are InvalidCertifi
   t.match(refs([gw('missing')], 'missing'), { status: 'True' }, 'no Secret of that namespace in view (made at run time): not judged')
   const metadataOnly = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'names-only', namespace: 'infra' } }
   t.match(refs([metadataOnly, gw('names-only')], 'names-only'), { status: 'True' }, 'a Secret known by name only (the cluster view): its content is not judged')
+})
+
+t.test('#28: some certificateRefs invalid, some usable: PartiallyInvalidCertificateRef, the listener still programmed', async (t) => {
+  const { ClusterView } = await import('../src/view/view.js')
+  const pem = (s: string) => Buffer.from(s).toString('base64')
+  const good = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'good', namespace: 'infra' }, data: { 'tls.crt': pem('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'), 'tls.key': pem('-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n') } }
+  const gw = (name: string, refs: Record<string, string>[]) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace: 'infra' }, spec: { gatewayClassName: 'x', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: refs } }] } })
+  const status = (objs: unknown[], name: string) => {
+    const v = new ClusterView()
+    for (const o of objs) v.upsert(o as never)
+    return predictGatewayStatus(v.get(KIND.Gateway, 'infra', name)!, v, () => false)
+  }
+  const partial = status([good, gw('partial', [{ name: 'good' }, { name: 'gone' }])], 'partial')
+  t.same(partial.listeners[0]!.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`), ['Accepted=True/Accepted', 'Conflicted=False/NoConflicts', 'ResolvedRefs=False/PartiallyInvalidCertificateRef', 'Programmed=True/Programmed'])
+  t.match(partial.findings[0], { code: 'RG0211', path: 'spec.listeners[0].tls.certificateRefs[1]', message: /Secret infra\/gone not found; the listener serves the other 1 of 2 certificates/ })
+  const none = status([good, gw('none', [{ name: 'gone' }, { name: 'lost' }])], 'none')
+  t.same(none.listeners[0]!.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`), ['Accepted=True/Accepted', 'Conflicted=False/NoConflicts', 'ResolvedRefs=False/InvalidCertificateRef', 'Programmed=False/Invalid'], 'none usable: InvalidCertificateRef')
+  const denied = status([good, gw('denied', [{ name: 'good' }, { name: 'cert', namespace: 'other' }])], 'denied')
+  t.equal(denied.listeners[0]!.conditions.find((c) => c.type === 'ResolvedRefs')?.reason, 'RefNotPermitted', 'a reference not permitted is said as such, usable ones or not')
+})
+
+t.test('BackendTLSPolicy status: Conflicted, sectionName precedence, CA refs, target, wellKnownCACertificates', async (t) => {
+  const loaded = analyzeObjects(loadObjects(['test/fixtures/backend-tls/policies.yaml'], 'default').objects, { rules: [] })
+  const policy = (name: string) => {
+    const p = loaded.view.get(KIND.BackendTLSPolicy, 'shop', name)!
+    return predictBackendTLSPolicyStatus(p, loaded.view, (o) => compareAge(o, p) < 0)
+  }
+  const conds = (name: string) => policy(name).conditions.map((c) => `${c.type}=${c.status}/${c.reason}`)
+  t.same(conds('payments'), ['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs'], 'the oldest for the Service')
+  t.same(conds('payments-again'), ['Accepted=False/Conflicted', 'ResolvedRefs=True/ResolvedRefs'], 'a newer one for the same target: Conflicted')
+  t.match(policy('payments-again').findings[0]?.message, /Accepted=False\/Conflicted \(BackendTLSPolicy shop\/payments targets Service payments too/)
+  t.same(policy('payments-again').findings[0]?.related.map((r) => `${r.kind} ${r.namespace}/${r.name}`), ['BackendTLSPolicy shop/payments'], 'names the policy that wins')
+  t.same(conds('payments-admin'), ['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs'], 'a sectionName is another target: no conflict')
+  t.same(conds('orders'), ['Accepted=False/NoValidCACertificate', 'ResolvedRefs=False/InvalidCACertificateRef'], 'a missing ConfigMap and a Secret: none valid')
+  t.match(policy('orders').findings.map((f) => f.message).join('\n'), /caCertificateRefs\[0\]: ResolvedRefs=False\/InvalidCACertificateRef \(ConfigMap shop\/orders-ca not found\)/)
+  t.same(conds('legacy'), ['Accepted=False/NoValidCACertificate', 'ResolvedRefs=False/InvalidCACertificateRef'], 'a ConfigMap without ca.crt')
+  t.same(conds('ghost'), ['Accepted=False/TargetNotFound', 'ResolvedRefs=True/ResolvedRefs'])
+  t.same(conds('system-cas'), ['Accepted=False/Invalid', 'ResolvedRefs=True/ResolvedRefs'], 'an unknown wellKnownCACertificates value')
+  const o = loaded.view.get(KIND.BackendTLSPolicy, 'shop', 'orders')!
+  t.same(caCertificateProblems(o, loaded.view).map((p) => p.reason), ['InvalidCACertificateRef', 'InvalidKind'], 'each invalid ref, in order')
+
+  // analyze reports them as RG0213 warnings
+  const r = analyzeObjects(loadObjects(['test/fixtures/backend-tls/policies.yaml'], 'default').objects)
+  const rg = r.findings.filter((f) => f.code === 'RG0213').map((f) => `${f.resource.name} ${f.reason}`).sort()
+  t.same(rg, ['ghost TargetNotFound', 'legacy InvalidCACertificateRef', 'legacy NoValidCACertificate', 'orders InvalidCACertificateRef', 'orders NoValidCACertificate', 'payments-again Conflicted', 'system-cas Invalid'])
+})
+
+t.test('BackendTLSPolicy: a ConfigMap is judged missing only where the view knows ConfigMaps of that namespace', async (t) => {
+  const objs = loadObjects(['test/fixtures/backend-tls/policies.yaml'], 'default').objects.filter((o) => o.object.kind !== 'ConfigMap')
+  const { view } = analyzeObjects(objs, { rules: [] })
+  const p = view.get(KIND.BackendTLSPolicy, 'shop', 'orders')!
+  t.same(caCertificateProblems(p, view).map((x) => x.reason), ['InvalidKind'], 'no ConfigMap of shop in the input: made at run time, not flagged')
 })

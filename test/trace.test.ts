@@ -9,7 +9,7 @@ import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { loadObjects } from '../src/analyze/load.js'
 import { KIND } from '../src/model/object.js'
-import { parseRequest, resolveGateway, trace, TraceUsageError } from '../src/routing/trace.js'
+import { formatTrace, parseRequest, resolveGateway, trace, TraceUsageError } from '../src/routing/trace.js'
 import { ClusterView } from '../src/view/view.js'
 import { CORE_RESOURCES, FakeApiServer, GATEWAY_API_RESOURCES, ISTIO_RESOURCES } from './fake-apiserver.js'
 import { runCli, tempDir } from './helpers.js'
@@ -271,4 +271,35 @@ t.test('#28: a Service without a selector: its Pods from its EndpointSlices\' ta
   t.same((stripped as any).endpoints, [{ targetRef: { kind: 'Pod', namespace: 'infra', name: 'infra-backend-v1-abc' }, conditions: { ready: true } }, { targetRef: { kind: 'Pod', namespace: 'infra', name: 'not-ready' }, conditions: { ready: false } }], 'the cluster view keeps targetRefs and readiness only')
   t.same(build(stripped).backends[0]!.workloads, [{ kind: 'Pod', namespace: 'infra', name: 'infra-backend-v1-abc' }], 'the same answer from the stripped slice')
   t.same(build({ ...slice, endpoints: [] }).backends[0]!.workloads, [], 'empty slices (filled at run time): no Pod known')
+})
+
+t.test('BackendTLSPolicy in trace: the SNI the Gateway sends, the sectionName policy first, 500 for an invalid CA reference', async (t) => {
+  const v = new ClusterView()
+  for (const o of loadObjects(['test/fixtures/backend-tls/policies.yaml'], 'default').objects) v.upsert(o.object)
+  const at = (path: string, headers: string[] = []) => trace(v, { gateway: 'gateway.networking.k8s.io/shop/gw', url: `http://shop.example.com${path}`, headers })
+  const pay = at('/pay')
+  t.match(pay, { status: 200, backends: [{ name: 'payments', port: 443, tls: { policy: 'BackendTLSPolicy shop/payments', sni: 'payments.shop.internal' } }], backendRequest: { sni: 'payments.shop.internal' } }, 'the oldest whole-Service policy (the newer one is Conflicted)')
+  t.match(at('/admin'), { status: 200, backends: [{ port: 8443, tls: { policy: 'BackendTLSPolicy shop/payments-admin', sni: 'admin.shop.internal' } }] }, 'port admin: its sectionName policy, though newer')
+  const orders = at('/orders')
+  t.equal(orders.status, 500, 'an invalid caCertificateRef: connections fail')
+  t.match(orders.backends[0]?.invalid, /^BackendTLSPolicy shop\/orders: ResolvedRefs=False\/InvalidCACertificateRef \(ConfigMap shop\/orders-ca not found\)/)
+  t.equal(orders.backendRequest, null)
+  t.equal(at('/legacy').status, 500, 'a ConfigMap without ca.crt')
+  t.equal(at('/ws').status, 500, 'an unknown wellKnownCACertificates value: Accepted=False/Invalid')
+  const text = formatTrace(pay)
+  t.match(text, /tls: BackendTLSPolicy shop\/payments, SNI payments\.shop\.internal/)
+  t.match(text, /backend receives: GET \/pay host shop\.example\.com over TLS, SNI payments\.shop\.internal/)
+})
+
+t.test('WebSocket: a handshake the route forwards is answered 101; the same request without Upgrade 200', async (t) => {
+  const upgrade = ['Upgrade: websocket', 'Connection: keep-alive, Upgrade']
+  const gw = trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://www.shop.example.com/cart/1', headers: upgrade })
+  t.equal(gw.status, 101)
+  t.equal(gw.backendRequest?.headers.Upgrade, 'websocket', 'the backend receives the handshake')
+  t.equal(trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'ws://www.shop.example.com/cart/1' }).status, 101, 'a ws:// URL')
+  t.equal(trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://www.shop.example.com/cart/1', headers: ['Upgrade: websocket'] }).status, 200, 'Upgrade without Connection: upgrade is no handshake')
+  t.equal(trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://a.shop.example.com/broken/x', headers: upgrade }).status, 500, 'no usable backend: no upgrade')
+  t.equal(trace(view(), { gateway: 'gateway.networking.k8s.io/shop/web', url: 'http://a.shop.example.com/old', headers: upgrade }).status, 301, 'a redirect stays a redirect')
+  const mesh = trace(view(), { from: 'shop', url: 'http://cart:8080/', headers: upgrade })
+  t.match(mesh, { status: 101, route: { kind: 'VirtualService', name: 'cart' } }, 'the sidecar passes the upgrade on')
 })

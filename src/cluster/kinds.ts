@@ -33,6 +33,8 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1alpha2'], plural: 'grpcroutes', kind: 'GRPCRoute', namespaced: true },
   { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], plural: 'gateways', kind: 'Gateway', namespaced: true },
   { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], plural: 'referencegrants', kind: 'ReferenceGrant', namespaced: true },
+  // which BackendTLSPolicy a backend gets (trace; RG0213 in the audit); optional: the CRD is Extended
+  { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1alpha3'], plural: 'backendtlspolicies', kind: 'BackendTLSPolicy', namespaced: true, optional: true },
   { group: '', versions: ['v1'], plural: 'services', kind: 'Service', namespaced: true },
   { group: '', versions: ['v1'], plural: 'namespaces', kind: 'Namespace', namespaced: false },
   // workloads for IST0173, IST0162, IST0101 (selector) and IST0145's sub-selector case
@@ -41,6 +43,8 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { group: 'discovery.k8s.io', versions: ['v1'], plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, optional: true },
   // Istio Gateway credentialName Secrets (IST0101 credentialName): names only, never data
   { group: '', versions: ['v1'], plural: 'secrets', kind: 'Secret', namespaced: true, metadataOnly: true, optional: true },
+  // BackendTLSPolicy caCertificateRefs (RG0213, trace): names only, never data
+  { group: '', versions: ['v1'], plural: 'configmaps', kind: 'ConfigMap', namespaced: true, metadataOnly: true, optional: true },
 ]
 
 /** `Accept` for a metadata-only list; JSON as a fallback for a server that cannot convert (stripped all the same). */

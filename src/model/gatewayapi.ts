@@ -444,6 +444,13 @@ export function servicePorts(service: K8sObject): number[] {
   return arr(rec(service.spec).ports).flatMap((p) => (num(rec(p).port) !== undefined ? [num(rec(p).port)!] : []))
 }
 
+/** The `name` of the Service port whose `port` is `port` (a BackendTLSPolicy targetRef's sectionName names it), when it has one. */
+export function servicePortName(service: K8sObject, port: number | null): string | undefined {
+  if (port === null) return undefined
+  for (const p of arr(rec(service.spec).ports)) if (num(rec(p).port) === port) return str(rec(p).name)
+  return undefined
+}
+
 const REDIRECT_SCHEMES = new Set(['http', 'https'])
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
 const PATH_MODIFIERS = new Set(['ReplaceFullPath', 'ReplacePrefixMatch'])

@@ -28,13 +28,15 @@
 import { arr, describeRef, type K8sObject, KIND, nameOf, nsOf, num, rec, refOf, str } from '../model/object.js'
 import { serviceFQDN } from '../model/hosts.js'
 import { fullMatch } from './regex.js'
-import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, servicePorts, trimPrefix, unsupportedFilterValue } from '../model/gatewayapi.js'
+import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, servicePortName, servicePorts, trimPrefix, unsupportedFilterValue } from '../model/gatewayapi.js'
 import { parentKey, type View } from '../view/view.js'
+import { effectiveBackendTLSPolicy } from '../status/backend-tls-policy.js'
 import {
   addHeader,
   type BackendRequest,
   type Candidate,
   defaultPort,
+  forwardedStatus,
   header,
   queryParam,
   removeHeader,
@@ -236,11 +238,24 @@ function sliceWorkloads(view: View, service: K8sObject): TracedBackend['workload
 /** Backend kinds besides core Service that routes may name (as the route status model accepts them). */
 const EXTRA_BACKEND_KINDS = new Set(['multicluster.x-k8s.io/ServiceImport', 'networking.istio.io/Hostname'])
 
+interface BackendOptions {
+  /** the mesh Service the route is attached to: a consumer route's backendRef to it needs no ReferenceGrant (GEP-1426) */
+  parentService?: { namespace: string; name: string }
+  /**
+   * The Gateway opens the connection to the backend (HTTP and GRPC routes, TLSRoute termination):
+   * the BackendTLSPolicy for the backend's Service port applies (Extended support; in the mesh
+   * and for passthrough it does not).
+   */
+  originatesTLS?: boolean
+}
+
 /**
  * One `backendRef` of a route in `routeNs`, resolved against the view (HTTPBackendRef rules). A
- * consumer route's backendRef to its own parent Service needs no ReferenceGrant (GEP-1426).
+ * backend whose BackendTLSPolicy cannot validate it is invalid: connections with an invalid
+ * caCertificateRef MUST fail with a 5xx (BackendTLSPolicy `validation.caCertificateRefs`).
  */
-function backend(view: View, routeKind: string, routeNs: string, raw: unknown, parentService?: { namespace: string; name: string }): TracedBackend {
+function backend(view: View, routeKind: string, routeNs: string, raw: unknown, opts: BackendOptions = {}): TracedBackend {
+  const parentService = opts.parentService
   const b = rec(raw)
   const group = str(b.group) ?? ''
   const kind = str(b.kind) ?? 'Service'
@@ -260,7 +275,10 @@ function backend(view: View, routeKind: string, routeNs: string, raw: unknown, p
   const service = view.get(KIND.Service, namespace, name)
   if (!service) return { ...out, invalid: `BackendNotFound: Service ${namespace}/${name} not found` }
   if (port !== null && !servicePorts(service).includes(port)) return { ...out, invalid: `BackendNotFound: Service ${namespace}/${name} has no port ${port}` }
-  return { ...out, workloads: serviceWorkloads(view, service) }
+  const workloads = serviceWorkloads(view, service)
+  const tls = opts.originatesTLS ? effectiveBackendTLSPolicy(view, namespace, name, servicePortName(service, port)) : undefined
+  if (tls?.invalid) return { ...out, workloads, invalid: tls.invalid }
+  return { ...out, workloads, ...(tls ? { tls: { policy: describeRef(refOf(tls.policy)), sni: tls.sni } } : {}) }
 }
 
 /** Applies an `HTTPHeaderFilter` (set, add, remove) to `headers` in place. */
@@ -298,6 +316,8 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
   const kind = String(obj.kind)
   const rule = rec(arr(rec(obj.spec).rules)[hit.rule])
   const route: RouteRef = { kind, namespace: nsOf(obj), name: nameOf(obj), rule: hit.rule, match: hit.match }
+  // through a Gateway (no mesh Service), the Gateway opens the backend connection and applies BackendTLSPolicy
+  const backendOptions: BackendOptions = meshService ? { parentService: meshService } : { originatesTLS: true }
   const headers = { ...req.headers }
   let path = req.path
   let host = req.host
@@ -338,7 +358,7 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
       }
       case 'RequestMirror': {
         const m = rec(filter.requestMirror)
-        mirrors.push(backend(view, kind, nsOf(obj), m.backendRef))
+        mirrors.push(backend(view, kind, nsOf(obj), m.backendRef, backendOptions))
         break
       }
       default:
@@ -348,9 +368,9 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
   if (redirect) {
     return { status: redirect.statusCode, route, backends: [], backendRequest: null, redirect, via, candidates, ...(responseTouched ? { responseHeaders: response } : {}) }
   }
-  const backends = arr(rule.backendRefs).map((b) => backend(view, kind, nsOf(obj), b, meshService))
+  const backends = arr(rule.backendRefs).map((b) => backend(view, kind, nsOf(obj), b, backendOptions))
   const usable = backends.filter((b) => !b.invalid && b.weight > 0)
-  const status = usable.length ? 200 : 500
+  const status = usable.length ? forwardedStatus(req, kind) : 500
   // backendRef-level filters: what the first usable backend receives (each backend may differ)
   const first = arr(rule.backendRefs).find((b, i) => backends[i] === usable[0])
   const backendHeaders = { ...headers }
@@ -358,7 +378,8 @@ function serve(view: View, hit: Hit, req: TraceRequest, listenerPort: number, vi
   const timeouts = rec(rule.timeouts)
   const policies = { ...(str(timeouts.request) ? { timeout: str(timeouts.request) } : {}), ...(str(timeouts.backendRequest) ? { backendTimeout: str(timeouts.backendRequest) } : {}) }
   const target = kind === 'GRPCRoute' && req.grpc ? `/${req.grpc.service}/${req.grpc.method}` : requestTarget(path, req.query)
-  const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: target, host, headers: backendHeaders } : null
+  const sni = usable[0]?.tls?.sni
+  const backendRequest: BackendRequest | null = usable.length ? { method: req.method, path: target, host, headers: backendHeaders, ...(sni ? { sni } : {}) } : null
   return {
     status,
     route,

@@ -28,7 +28,7 @@ import { istioGateway, MESH_GATEWAY, resolveGatewayName, virtualService } from '
 import type { View } from '../view/view.js'
 import { fullMatch, regexReplaceAll } from './regex.js'
 import { byAge, serviceForHost, serviceWorkloads } from './gateway-api.js'
-import { addHeader, type BackendRequest, type Candidate, defaultPort, header, queryParam, type Redirect, removeHeader, requestTarget, setHeader, type TraceRequest, type TraceResult, type TracedBackend, unchanged } from './types.js'
+import { addHeader, type BackendRequest, type Candidate, defaultPort, forwardedStatus, header, queryParam, type Redirect, removeHeader, requestTarget, setHeader, type TraceRequest, type TraceResult, type TracedBackend, unchanged } from './types.js'
 
 /** Istio StringMatch (`exact`, `prefix`, `regex`: RE2, the whole value). */
 function stringMatch(m: unknown, value: string | undefined, ignoreCase = false): boolean {
@@ -217,11 +217,11 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
   const backends = dests.map((d, i) => destination(view, rec(d).destination, vsNs, dests.length === 1 ? (weights[0] ?? 100) : (weights[i] ?? (weights.every((w) => w === undefined) ? Math.floor(100 / dests.length) : 0))))
   const mirrors = [...(rule.mirror ? [rule.mirror] : []), ...arr(rule.mirrors).map((m) => rec(m).destination)].map((m) => destination(view, m, vsNs, 0))
   const usable = backends.filter((b) => !b.invalid && b.weight > 0)
-  const status = dests.length === 0 ? 500 : usable.length ? 200 : 503
+  const status = dests.length === 0 ? 500 : usable.length ? forwardedStatus(req, 'VirtualService') : 503
   const firstDest = rec(dests[backends.indexOf(usable[0]!)])
   const backendHeaders = { ...headers }
   applyHeaders(backendHeaders, rec(firstDest.headers).request)
-  const backendRequest: BackendRequest | null = status === 200 ? { method: req.method, path: requestTarget(path, req.query), host, headers: backendHeaders } : null
+  const backendRequest: BackendRequest | null = usable.length && dests.length ? { method: req.method, path: requestTarget(path, req.query), host, headers: backendHeaders } : null
   const response = rec(rec(rule.headers).response)
   const retries = rec(rule.retries)
   const delay = str(rec(rec(rule.fault).delay).fixedDelay)
@@ -270,7 +270,7 @@ export function traceIstioMesh(view: View, fromNamespace: string, req: TraceRequ
   if (visible.length === 0) {
     if (!service) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `${via}: no Service, ServiceEntry or VirtualService for the host`, candidates }
     return {
-      status: 200,
+      status: forwardedStatus(req, 'Service'),
       route: null,
       backends: [{ kind: 'Service', namespace: nsOf(service), name: nameOf(service), port: req.port, weight: 100, workloads: serviceWorkloads(view, service) }],
       backendRequest: unchanged(req),

@@ -147,13 +147,14 @@ export function formatTrace(r: TraceResult, source?: (kind: string, namespace: s
   if (r.redirect) lines.push(`redirect: ${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}`)
   for (const b of r.backends) {
     lines.push(`backend: ${b.kind} ${b.namespace ? `${b.namespace}/` : ''}${b.name}${b.subset ? ` subset ${b.subset}` : ''}${b.port !== null ? ` port ${b.port}` : ''} weight ${b.weight}${b.invalid ? ` INVALID: ${b.invalid}` : ''}`)
+    if (b.tls) lines.push(`  tls: ${b.tls.policy}${b.tls.sni ? `, SNI ${b.tls.sni}` : ''}`)
     for (const w of b.workloads) lines.push(`  workload: ${w.kind} ${w.namespace}/${w.name}`)
   }
   for (const m of r.mirrors ?? []) lines.push(`mirror: ${m.kind} ${m.namespace}/${m.name}${m.invalid ? ` INVALID: ${m.invalid}` : ''}`)
   if (r.policies) lines.push(`policies: ${JSON.stringify(r.policies)}`)
   if (r.backendRequest) {
     const br = r.backendRequest
-    lines.push(`backend receives: ${br.method} ${br.path} host ${br.host ?? '(unchanged address)'}`)
+    lines.push(`backend receives: ${br.method} ${br.path} host ${br.host ?? '(unchanged address)'}${br.sni ? ` over TLS, SNI ${br.sni}` : ''}`)
     for (const [k, v] of Object.entries(br.headers)) lines.push(`  ${k}: ${v}`)
   }
   for (const c of r.candidates) lines.push(`candidate: ${c.kind} ${c.namespace}/${c.name}${c.rule === null ? '' : ` rule ${c.rule}`}: ${c.result}: ${c.why}`)

@@ -57,6 +57,8 @@ export interface TracedBackend {
   /** why the backend cannot be used (its share of requests gets 500), when it cannot */
   invalid?: string
   workloads: BackendWorkload[]
+  /** the BackendTLSPolicy the Gateway applies to connections to it (`ns/name`), and the SNI it sends */
+  tls?: { policy: string; sni: string | undefined }
 }
 
 export interface BackendRequest {
@@ -65,6 +67,8 @@ export interface BackendRequest {
   path: string
   host: string | undefined
   headers: Record<string, string>
+  /** the TLS SNI of the Gateway's connection to the backend (a BackendTLSPolicy's hostname), when it uses TLS */
+  sni?: string
 }
 
 export interface Redirect {
@@ -87,7 +91,7 @@ export interface Candidate {
 }
 
 export interface TraceResult {
-  /** the HTTP status the client gets: 200, 3xx (redirect), 404 (no route), 500 (no valid backend) */
+  /** the HTTP status the client gets: 200, 101 (a WebSocket handshake passed on), 3xx (redirect), 404 (no route), 500/503 (no valid backend) */
   status: number
   route: RouteRef | null
   backends: TracedBackend[]
@@ -108,6 +112,26 @@ export interface TraceResult {
   candidates: Candidate[]
   /** when two configurations claim the request and the data plane's choice is not defined */
   ambiguous?: string
+}
+
+/**
+ * Is `req` a WebSocket opening handshake (RFC 6455 §4.1: `Upgrade: websocket` and a `Connection`
+ * header naming `upgrade`), or a `ws://`/`wss://` URL (which a client sends as one)?
+ */
+export function isWebSocketUpgrade(req: TraceRequest): boolean {
+  if (req.scheme === 'ws' || req.scheme === 'wss') return true
+  const upgrade = header(req.headers, 'upgrade')
+  const connection = header(req.headers, 'connection')
+  return upgrade?.trim().toLowerCase() === 'websocket' && (connection ?? '').toLowerCase().split(',').some((t) => t.trim() === 'upgrade')
+}
+
+/**
+ * The status a forwarded request gets: 101 Switching Protocols for a WebSocket handshake (Istio
+ * turns on Envoy's `websocket` upgrade on every HTTP route of gateways and sidecars; Gateway API
+ * HTTPRouteBackendProtocolWebSocket), 200 otherwise. A GRPCRoute carries no upgrade (HTTP/2).
+ */
+export function forwardedStatus(req: TraceRequest, routeKind: string): 101 | 200 {
+  return routeKind !== 'GRPCRoute' && isWebSocketUpgrade(req) ? 101 : 200
 }
 
 /** The port a scheme implies when a URL names none: 443 for `https`/`wss`, else 80. */

@@ -331,6 +331,13 @@ export const CATALOGUE = {
     source: 'Gateway API v1.6.1 Gateway listener conditions (ListenerConditionOverlappingTLSConfig, ListenerReasonOverlappingHostnames)',
     template: '{subject} listener {listener} (port {port}) hostname {hostname} overlaps {others}: OverlappingTLSConfig=True/OverlappingHostnames; HTTP/2 connection coalescing can mix their requests.',
   },
+  RG0213: {
+    name: 'BackendTLSPolicyNotValid',
+    level: 'warning',
+    description: 'A BackendTLSPolicy a controller will not accept or whose CA certificate references do not resolve (a target that does not exist, an older policy for the same target and sectionName, a caCertificateRef to another kind or to a ConfigMap that is missing or has no ca.crt): connections that use an invalid reference fail, and the backend\'s share of requests gets a 5xx.',
+    source: 'Gateway API v1.6.1 BackendTLSPolicy (apis/v1/backendtlspolicy_types.go: targetRefs conflict resolution, validation.caCertificateRefs; PolicyConditionAccepted, BackendTLSPolicyReasonNoValidCACertificate, InvalidCACertificateRef, InvalidKind)',
+    template: '{subject} {where}: {type}=False/{reason} ({detail}).',
+  },
   RG0301: {
     name: 'UnsupportedFeature',
     level: 'error',

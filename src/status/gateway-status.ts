@@ -21,7 +21,10 @@
  * - Listener `Accepted=False/UnsupportedProtocol` for a protocol outside HTTP, HTTPS, TLS, TCP,
  *   UDP; `ResolvedRefs=False/InvalidRouteKinds` for an `allowedRoutes.kinds` entry the protocol
  *   cannot carry; `InvalidCertificateRef` for a certificateRef that is not a core Secret;
- *   `RefNotPermitted` for a Secret in another namespace without a ReferenceGrant (GEP-709).
+ *   `RefNotPermitted` for a Secret in another namespace without a ReferenceGrant (GEP-709);
+ *   `PartiallyInvalidCertificateRef` (listener still accepted and programmed) when some
+ *   certificateRefs are invalid and others usable (an implementation-specific reason: Envoy
+ *   Gateway's; v1.6.1 defines none for it).
  *   HTTPS listeners check their frontend client validation CA refs the same way
  *   (`InvalidCACertificateKind`, `RefNotPermitted`, `InvalidCACertificateRef`, and then
  *   `Accepted=False/NoValidCACertificate`). The Gateway's `ResolvedRefs` holds the same checks for
@@ -220,10 +223,20 @@ function resolveListenerRefs(subject: K8sObject, ns: string, l: ListenerView, vi
     const mode = l.protocol === 'TLS' ? ` (${str(rec(raw.tls).mode) ?? 'Passthrough'})` : ''
     if (bad) return fail('InvalidRouteKinds', `${bad.group}/${bad.kind} on a ${l.protocol}${mode} listener`, `${path}.allowedRoutes.kinds[${bad.index}]`)
   }
+  // every certificateRef is judged: a reference not permitted fails the listener (GEP-709); when
+  // some certificates are usable and others not, the listener is programmed with the usable ones
+  // and says so (PartiallyInvalidCertificateRef, as Envoy Gateway does; the API names no reason for it)
   const certs = arr(rec(raw.tls).certificateRefs)
+  const bad: { index: number; reason: string; detail: string }[] = []
   for (let i = 0; i < certs.length; i++) {
     const problem = refProblem(rec(certs[i]), ns, view, ['Secret'], 'InvalidCertificateRef') ?? certificateProblem(rec(certs[i]), ns, view)
-    if (problem) return fail(problem.reason, problem.detail, `${path}.tls.certificateRefs[${i}]`)
+    if (problem) bad.push({ index: i, ...problem })
+  }
+  const first = bad.find((b) => b.reason === 'RefNotPermitted') ?? bad[0]
+  if (first) {
+    const at = `${path}.tls.certificateRefs[${first.index}]`
+    if (first.reason === 'RefNotPermitted' || bad.length === certs.length) return fail(first.reason, first.detail, at)
+    return fail('PartiallyInvalidCertificateRef', `${bad.map((b) => b.detail).join('; ')}; the listener serves the other ${certs.length - bad.length} of ${certs.length} certificates`, at)
   }
   if (l.protocol === 'HTTPS') {
     const frontend = rec(rec(subject.spec).tls).frontend
