@@ -7,6 +7,7 @@ import type { Finding, Rule } from './rules/types.js'
 import type { K8sObject } from './model/object.js'
 import { selects } from './model/istio.js'
 import { RULES } from './rules/index.js'
+import type { Ownership } from './rules/conflicts/traffic-takeover.js'
 
 export type Action = 'deny' | 'warn' | 'off'
 
@@ -21,6 +22,8 @@ export interface Policy {
   allowExistingViolations?: boolean
   /** policy exceptions: findings they match warn instead of deny, until they expire */
   exceptions?: PolicyException[]
+  /** hostname ownership for RG0106 TrafficTakeover (rules/conflicts/traffic-takeover.ts); absent: off */
+  ownership?: Ownership
 }
 
 /**

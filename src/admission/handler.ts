@@ -12,10 +12,14 @@ import type { Finding, Implementation } from '../rules/types.js'
 import type { View } from '../view/view.js'
 import { type AdmissionRequest, oldSubjectOf, requestApiVersion, requestKindKey, subjectOf } from './review.js'
 import { splitExistingViolations } from './existing.js'
-import { Response } from './response.js'
+import { MAX_WARNING_LENGTH, Response } from './response.js'
 import { shorten } from '../model/text.js'
 import { DeadlineExceeded, withDeadline } from '../deadline.js'
-import { describeRef, kindKeysNamed, refOf } from '../model/object.js'
+import { describeRef, kindKeyOf, kindKeysNamed, nameOf, nsOf, refOf } from '../model/object.js'
+import { IMPACT_KINDS } from '../impact/classes.js'
+import { admissionImpact, type Impact, moveLines } from '../impact/impact.js'
+import { trafficTakeovers } from '../rules/conflicts/traffic-takeover.js'
+import { ClusterView } from '../view/view.js'
 import { pendingSince } from '../view/pending.js'
 
 export { BadReview } from './review.js'
@@ -202,7 +206,11 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
     return { response: Response.allowed(), decision: 'allowed', findings: [], subject: object, admitted: object }
   }
   const opts = { mode: 'admission', implementation: deps.implementation, rules: admissionRules(deps.policy) } as const
-  const { findings, cut, suppressed } = evaluateBounded(object, deps.view, opts, MAX_ADMISSION_FINDINGS_PER_CODE)
+  const evaluated = evaluateBounded(object, deps.view, opts, MAX_ADMISSION_FINDINGS_PER_CODE)
+  const { cut, suppressed } = evaluated
+  // the requests this write moves (and RG0106 for those taken from another namespace's hostname)
+  const impact = trafficImpact(req, object, deps)
+  const findings = impact ? [...evaluated.findings, ...trafficTakeovers(object, impact, deps.policy.ownership, deps.view).filter((f) => !suppressed.includes(f.code))] : evaluated.findings
   let { deny, warn } = decide(deps.policy, namespace, findings)
   const codes = new Set<string>()
   for (const f of findings) codes.add(f.code)
@@ -241,8 +249,60 @@ function judge(req: AdmissionRequest, deps: HandlerDeps): Judged {
     const response = Response.denied(denyMessage(deny, cut, extra)).addWarnings(warnings).withAuditAnnotations(annotations)
     return { response, decision: 'denied', findings, subject: object }
   }
+  const traffic = impact ? trafficWarning(impact) : undefined
+  if (traffic) {
+    warnings.push(traffic.warning)
+    annotations.traffic = traffic.annotation
+  }
   const response = Response.allowed().addWarnings(warnings).withAuditAnnotations(annotations)
-  return { response, decision: warn.length ? 'warned' : 'allowed', findings, subject: object, admitted: object }
+  return { response, decision: warn.length || traffic ? 'warned' : 'allowed', findings, subject: object, admitted: object }
+}
+
+/** Requests a `traffic:` warning names at most; the audit annotation lists up to MAX_TRAFFIC_LINES. */
+export const TRAFFIC_WARNING_REQUESTS = 3
+export const MAX_TRAFFIC_LINES = 100
+/** characters of one line of the `traffic` audit annotation, and of that annotation in all */
+const MAX_TRAFFIC_LINE = 512
+const MAX_TRAFFIC_ANNOTATION = 4 * 1024
+
+/**
+ * The impact of an admitted CREATE or UPDATE of a routing kind (impact/impact.ts) on the view,
+ * within half the review deadline; undefined for other operations and kinds, and where the view
+ * is not a ClusterView (nothing to try the change on).
+ */
+function trafficImpact(req: AdmissionRequest, object: K8sObject, deps: HandlerDeps): Impact | undefined {
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return undefined
+  const kind = kindKeyOf(object)
+  if (!kind || !IMPACT_KINDS.has(kind) || !(deps.view instanceof ClusterView)) return undefined
+  const stored = deps.view.get(kind, nsOf(object), nameOf(object))
+  return admissionImpact(deps.view, { ...(stored ? { before: stored } : {}), after: object }, { budgetMs: (deps.reviewDeadlineMs ?? REVIEW_DEADLINE_MS) / 2 })
+}
+
+/**
+ * `traffic: GET http://shop.example.com/checkout: HTTPRoute team-a/shop rule 0 → HTTPRoute
+ * team-b/checkout rule 0 (and 4 more request classes)`: up to TRAFFIC_WARNING_REQUESTS requests
+ * and the count, and what was not evaluated; the audit annotation holds every line (bounded).
+ * Undefined when nothing moves and everything was evaluated.
+ */
+function trafficWarning(impact: Impact): { warning: string; annotation: string } | undefined {
+  // requests nobody served before (no route, an error) are not taken from anyone: a new host's
+  // route would warn on every CREATE; `routeguard diff` lists them
+  const all = moveLines(impact.moves.filter((m) => m.before.route !== null || m.before.status < 400)).map((l) => shorten(l, MAX_TRAFFIC_LINE))
+  const lines = [...all]
+  const skipped = impact.total - impact.evaluated
+  if (lines.length === 0 && skipped === 0) return undefined
+  // as many requests as fit the API server's 256 characters per warning, at least one, at most three
+  const say = (n: number) => {
+    const more = lines.length - n
+    const tail = [...(more > 0 ? [`and ${more} more request class${more > 1 ? 'es' : ''}`] : []), ...(skipped > 0 ? [`${skipped} of ${impact.total} request classes not evaluated (over the class cap or the time budget of impact)`] : [])]
+    return `traffic: ${lines.slice(0, n).join('; ') || 'no request moves among those evaluated'}${tail.length ? ` (${tail.join('; ')})` : ''}`
+  }
+  let n = Math.min(TRAFFIC_WARNING_REQUESTS, lines.length)
+  while (n > 1 && say(n).length > MAX_WARNING_LENGTH) n--
+  // one request that does not fit is shortened, so that the count at the end is kept
+  if (n === 1 && say(1).length > MAX_WARNING_LENGTH) lines[0] = shorten(lines[0]!, Math.max(40, MAX_WARNING_LENGTH - (say(1).length - lines[0]!.length)))
+  const warning = say(n)
+  return { warning, annotation: shorten(JSON.stringify(all.slice(0, MAX_TRAFFIC_LINES)), MAX_TRAFFIC_ANNOTATION) }
 }
 
 /** The first MAX_DENY_MESSAGES deny messages, one a line, then how many more findings there were, then `extra` notes. */

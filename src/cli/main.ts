@@ -1,5 +1,5 @@
 /**
- * routeguard's command line: `serve`, `certs`, `analyze`, `convert`, `trace`, `docs`, one file
+ * routeguard's command line: `serve`, `certs`, `analyze`, `convert`, `trace`, `diff`, `docs`, one file
  * each beside this one. `main` runs it in-process (tests call it with their own `Io`);
  * `src/cli.ts` is the executable. Exit codes: 0 success, 1 findings at the failure threshold
  * (analyze) or the work failed, 2 usage errors or unreadable input.
@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander'
 import { registerAnalyze } from './analyze.js'
 import { registerCerts } from './certs.js'
 import { registerConvert } from './convert.js'
+import { registerDiff } from './diff.js'
 import { registerDocs } from './docs.js'
 import { CliExit, type ExitCode, type Io } from './io.js'
 import { registerServe } from './serve.js'
@@ -28,7 +29,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .version(packageVersion(), '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-  for (const register of [registerServe, registerCerts, registerAnalyze, registerConvert, registerTrace, registerDocs]) register(program, io, exit)
+  for (const register of [registerServe, registerCerts, registerAnalyze, registerConvert, registerTrace, registerDiff, registerDocs]) register(program, io, exit)
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return exit.code

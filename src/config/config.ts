@@ -15,6 +15,11 @@
  *     codes: [IST0109]
  *     namespaces: [shop]
  *     expires: 2027-01-31T00:00:00Z
+ * ownership:           # RG0106 TrafficTakeover: who may take requests on a hostname (default off)
+ *   mode: explicit     # off | oldest (the namespace of the oldest route serving it) | explicit
+ *   hosts:
+ *     - hostname: "*.shop.example.com"
+ *       namespaces: [shop, checkout]
  * ```
  */
 import { readFileSync } from 'node:fs'
@@ -66,6 +71,27 @@ const schema = {
         },
       },
     },
+    ownership: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mode'],
+      properties: {
+        mode: { enum: ['off', 'oldest', 'explicit'] },
+        hosts: {
+          type: 'array',
+          maxItems: 10000,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['hostname', 'namespaces'],
+            properties: {
+              hostname: { type: 'string', minLength: 1, maxLength: 253, pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$|^\\*$' },
+              namespaces: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 63 } },
+            },
+          },
+        },
+      },
+    },
   },
 } as const
 
@@ -107,6 +133,7 @@ export function parseConfig(text: string, source = 'config'): Config {
     implementation?: string
     allowExistingViolations?: boolean
     exceptions?: Policy['exceptions']
+    ownership?: Policy['ownership']
   }
   // migration: teams moving to the Gateway API see RG0302 as warnings (unless set explicitly)
   const rules: Policy['rules'] = { ...(d.migration ? { RG0302: 'warn' as const } : {}), ...(d.rules ?? {}) }
@@ -116,6 +143,7 @@ export function parseConfig(text: string, source = 'config'): Config {
       exemptNamespaces: d.exemptNamespaces ?? [],
       ...(d.allowExistingViolations === false ? { allowExistingViolations: false } : {}),
       ...(d.exceptions?.length ? { exceptions: d.exceptions } : {}),
+      ...(d.ownership && d.ownership.mode !== 'off' ? { ownership: d.ownership } : {}),
     },
     failurePolicy: d.failurePolicy ?? 'Fail',
     ...(d.implementation ? { implementation: d.implementation } : {}),

@@ -103,6 +103,17 @@ export function trace(view: View, o: TraceOptions): TraceResult {
     return g.kind === 'istio' ? traceIstioGateway(view, g.obj, req) : traceGateway(view, g.obj, req)
   }
   if (!o.from) throw new TraceUsageError('say where the request starts: --gateway [KIND/]NS/NAME[:PORT] or --from NAMESPACE')
+  return traceFromNamespace(view, o.from, req)
+}
+
+/**
+ * A request inside the mesh from a client (a sidecar) in namespace `from`: Istio's VirtualService
+ * routing and the GAMMA routes that apply to that client, combined as the mesh does (a consumer
+ * route first in its namespace; both at once is RG0102, `ambiguous`). `req.connect` is the host
+ * the client connects to when a Host header says otherwise (see `parseRequest`).
+ */
+export function traceFromNamespace(view: View, from: string, req: TraceRequest): TraceResult {
+  const o = { from }
   // the sidecar picks a VirtualService by the Host header; GAMMA routes by the Service the client
   // connects to (GEP-1294; conformance MeshFrontendHostname): with curl's -H 'Host: …' they differ
   const istio = traceIstioMesh(view, o.from, req)

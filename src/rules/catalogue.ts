@@ -245,6 +245,14 @@ export const CATALOGUE = {
     template: '{subject} {part} for host {host} is dropped: Istio merges this DestinationRule into older {winner}, whose {part} wins.',
     fix: 'Change it there, or remove it here.',
   },
+  RG0106: {
+    name: 'TrafficTakeover',
+    level: 'error',
+    description: 'A change in one namespace takes requests that a route of another namespace served, on a hostname the changing namespace does not own: the namespaces of the oldest route serving it (ownership mode oldest) or those the config lists for it (explicit). Judged at admission and by routeguard diff on the requests the change moves; off unless ownership.mode is set.',
+    source: 'routeguard change impact (impact/impact.ts: request classes traced before and after with the routing models of trace: Gateway API HTTPRoute precedence, Istio VirtualService merge and first match); hostname ownership after the OpenShift router\'s namespace ownership of hostnames',
+    template: '{subject} takes {request} ({via}) from {from}{more}: hostname {hostname} belongs to namespace {owners}, not {namespace} (ownership {mode}).',
+    fix: 'Ask {owners} to route it, list {namespace} for the hostname under ownership.hosts in the routeguard config, or add a policy exception for RG0106.',
+  },
   RG0201: {
     name: 'ParentNotFound',
     level: 'warning',

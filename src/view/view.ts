@@ -298,8 +298,40 @@ export class ClusterView implements View {
     return true
   }
 
+  /**
+   * Runs `fn` on the view with `changes` applied (`put`: added or replacing the object of its
+   * identity; `drop`: the object of that identity removed), then puts back what was there, so
+   * that `fn` sees the cluster as it would be after a write (the impact of a change,
+   * impact/impact.ts). Synchronous and exception-safe (a DeadlineExceeded inside `fn` restores
+   * too); listeners hear nothing of it, as nothing was stored.
+   */
+  trial<T>(changes: readonly ({ put: K8sObject } | { drop: K8sObject })[], fn: () => T): T {
+    const saved: { kind: KindKey; namespace: string; name: string; was: K8sObject | undefined }[] = []
+    this.quiet++
+    try {
+      for (const c of changes) {
+        const obj = 'put' in c ? c.put : c.drop
+        const kind = kindKeyOf(obj)
+        if (!kind || !nameOf(obj)) continue
+        saved.push({ kind, namespace: nsOf(obj), name: nameOf(obj), was: this.get(kind, nsOf(obj), nameOf(obj)) })
+        if ('put' in c) this.upsert(c.put)
+        else this.removeKey(kind, nsOf(obj), nameOf(obj))
+      }
+      return fn()
+    } finally {
+      for (let i = saved.length - 1; i >= 0; i--) {
+        const s = saved[i]!
+        this.removeKey(s.kind, s.namespace, s.name)
+        if (s.was) this.upsert(s.was)
+      }
+      this.quiet--
+    }
+  }
+
+  private quiet = 0
+
   private changed(obj: K8sObject): void {
-    if (this.listeners.length === 0) return
+    if (this.listeners.length === 0 || this.quiet > 0) return
     const id = idOf(obj)
     for (const fn of this.listeners) fn(id)
   }

@@ -1,0 +1,235 @@
+/**
+ * Change impact (issue #25): which requests a change moves, and from whom. The request classes of
+ * `classes.ts` are traced on the view before and after the change with the routing models
+ * `trace` runs (routing/gateway-api.ts, routing/istio.ts, the mesh combination of
+ * routing/trace.ts); a class whose outcome differs is a *move*. One engine for the webhook
+ * (`admissionImpact`: the view itself, the change tried on it and taken back), `routeguard diff`
+ * and the tests (`viewsImpact`: two views).
+ *
+ * What counts as a difference: the route that serves the request (its kind, namespace and the
+ * matches of the rule; a renamed route or reordered rules that select the same requests are no
+ * difference), the usable backends and their share (weights, per cent), the
+ * workloads behind them, the status, the redirect, the rewritten path or host. Failing on both
+ * sides without a route change (404 and 404, 500 and 503) is no difference.
+ *
+ * Bounds: at most `max` classes are traced on each side (the rest are counted in `total`); in the
+ * webhook the whole of it runs under the review deadline (deadline.ts) and, within it, its own
+ * budget `budgetMs`, after which the classes not traced yet are counted as not evaluated.
+ */
+import { arr, canonicalJSON, KIND, rec } from '../model/object.js'
+import { describeRequest } from '../routing/examples.js'
+import { traceGateway } from '../routing/gateway-api.js'
+import { traceIstioGateway } from '../routing/istio.js'
+import { traceFromNamespace } from '../routing/trace.js'
+import type { TraceResult } from '../routing/types.js'
+import type { ClusterView, View } from '../view/view.js'
+import { type Change, ClassSet, describeEntry, MAX_CLASSES, type RequestClass } from './classes.js'
+
+/** Aspects of an outcome a move can change. */
+export type Aspect = 'route' | 'backends' | 'workloads' | 'status' | 'redirect' | 'rewrite'
+
+/** A request class whose outcome differs before and after. */
+export interface Move extends RequestClass {
+  before: TraceResult
+  after: TraceResult
+  /** what differs, in this order: route, backends, workloads, status, redirect, rewrite */
+  differs: Aspect[]
+}
+
+export interface Impact {
+  moves: Move[]
+  /** classes traced on both sides */
+  evaluated: number
+  /** classes there were (evaluated or not) */
+  total: number
+}
+
+/** Comparable form of one outcome. */
+interface Outcome {
+  route: string
+  backends: string
+  workloads: string
+  status: number
+  redirect: string
+  rewrite: string
+}
+
+const ROUTE_KIND: Record<string, string> = {
+  HTTPRoute: KIND.HTTPRoute,
+  GRPCRoute: KIND.GRPCRoute,
+  TLSRoute: KIND.TLSRoute,
+  TCPRoute: KIND.TCPRoute,
+  UDPRoute: KIND.UDPRoute,
+  VirtualService: KIND.VirtualService,
+}
+
+/**
+ * The rule that served, by what it selects: kind, namespace and the rule's matches (for a
+ * VirtualService `http[i].match`), so that a renamed route or reordered rules that select the
+ * same requests compare equal, and a change of backends is a change of backends, not of route.
+ */
+function ruleIdentity(view: View, r: TraceResult): string {
+  if (!r.route) return ''
+  const key = ROUTE_KIND[r.route.kind]
+  const obj = key ? view.get(key, r.route.namespace, r.route.name) : undefined
+  const vs = r.route.kind === 'VirtualService'
+  const rules = obj ? arr(rec(obj.spec)[vs ? 'http' : 'rules']) : []
+  if (!obj || rules[r.route.rule] === undefined) return `${r.route.kind}|${r.route.namespace}|${r.route.name}|${r.route.rule}`
+  const rule = rec(rules[r.route.rule])
+  return `${r.route.kind}|${r.route.namespace}|${canonicalJSON(vs ? (rule.match ?? null) : (rule.matches ?? null))}`
+}
+
+function outcome(view: View, r: TraceResult): Outcome {
+  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
+  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
+  const forwarded = r.status === 200 || r.status === 101
+  return {
+    route: ruleIdentity(view, r),
+    backends: forwarded ? usable.map((b) => `${b.namespace}/${b.name}${b.subset ? `/${b.subset}` : ''}=${Math.round((100 * b.weight) / total)}`).sort().join(',') : '',
+    workloads: forwarded ? [...new Set(usable.flatMap((b) => b.workloads.map((w) => `${w.kind} ${w.namespace}/${w.name}`)))].sort().join(',') : '',
+    status: r.status,
+    redirect: r.redirect ? `${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}` : '',
+    rewrite: forwarded && r.backendRequest ? `${r.backendRequest.path} ${r.backendRequest.host ?? ''}` : '',
+  }
+}
+
+function differs(a: Outcome, b: Outcome): Aspect[] {
+  const out: Aspect[] = []
+  if (a.route !== b.route) out.push('route')
+  // failing on both sides, the same route or none: no difference (404/500/503 alike)
+  if (a.status >= 400 && b.status >= 400 && !out.length) return []
+  if (a.backends !== b.backends) out.push('backends')
+  if (a.workloads !== b.workloads) out.push('workloads')
+  if (a.status !== b.status) out.push('status')
+  if (a.redirect !== b.redirect) out.push('redirect')
+  if (a.rewrite !== b.rewrite) out.push('rewrite')
+  return out
+}
+
+/**
+ * One class traced on `view`: through the Gateway API Gateway or Istio Gateway it names (404 when
+ * that Gateway is not in the view), or from a sidecar in its namespace.
+ */
+export function traceClass(view: View, c: RequestClass): TraceResult {
+  const e = c.entry
+  if (e.type === 'mesh') return traceFromNamespace(view, e.from, c.req)
+  const gw = view.get(e.type === 'gateway' ? KIND.Gateway : KIND.IstioGateway, e.namespace, e.name)
+  if (!gw) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `${describeEntry(e)}: no such Gateway`, candidates: [] }
+  const req = { ...c.req, port: e.port }
+  return e.type === 'gateway' ? traceGateway(view, gw, req) : traceIstioGateway(view, gw, req)
+}
+
+interface Traced {
+  results: TraceResult[]
+  outcomes: Outcome[]
+}
+
+/** Traces the first `upTo` classes on `view`, stopping early once `performance.now()` passes `stopAt`. */
+function traceAll(view: View, classes: readonly RequestClass[], upTo: number, stopAt = Infinity): Traced {
+  const results: TraceResult[] = []
+  const outcomes: Outcome[] = []
+  for (let i = 0; i < upTo; i++) {
+    if (stopAt !== Infinity && performance.now() > stopAt) break
+    const r = traceClass(view, classes[i]!)
+    results.push(r)
+    outcomes.push(outcome(view, r))
+  }
+  return { results, outcomes }
+}
+
+function movesOf(classes: readonly RequestClass[], before: Traced, after: Traced): Move[] {
+  const moves: Move[] = []
+  const n = Math.min(before.results.length, after.results.length)
+  for (let i = 0; i < n; i++) {
+    const d = differs(before.outcomes[i]!, after.outcomes[i]!)
+    if (d.length) moves.push({ ...classes[i]!, before: before.results[i]!, after: after.results[i]!, differs: d })
+  }
+  return moves
+}
+
+/**
+ * The impact of `changes` between two views (`routeguard diff`, tests): classes from both views,
+ * each traced on both.
+ */
+export function viewsImpact(before: View, after: View, changes: readonly Change[], max = MAX_CLASSES): Impact {
+  const set = new ClassSet(max)
+  for (const c of changes) set.addChange(c, [before, after])
+  const b = traceAll(before, set.classes, set.classes.length)
+  const a = traceAll(after, set.classes, set.classes.length)
+  return { moves: movesOf(set.classes, b, a), evaluated: set.classes.length, total: set.total }
+}
+
+export interface AdmissionImpactOptions {
+  /** classes at most (default MAX_CLASSES) */
+  max?: number
+  /** ms the impact may take within the review deadline (default: no budget of its own) */
+  budgetMs?: number
+}
+
+/**
+ * The impact of one admitted write on the view the webhook holds: `change.before` is what the
+ * view holds for the object (undefined for a CREATE), `change.after` the object under review
+ * (undefined for a removal). The change is tried on the view (`ClusterView.trial`) and taken
+ * back; nothing is stored and no listener hears of it. Each side gets half of `budgetMs`; the
+ * classes not traced in it are counted in `total` and not in `evaluated`.
+ * @throws DeadlineExceeded when the review deadline passes (the view is restored first)
+ */
+export function admissionImpact(view: ClusterView, change: Change, opts: AdmissionImpactOptions = {}): Impact {
+  const set = new ClassSet(opts.max ?? MAX_CLASSES)
+  const start = performance.now()
+  const budget = opts.budgetMs ?? Infinity
+  const trialChanges = change.after ? [{ put: change.after }] : change.before ? [{ drop: change.before }] : []
+  set.addChange(change, [view])
+  let after: Traced = { results: [], outcomes: [] }
+  view.trial(trialChanges, () => {
+    set.addChange(change, [view])
+    after = traceAll(view, set.classes, set.classes.length, start + budget / 2)
+  })
+  const before = traceAll(view, set.classes, after.results.length, start + budget)
+  return { moves: movesOf(set.classes, before, after), evaluated: before.results.length, total: set.total }
+}
+
+/** `before → after` for one side: the route, and each other aspect that differs. */
+function side(r: TraceResult, aspects: readonly Aspect[], requestHost: string | undefined): string {
+  const service = r.backends[0]
+  const label = r.route
+    ? `${r.route.kind} ${r.route.namespace}/${r.route.name} rule ${r.route.rule}`
+    : r.status < 400 && service
+      ? `no route: ${service.kind} ${service.namespace}/${service.name}`
+      : `no route (${r.status})`
+  const details: string[] = []
+  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
+  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
+  if (aspects.includes('backends')) details.push(usable.length ? usable.map((b) => `${b.name}${b.subset ? `/${b.subset}` : ''} ${Math.round((100 * b.weight) / total)}%`).join(', ') : 'no backend')
+  if (aspects.includes('workloads')) details.push(`workloads ${[...new Set(usable.flatMap((b) => b.workloads.map((w) => `${w.namespace}/${w.name}`)))].join(', ') || 'none'}`)
+  if (aspects.includes('status') && r.route && r.status >= 400) details.push(`status ${r.status}`)
+  if (aspects.includes('redirect') && r.redirect) details.push(`redirect ${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}`)
+  if (aspects.includes('rewrite') && r.backendRequest) details.push(`backend gets ${r.backendRequest.path}${r.backendRequest.host && r.backendRequest.host !== requestHost ? ` host ${r.backendRequest.host}` : ''}`)
+  return details.length ? `${label} (${details.join('; ')})` : label
+}
+
+/**
+ * One line per move: `GET http://shop.example.com/checkout: HTTPRoute team-a/shop rule 0 →
+ * HTTPRoute team-b/checkout rule 0`; a request inside the mesh says its client's namespace
+ * (`… from namespace shop: …`). Identical lines (one request through two entries alike) once.
+ */
+export function moveLines(moves: readonly Move[]): string[] {
+  const out: string[] = []
+  const seen = new Set<string>()
+  for (const m of moves) {
+    const where = m.entry.type === 'mesh' ? ` from namespace ${m.entry.from}` : ''
+    // another route: the routes say it (and a status or redirect that came with it); the same
+    // route: what changed under it (backends and weights, workloads, status, redirect, rewrite)
+    const shown = m.differs.includes('route') ? m.differs.filter((d) => d === 'status' || d === 'redirect') : m.differs
+    const line = `${describeRequest(m.req)}${where}: ${side(m.before, shown, m.req.host)} → ${side(m.after, shown, m.req.host)}`
+    if (seen.has(line)) continue
+    seen.add(line)
+    out.push(line)
+  }
+  return out
+}
+
+/** The identity of a route a move's outcome names, for ownership and messages. */
+export function routeOf(r: TraceResult): { kind: string; namespace: string; name: string; rule: number } | undefined {
+  return r.route ? { kind: r.route.kind, namespace: r.route.namespace, name: r.route.name, rule: r.route.rule } : undefined
+}

@@ -1,0 +1,113 @@
+/**
+ * RG0106 TrafficTakeover: a change in namespace B moves requests that a route in namespace A
+ * served to a route in B, on a hostname B does not own. Not a view rule: it judges a change (the
+ * moves `impact/impact.ts` finds between the view before and after), so the webhook and
+ * `routeguard diff` call it with the impact they computed; a view rule sees one state only.
+ *
+ * Ownership (config `ownership`, reloadable with the rest of the config):
+ * - `oldest`: a hostname belongs to the namespace of the oldest route that serves it where the
+ *   request enters, in the view before the change: the oldest route on the Gateway whose
+ *   hostnames match it, the oldest VirtualService bound to the Istio Gateway for it, the oldest
+ *   VirtualService or GAMMA route for a mesh host (creationTimestamp, then namespace/name, as the
+ *   Gateway API orders routes).
+ * - `explicit`: `ownership.hosts` maps hostname patterns (`shop.example.com`, `*.example.com`) to
+ *   namespaces; the most specific pattern that matches decides; a hostname no pattern matches is
+ *   owned by nobody and not judged.
+ * Moves within one namespace, and moves to a namespace that owns the hostname, are only the
+ * `traffic:` warning.
+ */
+import { compareAge, type K8sObject, KIND, nsOf } from '../../model/object.js'
+import { GATEWAY_GROUP } from '../../model/gatewayapi.js'
+import { hostsMatch } from '../../model/hosts.js'
+import { virtualService } from '../../model/istio.js'
+import { describeRequest } from '../../routing/examples.js'
+import { describeEntry, type Entry } from '../../impact/classes.js'
+import type { Impact, Move } from '../../impact/impact.js'
+import { parentKey, type View } from '../../view/view.js'
+import { finding } from '../messages.js'
+import type { Finding } from '../types.js'
+
+/** Config `ownership`. */
+export interface Ownership {
+  mode: 'off' | 'oldest' | 'explicit'
+  /** explicit: hostname patterns and the namespaces that own them */
+  hosts?: { hostname: string; namespaces: string[] }[]
+}
+
+/** The namespaces that own `host` where `entry` takes it, per `ownership`; undefined when nobody does. */
+export function owners(ownership: Ownership, entry: Entry, host: string, before: View): string[] | undefined {
+  if (ownership.mode === 'explicit') {
+    let best: { hostname: string; namespaces: string[] } | undefined
+    for (const h of ownership.hosts ?? []) {
+      if (!hostsMatch(h.hostname, host) || (h.hostname.startsWith('*') && !host.endsWith(h.hostname.slice(1)))) continue
+      if (!best || specificity(h.hostname) > specificity(best.hostname)) best = h
+    }
+    return best?.namespaces
+  }
+  if (ownership.mode !== 'oldest') return undefined
+  let oldest: K8sObject | undefined
+  const consider = (o: K8sObject) => {
+    if (!oldest || compareAge(o, oldest) < 0) oldest = o
+  }
+  if (entry.type === 'gateway') {
+    const pk = parentKey({ index: 0, group: GATEWAY_GROUP, kind: 'Gateway', namespace: entry.namespace, name: entry.name })
+    for (const k of [KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute]) for (const p of before.routesOnParent(k, pk, host)) consider(p.obj)
+  } else if (entry.type === 'istio-gateway') {
+    for (const vs of before.virtualServicesOnGateway(`${entry.namespace}/${entry.name}`)) if (virtualService(vs).hosts.some((h) => hostsMatch(h, host))) consider(vs)
+  } else {
+    for (const p of before.meshHostsMatching(host)) consider(p.obj)
+    for (const p of before.serviceRoutesMatching(host)) consider(p.obj)
+  }
+  return oldest ? [nsOf(oldest)] : undefined
+}
+
+/** Exact names first, then longer wildcards. */
+function specificity(pattern: string): number {
+  return pattern.startsWith('*') ? pattern.length : 1_000_000 + pattern.length
+}
+
+/**
+ * RG0106 findings for `subject` (the object whose change `impact` describes), one per route and
+ * hostname it takes requests from, naming the first request and counting the rest. [] when
+ * ownership is off or absent.
+ */
+export function trafficTakeovers(subject: K8sObject, impact: Impact, ownership: Ownership | undefined, before: View): Finding[] {
+  if (!ownership || ownership.mode === 'off') return []
+  const ns = nsOf(subject)
+  const groups = new Map<string, { move: Move; owners: string[]; host: string; count: number }>()
+  for (const m of impact.moves) {
+    const from = m.before.route
+    const to = m.after.route
+    if (!from || !to || from.namespace === to.namespace || to.namespace !== ns) continue
+    const host = m.req.host
+    if (!host) continue
+    const own = owners(ownership, m.entry, host, before)
+    if (!own || own.includes(ns)) continue
+    const key = `${from.kind}|${from.namespace}|${from.name}|${host}`
+    const g = groups.get(key)
+    if (g) g.count++
+    else groups.set(key, { move: m, owners: own, host, count: 1 })
+  }
+  const out: Finding[] = []
+  for (const g of groups.values()) {
+    const from = g.move.before.route!
+    out.push(
+      finding(
+        'RG0106',
+        subject,
+        {
+          request: describeRequest(g.move.req),
+          via: describeEntry(g.move.entry),
+          from: `${from.kind} ${from.namespace}/${from.name} rule ${from.rule}`,
+          more: g.count > 1 ? ` (and ${g.count - 1} more request class${g.count > 2 ? 'es' : ''})` : '',
+          hostname: g.host,
+          owners: g.owners.join(', '),
+          mode: ownership.mode,
+          namespace: ns,
+        },
+        { related: [{ apiVersion: '', kind: from.kind, metadata: { namespace: from.namespace, name: from.name } } as K8sObject] },
+      ),
+    )
+  }
+  return out
+}
