@@ -27,7 +27,9 @@
  *   through the informers from the fake API server
  * - gate (in hostile): issue #23's attacks, each on a fresh process: decide time, peak RSS, /healthz within 100 ms (see `gateBench`)
  * - claims: decision time with --claims on and off (p50, p99) and writes/s sustained (see `claimsBench`)
- * `--only=check|memory|analyze|http|cluster|pods|hostile|gate|claims` runs one section (printed, results.json untouched).
+ * - impact: /validate's decide time with the change impact (traffic warning, RG0106) on and off, at
+ *   50k objects, for the usual subjects and a 20-match HTTPRoute on a shared hostname (see `impactBench`)
+ * `--only=check|memory|analyze|http|cluster|pods|hostile|gate|claims|impact` runs one section (printed, results.json untouched).
  * Targets (issues #3, #7, #13): check p99 < 1 ms at 50k; /validate ≥ 70 % of the no-op route's
  * requests/s (HTTP/1.1 and h2); ≤ 4 KiB heap per object; analyze of 10k objects < 5 s.
  */
@@ -45,6 +47,7 @@ import { type CpuProfile, perRequestByCategory, type Window } from './profile.js
 import { subjects, world } from './world.js'
 import { type HandlerDeps, mutate, validate } from '../src/admission/handler.js'
 import { DEFAULT_POLICY } from '../src/policy.js'
+import { admissionImpact } from '../src/impact/impact.js'
 import { subsetServiceMutator } from '../src/subsets/mutator.js'
 import { crdMaxWorld, type HostileShape, hostileShape, hostileShapeNames } from '../test/support/hostile.js'
 import { H2Client } from '../test/support/h2.js'
@@ -751,6 +754,65 @@ async function claimsBench(dir: string) {
   return { ...out, watch_delivery_ms: { p50: round(delays[100]!, 2), p99: round(delays[198]!, 2), max: round(delays[199]!, 2) }, added_p50_ms: round(out.claims_on!.p50_ms - out.claims_off!.p50_ms, 2), added_p99_ms: round(out.claims_on!.p99_ms - out.claims_off!.p99_ms, 2) }
 }
 
+/**
+ * Section `impact` (issue #25): what tracing the requests a write moves adds to a decision, at
+ * `n` objects: /validate's decide time (in process, the handler alone) with the impact on and off
+ * for the usual subjects and a typical change (one HTTPRoute with 20 matches on a hostname 25
+ * other routes share), p50/p99 ms each, and the classes traced. Target: ≤ 20 ms added at p99.
+ */
+function impactBench(n: number) {
+  const view = new ClusterView()
+  for (const o of world(n)) view.upsert(structuredClone(o))
+  const typical = {
+    name: 'httproute-20-matches-hot',
+    object: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'typical', namespace: 'ns-9' },
+      spec: {
+        parentRefs: [{ name: 'gw-1', namespace: 'infra' }],
+        hostnames: ['hot1.example.com'],
+        rules: Array.from({ length: 4 }, (_, r) => ({
+          matches: Array.from({ length: 5 }, (_, m) => ({ path: { type: m % 2 ? 'Exact' : 'PathPrefix', value: `/shop-${r}/${m}` }, ...(m === 4 ? { headers: [{ name: 'x-tier', value: `t${r}` }] } : {}) })),
+          backendRefs: [{ name: `svc-${r}`, port: 8080 }],
+        })),
+      },
+    } as K8sObject,
+  }
+  const cases = [...subjects(), typical]
+  const iterations = quick ? 100 : 400
+  const out: Record<string, { off_p50_ms: number; off_p99_ms: number; on_p50_ms: number; on_p99_ms: number; added_p99_ms: number; classes: number; moved: number }> = {}
+  for (const c of cases) {
+    const [g, v] = String(c.object.apiVersion).split('/')
+    const req = () => ({ uid: 'i', kind: { group: g!, version: v!, kind: String(c.object.kind) }, operation: 'CREATE' as const, object: structuredClone(c.object), dryRun: true })
+    const time = (deps: HandlerDeps) => {
+      for (let i = 0; i < 50; i++) validate(req(), deps)
+      const times: number[] = []
+      for (let i = 0; i < iterations; i++) {
+        const r = req()
+        const t0 = process.hrtime.bigint()
+        validate(r, deps)
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6)
+      }
+      return times.sort((a, b) => a - b)
+    }
+    const off = time({ view, policy: DEFAULT_POLICY, failurePolicy: 'Fail', trafficImpact: false })
+    const on = time({ view, policy: DEFAULT_POLICY, failurePolicy: 'Fail' })
+    const impact = admissionImpact(view, { after: structuredClone(c.object) })
+    out[c.name] = {
+      off_p50_ms: round(pct(off, 50)),
+      off_p99_ms: round(pct(off, 99)),
+      on_p50_ms: round(pct(on, 50)),
+      on_p99_ms: round(pct(on, 99)),
+      added_p99_ms: round(pct(on, 99) - pct(off, 99)),
+      classes: impact.evaluated,
+      moved: impact.moves.length,
+    }
+  }
+  const worst = Math.max(...Object.values(out).map((x) => x.added_p99_ms))
+  return { objects: view.size(), by_subject: out, worst_added_p99_ms: round(worst), targets: { impact_added_p99_at_most_20ms_at_50k: worst <= 20 } }
+}
+
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
 const dir = mkdtempSync(join(tmpdir(), 'routeguard-bench-'))
 /** The parts of the run, each on its own for `--only=NAME`. */
@@ -764,6 +826,7 @@ const sections = {
   hostile: () => hostileBench(dir),
   gate: () => gateBench(dir),
   claims: () => claimsBench(dir),
+  impact: () => impactBench(50000),
 }
 try {
   if (onlyArg) {
@@ -787,6 +850,7 @@ async function fullRun() {
   const pods = await sections.pods()
   const hostile = { ...(await sections.hostile()), gate: await sections.gate() }
   const claims = await sections.claims()
+  const impact = sections.impact()
   const main = http.find((h) => h.connections === 16) ?? http[0]!
   const mainH2 = h2.find((h) => h.connections === 16) ?? h2[0]!
   const results = {
@@ -803,8 +867,10 @@ async function fullRun() {
     pods,
     hostile,
     claims,
+    impact,
     targets: {
       ...hostile.targets,
+      ...impact.targets,
       sync_50k_under_10s: cluster.sync.seconds < 10,
       check_p99_under_1ms_at_50k: check['50000']!.p99_ms < 1,
       validate_at_least_70pct_of_noop: http.every((h) => (h.ratio as number) >= 0.7),

@@ -69,6 +69,17 @@ const scenarios: Scenario[] = [
     lines: ['GET http://shop.example.com/checkout: HTTPRoute team-a/shop rule 0 → HTTPRoute team-b/checkout rule 0', 'GET http://shop.example.com/checkout/x: HTTPRoute team-a/shop rule 0 → HTTPRoute team-b/checkout rule 0'],
   },
   {
+    name: 'a new /checkout also takes what an older route\'s header match took under it (path outranks headers)',
+    before: [...SHOP.slice(0, 4), httpRoute('team-a', 'shop', 2, [prefix('/', 'shop'), prefix('/', 'shop-v2', { headers: [{ name: 'x-beta', value: 'on' }] })])],
+    after: [...SHOP.slice(0, 4), httpRoute('team-a', 'shop', 2, [prefix('/', 'shop'), prefix('/', 'shop-v2', { headers: [{ name: 'x-beta', value: 'on' }] })]), CHECKOUT],
+    lines: [
+      'GET http://shop.example.com/checkout: HTTPRoute team-a/shop rule 0 → HTTPRoute team-b/checkout rule 0',
+      'GET http://shop.example.com/checkout with x-beta: on: HTTPRoute team-a/shop rule 1 → HTTPRoute team-b/checkout rule 0',
+      'GET http://shop.example.com/checkout/x: HTTPRoute team-a/shop rule 0 → HTTPRoute team-b/checkout rule 0',
+      'GET http://shop.example.com/checkout/x with x-beta: on: HTTPRoute team-a/shop rule 1 → HTTPRoute team-b/checkout rule 0',
+    ],
+  },
+  {
     name: 'an exact path takes that path only',
     before: SHOP,
     after: [...SHOP, httpRoute('team-b', 'checkout', 3, [{ matches: [{ path: { type: 'Exact', value: '/checkout' } }], backendRefs: [{ name: 'checkout', port: 80 }] }])],

@@ -62,6 +62,11 @@ export interface HandlerDeps {
    * cluster/claims.ts); another replica's live claim denies it.
    */
   claims?: Pick<Claims, 'claim'>
+  /**
+   * Trace the requests an admitted write moves (impact/impact.ts: the `traffic:` warning, RG0106);
+   * default true. Off only to measure what it adds (`npm run bench`, section `impact`).
+   */
+  trafficImpact?: boolean
   /** counts claim outcomes (metrics) */
   onClaim?: (result: ClaimOutcome['result'] | 'skipped-too-many') => void
 }
@@ -271,7 +276,7 @@ const MAX_TRAFFIC_ANNOTATION = 4 * 1024
  * is not a ClusterView (nothing to try the change on).
  */
 function trafficImpact(req: AdmissionRequest, object: K8sObject, deps: HandlerDeps): Impact | undefined {
-  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return undefined
+  if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || deps.trafficImpact === false) return undefined
   const kind = kindKeyOf(object)
   if (!kind || !IMPACT_KINDS.has(kind) || !(deps.view instanceof ClusterView)) return undefined
   const stored = deps.view.get(kind, nsOf(object), nameOf(object))

@@ -44,6 +44,8 @@ export interface Change {
 
 /** Classes per change at most, by default (admission: one object; `diff` may pass more). */
 export const MAX_CLASSES = 256
+/** Distinct paths read from the routes of one entry at most (values past it are not sent). */
+const MAX_PATHS = 512
 /** Hostnames, listeners or namespaces one object fans out to at most (each with its classes). */
 const MAX_ENTRIES = 32
 /** The host a hostname-less listener and route are reached under. */
@@ -79,26 +81,39 @@ export function describeEntry(e: Entry): string {
 /** Path, header, query and method values the matches of the sources name. */
 class Values {
   readonly paths = new Set<string>(['/'])
-  readonly extras = new Map<string, { headers: Record<string, string>; query?: string; method?: string }>([[JSON.stringify({ headers: {} }), { headers: {} }]])
+  /**
+   * Header, query and method values, each with the paths its match covers: a value changes the
+   * routing only of requests its match's path selects, so it is sent with those paths only
+   * (`covers` undefined: every path). The bare request (no values) goes with every path.
+   */
+  readonly extras = new Map<string, { extra: { headers: Record<string, string>; query?: string; method?: string }; covers: ((path: string) => boolean)[] | undefined }>([[JSON.stringify({ headers: {} }), { extra: { headers: {} }, covers: undefined }]])
   readonly grpc = new Map<string, { service: string; method: string; headers: Record<string, string> }>()
+
+  private path(p: string): void {
+    if (this.paths.size < MAX_PATHS) this.paths.add(p)
+  }
 
   /** A prefix, a path under it, and its string-prefix neighbour (`/` is every path: itself only). */
   prefix(p: string): void {
-    this.paths.add(p)
+    this.path(p)
     if (p === '/') return
-    this.paths.add(`${p.replace(/\/$/, '')}/x`)
-    if (!p.endsWith('/')) this.paths.add(`${p}x`)
+    this.path(`${p.replace(/\/$/, '')}/x`)
+    if (!p.endsWith('/')) this.path(`${p}x`)
   }
 
   /** An exact path; an exact `/` sets `/` apart from the paths under it. */
   exact(p: string): void {
-    this.paths.add(p)
-    if (p === '/') this.paths.add('/x')
+    this.path(p)
+    if (p === '/') this.path('/x')
   }
 
-  extra(headers: Record<string, string>, query: string[], method: string | undefined): void {
+  extra(headers: Record<string, string>, query: string[], method: string | undefined, covers: ((path: string) => boolean) | undefined): void {
     const e = { headers, ...(query.length ? { query: query.join('&') } : {}), ...(method ? { method } : {}) }
-    if (this.extras.size < 64) this.extras.set(JSON.stringify(e), e)
+    const key = JSON.stringify(e)
+    const held = this.extras.get(key)
+    if (held) {
+      if (held.covers) held.covers = covers ? [...held.covers, covers] : undefined
+    } else if (this.extras.size < 64) this.extras.set(key, { extra: e, covers: covers ? [covers] : undefined })
   }
 
   /** An `HTTPRouteMatch` (Gateway API). */
@@ -107,10 +122,11 @@ class Values {
     const path = rec(m.path)
     const type = str(path.type) ?? 'PathPrefix'
     const value = str(path.value) ?? '/'
+    const covers = type === 'Exact' ? (p: string) => p === value : type === 'PathPrefix' ? (p: string) => p.startsWith(value) : undefined
     if (type === 'Exact') this.exact(value)
     else if (type === 'RegularExpression') {
       const ex = regexExample(value)
-      if (ex?.startsWith('/')) this.paths.add(ex)
+      if (ex?.startsWith('/')) this.path(ex)
     } else this.prefix(value)
     const headers: Record<string, string> = {}
     for (const h of arr(m.headers)) {
@@ -122,7 +138,7 @@ class Values {
       const v = str(rec(q).type) === 'RegularExpression' ? regexExample(str(rec(q).value) ?? '') : str(rec(q).value)
       if (v !== undefined) query.push(`${encodeURIComponent(str(rec(q).name) ?? '')}=${encodeURIComponent(v)}`)
     }
-    this.extra(headers, query, str(m.method))
+    this.extra(headers, query, str(m.method), covers)
   }
 
   /** A `GRPCRouteMatch`: the service/method a client calls, with the match's headers. */
@@ -147,7 +163,7 @@ class Values {
     else if (typeof uri.prefix === 'string') this.prefix(uri.prefix)
     else if (typeof uri.regex === 'string') {
       const ex = regexExample(uri.regex)
-      if (ex?.startsWith('/')) this.paths.add(ex)
+      if (ex?.startsWith('/')) this.path(ex)
     }
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(rec(m.headers))) {
@@ -160,18 +176,24 @@ class Values {
       if (typeof val === 'string') query.push(`${encodeURIComponent(k)}=${encodeURIComponent(val)}`)
     }
     const method = stringMatchValue(m.method)
-    this.extra(headers, query, typeof method === 'string' ? method : undefined)
+    const covers = typeof uri.exact === 'string' ? (p: string) => p === uri.exact : typeof uri.prefix === 'string' ? (p: string) => p.startsWith(String(uri.prefix)) : undefined
+    this.extra(headers, query, typeof method === 'string' ? method : undefined, covers)
   }
 
-  /** Every match of a route or VirtualService (its HTTP part). */
+  constructor(private readonly stopAt: number) {}
+
+  /**
+   * Every match of a route or VirtualService (its HTTP part), until the class set's time budget
+   * runs out (`stopAt`, performance.now() ms: a huge route's values are read in part).
+   */
   source(obj: K8sObject): void {
     const kind = kindKeyOf(obj)
-    if (kind === KIND.VirtualService) {
-      for (const rule of arr(rec(obj.spec).http)) for (const m of arr(rec(rule).match)) this.istioMatch(m)
-    } else if (kind === KIND.GRPCRoute) {
-      for (const rule of arr(rec(obj.spec).rules)) for (const m of arr(rec(rule).matches)) this.grpcRouteMatch(m)
-    } else if (kind === KIND.HTTPRoute) {
-      for (const rule of arr(rec(obj.spec).rules)) for (const m of arr(rec(rule).matches)) this.httpRouteMatch(m)
+    const rules = arr(rec(obj.spec)[kind === KIND.VirtualService ? 'http' : 'rules'])
+    const read = kind === KIND.VirtualService ? (m: unknown) => this.istioMatch(m) : kind === KIND.GRPCRoute ? (m: unknown) => this.grpcRouteMatch(m) : kind === KIND.HTTPRoute ? (m: unknown) => this.httpRouteMatch(m) : undefined
+    if (!read) return
+    for (const rule of rules) {
+      if (this.stopAt !== Infinity && performance.now() > this.stopAt) return
+      for (const m of arr(rec(rule)[kind === KIND.VirtualService ? 'match' : 'matches'])) read(m)
     }
   }
 }
@@ -181,6 +203,8 @@ export class ClassSet {
   readonly classes: RequestClass[] = []
   private readonly seen = new Set<string>()
   total = 0
+  /** performance.now() ms after which no more values are read from routes (Infinity: none) */
+  stopAt = Infinity
   constructor(private readonly max: number) {}
 
   /** Adds the classes of `change`, read from `views` (before and after, or one of them). */
@@ -189,6 +213,11 @@ export class ClassSet {
   }
 
   add(entry: Entry, req: TraceRequest): void {
+    if (this.full) {
+      // counted, not kept (nor de-duplicated: `total` is then an upper bound)
+      this.total++
+      return
+    }
     const key = `${entryKey(entry)}\0${req.scheme}\0${req.host ?? ''}\0${req.port}\0${req.method}\0${req.path}\0${req.query ?? ''}\0${JSON.stringify(req.headers)}\0${req.grpc ? `${req.grpc.service}/${req.grpc.method}` : ''}`
     if (this.seen.has(key)) return
     this.seen.add(key)
@@ -196,10 +225,22 @@ export class ClassSet {
     if (this.classes.length < this.max) this.classes.push({ entry, req })
   }
 
-  /** HTTP classes of `values` for `host` at an entry. */
+  get full(): boolean {
+    return this.classes.length >= this.max
+  }
+
+  /**
+   * HTTP classes of `values` for `host` at an entry. Once the set is full, what is left is only
+   * counted (paths × values, without de-duplication: an upper bound), not built.
+   */
   http(entry: Entry, values: Values, host: string | undefined, port: number, scheme: string): void {
+    if (this.full) {
+      this.total += values.paths.size * values.extras.size + values.grpc.size
+      return
+    }
     for (const path of values.paths) {
-      for (const e of values.extras.values()) {
+      for (const { extra: e, covers } of values.extras.values()) {
+        if (covers && !covers.some((c) => c(path))) continue
         this.add(entry, { scheme, host, port, method: e.method ?? 'GET', path, ...(e.query ? { query: e.query } : {}), headers: { ...e.headers }, ...(scheme === 'https' && host ? { sni: host } : {}) })
       }
     }
@@ -253,7 +294,7 @@ function gatewayRouteClasses(out: ClassSet, views: readonly View[], obj: K8sObje
           out.add(entry, { scheme: 'tls', host, port: l.port, method: 'GET', path: '/', headers: {}, sni: host })
           continue
         }
-        const values = new Values()
+        const values = new Values(out.stopAt)
         values.source(obj)
         // the routes on this parent under this hostname compete for the same requests
         const pk = parentKey({ index: 0, group: GATEWAY_GROUP, kind: 'Gateway', namespace: nsOf(gw), name: nameOf(gw) })
@@ -290,7 +331,7 @@ function meshClients(views: readonly View[], owner: string, exportTo: readonly s
 
 /** Classes for requests to a mesh host (a Service FQDN or another host) from the sidecars that see it. */
 function meshHostClasses(out: ClassSet, views: readonly View[], fqdn: string, ownerNs: string, exportTo: readonly string[], own: K8sObject[]): void {
-  const values = new Values()
+  const values = new Values(out.stopAt)
   for (const o of own) values.source(o)
   const competitors: K8sObject[] = []
   for (const v of views) {
@@ -327,9 +368,9 @@ function virtualServiceClasses(out: ClassSet, views: readonly View[], obj: K8sOb
           // a server host is `[namespace/]host`; the VirtualService host must match one of them
           if (!server.hosts.some((sh) => hostsMatch(sh.includes('/') ? sh.slice(sh.indexOf('/') + 1) : sh, h))) continue
           if (++fanout > MAX_ENTRIES) return
-          const values = new Values()
+          const values = new Values(out.stopAt)
           values.source(obj)
-          for (const v of views) for (const other of v.virtualServicesOnGateway(`${ref.namespace}/${ref.name}`)) if (virtualService(other).hosts.some((x) => hostsMatch(x, h))) values.source(other)
+          for (const v of views) for (const other of v.virtualServicesOnGatewayFor(`${ref.namespace}/${ref.name}`, h)) values.source(other.obj)
           out.http(entry, values, concrete(h), server.port, https ? 'https' : 'http')
         }
       }

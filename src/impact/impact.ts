@@ -18,7 +18,7 @@
  */
 import { arr, canonicalJSON, KIND, rec } from '../model/object.js'
 import { describeRequest } from '../routing/examples.js'
-import { traceGateway } from '../routing/gateway-api.js'
+import { type GatewayTraceMemo, traceGateway } from '../routing/gateway-api.js'
 import { traceIstioGateway } from '../routing/istio.js'
 import { traceFromNamespace } from '../routing/trace.js'
 import type { TraceResult } from '../routing/types.js'
@@ -110,13 +110,13 @@ function differs(a: Outcome, b: Outcome): Aspect[] {
  * One class traced on `view`: through the Gateway API Gateway or Istio Gateway it names (404 when
  * that Gateway is not in the view), or from a sidecar in its namespace.
  */
-export function traceClass(view: View, c: RequestClass): TraceResult {
+export function traceClass(view: View, c: RequestClass, memo?: GatewayTraceMemo): TraceResult {
   const e = c.entry
   if (e.type === 'mesh') return traceFromNamespace(view, e.from, c.req)
   const gw = view.get(e.type === 'gateway' ? KIND.Gateway : KIND.IstioGateway, e.namespace, e.name)
   if (!gw) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `${describeEntry(e)}: no such Gateway`, candidates: [] }
   const req = { ...c.req, port: e.port }
-  return e.type === 'gateway' ? traceGateway(view, gw, req) : traceIstioGateway(view, gw, req)
+  return e.type === 'gateway' ? traceGateway(view, gw, req, memo) : traceIstioGateway(view, gw, req)
 }
 
 interface Traced {
@@ -128,9 +128,11 @@ interface Traced {
 function traceAll(view: View, classes: readonly RequestClass[], upTo: number, stopAt = Infinity): Traced {
   const results: TraceResult[] = []
   const outcomes: Outcome[] = []
+  // one view, unchanged while these are traced: what is attached under a listener and host is found once
+  const memo: GatewayTraceMemo = new Map()
   for (let i = 0; i < upTo; i++) {
     if (stopAt !== Infinity && performance.now() > stopAt) break
-    const r = traceClass(view, classes[i]!)
+    const r = traceClass(view, classes[i]!, memo)
     results.push(r)
     outcomes.push(outcome(view, r))
   }
@@ -179,9 +181,12 @@ export function admissionImpact(view: ClusterView, change: Change, opts: Admissi
   const start = performance.now()
   const budget = opts.budgetMs ?? Infinity
   const trialChanges = change.after ? [{ put: change.after }] : change.before ? [{ drop: change.before }] : []
+  // reading the values of huge routes is bounded too: a quarter of the budget per side
+  set.stopAt = start + budget / 4
   set.addChange(change, [view])
   let after: Traced = { results: [], outcomes: [] }
   view.trial(trialChanges, () => {
+    set.stopAt = start + budget / 2
     set.addChange(change, [view])
     after = traceAll(view, set.classes, set.classes.length, start + budget / 2)
   })

@@ -468,7 +468,14 @@ function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean
  * A request sent to `gateway` on `req.port`: the listener, the routes attached to it, the winner.
  * TLS passthrough (a TLS listener on the port, no HTTPS one for the SNI) routes by SNI (TLSRoute).
  */
-export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest): TraceResult {
+/**
+ * What `traceGateway` found attached under one listener and hostname, kept by a caller that
+ * traces many requests on one unchanged view (impact/impact.ts): the per-request work is then the
+ * match precedence only. Keyed by Gateway object, listener, route kinds and host.
+ */
+export type GatewayTraceMemo = Map<string, { routes: { obj: K8sObject; hostname: string }[]; candidates: Candidate[] }>
+
+export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, memo?: GatewayTraceMemo): TraceResult {
   if (req.scheme === 'tcp' || req.scheme === 'udp') return traceL4(view, gateway, req)
   const candidates: Candidate[] = []
   // tls:// is a TLS connection only a passthrough listener takes (TLSRoute by SNI); https:// goes
@@ -481,10 +488,18 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest):
   const via = `${gwRef} listener ${listener.name}`
   const kinds = passthroughListener ? [KIND.TLSRoute] : req.grpc ? [KIND.GRPCRoute, KIND.HTTPRoute] : [KIND.HTTPRoute]
   const parent = parentKey({ index: 0, group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: nsOf(gateway), name: nameOf(gateway) })
-  const routes: { obj: K8sObject; hostname: string }[] = []
-  for (const kind of kinds) {
+  let routes: { obj: K8sObject; hostname: string }[] = []
+  // the routes on this Gateway whose hostnames can match the request's (and those without
+  // hostnames): a bucket lookup, not every route of a shared Gateway
+  const host = passthroughListener ? req.sni : req.host
+  const memoKey = memo ? `${nsOf(gateway)}/${nameOf(gateway)}\0${listener.name}\0${kinds.join()}\0${host ?? ''}` : ''
+  const memoized = memo?.get(memoKey)
+  if (memoized) {
+    routes = memoized.routes
+    candidates.push(...memoized.candidates)
+  } else for (const kind of kinds) {
     const seen = new Set<K8sObject>()
-    for (const p of view.routesOnParent(kind, parent, undefined)) {
+    for (const p of view.routesOnParent(kind, parent, host)) {
       if (seen.has(p.obj)) continue
       seen.add(p.obj)
       // attached when any of its parentRefs to this Gateway reaches the listener
@@ -504,6 +519,7 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest):
     }
     if (routes.length && kind === KIND.GRPCRoute) break
   }
+  if (memo && !memoized) memo.set(memoKey, { routes, candidates: [...candidates] })
   // one virtual host per hostname: only routes under the most specific matching hostname compete
   let top: string | undefined
   for (const r of routes) if (top === undefined || byHostRank(r.hostname, top) < 0) top = r.hostname

@@ -332,7 +332,12 @@ export function traceIstioGateway(view: View, gateway: K8sObject, req: TraceRequ
   const via = `Istio Gateway ${gwName} port ${req.port}`
   if (servers.length === 0) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via: `${via}: no server for host ${host || '(address)'}`, candidates }
   const bound: { obj: K8sObject; host: string }[] = []
-  for (const vs of view.virtualServicesOnGateway(gwName)) {
+  // the VirtualServices on this gateway whose hosts can match (a bucket lookup, not every one)
+  const seen = new Set<K8sObject>()
+  for (const posting of view.virtualServicesOnGatewayFor(gwName, host || '*')) {
+    const vs = posting.obj
+    if (seen.has(vs)) continue
+    seen.add(vs)
     const f = virtualService(vs)
     const ref = { kind: 'VirtualService', namespace: f.namespace, name: f.name, rule: null }
     const h = f.hosts.find((x) => x === '*' || hostsMatch(x, host))

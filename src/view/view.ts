@@ -135,6 +135,11 @@ export interface View {
   /** VirtualServices whose `gateways` name the Istio Gateway `gateway` (`ns/name`, as pilot resolves it). */
   virtualServicesOnGateway(gateway: string): Iterable<K8sObject>
   /**
+   * VirtualServices bound to `gateway` (`ns/name`) with a host (as written; `*` included) that
+   * matches `host` by Istio's wildcard rule, either direction: one posting per matching host.
+   */
+  virtualServicesOnGatewayFor(gateway: string, host: string): Iterable<{ obj: K8sObject; host: string }>
+  /**
    * Gateway API Gateways whose `spec.addresses` request (`type`, `value`); `type` as written,
    * `IPAddress` when absent (the API's default).
    */
@@ -202,6 +207,8 @@ export class ClusterView implements View {
   private readonly meshHosts = new HostTrie<MeshHostPosting>()
   private readonly gatewayVs = new MultiMap<string, GatewayVsPosting>()
   private readonly gatewayBound = new MultiMap<string, K8sObject>()
+  /** gateway-bound VirtualServices by gateway (`ns/name`), then by host as written */
+  private readonly gatewayHosts = new Map<string, HostTrie<{ obj: K8sObject; host: string }>>()
   private readonly gatewaysByPort = new Map<number, MultiMap<string, K8sObject>>()
   private readonly gatewaysByAddress = new MultiMap<string, K8sObject>()
   private readonly istioGatewaysByCertificate = new MultiMap<string, { obj: K8sObject; server: number }>()
@@ -413,6 +420,10 @@ export class ClusterView implements View {
     return this.gatewayBound.get(gateway)
   }
 
+  virtualServicesOnGatewayFor(gateway: string, host: string): Iterable<{ obj: K8sObject; host: string }> {
+    return this.gatewayHosts.get(gateway)?.matching(host) ?? []
+  }
+
   routesOnParent(kind: KindKey, pk: string, hostname: string | undefined): Iterable<RouteParentPosting> {
     const p = this.routeParents.get(lengthPrefixed([kind, pk]))
     if (!p) return []
@@ -452,6 +463,12 @@ export class ClusterView implements View {
         for (const g of vs.gateways) {
           if (add) this.gatewayBound.add(g, obj)
           else this.gatewayBound.remove(g, (o) => o === obj)
+          let trie = this.gatewayHosts.get(g)
+          if (!trie && add) this.gatewayHosts.set(g, (trie = new HostTrie()))
+          for (const h of vs.hosts) {
+            if (add) trie!.add(h, { obj, host: h })
+            else trie?.remove(h, mine)
+          }
         }
         forEachGatewayMatch(vs, (gateway, host, m) => {
           const key = gatewayMatchKey(gateway, host, m.sig)

@@ -71,6 +71,11 @@ function shapeSpecs(bytes: number): ShapeSpec[] {
   const noMatch = () => ({ route: [{ destination: { host: 'reviews' } }] })
   const nested = (i: number) => ({ match: [{ uri: { prefix: `/${'a'.repeat(i % 200)}` } }], route: [{ destination: { host: 'reviews' } }] })
   const backend = (i: number) => ({ name: `svc${i}`, port: 80 })
+  // every match a path, a method and 16 headers and query parameters of its own
+  const impactRule = (i: number) => ({
+    matches: [{ path: { type: i % 2 ? 'Exact' : 'PathPrefix', value: `/c${i}` }, method: 'POST', headers: Array.from({ length: 16 }, (_, h) => ({ name: `x-h${h}`, value: `v${i}` })), queryParams: Array.from({ length: 16 }, (_, q) => ({ name: `q${q}`, value: `v${i}` })) }],
+    backendRefs: [{ name: 'reviews', port: 9080 }],
+  })
   const ruleWithMatch = (i: number) => ({ matches: [{ path: { type: 'PathPrefix', value: `/p${i}` } }], backendRefs: [{ name: 'svc', port: 80 }] })
   const server = (i: number) => ({ port: { number: 80, name: `http-${i}`, protocol: 'HTTP' }, hosts: [`h${i}.example.com`] })
   const listener = (i: number) => ({ name: `l${i}`, port: 80, protocol: 'HTTP', hostname: `h${i}.example.com` })
@@ -163,6 +168,17 @@ function shapeSpecs(bytes: number): ShapeSpec[] {
         gateways: Array.from({ length: fit(bytes / 3, (i: number) => `ns/gw-${i}`) }, (_, i) => `ns/gw-${i}`),
         hosts: Array.from({ length: fit(bytes / 3, host) }, (_, i) => host(i)),
         http: Array.from({ length: fit(bytes / 3, nested) }, (_, i) => ({ ...nested(i), match: [{ uri: { prefix: `/r${i}` } }] })),
+      }),
+      allowed: true,
+    },
+    {
+      name: 'httproute-impact-classes',
+      why: 'change impact (the traffic warning): paths × header/query/method values of every match make the request classes traced before and after',
+      object: () => ({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'classes', namespace: 'default' },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }], rules: Array.from({ length: fit(bytes, impactRule) }, (_, i) => impactRule(i)) },
       }),
       allowed: true,
     },

@@ -19,7 +19,6 @@
 import { compareAge, type K8sObject, KIND, nsOf } from '../../model/object.js'
 import { GATEWAY_GROUP } from '../../model/gatewayapi.js'
 import { hostsMatch } from '../../model/hosts.js'
-import { virtualService } from '../../model/istio.js'
 import { describeRequest } from '../../routing/examples.js'
 import { describeEntry, type Entry } from '../../impact/classes.js'
 import type { Impact, Move } from '../../impact/impact.js'
@@ -53,7 +52,7 @@ export function owners(ownership: Ownership, entry: Entry, host: string, before:
     const pk = parentKey({ index: 0, group: GATEWAY_GROUP, kind: 'Gateway', namespace: entry.namespace, name: entry.name })
     for (const k of [KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute]) for (const p of before.routesOnParent(k, pk, host)) consider(p.obj)
   } else if (entry.type === 'istio-gateway') {
-    for (const vs of before.virtualServicesOnGateway(`${entry.namespace}/${entry.name}`)) if (virtualService(vs).hosts.some((h) => hostsMatch(h, host))) consider(vs)
+    for (const p of before.virtualServicesOnGatewayFor(`${entry.namespace}/${entry.name}`, host)) consider(p.obj)
   } else {
     for (const p of before.meshHostsMatching(host)) consider(p.obj)
     for (const p of before.serviceRoutesMatching(host)) consider(p.obj)
