@@ -280,3 +280,46 @@ t.test(`change impact: ${scenarios.length} before/after scenarios, each with its
     t.equal(d.impact.evaluated, d.impact.total, `${s.name}: every class evaluated`)
   }
 })
+
+t.test('TCPRoute and TLSRoute changes: the connection, not a request line', async (t) => {
+  const gw = gateway([
+    { name: 'tcp', port: 9000, protocol: 'TCP', allowedRoutes: { namespaces: { from: 'All' } } },
+    { name: 'tls', port: 443, protocol: 'TLS', hostname: 'db.example.com', tls: { mode: 'Passthrough' }, allowedRoutes: { namespaces: { from: 'All' } } },
+  ])
+  const l4 = (kind: string, name: string, backend: string, extra: Obj = {}): Obj => ({
+    apiVersion: kind === 'TCPRoute' ? 'gateway.networking.k8s.io/v1alpha2' : 'gateway.networking.k8s.io/v1',
+    kind,
+    metadata: meta('team-a', name, 2),
+    spec: { parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: kind === 'TCPRoute' ? 'tcp' : 'tls' }], rules: [{ backendRefs: [{ name: backend, port: 80 }] }], ...extra },
+  })
+  const base = [gw, service('team-a', 'db'), service('team-a', 'db-v2')]
+  const tcp = diffViews(viewOf([...base, l4('TCPRoute', 'db', 'db')]), viewOf([...base, l4('TCPRoute', 'db', 'db-v2')]))
+  t.same(moveLines(tcp.impact.moves), ['tcp://<address>:9000: TCPRoute team-a/db rule 0 (db 100%) → TCPRoute team-a/db rule 0 (db-v2 100%)'])
+  const tls = diffViews(viewOf([...base, l4('TLSRoute', 'db', 'db', { hostnames: ['db.example.com'] })]), viewOf([...base, l4('TLSRoute', 'db', 'db-v2', { hostnames: ['db.example.com'] })]))
+  t.same(moveLines(tls.impact.moves), ['tls://db.example.com:443: TLSRoute team-a/db rule 0 (db 100%) → TLSRoute team-a/db rule 0 (db-v2 100%)'])
+})
+
+t.test('admission: the change is tried on the view and taken back; past its budget the impact is cut short, the review goes on', async (t) => {
+  const { admissionImpact } = await import('../src/impact/impact.js')
+  const { withDeadline } = await import('../src/deadline.js')
+  const many = Array.from({ length: 300 }, (_, i) => httpRoute(`team-${i}`, `r${i}`, 2, [prefix(`/p${i}`, 'shop')]))
+  const view = viewOf([...SHOP, ...many])
+  const heard: string[] = []
+  view.onChange((id) => heard.push(id))
+  const sizeBefore = view.size()
+  const change = { after: structuredClone(CHECKOUT) as unknown as K8sObject }
+  const full = admissionImpact(view, change)
+  t.equal(full.evaluated, full.total, 'no budget: every class')
+  t.equal(full.total, 4, 'the 300 other routes\' paths are not ones /checkout can take: /, /checkout, /checkout/x, /checkoutx')
+  t.same(moveLines(full.moves), ['GET http://shop.example.com/checkout: HTTPRoute team-a/shop rule 0 → HTTPRoute team-b/checkout rule 0', 'GET http://shop.example.com/checkout/x: HTTPRoute team-a/shop rule 0 → HTTPRoute team-b/checkout rule 0'])
+  t.equal(view.size(), sizeBefore, 'the view is as it was')
+  t.equal(view.get('gateway.networking.k8s.io/HTTPRoute', 'team-b', 'checkout'), undefined, 'the tried object is gone again')
+  t.same(heard, [], 'listeners heard nothing')
+  const catchAll = { after: httpRoute('team-b', 'all', 3, [prefix('/', 'checkout', { headers: [{ name: 'x-b', value: '1' }] })]) as unknown as K8sObject }
+  const wide = admissionImpact(view, catchAll)
+  t.equal(wide.evaluated, 256, 'a catch-all can take any path: capped at 256 classes')
+  t.ok(wide.total > 256, `and counted (${wide.total})`)
+  const cut = withDeadline(10_000, () => admissionImpact(view, catchAll, { budgetMs: 1 }))
+  t.ok(cut.evaluated < cut.total, `budget 1 ms: ${cut.evaluated} of ${cut.total} evaluated, the rest counted`)
+  t.equal(view.size(), sizeBefore, 'restored after a cut too')
+})

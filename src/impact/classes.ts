@@ -89,8 +89,26 @@ class Values {
   readonly extras = new Map<string, { extra: { headers: Record<string, string>; query?: string; method?: string }; covers: ((path: string) => boolean)[] | undefined }>([[JSON.stringify({ headers: {} }), { extra: { headers: {} }, covers: undefined }]])
   readonly grpc = new Map<string, { service: string; method: string; headers: Record<string, string> }>()
 
+  /**
+   * The paths the changed object's own matches cover (`all` after a match without a plain path
+   * condition: a regex, a rule without matches). A competitor's path can only move if the
+   * changed object could take it, so it is read only when one of these covers it; values of
+   * objects that are not routes (a DestinationRule's, a Gateway's) are all read.
+   */
+  private focus: ((p: string) => boolean)[] | 'all' = 'all'
+  private reading: 'own' | 'competitor' = 'own'
+  private ownSeen = false
+
   private path(p: string): void {
+    if (this.reading === 'competitor' && this.focus !== 'all' && !this.focus.some((c) => c(p))) return
     if (this.paths.size < MAX_PATHS) this.paths.add(p)
+  }
+
+  /** What a match of the changed object covers, for `focus`. */
+  private covered(c: ((p: string) => boolean) | undefined): void {
+    if (this.reading !== 'own' || this.focus === 'all') return
+    if (c) this.focus.push(c)
+    else this.focus = 'all'
   }
 
   /** A prefix, a path under it, and its string-prefix neighbour (`/` is every path: itself only). */
@@ -123,6 +141,7 @@ class Values {
     const type = str(path.type) ?? 'PathPrefix'
     const value = str(path.value) ?? '/'
     const covers = type === 'Exact' ? (p: string) => p === value : type === 'PathPrefix' ? (p: string) => p.startsWith(value) : undefined
+    this.covered(covers)
     if (type === 'Exact') this.exact(value)
     else if (type === 'RegularExpression') {
       const ex = regexExample(value)
@@ -177,6 +196,7 @@ class Values {
     }
     const method = stringMatchValue(m.method)
     const covers = typeof uri.exact === 'string' ? (p: string) => p === uri.exact : typeof uri.prefix === 'string' ? (p: string) => p.startsWith(String(uri.prefix)) : undefined
+    this.covered(covers)
     this.extra(headers, query, typeof method === 'string' ? method : undefined, covers)
   }
 
@@ -193,8 +213,26 @@ class Values {
     if (!read) return
     for (const rule of rules) {
       if (this.stopAt !== Infinity && performance.now() > this.stopAt) return
-      for (const m of arr(rec(rule)[kind === KIND.VirtualService ? 'match' : 'matches'])) read(m)
+      const matches = arr(rec(rule)[kind === KIND.VirtualService ? 'match' : 'matches'])
+      // a rule without matches takes every request (`/`)
+      if (matches.length === 0) this.covered(undefined)
+      for (const m of matches) read(m)
     }
+  }
+
+  /** The changed object's own values: every one is read, and what its matches cover sets `focus`. */
+  own(obj: K8sObject): void {
+    if (!this.ownSeen) this.focus = []
+    this.ownSeen = true
+    this.reading = 'own'
+    this.source(obj)
+    this.reading = 'competitor'
+  }
+
+  /** A competing route's values: its paths only where the changed object's matches cover them. */
+  competitor(obj: K8sObject): void {
+    this.reading = 'competitor'
+    this.source(obj)
   }
 }
 
@@ -295,10 +333,10 @@ function gatewayRouteClasses(out: ClassSet, views: readonly View[], obj: K8sObje
           continue
         }
         const values = new Values(out.stopAt)
-        values.source(obj)
+        values.own(obj)
         // the routes on this parent under this hostname compete for the same requests
         const pk = parentKey({ index: 0, group: GATEWAY_GROUP, kind: 'Gateway', namespace: nsOf(gw), name: nameOf(gw) })
-        for (const v of views) for (const k of [KIND.HTTPRoute, KIND.GRPCRoute]) for (const posting of v.routesOnParent(k, pk, h)) values.source(posting.obj)
+        for (const v of views) for (const k of [KIND.HTTPRoute, KIND.GRPCRoute]) for (const posting of v.routesOnParent(k, pk, h)) values.competitor(posting.obj)
         out.http(entry, values, host, l.port, scheme === 'tls' ? 'https' : scheme)
       }
     }
@@ -332,13 +370,13 @@ function meshClients(views: readonly View[], owner: string, exportTo: readonly s
 /** Classes for requests to a mesh host (a Service FQDN or another host) from the sidecars that see it. */
 function meshHostClasses(out: ClassSet, views: readonly View[], fqdn: string, ownerNs: string, exportTo: readonly string[], own: K8sObject[]): void {
   const values = new Values(out.stopAt)
-  for (const o of own) values.source(o)
+  for (const o of own) values.own(o)
   const competitors: K8sObject[] = []
   for (const v of views) {
     for (const p of v.meshHostsMatching(fqdn)) if (hostsMatch(p.host, fqdn)) competitors.push(p.obj)
     for (const p of v.serviceRoutesMatching(fqdn)) competitors.push(p.obj)
   }
-  for (const c of competitors) values.source(c)
+  for (const c of competitors) values.competitor(c)
   const host = concrete(fqdn)
   const svc = host.endsWith('.svc.cluster.local') ? host.split('.') : undefined
   let port = 80
@@ -369,8 +407,8 @@ function virtualServiceClasses(out: ClassSet, views: readonly View[], obj: K8sOb
           if (!server.hosts.some((sh) => hostsMatch(sh.includes('/') ? sh.slice(sh.indexOf('/') + 1) : sh, h))) continue
           if (++fanout > MAX_ENTRIES) return
           const values = new Values(out.stopAt)
-          values.source(obj)
-          for (const v of views) for (const other of v.virtualServicesOnGatewayFor(`${ref.namespace}/${ref.name}`, h)) values.source(other.obj)
+          values.own(obj)
+          for (const v of views) for (const other of v.virtualServicesOnGatewayFor(`${ref.namespace}/${ref.name}`, h)) values.competitor(other.obj)
           out.http(entry, values, concrete(h), server.port, https ? 'https' : 'http')
         }
       }

@@ -17,6 +17,7 @@
  * budget `budgetMs`, after which the classes not traced yet are counted as not evaluated.
  */
 import { arr, canonicalJSON, KIND, rec } from '../model/object.js'
+import { checkDeadline, DeadlineExceeded, withDeadline } from '../deadline.js'
 import { describeRequest } from '../routing/examples.js'
 import { type GatewayTraceMemo, traceGateway } from '../routing/gateway-api.js'
 import { traceIstioGateway } from '../routing/istio.js'
@@ -124,19 +125,40 @@ interface Traced {
   outcomes: Outcome[]
 }
 
-/** Traces the first `upTo` classes on `view`, stopping early once `performance.now()` passes `stopAt`. */
-function traceAll(view: View, classes: readonly RequestClass[], upTo: number, stopAt = Infinity): Traced {
-  const results: TraceResult[] = []
-  const outcomes: Outcome[] = []
+/**
+ * Traces classes `from..upTo-1` on `view` into `into` (results kept as they come, so that a
+ * deadline that interrupts keeps what was traced), stopping early once `performance.now()`
+ * passes `stopAt`.
+ */
+function traceInto(view: View, classes: readonly RequestClass[], upTo: number, into: Traced, stopAt = Infinity): void {
   // one view, unchanged while these are traced: what is attached under a listener and host is found once
   const memo: GatewayTraceMemo = new Map()
-  for (let i = 0; i < upTo; i++) {
+  for (let i = into.results.length; i < upTo; i++) {
     if (stopAt !== Infinity && performance.now() > stopAt) break
     const r = traceClass(view, classes[i]!, memo)
-    results.push(r)
-    outcomes.push(outcome(view, r))
+    into.outcomes.push(outcome(view, r))
+    into.results.push(r)
   }
-  return { results, outcomes }
+}
+
+function traceAll(view: View, classes: readonly RequestClass[], upTo: number): Traced {
+  const into: Traced = { results: [], outcomes: [] }
+  traceInto(view, classes, upTo, into)
+  return into
+}
+
+/**
+ * Runs `fn` within `ms` of its own (nested in the review deadline, deadline.ts). Past its own
+ * budget `fn` is cut short and what it did stands; past the review's deadline the
+ * DeadlineExceeded goes on to the review.
+ */
+function bounded(ms: number, fn: () => void): void {
+  try {
+    withDeadline(ms, fn)
+  } catch (e) {
+    if (!(e instanceof DeadlineExceeded)) throw e
+    checkDeadline()
+  }
 }
 
 function movesOf(classes: readonly RequestClass[], before: Traced, after: Traced): Move[] {
@@ -172,25 +194,30 @@ export interface AdmissionImpactOptions {
  * The impact of one admitted write on the view the webhook holds: `change.before` is what the
  * view holds for the object (undefined for a CREATE), `change.after` the object under review
  * (undefined for a removal). The change is tried on the view (`ClusterView.trial`) and taken
- * back; nothing is stored and no listener hears of it. Each side gets half of `budgetMs`; the
- * classes not traced in it are counted in `total` and not in `evaluated`.
- * @throws DeadlineExceeded when the review deadline passes (the view is restored first)
+ * back; nothing is stored and no listener hears of it. Reading values and tracing the after side
+ * get half of `budgetMs`, the before side the rest, each as a deadline of its own inside the
+ * review's: what is not traced in time is counted in `total` and not in `evaluated`, and the
+ * impact never costs the review its verdict.
+ * @throws DeadlineExceeded when the review deadline itself passes (the view is restored first)
  */
 export function admissionImpact(view: ClusterView, change: Change, opts: AdmissionImpactOptions = {}): Impact {
   const set = new ClassSet(opts.max ?? MAX_CLASSES)
   const start = performance.now()
   const budget = opts.budgetMs ?? Infinity
   const trialChanges = change.after ? [{ put: change.after }] : change.before ? [{ drop: change.before }] : []
-  // reading the values of huge routes is bounded too: a quarter of the budget per side
-  set.stopAt = start + budget / 4
-  set.addChange(change, [view])
-  let after: Traced = { results: [], outcomes: [] }
-  view.trial(trialChanges, () => {
-    set.stopAt = start + budget / 2
+  const after: Traced = { results: [], outcomes: [] }
+  const before: Traced = { results: [], outcomes: [] }
+  bounded(budget / 2, () => {
+    // reading the values of huge routes stops at a quarter of the budget on each view
+    set.stopAt = start + budget / 4
     set.addChange(change, [view])
-    after = traceAll(view, set.classes, set.classes.length, start + budget / 2)
+    view.trial(trialChanges, () => {
+      set.stopAt = start + budget / 2
+      set.addChange(change, [view])
+      traceInto(view, set.classes, set.classes.length, after)
+    })
   })
-  const before = traceAll(view, set.classes, after.results.length, start + budget)
+  bounded(Math.max(1, start + budget - performance.now()), () => traceInto(view, set.classes, after.results.length, before))
   return { moves: movesOf(set.classes, before, after), evaluated: before.results.length, total: set.total }
 }
 

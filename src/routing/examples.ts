@@ -99,8 +99,13 @@ export function exampleIstioRequest(raw: unknown, host: string | undefined, port
   return { scheme: 'http', host: exampleHost(host), port, method: method ?? 'GET', path: uri || '/', ...(query.length ? { query: query.join('&') } : {}), headers }
 }
 
-/** `GET http://api.example.com/v1?a=b with x-env: prod` (an address when the request has no host). */
+/**
+ * `GET http://api.example.com/v1?a=b with x-env: prod` (an address when the request has no host);
+ * a connection without HTTP as `tcp://<address>:9000`, `tls://db.example.com:443` (by SNI).
+ */
 export function describeRequest(req: TraceRequest): string {
+  if (req.scheme === 'tcp' || req.scheme === 'udp') return `${req.scheme}://${req.host ?? '<address>'}:${req.port}`
+  if (req.scheme === 'tls') return `tls://${req.sni ?? req.host ?? '<address>'}:${req.port}`
   const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`)
   const port = req.port === defaultPort(req.scheme) ? '' : `:${req.port}`
   return `${req.method} ${req.scheme}://${req.host ?? '<address>'}${port}${requestTarget(req.path, req.query)}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`

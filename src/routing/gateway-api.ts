@@ -471,9 +471,11 @@ function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean
 /**
  * What `traceGateway` found attached under one listener and hostname, kept by a caller that
  * traces many requests on one unchanged view (impact/impact.ts): the per-request work is then the
- * match precedence only. Keyed by Gateway object, listener, route kinds and host.
+ * match precedence only, and the routes that were not attached or lost on the hostname are not
+ * listed again among the candidates (the first trace of the key lists them). Keyed by Gateway,
+ * listener, route kinds and host.
  */
-export type GatewayTraceMemo = Map<string, { routes: { obj: K8sObject; hostname: string }[]; candidates: Candidate[] }>
+export type GatewayTraceMemo = Map<string, { routes: { obj: K8sObject; hostname: string }[] }>
 
 export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, memo?: GatewayTraceMemo): TraceResult {
   if (req.scheme === 'tcp' || req.scheme === 'udp') return traceL4(view, gateway, req)
@@ -494,10 +496,8 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, 
   const host = passthroughListener ? req.sni : req.host
   const memoKey = memo ? `${nsOf(gateway)}/${nameOf(gateway)}\0${listener.name}\0${kinds.join()}\0${host ?? ''}` : ''
   const memoized = memo?.get(memoKey)
-  if (memoized) {
-    routes = memoized.routes
-    candidates.push(...memoized.candidates)
-  } else for (const kind of kinds) {
+  if (memoized) routes = memoized.routes
+  else for (const kind of kinds) {
     const seen = new Set<K8sObject>()
     for (const p of view.routesOnParent(kind, parent, host)) {
       if (seen.has(p.obj)) continue
@@ -519,7 +519,7 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, 
     }
     if (routes.length && kind === KIND.GRPCRoute) break
   }
-  if (memo && !memoized) memo.set(memoKey, { routes, candidates: [...candidates] })
+  if (memo && !memoized) memo.set(memoKey, { routes })
   // one virtual host per hostname: only routes under the most specific matching hostname compete
   let top: string | undefined
   for (const r of routes) if (top === undefined || byHostRank(r.hostname, top) < 0) top = r.hostname

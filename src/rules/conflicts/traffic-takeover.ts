@@ -6,8 +6,8 @@
  *
  * Ownership (config `ownership`, reloadable with the rest of the config):
  * - `oldest`: a hostname belongs to the namespace of the oldest route that serves it where the
- *   request enters, in the view before the change: the oldest route on the Gateway whose
- *   hostnames match it, the oldest VirtualService bound to the Istio Gateway for it, the oldest
+ *   request enters, in the view before the change: the oldest route attached to the Gateway
+ *   listener whose hostnames match it, the oldest VirtualService bound to the Istio Gateway for it, the oldest
  *   VirtualService or GAMMA route for a mesh host (creationTimestamp, then namespace/name, as the
  *   Gateway API orders routes).
  * - `explicit`: `ownership.hosts` maps hostname patterns (`shop.example.com`, `*.example.com`) to
@@ -17,7 +17,7 @@
  * `traffic:` warning.
  */
 import { compareAge, type K8sObject, KIND, nsOf } from '../../model/object.js'
-import { GATEWAY_GROUP } from '../../model/gatewayapi.js'
+import { attachment, GATEWAY_GROUP } from '../../model/gatewayapi.js'
 import { hostsMatch } from '../../model/hosts.js'
 import { describeRequest } from '../../routing/examples.js'
 import { describeEntry, type Entry } from '../../impact/classes.js'
@@ -49,8 +49,15 @@ export function owners(ownership: Ownership, entry: Entry, host: string, before:
     if (!oldest || compareAge(o, oldest) < 0) oldest = o
   }
   if (entry.type === 'gateway') {
+    // the routes that serve the hostname on this listener: attached to it, hostnames matching
+    const gw = before.get(KIND.Gateway, entry.namespace, entry.name)
     const pk = parentKey({ index: 0, group: GATEWAY_GROUP, kind: 'Gateway', namespace: entry.namespace, name: entry.name })
-    for (const k of [KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute]) for (const p of before.routesOnParent(k, pk, host)) consider(p.obj)
+    for (const k of [KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute]) {
+      for (const p of before.routesOnParent(k, pk, host)) {
+        if (gw && !attachment(gw, p.parent, String(p.obj.kind), nsOf(p.obj), before).attached.some((l) => l.name === entry.listener)) continue
+        consider(p.obj)
+      }
+    }
   } else if (entry.type === 'istio-gateway') {
     for (const p of before.virtualServicesOnGatewayFor(`${entry.namespace}/${entry.name}`, host)) consider(p.obj)
   } else {
