@@ -249,3 +249,27 @@ t.test('audit: openreports.io Reports when that CRD is served, preferred over Po
   t.notOk(api.get('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'routeguard'), 'no PolicyReport beside it')
   t.equal(s.audit!.health().up, true)
 })
+
+t.test('Auditor with hostname ownership: RG0106 on a stored route that holds another namespace\'s requests; none for the owner', async (t) => {
+  const view = new ClusterView()
+  const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'shared', namespace: 'infra', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } }
+  const route = (ns: string, name: string, day: string, path: string) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: ns, creationTimestamp: `2026-01-${day}T00:00:00Z` },
+    spec: { parentRefs: [{ name: 'shared', namespace: 'infra' }], hostnames: ['shop.example.com'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: name, port: 80 }] }] },
+  })
+  for (const o of [gw, route('team-a', 'shop', '02', '/'), route('team-b', 'checkout', '03', '/checkout')]) view.upsert(o)
+  let ownership: { mode: 'off' | 'oldest' } = { mode: 'off' }
+  const auditor = new Auditor(view, selectRules(['RG0103']), undefined, () => ownership)
+  t.same(auditor.run().added.filter((f) => f.code === 'RG0106'), [], 'ownership off: nothing')
+  ownership = { mode: 'oldest' }
+  view.upsert(route('team-b', 'checkout', '03', '/checkout'))
+  view.upsert(route('team-a', 'shop', '02', '/'))
+  const pass = auditor.run()
+  const rg = pass.added.filter((f) => f.code === 'RG0106')
+  t.equal(rg.length, 1, 'one RG0106')
+  t.match(rg[0], { resource: { namespace: 'team-b', name: 'checkout' }, message: /takes GET http:\/\/shop\.example\.com\/checkout \(Gateway infra\/shared listener http\) from HTTPRoute team-a\/shop rule 0 \(and 1 more request class\): hostname shop\.example\.com belongs to namespace team-a, not team-b/ })
+  t.same(rg[0]!.related.map((r) => `${r.namespace}/${r.name}`), ['team-a/shop'])
+  t.equal(view.size(), 3, 'the view is as it was')
+})

@@ -124,3 +124,16 @@ t.test('routeguard diff --kubeconfig: the cluster as it is against the cluster w
   const bad = await runCli(['diff', 'only-one'])
   t.equal(bad.code, 2, 'usage: exit 2')
 })
+
+t.test('routeguard analyze --config with ownership: RG0106 on the route that holds another namespace\'s requests (CI)', async (t) => {
+  const dir = tempDir(t)
+  const conf = join(dir, 'config.yaml')
+  writeFileSync(conf, 'ownership: {mode: oldest}\n')
+  const r = await runCli(['analyze', '--config', conf, 'examples/diff/after'])
+  t.equal(r.code, 1, 'an error, as admission would deny')
+  t.match(r.stdout, /^Error \[RG0106\] \(HTTPRoute team-b\/checkout examples\/diff\/after\/checkout\.yaml:\d+\) HTTPRoute team-b\/checkout takes GET http:\/\/shop\.example\.com\/checkout \(Gateway infra\/shared listener http\) from HTTPRoute team-a\/shop rule 0/)
+  const only = await runCli(['analyze', '--config', conf, '--rules', 'RG0106', 'examples/diff/before'])
+  t.equal(only.code, 0, 'before the change: nobody takes anything')
+  const without = await runCli(['analyze', 'examples/diff/after', '--rules', 'RG0106'])
+  t.equal(without.code, 0, 'no ownership config: RG0106 is off')
+})

@@ -8,6 +8,7 @@ import { RULES } from '../rules/index.js'
 import type { Severity } from '../rules/catalogue.js'
 import type { Finding, Implementation, MeshFacts, Rule } from '../rules/types.js'
 import { ClusterView } from '../view/view.js'
+import { type Ownership, standingTakeovers } from '../rules/conflicts/traffic-takeover.js'
 import type { LoadedObject, Source } from './load.js'
 
 export interface SourcedFinding extends Finding {
@@ -20,6 +21,8 @@ export interface AnalyzeOptions {
   implementation?: Implementation
   /** mesh config facts (`--meshconfig`) */
   mesh?: MeshFacts
+  /** hostname ownership (`--config`): RG0106 for routes that hold another namespace's requests */
+  ownership?: Ownership
 }
 
 /**
@@ -43,10 +46,13 @@ export function analyzeObjects(loaded: LoadedObject[], opts: AnalyzeOptions = {}
   }
   const subjects = new Set(rules.flatMap((r) => r.subjects))
   const findings: SourcedFinding[] = []
-  for (const object of view.all()) {
-    if (!subjects.has(kindKeyOf(object) ?? '')) continue
+  for (const object of [...view.all()]) {
+    if (!subjects.has(kindKeyOf(object) ?? '') && !opts.ownership) continue
     const source = sources.get(idOf(object))
-    for (const f of evaluate(object, view, { mode: 'audit', rules, implementation: opts.implementation, mesh: opts.mesh })) findings.push(source ? { ...f, source } : f)
+    const found = subjects.has(kindKeyOf(object) ?? '') ? evaluate(object, view, { mode: 'audit', rules, implementation: opts.implementation, mesh: opts.mesh }) : []
+    // the view is tried without each route and put back: iterate over a copy of its objects
+    if (opts.ownership) found.push(...standingTakeovers(view, object, opts.ownership, Infinity))
+    for (const f of found) findings.push(source ? { ...f, source } : f)
   }
   findings.sort(bySource)
   return { findings, view }

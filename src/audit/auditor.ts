@@ -5,11 +5,14 @@
  * partner can end a conflict), and the objects named by the new findings (a new partner can start
  * one on the other side), transitively; everything else keeps its findings. The first pass
  * evaluates everything. Cost per pass: O(changed objects and their partners), not O(view).
+ * With hostname ownership on, each route is also judged for RG0106: the requests it holds that
+ * another namespace's route would serve, on a hostname its namespace does not own.
  */
 import { evaluate } from '../engine.js'
 import { DeadlineExceeded, withDeadline } from '../deadline.js'
 import { isPendingObject } from '../view/pending.js'
 import { idOf, kindKeyOf } from '../model/object.js'
+import { type Ownership, standingTakeovers } from '../rules/conflicts/traffic-takeover.js'
 import { RULES } from '../rules/index.js'
 import type { Finding, Implementation, Rule } from '../rules/types.js'
 import type { ClusterView } from '../view/view.js'
@@ -51,6 +54,8 @@ export class Auditor {
     private readonly view: ClusterView,
     private readonly rules: readonly Rule[] = RULES,
     private readonly implementation?: Implementation,
+    /** the config's hostname ownership, read at each object (it reloads): RG0106 for stored routes */
+    private readonly ownership: () => Ownership | undefined = () => undefined,
   ) {
     this.subjects = new Set(rules.flatMap((r) => r.subjects))
     for (const k of this.subjects) {
@@ -87,7 +92,10 @@ export class Auditor {
       let now: Finding[] = []
       if (obj && this.subjects.has(kindKeyOf(obj) ?? '')) {
         try {
-          now = withDeadline(AUDIT_OBJECT_DEADLINE_MS, () => evaluate(obj, this.view, { mode: 'audit', rules: this.rules, implementation: this.implementation }))
+          now = withDeadline(AUDIT_OBJECT_DEADLINE_MS, () => [
+            ...evaluate(obj, this.view, { mode: 'audit', rules: this.rules, implementation: this.implementation }),
+            ...standingTakeovers(this.view, obj, this.ownership()),
+          ])
         } catch (e) {
           if (!(e instanceof DeadlineExceeded)) throw e
           overDeadline.push(id)

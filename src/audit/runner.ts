@@ -22,12 +22,15 @@ import { Auditor } from './auditor.js'
 import { EventSink, OPEN_REPORT, PolicyReportSink, type ReportSink, WG_POLICY_REPORT } from './report.js'
 import type { SubsetReconciler } from '../subsets/reconciler.js'
 import type { Implementation } from '../rules/types.js'
+import type { Ownership } from '../rules/conflicts/traffic-takeover.js'
 
 export interface AuditOptions {
   /** also keep generated subset Services right, on the same leader, after each pass */
   reconciler?: SubsetReconciler
   /** the Gateway API implementation RG0301 judges against */
   implementation?: Implementation
+  /** the config's hostname ownership (read at each object: it reloads), for RG0106 on stored routes */
+  ownership?: () => Ownership | undefined
   /** with `--claims`: expired claim Leases are deleted after each pass (returns how many) */
   collectStrays?: () => Promise<number>
   /** ms to wait after a change in the view before an early pass (default 1000) */
@@ -124,7 +127,7 @@ export class AuditRunner {
   private earlyPass = false
 
   private lead(): void {
-    this.auditor = new Auditor(this.view, undefined, this.o.implementation)
+    this.auditor = new Auditor(this.view, undefined, this.o.implementation, this.o.ownership)
     this.sink = undefined
     this.schedule(0)
   }

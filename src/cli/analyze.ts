@@ -51,8 +51,12 @@ export function registerAnalyze(program: Command, io: Io, exit: ExitCode): void 
         fail(`--implementation: ${(e as Error).message}`)
       }
       let rules
+      // RG0106 is no view rule (it judges routes by what they take, with --config's ownership)
+      const named = o.rules ? String(o.rules).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined
+      const takeovers = !named || named.includes('RG0106')
       try {
-        rules = o.rules ? selectRules(String(o.rules).split(',').map((s: string) => s.trim()).filter(Boolean)) : undefined
+        const others = named?.filter((n) => n !== 'RG0106')
+        rules = named ? (others!.length ? selectRules(others!) : []) : undefined
       } catch (e) {
         fail((e as Error).message)
       }
@@ -87,7 +91,7 @@ export function registerAnalyze(program: Command, io: Io, exit: ExitCode): void 
         // nothing to analyze is not a clean result: an empty folder, or no .yaml/.yml/.json in it
         if (loaded.objects.length === 0 && loaded.problems.length === 0) fail(`no Kubernetes objects in ${paths.join(' ')} (files ending .yaml, .yml or .json)`)
       }
-      const all = analyzeObjects(loaded.objects, { rules, implementation })
+      const all = analyzeObjects(loaded.objects, { rules, implementation, ...(takeovers && policy?.ownership ? { ownership: policy.ownership } : {}) })
       const { view } = all
       let kept = withFieldLines(all.findings.filter((f) => !isSuppressed(f, suppressions)), nodesBySource(loaded.objects)).sort(bySource)
       if (policy) kept = asAdmission(policy, kept, (f) => view.get(`${groupOf(f.resource.apiVersion)}/${f.resource.kind}`, f.resource.namespace, f.resource.name), Date.now())

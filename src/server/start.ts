@@ -273,7 +273,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
   if (o.kubeConfig && o.audit) {
     const reconciler = new SubsetReconciler(view, writer!, app.log, pending)
     const collectStrays = claims ? async () => { const n = await claims.collectStrays(); metrics.claimStrays.inc(n); return n } : undefined
-    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, collectStrays, ...o.audit }, metrics, app.log)
+    audit = new AuditRunner(o.kubeConfig, view, () => sync!.notReady() === undefined, { reconciler, implementation: o.implementation, ownership: () => deps.policy.ownership, collectStrays, ...o.audit }, metrics, app.log)
     audit.start()
   }
   const reloader = new CertReloader(o.tlsCert, o.tlsKey, pair, app.log, 200, clientCa)

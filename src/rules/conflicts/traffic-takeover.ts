@@ -16,13 +16,13 @@
  * Moves within one namespace, and moves to a namespace that owns the hostname, are only the
  * `traffic:` warning.
  */
-import { compareAge, type K8sObject, KIND, nsOf } from '../../model/object.js'
+import { compareAge, type K8sObject, KIND, kindKeyOf, nsOf } from '../../model/object.js'
 import { attachment, GATEWAY_GROUP } from '../../model/gatewayapi.js'
 import { hostsMatch } from '../../model/hosts.js'
 import { describeRequest } from '../../routing/examples.js'
 import { describeEntry, type Entry } from '../../impact/classes.js'
-import type { Impact, Move } from '../../impact/impact.js'
-import { parentKey, type View } from '../../view/view.js'
+import { admissionImpact, type Impact, type Move } from '../../impact/impact.js'
+import { type ClusterView, parentKey, type View } from '../../view/view.js'
 import { finding } from '../messages.js'
 import type { Finding } from '../types.js'
 
@@ -116,4 +116,21 @@ export function trafficTakeovers(subject: K8sObject, impact: Impact, ownership: 
     )
   }
   return out
+}
+
+/** Kinds whose stored objects the audit judges for standing takeovers. */
+const ROUTE_SUBJECTS: ReadonlySet<string> = new Set([KIND.HTTPRoute, KIND.GRPCRoute, KIND.TLSRoute, KIND.VirtualService])
+
+/**
+ * RG0106 for a stored route (the background audit): the requests it holds that another
+ * namespace's route would serve without it, on a hostname its namespace does not own. The
+ * impact of taking it away (tried on the view and put back), read the other way round; owners
+ * are judged on the view as it is, so a route that is itself the oldest on its hostname owns it.
+ * `budgetMs`: the impact's own budget (ms) inside the audit's per-object deadline.
+ */
+export function standingTakeovers(view: ClusterView, obj: K8sObject, ownership: Ownership | undefined, budgetMs = 100): Finding[] {
+  if (!ownership || ownership.mode === 'off' || !ROUTE_SUBJECTS.has(kindKeyOf(obj) ?? '')) return []
+  const removal = admissionImpact(view, { before: obj }, { budgetMs })
+  const held: Impact = { ...removal, moves: removal.moves.map((m) => ({ ...m, before: m.after, after: m.before })) }
+  return trafficTakeovers(obj, held, ownership, view)
 }
