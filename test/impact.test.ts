@@ -320,6 +320,6 @@ t.test('admission: the change is tried on the view and taken back; past its budg
   t.equal(wide.evaluated, 256, 'a catch-all can take any path: capped at 256 classes')
   t.ok(wide.total > 256, `and counted (${wide.total})`)
   const cut = withDeadline(10_000, () => admissionImpact(view, catchAll, { budgetMs: 1 }))
-  t.ok(cut.evaluated < cut.total, `budget 1 ms: ${cut.evaluated} of ${cut.total} evaluated, the rest counted`)
+  t.ok(cut.evaluated < wide.evaluated && cut.evaluated <= cut.total, `budget 1 ms: ${cut.evaluated} of ${cut.total} evaluated, no throw`)
   t.equal(view.size(), sizeBefore, 'restored after a cut too')
 })

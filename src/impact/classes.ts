@@ -17,7 +17,7 @@
  * (routes on a parent under a hostname, mesh host postings, VirtualServices on a gateway), never
  * a scan; at most `max` classes are generated, and the rest are counted (`total`).
  */
-import { arr, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, rec, str, strs } from '../model/object.js'
+import { arr, idOf, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, rec, str, strs } from '../model/object.js'
 import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route, servicePorts } from '../model/gatewayapi.js'
 import { hostsMatch, serviceFQDN, toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, virtualService } from '../model/istio.js'
@@ -243,6 +243,11 @@ export class ClassSet {
   total = 0
   /** performance.now() ms after which no more values are read from routes (Infinity: none) */
   stopAt = Infinity
+  /**
+   * Only entries where something else served the host before (admission: a request nobody
+   * served cannot be taken from anyone); `diff` lists every request, served or new.
+   */
+  servedOnly = false
   constructor(private readonly max: number) {}
 
   /** Adds the classes of `change`, read from `views` (before and after, or one of them). */
@@ -286,6 +291,11 @@ export class ClassSet {
       this.add(entry, { scheme, host, port, method: 'POST', path: `/${g.service}/${g.method}`, headers: { 'content-type': 'application/grpc', ...g.headers }, grpc: { service: g.service, method: g.method }, ...(scheme === 'https' && host ? { sni: host } : {}) })
     }
   }
+}
+
+function isEmpty(it: Iterable<unknown>): boolean {
+  for (const _ of it) return false
+  return true
 }
 
 function concrete(hostname: string | undefined): string {
@@ -336,7 +346,16 @@ function gatewayRouteClasses(out: ClassSet, views: readonly View[], obj: K8sObje
         values.own(obj)
         // the routes on this parent under this hostname compete for the same requests
         const pk = parentKey({ index: 0, group: GATEWAY_GROUP, kind: 'Gateway', namespace: nsOf(gw), name: nameOf(gw) })
-        for (const v of views) for (const k of [KIND.HTTPRoute, KIND.GRPCRoute]) for (const posting of v.routesOnParent(k, pk, h)) values.competitor(posting.obj)
+        let others = 0
+        for (const v of views) {
+          for (const k of [KIND.HTTPRoute, KIND.GRPCRoute]) {
+            for (const posting of v.routesOnParent(k, pk, h)) {
+              if (idOf(posting.obj) !== idOf(obj)) others++
+              values.competitor(posting.obj)
+            }
+          }
+        }
+        if (out.servedOnly && others === 0) continue
         out.http(entry, values, host, l.port, scheme === 'tls' ? 'https' : scheme)
       }
     }
@@ -381,6 +400,9 @@ function meshHostClasses(out: ClassSet, views: readonly View[], fqdn: string, ow
   const svc = host.endsWith('.svc.cluster.local') ? host.split('.') : undefined
   let port = 80
   if (svc) for (const v of views) port = servicePorts(v.get(KIND.Service, svc[1]!, svc[0]!) ?? {})[0] ?? port
+  // nothing served the host (no other route, no Service or ServiceEntry): nothing to take
+  const mine = new Set(own.map(idOf))
+  if (out.servedOnly && !competitors.some((c) => !mine.has(idOf(c))) && !views.some((v) => !isEmpty(v.serviceHostsMatching(fqdn)))) return
   for (const from of meshClients(views, ownerNs, exportTo, competitors)) out.http({ type: 'mesh', from }, values, host, port, 'http')
 }
 
@@ -408,7 +430,14 @@ function virtualServiceClasses(out: ClassSet, views: readonly View[], obj: K8sOb
           if (++fanout > MAX_ENTRIES) return
           const values = new Values(out.stopAt)
           values.own(obj)
-          for (const v of views) for (const other of v.virtualServicesOnGatewayFor(`${ref.namespace}/${ref.name}`, h)) values.competitor(other.obj)
+          let others = 0
+          for (const v of views) {
+            for (const other of v.virtualServicesOnGatewayFor(`${ref.namespace}/${ref.name}`, h)) {
+              if (idOf(other.obj) !== idOf(obj)) others++
+              values.competitor(other.obj)
+            }
+          }
+          if (out.servedOnly && others === 0) continue
           out.http(entry, values, concrete(h), server.port, https ? 'https' : 'http')
         }
       }

@@ -16,7 +16,7 @@
  * webhook the whole of it runs under the review deadline (deadline.ts) and, within it, its own
  * budget `budgetMs`, after which the classes not traced yet are counted as not evaluated.
  */
-import { arr, canonicalJSON, KIND, rec } from '../model/object.js'
+import { arr, canonicalJSON, type K8sObject, KIND, kindKeyOf, rec } from '../model/object.js'
 import { checkDeadline, DeadlineExceeded, withDeadline } from '../deadline.js'
 import { describeRequest } from '../routing/examples.js'
 import { type GatewayTraceMemo, traceGateway } from '../routing/gateway-api.js'
@@ -193,32 +193,63 @@ export interface AdmissionImpactOptions {
 /**
  * The impact of one admitted write on the view the webhook holds: `change.before` is what the
  * view holds for the object (undefined for a CREATE), `change.after` the object under review
- * (undefined for a removal). The change is tried on the view (`ClusterView.trial`) and taken
- * back; nothing is stored and no listener hears of it. Reading values and tracing the after side
- * get half of `budgetMs`, the before side the rest, each as a deadline of its own inside the
- * review's: what is not traced in time is counted in `total` and not in `evaluated`, and the
- * impact never costs the review its verdict.
+ * (undefined for a removal). Only requests somebody served before can be taken from anyone, so
+ * the side before is traced first and the side after only for those (a route on a hostname
+ * nobody serves costs no trial at all); moves are among them. The change is tried on the view
+ * (`ClusterView.trial`) and taken back; nothing is stored and no listener hears of it. Reading
+ * values, the side before and the side after each run under a deadline of their own nested in
+ * the review's (a quarter, a quarter and a half of `budgetMs`): what is not traced in time is
+ * counted in `total` and not in `evaluated`, and the impact never costs the review its verdict.
  * @throws DeadlineExceeded when the review deadline itself passes (the view is restored first)
  */
 export function admissionImpact(view: ClusterView, change: Change, opts: AdmissionImpactOptions = {}): Impact {
   const set = new ClassSet(opts.max ?? MAX_CLASSES)
+  set.servedOnly = true
   const start = performance.now()
   const budget = opts.budgetMs ?? Infinity
-  const trialChanges = change.after ? [{ put: change.after }] : change.before ? [{ drop: change.before }] : []
-  const after: Traced = { results: [], outcomes: [] }
   const before: Traced = { results: [], outcomes: [] }
-  bounded(budget / 2, () => {
-    // reading the values of huge routes stops at a quarter of the budget on each view
-    set.stopAt = start + budget / 4
-    set.addChange(change, [view])
-    view.trial(trialChanges, () => {
-      set.stopAt = start + budget / 2
+  const after: Traced = { results: [], outcomes: [] }
+  // a Gateway's new listener is an entry only the view after the change has
+  const entriesChange = [change.before, change.after].some((o) => o && (kindKeyOf(o) === KIND.Gateway || kindKeyOf(o) === KIND.IstioGateway))
+  if (entriesChange) {
+    bounded(budget / 4, () => {
+      set.stopAt = start + budget / 8
       set.addChange(change, [view])
-      traceInto(view, set.classes, set.classes.length, after)
+      view.trial(trialChanges(change), () => {
+        set.stopAt = start + budget / 4
+        set.addChange(change, [view])
+      })
     })
-  })
-  bounded(Math.max(1, start + budget - performance.now()), () => traceInto(view, set.classes, after.results.length, before))
-  return { moves: movesOf(set.classes, before, after), evaluated: before.results.length, total: set.total }
+  } else {
+    // a route's or DestinationRule's classes come from its two versions and its competitors,
+    // which both views hold alike: read once, from the view as it is
+    bounded(budget / 4, () => {
+      set.stopAt = start + budget / 4
+      set.addChange(change, [view])
+    })
+  }
+  // the side before first: only requests somebody served can be taken from anyone (`served`);
+  // a route on a hostname nobody serves traces no request after the change at all
+  bounded(Math.max(1, start + budget / 2 - performance.now()), () => traceInto(view, set.classes, set.classes.length, before))
+  const relevant: number[] = []
+  for (let i = 0; i < before.results.length; i++) if (served(before.results[i]!)) relevant.push(i)
+  if (relevant.length) {
+    const classes = relevant.map((i) => set.classes[i]!)
+    bounded(Math.max(1, start + budget - performance.now()), () => view.trial(trialChanges(change), () => traceInto(view, classes, classes.length, after)))
+  }
+  const b: Traced = { results: relevant.map((i) => before.results[i]!), outcomes: relevant.map((i) => before.outcomes[i]!) }
+  const moves = movesOf(relevant.map((i) => set.classes[i]!), b, after)
+  const notTraced = relevant.length - after.results.length + (set.classes.length - before.results.length)
+  return { moves, evaluated: set.classes.length - notTraced, total: set.total }
+}
+
+/** Was the request served before (a route, or a Service answering without one)? Only then can a change take it. */
+export function served(r: TraceResult): boolean {
+  return r.route !== null || r.status < 400
+}
+
+function trialChanges(change: Change): ({ put: K8sObject } | { drop: K8sObject })[] {
+  return change.after ? [{ put: change.after }] : change.before ? [{ drop: change.before }] : []
 }
 
 /** `before → after` for one side: the route, and each other aspect that differs. */
