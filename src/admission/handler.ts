@@ -364,7 +364,8 @@ export async function mutate(req: AdmissionRequest, deps: HandlerDeps, mutators:
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') {
     return { response: Response.allowed(), decision: 'allowed', findings: [] }
   }
-  const judged = judgeInTime(req, deps)
+  // the traffic warning is /validate's to give; the impact runs here only when RG0106 can deny
+  const judged = judgeInTime(req, deps.policy.ownership ? deps : { ...deps, trafficImpact: false })
   if (judged.decision === 'denied' || judged.decision === 'errored') {
     // nothing is generated for an object the API server will not store; /validate says why
     return { response: Response.allowed(), decision: 'allowed', findings: judged.findings, subject: judged.subject }
