@@ -13,6 +13,9 @@
  * the one without: their absence). A wildcard hostname gets a concrete name (`*.example.com` →
  * `any.example.com`); a listener and route without hostnames, `any.example.com` too.
  *
+ * At admission (`servedOnly`) an entry where nothing but the changed object serves the host gets
+ * no classes: a request nobody served cannot be taken from anyone.
+ *
  * Bounds: sources (routes read for values) and entries are read through the view's indexes
  * (routes on a parent under a hostname, mesh host postings, VirtualServices on a gateway), never
  * a scan; at most `max` classes are generated, and the rest are counted (`total`).

@@ -126,15 +126,13 @@ interface Traced {
 }
 
 /**
- * Traces classes `from..upTo-1` on `view` into `into` (results kept as they come, so that a
- * deadline that interrupts keeps what was traced), stopping early once `performance.now()`
- * passes `stopAt`.
+ * Traces the classes from `into.results.length` up to `upTo` on `view` into `into` (results kept
+ * as they come, so that a deadline that interrupts keeps what was traced).
  */
-function traceInto(view: View, classes: readonly RequestClass[], upTo: number, into: Traced, stopAt = Infinity): void {
+function traceInto(view: View, classes: readonly RequestClass[], upTo: number, into: Traced): void {
   // one view, unchanged while these are traced: what is attached under a listener and host is found once
   const memo: GatewayTraceMemo = new Map()
   for (let i = into.results.length; i < upTo; i++) {
-    if (stopAt !== Infinity && performance.now() > stopAt) break
     const r = traceClass(view, classes[i]!, memo)
     into.outcomes.push(outcome(view, r))
     into.results.push(r)
@@ -290,9 +288,4 @@ export function moveLines(moves: readonly Move[]): string[] {
     out.push(line)
   }
   return out
-}
-
-/** The identity of a route a move's outcome names, for ownership and messages. */
-export function routeOf(r: TraceResult): { kind: string; namespace: string; name: string; rule: number } | undefined {
-  return r.route ? { kind: r.route.kind, namespace: r.route.namespace, name: r.route.name, rule: r.route.rule } : undefined
 }
