@@ -10,12 +10,12 @@
  * At most MAX_CLASSES requests per VirtualService.
  */
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, rec, str, strs } from '../model/object.js'
-import { toFQDN } from '../model/hosts.js'
+import { serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, MESH_GATEWAY } from '../model/istio.js'
 import { describeRequest, exampleHost, stringMatchValue } from '../routing/examples.js'
 import { traceGateway, traceMesh } from '../routing/gateway-api.js'
 import { traceIstioGateway, traceIstioMesh } from '../routing/istio.js'
-import type { TraceRequest, TraceResult } from '../routing/types.js'
+import { backendShares, describeRedirect, type TraceRequest, type TraceResult } from '../routing/types.js'
 import { ClusterView, type View } from '../view/view.js'
 import type { Gap } from './gaps.js'
 
@@ -75,12 +75,10 @@ interface Outcome {
 }
 
 function outcome(r: TraceResult, subsets: boolean): Outcome {
-  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
-  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
   return {
     status: r.status,
-    backends: usable.map((b) => `${b.namespace}/${subsets && b.subset ? `${b.name}-${b.subset}` : b.name}=${Math.round((100 * b.weight) / total)}%`).sort(),
-    redirect: r.redirect ? `${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}` : '',
+    backends: backendShares(r).map(({ backend: b, percent }) => `${b.namespace}/${subsets && b.subset ? `${b.name}-${b.subset}` : b.name}=${percent}%`).sort(),
+    redirect: r.redirect ? describeRedirect(r.redirect) : '',
     path: r.backendRequest?.path ?? '',
   }
 }
@@ -131,7 +129,8 @@ export function routingDifferences(vs: K8sObject, input: ClusterView, output: Cl
       const host = exampleHost(h)
       if (!host) continue
       const svcHost = toFQDN(host, ns)
-      const service = svcHost.endsWith('.svc.cluster.local') ? input.get(KIND.Service, svcHost.split('.')[1]!, svcHost.split('.')[0]!) : undefined
+      const svc = serviceOfFQDN(svcHost)
+      const service = svc ? input.get(KIND.Service, svc.namespace, svc.name) : undefined
       const port = Number(rec(arr(rec(service?.spec).ports)[0]).port) || 80
       for (const req of requestClasses(vs, svcHost, port)) {
         if (gaps.length >= 10) return gaps

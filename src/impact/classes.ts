@@ -22,7 +22,7 @@
  */
 import { arr, idOf, type K8sObject, KIND, kindKeyOf, nameOf, nsOf, rec, str, strs } from '../model/object.js'
 import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServiceParent, type ParentRef, route, servicePorts } from '../model/gatewayapi.js'
-import { hostsMatch, serviceFQDN, toFQDN } from '../model/hosts.js'
+import { hostsMatch, serviceFQDN, serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, virtualService } from '../model/istio.js'
 import { exampleHost, regexExample, stringMatchValue } from '../routing/examples.js'
 import type { TraceRequest } from '../routing/types.js'
@@ -400,9 +400,9 @@ function meshHostClasses(out: ClassSet, views: readonly View[], fqdn: string, ow
   }
   for (const c of competitors) values.competitor(c)
   const host = concrete(fqdn)
-  const svc = host.endsWith('.svc.cluster.local') ? host.split('.') : undefined
+  const svc = serviceOfFQDN(host)
   let port = 80
-  if (svc) for (const v of views) port = servicePorts(v.get(KIND.Service, svc[1]!, svc[0]!) ?? {})[0] ?? port
+  if (svc) for (const v of views) port = servicePorts(v.get(KIND.Service, svc.namespace, svc.name) ?? {})[0] ?? port
   // nothing served the host (no other route, no Service or ServiceEntry): nothing to take
   const mine = new Set(own.map(idOf))
   if (out.servedOnly && !competitors.some((c) => !mine.has(idOf(c))) && !views.some((v) => !isEmpty(v.serviceHostsMatching(fqdn)))) return

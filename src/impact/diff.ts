@@ -5,12 +5,12 @@
  * impact.ts, the same the webhook runs.
  */
 import { canonicalJSON, idOf, type K8sObject, kindKeyOf, nsOf } from '../model/object.js'
-import { defaultPort, requestTarget, type TraceResult } from '../routing/types.js'
+import { backendShares, defaultPort, redirectLocation, requestTarget, type TraceResult } from '../routing/types.js'
 import { trafficTakeovers, type Ownership } from '../rules/conflicts/traffic-takeover.js'
 import type { Finding } from '../rules/types.js'
 import type { ClusterView } from '../view/view.js'
 import { type Change, describeEntry, IMPACT_KINDS, MAX_CLASSES } from './classes.js'
-import { type Impact, moveLines, type Move, viewsImpact } from './impact.js'
+import { describeShares, type Impact, moveLines, type Move, viewsImpact } from './impact.js'
 
 /** Classes `diff` traces at most (more than one review: a change set). */
 export const MAX_DIFF_CLASSES = 4 * MAX_CLASSES
@@ -117,10 +117,8 @@ function cell(s: string): string {
 
 function sideText(r: TraceResult): string {
   const route = r.route ? `${r.route.kind} ${r.route.namespace}/${r.route.name} rule ${r.route.rule}` : 'no route'
-  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
-  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
-  const backends = usable.map((b) => `${b.name}${b.subset ? `/${b.subset}` : ''} ${Math.round((100 * b.weight) / total)}%`).join(', ')
-  if (r.redirect) return `${route}: ${r.redirect.statusCode} → ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.path}`
+  const backends = describeShares(backendShares(r))
+  if (r.redirect) return `${route}: ${r.redirect.statusCode} → ${redirectLocation(r.redirect)}`
   return `${route}: ${r.status}${backends && (r.status === 200 || r.status === 101) ? ` → ${backends}` : ''}`
 }
 

@@ -16,13 +16,13 @@
  * webhook the whole of it runs under the review deadline (deadline.ts) and, within it, its own
  * budget `budgetMs`, after which the classes not traced yet are counted as not evaluated.
  */
-import { arr, canonicalJSON, type K8sObject, KIND, kindKeyOf, rec } from '../model/object.js'
+import { arr, canonicalJSON, type K8sObject, KIND, kindKeyOf, kindKeysNamed, rec } from '../model/object.js'
 import { checkDeadline, DeadlineExceeded, withDeadline } from '../deadline.js'
 import { describeRequest } from '../routing/examples.js'
 import { type GatewayTraceMemo, traceGateway } from '../routing/gateway-api.js'
 import { traceIstioGateway } from '../routing/istio.js'
 import { traceFromNamespace } from '../routing/trace.js'
-import type { TraceResult } from '../routing/types.js'
+import { backendShares, describeRedirect, type TraceResult } from '../routing/types.js'
 import type { ClusterView, View } from '../view/view.js'
 import { type Change, ClassSet, describeEntry, MAX_CLASSES, type RequestClass } from './classes.js'
 
@@ -55,13 +55,13 @@ interface Outcome {
   rewrite: string
 }
 
-const ROUTE_KIND: Record<string, string> = {
-  HTTPRoute: KIND.HTTPRoute,
-  GRPCRoute: KIND.GRPCRoute,
-  TLSRoute: KIND.TLSRoute,
-  TCPRoute: KIND.TCPRoute,
-  UDPRoute: KIND.UDPRoute,
-  VirtualService: KIND.VirtualService,
+/** The route object a trace names (its kind by name: HTTPRoute, VirtualService, …), in `view`. */
+export function routeObject(view: View, route: { kind: string; namespace: string; name: string }): K8sObject | undefined {
+  for (const key of kindKeysNamed(route.kind)) {
+    const obj = view.get(key, route.namespace, route.name)
+    if (obj) return obj
+  }
+  return undefined
 }
 
 /**
@@ -71,8 +71,7 @@ const ROUTE_KIND: Record<string, string> = {
  */
 function ruleIdentity(view: View, r: TraceResult): string {
   if (!r.route) return ''
-  const key = ROUTE_KIND[r.route.kind]
-  const obj = key ? view.get(key, r.route.namespace, r.route.name) : undefined
+  const obj = routeObject(view, r.route)
   const vs = r.route.kind === 'VirtualService'
   const rules = obj ? arr(rec(obj.spec)[vs ? 'http' : 'rules']) : []
   if (!obj || rules[r.route.rule] === undefined) return `${r.route.kind}|${r.route.namespace}|${r.route.name}|${r.route.rule}`
@@ -81,15 +80,14 @@ function ruleIdentity(view: View, r: TraceResult): string {
 }
 
 function outcome(view: View, r: TraceResult): Outcome {
-  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
-  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
+  const shares = backendShares(r)
   const forwarded = r.status === 200 || r.status === 101
   return {
     route: ruleIdentity(view, r),
-    backends: forwarded ? usable.map((b) => `${b.namespace}/${b.name}${b.subset ? `/${b.subset}` : ''}=${Math.round((100 * b.weight) / total)}`).sort().join(',') : '',
-    workloads: forwarded ? [...new Set(usable.flatMap((b) => b.workloads.map((w) => `${w.kind} ${w.namespace}/${w.name}`)))].sort().join(',') : '',
+    backends: forwarded ? shares.map(({ backend: b, percent }) => `${b.namespace}/${b.name}${b.subset ? `/${b.subset}` : ''}=${percent}`).sort().join(',') : '',
+    workloads: forwarded ? [...new Set(shares.flatMap(({ backend: b }) => b.workloads.map((w) => `${w.kind} ${w.namespace}/${w.name}`)))].sort().join(',') : '',
     status: r.status,
-    redirect: r.redirect ? `${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}` : '',
+    redirect: r.redirect ? describeRedirect(r.redirect) : '',
     rewrite: forwarded && r.backendRequest ? `${r.backendRequest.path} ${r.backendRequest.host ?? ''}` : '',
   }
 }
@@ -250,6 +248,11 @@ function trialChanges(change: Change): ({ put: K8sObject } | { drop: K8sObject }
   return change.after ? [{ put: change.after }] : change.before ? [{ drop: change.before }] : []
 }
 
+/** `reviews/v1 80%, reviews/v2 20%`: backends by name (and subset) with their share. */
+export function describeShares(shares: ReturnType<typeof backendShares>): string {
+  return shares.map(({ backend: b, percent }) => `${b.name}${b.subset ? `/${b.subset}` : ''} ${percent}%`).join(', ')
+}
+
 /** `before → after` for one side: the route, and each other aspect that differs. */
 function side(r: TraceResult, aspects: readonly Aspect[], requestHost: string | undefined): string {
   const service = r.backends[0]
@@ -259,12 +262,11 @@ function side(r: TraceResult, aspects: readonly Aspect[], requestHost: string | 
       ? `no route: ${service.kind} ${service.namespace}/${service.name}`
       : `no route (${r.status})`
   const details: string[] = []
-  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
-  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
-  if (aspects.includes('backends')) details.push(usable.length ? usable.map((b) => `${b.name}${b.subset ? `/${b.subset}` : ''} ${Math.round((100 * b.weight) / total)}%`).join(', ') : 'no backend')
-  if (aspects.includes('workloads')) details.push(`workloads ${[...new Set(usable.flatMap((b) => b.workloads.map((w) => `${w.namespace}/${w.name}`)))].join(', ') || 'none'}`)
+  const shares = backendShares(r)
+  if (aspects.includes('backends')) details.push(shares.length ? describeShares(shares) : 'no backend')
+  if (aspects.includes('workloads')) details.push(`workloads ${[...new Set(shares.flatMap(({ backend: b }) => b.workloads.map((w) => `${w.namespace}/${w.name}`)))].join(', ') || 'none'}`)
   if (aspects.includes('status') && r.route && r.status >= 400) details.push(`status ${r.status}`)
-  if (aspects.includes('redirect') && r.redirect) details.push(`redirect ${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}`)
+  if (aspects.includes('redirect') && r.redirect) details.push(`redirect ${describeRedirect(r.redirect)}`)
   if (aspects.includes('rewrite') && r.backendRequest) details.push(`backend gets ${r.backendRequest.path}${r.backendRequest.host && r.backendRequest.host !== requestHost ? ` host ${r.backendRequest.host}` : ''}`)
   return details.length ? `${label} (${details.join('; ')})` : label
 }

@@ -22,6 +22,15 @@ export function toFQDN(host: string, namespace: string): string {
   return serviceFQDN(host, namespace)
 }
 
+/**
+ * How specific a host is, for picking the best of several that match one name: every exact name
+ * ranks above every wildcard, and longer ranks above shorter (pilot's virtual host choice for
+ * VirtualService hosts; `*` ranks lowest). Larger is more specific.
+ */
+export function hostSpecificity(h: string): number {
+  return h.startsWith('*') ? h.length : 1_000_000 + h.length
+}
+
 export function isWildcard(host: string): boolean {
   return host.startsWith('*')
 }

@@ -23,7 +23,7 @@
  * - no VirtualService: the request goes to the Service (all its ports); no rule matches: 404.
  */
 import { arr, type K8sObject, KIND, nameOf, nsOf, num, rec, str, strs } from '../model/object.js'
-import { hostsMatch, serviceOfFQDN, toFQDN } from '../model/hosts.js'
+import { hostSpecificity, hostsMatch, serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { istioGateway, MESH_GATEWAY, resolveGatewayName, virtualService } from '../model/istio.js'
 import type { View } from '../view/view.js'
 import { fullMatch, regexReplaceAll } from './regex.js'
@@ -242,11 +242,6 @@ function act(view: View, r: RuleRef, matchIndex: number | null, prefix: string |
   }
 }
 
-/** Specificity of a VirtualService host that matched: exact first, then longer wildcards. */
-function hostRank(h: string): number {
-  return h.startsWith('*') ? h.length : 1_000_000 + h.length
-}
-
 /**
  * A request inside the mesh from a sidecar in `fromNamespace` to `req.host` (as the client writes
  * it: `reviews`, `reviews.bookinfo`, an FQDN, a ServiceEntry host).
@@ -279,8 +274,8 @@ export function traceIstioMesh(view: View, fromNamespace: string, req: TraceRequ
       candidates,
     }
   }
-  const best = Math.max(...visible.map((v) => hostRank(v.host)))
-  const top = visible.filter((v) => hostRank(v.host) === best).map((v) => v.obj)
+  const best = Math.max(...visible.map((v) => hostSpecificity(v.host)))
+  const top = visible.filter((v) => hostSpecificity(v.host) === best).map((v) => v.obj)
   top.sort((a, b) => (nsOf(a) === fromNamespace ? 0 : 1) - (nsOf(b) === fromNamespace ? 0 : 1) || byAge(a, b))
   for (const v of visible) if (!top.includes(v.obj)) candidates.push({ kind: 'VirtualService', namespace: nsOf(v.obj), name: nameOf(v.obj), rule: null, result: 'hostname', why: `host ${v.host} is less specific than another VirtualService's` })
   const chosen = top[0]!
@@ -356,8 +351,8 @@ export function traceIstioGateway(view: View, gateway: K8sObject, req: TraceRequ
     bound.push({ obj: vs, host: h })
   }
   // one virtual host per server host: the most specific VirtualService host wins; equal ones are merged
-  const best = bound.length ? Math.max(...bound.map((b) => (b.host === '*' ? 0 : hostRank(b.host)))) : 0
-  const merged = bound.filter((b) => (b.host === '*' ? 0 : hostRank(b.host)) === best).map((b) => b.obj).sort(byAge)
+  const best = bound.length ? Math.max(...bound.map((b) => (b.host === '*' ? 0 : hostSpecificity(b.host)))) : 0
+  const merged = bound.filter((b) => (b.host === '*' ? 0 : hostSpecificity(b.host)) === best).map((b) => b.obj).sort(byAge)
   for (const b of bound) if (!merged.includes(b.obj)) candidates.push({ kind: 'VirtualService', namespace: nsOf(b.obj), name: nameOf(b.obj), rule: null, result: 'hostname', why: `host ${b.host} is less specific than another VirtualService's on this Gateway` })
   let rules = merged.flatMap((vs) => expand(view, vs))
   // pilot combines the VirtualServices of one host oldest first, then moves the catch-all routes

@@ -8,7 +8,7 @@ import { serviceFQDN } from '../model/hosts.js'
 import type { View } from '../view/view.js'
 import { serviceForHost, traceGateway, traceMesh } from './gateway-api.js'
 import { traceIstioGateway, traceIstioMesh } from './istio.js'
-import { defaultPort, type TraceRequest, type TraceResult } from './types.js'
+import { defaultPort, describeRedirect, type TraceRequest, type TraceResult } from './types.js'
 
 /** A usage error: exit 2 with this message. */
 export class TraceUsageError extends Error {
@@ -155,7 +155,7 @@ export function formatTrace(r: TraceResult, source?: (kind: string, namespace: s
     const where = source?.(r.route.kind, r.route.namespace, r.route.name)
     lines.push(`route: ${r.route.kind} ${r.route.namespace}/${r.route.name} rule ${r.route.rule}${r.route.match === null ? '' : ` match ${r.route.match}`}${where ? ` (${where})` : ''}`)
   } else lines.push('route: none')
-  if (r.redirect) lines.push(`redirect: ${r.redirect.statusCode} ${r.redirect.scheme}://${r.redirect.host ?? ''}${r.redirect.port ? `:${r.redirect.port}` : ''}${r.redirect.path}`)
+  if (r.redirect) lines.push(`redirect: ${describeRedirect(r.redirect)}`)
   for (const b of r.backends) {
     lines.push(`backend: ${b.kind} ${b.namespace ? `${b.namespace}/` : ''}${b.name}${b.subset ? ` subset ${b.subset}` : ''}${b.port !== null ? ` port ${b.port}` : ''} weight ${b.weight}${b.invalid ? ` INVALID: ${b.invalid}` : ''}`)
     if (b.tls) lines.push(`  tls: ${b.tls.policy}${b.tls.sni ? `, SNI ${b.tls.sni}` : ''}`)

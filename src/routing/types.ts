@@ -134,6 +134,26 @@ export function forwardedStatus(req: TraceRequest, routeKind: string): 101 | 200
   return routeKind !== 'GRPCRoute' && isWebSocketUpgrade(req) ? 101 : 200
 }
 
+/** A redirect's Location: `https://host[:port]/path` (the port only when the Location has one). */
+export function redirectLocation(r: Redirect): string {
+  return `${r.scheme}://${r.host ?? ''}${r.port ? `:${r.port}` : ''}${r.path}`
+}
+
+/** A redirect as a client reads it: `301 https://host[:port]/path`. */
+export function describeRedirect(r: Redirect): string {
+  return `${r.statusCode} ${redirectLocation(r)}`
+}
+
+/**
+ * The backends a forwarded request can reach (valid, weight above 0), each with its share of the
+ * requests in per cent of their total weight, rounded to a whole number.
+ */
+export function backendShares(r: TraceResult): { backend: TracedBackend; percent: number }[] {
+  const usable = r.backends.filter((b) => !b.invalid && b.weight > 0)
+  const total = usable.reduce((n, b) => n + b.weight, 0) || 1
+  return usable.map((backend) => ({ backend, percent: Math.round((100 * backend.weight) / total) }))
+}
+
 /** The port a scheme implies when a URL names none: 443 for `https`/`wss`, else 80. */
 export function defaultPort(scheme: string): number {
   return scheme === 'https' || scheme === 'wss' || scheme === 'tls' ? 443 : 80

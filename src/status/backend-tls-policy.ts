@@ -24,7 +24,7 @@
 import { arr, compareAge, describeRef, type K8sObject, KIND, nsOf, rec, refOf, sameObject, str } from '../model/object.js'
 import { finding } from '../rules/messages.js'
 import type { Finding } from '../rules/types.js'
-import type { View } from '../view/view.js'
+import { knowsObjectsIn, type View } from '../view/view.js'
 
 export interface PolicyCondition {
   type: 'Accepted' | 'ResolvedRefs'
@@ -69,13 +69,9 @@ export function caCertificateProblems(policy: K8sObject, view: View): RefProblem
       out.push({ index: i, reason: 'InvalidKind', detail: `${group || 'core'}/${kind} is not a core ConfigMap` })
       continue
     }
-    if (!view.covers(KIND.ConfigMap)) continue
     const cm = view.get(KIND.ConfigMap, ns, name)
     if (!cm) {
-      for (const _ of view.objectsIn(KIND.ConfigMap, ns)) {
-        out.push({ index: i, reason: 'InvalidCACertificateRef', detail: `ConfigMap ${ns}/${name} not found` })
-        break
-      }
+      if (knowsObjectsIn(view, KIND.ConfigMap, ns)) out.push({ index: i, reason: 'InvalidCACertificateRef', detail: `ConfigMap ${ns}/${name} not found` })
       continue
     }
     const data = (cm as Record<string, unknown>).data

@@ -39,7 +39,7 @@ import { gatewayAddresses, listenerKinds, listeners, referenceGranted } from '..
 import { hostsMatch } from '../model/hosts.js'
 import { finding } from '../rules/messages.js'
 import type { Finding } from '../rules/types.js'
-import type { View } from '../view/view.js'
+import { knowsObjectsIn, type View } from '../view/view.js'
 
 export interface Condition {
   type: 'Accepted' | 'Programmed' | 'Conflicted' | 'ResolvedRefs' | 'OverlappingTLSConfig'
@@ -280,10 +280,7 @@ function certificateProblem(ref: Record<string, unknown>, ns: string, view: View
   const name = str(ref.name) ?? ''
   if (!view.covers(KIND.Secret)) return undefined
   const secret = view.get(KIND.Secret, refNs, name)
-  if (!secret) {
-    for (const _ of view.objectsIn(KIND.Secret, refNs)) return { reason: 'InvalidCertificateRef', detail: `Secret ${refNs}/${name} not found` }
-    return undefined
-  }
+  if (!secret) return knowsObjectsIn(view, KIND.Secret, refNs) ? { reason: 'InvalidCertificateRef', detail: `Secret ${refNs}/${name} not found` } : undefined
   const data = secret.data
   if (data === undefined) return undefined // names only: content unknown
   const pem = (key: string, marker: RegExp) => {

@@ -174,6 +174,18 @@ export interface View {
 }
 
 /** The parent of a parentRef as an index key: `Gateway ns/name` or `Service ns/name`. */
+/**
+ * May the absence of an object of `kind` in `namespace` (`''` for cluster-scoped kinds) be read
+ * as "it does not exist"? Only where the view covers the kind and holds at least one of it there:
+ * files that carry none of a kind (Secrets or ConfigMaps made at run time, no Namespace objects)
+ * prove nothing. One bucket lookup.
+ */
+export function knowsObjectsIn(view: View, kind: KindKey, namespace: string): boolean {
+  if (!view.covers(kind)) return false
+  for (const _ of view.objectsIn(kind, namespace)) return true
+  return false
+}
+
 export function parentKey(p: ParentRef): string {
   return lengthPrefixed([p.kind, p.namespace, p.name])
 }

@@ -18,10 +18,10 @@
  */
 import { compareAge, type K8sObject, KIND, kindKeyOf, nsOf } from '../../model/object.js'
 import { attachment, GATEWAY_GROUP } from '../../model/gatewayapi.js'
-import { hostsMatch } from '../../model/hosts.js'
+import { hostSpecificity, hostsMatch } from '../../model/hosts.js'
 import { describeRequest } from '../../routing/examples.js'
 import { describeEntry, type Entry } from '../../impact/classes.js'
-import { admissionImpact, type Impact, type Move } from '../../impact/impact.js'
+import { admissionImpact, type Impact, type Move, routeObject } from '../../impact/impact.js'
 import { type ClusterView, parentKey, type View } from '../../view/view.js'
 import { finding } from '../messages.js'
 import type { Finding } from '../types.js'
@@ -39,7 +39,7 @@ export function owners(ownership: Ownership, entry: Entry, host: string, before:
     let best: { hostname: string; namespaces: string[] } | undefined
     for (const h of ownership.hosts ?? []) {
       if (!hostsMatch(h.hostname, host) || (h.hostname.startsWith('*') && !host.endsWith(h.hostname.slice(1)))) continue
-      if (!best || specificity(h.hostname) > specificity(best.hostname)) best = h
+      if (!best || hostSpecificity(h.hostname) > hostSpecificity(best.hostname)) best = h
     }
     return best?.namespaces
   }
@@ -65,11 +65,6 @@ export function owners(ownership: Ownership, entry: Entry, host: string, before:
     for (const p of before.serviceRoutesMatching(host)) consider(p.obj)
   }
   return oldest ? [nsOf(oldest)] : undefined
-}
-
-/** Exact names first, then longer wildcards. */
-function specificity(pattern: string): number {
-  return pattern.startsWith('*') ? pattern.length : 1_000_000 + pattern.length
 }
 
 /**
@@ -111,7 +106,7 @@ export function trafficTakeovers(subject: K8sObject, impact: Impact, ownership: 
           mode: ownership.mode,
           namespace: ns,
         },
-        { related: [{ apiVersion: '', kind: from.kind, metadata: { namespace: from.namespace, name: from.name } } as K8sObject] },
+        { related: [routeObject(before, from) ?? { kind: from.kind, metadata: { namespace: from.namespace, name: from.name } }] },
       ),
     )
   }

@@ -6,15 +6,13 @@
  * that files without Namespaces are never flagged. Reads: Namespaces.
  */
 import { arr, KIND, kindKeyOf, rec, str, strs } from '../../model/object.js'
-import type { View } from '../../view/view.js'
+import { knowsObjectsIn, type View } from '../../view/view.js'
 import { finding } from '../messages.js'
 import { defineRule, type Finding } from '../types.js'
 
 /** Does the view know the cluster's namespaces (it covers them and holds one at least)? */
 function knowsNamespaces(view: View): boolean {
-  if (!view.covers(KIND.Namespace)) return false
-  for (const _ of view.objectsIn(KIND.Namespace, '')) return true
-  return false
+  return knowsObjectsIn(view, KIND.Namespace, '')
 }
 
 export const rg0503 = defineRule({
