@@ -12,56 +12,29 @@
 import { arr, type K8sObject, KIND, kindKeyOf, nsOf, rec, str, strs } from '../model/object.js'
 import { serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, MESH_GATEWAY } from '../model/istio.js'
-import { describeRequest, exampleHost, stringMatchValue } from '../routing/examples.js'
+import { describeRequest, exampleHost } from '../routing/examples.js'
 import { traceGateway, traceMesh } from '../routing/gateway-api.js'
 import { traceIstioGateway, traceIstioMesh } from '../routing/istio.js'
 import { backendShares, describeRedirect, type TraceRequest, type TraceResult } from '../routing/types.js'
 import { ClusterView, type View } from '../view/view.js'
 import type { Gap } from './gaps.js'
+import { Values } from '../impact/classes.js'
 
 export const MAX_CLASSES = 64
 
 /**
- * Requests that a VirtualService's http matches tell apart, on `host`, port `port`: every path
- * class (each exact path; each prefix, a path under it, and a string-prefix neighbour; `/`) with
- * every header/query/method combination a match names, and with none. At most MAX_CLASSES.
+ * Requests that a VirtualService's http matches tell apart, on `host`, port `port`: the request
+ * classes of impact/classes.ts (`Values`: each exact path; each prefix, a path under it and a
+ * string-prefix neighbour; `/`; each header/query/method combination a match names with the
+ * paths it covers, and none). At most MAX_CLASSES.
  */
 export function requestClasses(vs: K8sObject, host: string | undefined, port: number): TraceRequest[] {
-  const paths = new Set<string>(['/'])
-  // keyed as the matches' extras are, so that a match with none adds no second bare request
-  const extras = new Map<string, { headers: Record<string, string>; query?: string; method?: string }>([[JSON.stringify({ headers: {} }), { headers: {} }]])
-  for (const rule of arr(rec(vs.spec).http)) {
-    for (const raw of arr(rec(rule).match)) {
-      const m = rec(raw)
-      const uri = rec(m.uri)
-      if (typeof uri.exact === 'string') paths.add(uri.exact)
-      if (typeof uri.prefix === 'string') {
-        const p = uri.prefix
-        paths.add(p)
-        paths.add(`${p.replace(/\/$/, '')}/x`)
-        if (!p.endsWith('/')) paths.add(`${p}x`)
-      }
-      const headers: Record<string, string> = {}
-      for (const [k, v] of Object.entries(rec(m.headers))) {
-        const val = stringMatchValue(v)
-        if (typeof val === 'string') headers[k] = val
-      }
-      const query = Object.entries(rec(m.queryParams))
-        .map(([k, v]) => [k, stringMatchValue(v)] as const)
-        .filter((e): e is readonly [string, string] => typeof e[1] === 'string')
-        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-        .join('&')
-      const method = str(rec(m.method).exact)
-      const extra = { headers, ...(query ? { query } : {}), ...(method ? { method } : {}) }
-      extras.set(JSON.stringify(extra), extra)
-    }
-  }
+  const values = new Values(Infinity)
+  values.own(vs)
   const out: TraceRequest[] = []
-  for (const path of paths) {
-    for (const extra of extras.values()) {
-      if (out.length >= MAX_CLASSES) return out
-      out.push({ scheme: 'http', host, port, method: 'GET', path, ...extra, headers: { ...extra.headers } })
-    }
+  for (const req of values.requests(host, port, 'http')) {
+    if (out.length >= MAX_CLASSES) break
+    out.push(req)
   }
   return out
 }

@@ -81,8 +81,12 @@ export function describeEntry(e: Entry): string {
   return `Istio Gateway ${e.namespace}/${e.name} port ${e.port}`
 }
 
-/** Path, header, query and method values the matches of the sources name. */
-class Values {
+/**
+ * Path, header, query and method values the matches of the sources name, and the requests they
+ * make (`requests`): the one generator of request classes, for change impact here and for
+ * convert's before/after check (convert/equivalence.ts).
+ */
+export class Values {
   readonly paths = new Set<string>(['/'])
   /**
    * Header, query and method values, each with the paths its match covers: a value changes the
@@ -223,6 +227,24 @@ class Values {
     }
   }
 
+  /**
+   * The requests of these values to `host`: every path with the bare request and with each
+   * header/query/method combination whose match covers the path, then each gRPC method; `sni`
+   * set for https.
+   */
+  *requests(host: string | undefined, port: number, scheme: string): Generator<TraceRequest> {
+    const sni = scheme === 'https' && host ? { sni: host } : {}
+    for (const path of this.paths) {
+      for (const { extra: e, covers } of this.extras.values()) {
+        if (covers && !covers.some((c) => c(path))) continue
+        yield { scheme, host, port, method: e.method ?? 'GET', path, ...(e.query ? { query: e.query } : {}), headers: { ...e.headers }, ...sni }
+      }
+    }
+    for (const g of this.grpc.values()) {
+      yield { scheme, host, port, method: 'POST', path: `/${g.service}/${g.method}`, headers: { 'content-type': 'application/grpc', ...g.headers }, grpc: { service: g.service, method: g.method }, ...sni }
+    }
+  }
+
   /** The changed object's own values: every one is read, and what its matches cover sets `focus`. */
   own(obj: K8sObject): void {
     if (!this.ownSeen) this.focus = []
@@ -284,15 +306,7 @@ export class ClassSet {
       this.total += values.paths.size * values.extras.size + values.grpc.size
       return
     }
-    for (const path of values.paths) {
-      for (const { extra: e, covers } of values.extras.values()) {
-        if (covers && !covers.some((c) => c(path))) continue
-        this.add(entry, { scheme, host, port, method: e.method ?? 'GET', path, ...(e.query ? { query: e.query } : {}), headers: { ...e.headers }, ...(scheme === 'https' && host ? { sni: host } : {}) })
-      }
-    }
-    for (const g of values.grpc.values()) {
-      this.add(entry, { scheme, host, port, method: 'POST', path: `/${g.service}/${g.method}`, headers: { 'content-type': 'application/grpc', ...g.headers }, grpc: { service: g.service, method: g.method }, ...(scheme === 'https' && host ? { sni: host } : {}) })
-    }
+    for (const req of values.requests(host, port, scheme)) this.add(entry, req)
   }
 }
 
@@ -446,24 +460,6 @@ function virtualServiceClasses(out: ClassSet, views: readonly View[], obj: K8sOb
       }
     }
   }
-}
-
-/**
- * The request classes a change can move, entries and values from the object's old and new
- * versions and from what they compete with, in both views. `views`: the views before and after.
- * @returns at most `max` classes, and how many there were in all
- */
-export function requestClasses(change: Change, views: readonly View[], max = MAX_CLASSES): { classes: RequestClass[]; total: number } {
-  const out = new ClassSet(max)
-  addClasses(out, change, views)
-  return { classes: out.classes, total: out.total }
-}
-
-/** `requestClasses` for several changes at once (one set of classes, de-duplicated). */
-export function requestClassesOf(changes: readonly Change[], views: readonly View[], max = MAX_CLASSES): { classes: RequestClass[]; total: number } {
-  const out = new ClassSet(max)
-  for (const c of changes) addClasses(out, c, views)
-  return { classes: out.classes, total: out.total }
 }
 
 function addClasses(out: ClassSet, change: Change, views: readonly View[]): void {
