@@ -290,9 +290,9 @@ function trafficImpact(req: AdmissionRequest, object: K8sObject, deps: HandlerDe
  * Undefined when nothing moves and everything was evaluated.
  */
 function trafficWarning(impact: Impact): { warning: string; annotation: string } | undefined {
-  // requests nobody served before (no route, an error) are not taken from anyone: a new host's
-  // route would warn on every CREATE; `routeguard diff` lists them
-  const all = moveLines(impact.moves.filter((m) => m.before.route !== null || m.before.status < 400)).map((l) => shorten(l, MAX_TRAFFIC_LINE))
+  // admissionImpact's moves are of requests somebody served before: nothing is said of a new
+  // hostname's requests (`routeguard diff` lists them)
+  const all = moveLines(impact.moves).map((l) => shorten(l, MAX_TRAFFIC_LINE))
   const lines = [...all]
   const skipped = impact.total - impact.evaluated
   if (lines.length === 0 && skipped === 0) return undefined

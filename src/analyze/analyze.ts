@@ -46,11 +46,10 @@ export function analyzeObjects(loaded: LoadedObject[], opts: AnalyzeOptions = {}
   }
   const subjects = new Set(rules.flatMap((r) => r.subjects))
   const findings: SourcedFinding[] = []
-  for (const object of [...view.all()]) {
-    if (!subjects.has(kindKeyOf(object) ?? '') && !opts.ownership) continue
+  // with ownership the view is tried without each route and put back: iterate over a copy
+  for (const object of opts.ownership ? [...view.all()] : view.all()) {
     const source = sources.get(idOf(object))
     const found = subjects.has(kindKeyOf(object) ?? '') ? evaluate(object, view, { mode: 'audit', rules, implementation: opts.implementation, mesh: opts.mesh }) : []
-    // the view is tried without each route and put back: iterate over a copy of its objects
     if (opts.ownership) found.push(...standingTakeovers(view, object, opts.ownership, Infinity))
     for (const f of found) findings.push(source ? { ...f, source } : f)
   }

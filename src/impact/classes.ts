@@ -29,8 +29,11 @@ import type { TraceRequest } from '../routing/types.js'
 import { parentKey, type View } from '../view/view.js'
 
 /** Where a request enters. Objects are named, not held: before and after a change they may differ. */
+/** How requests reach a Gateway API listener, by its protocol. */
+type ListenerScheme = 'http' | 'https' | 'tls' | 'tcp' | 'udp'
+
 export type Entry =
-  | { type: 'gateway'; namespace: string; name: string; listener: string; port: number; scheme: 'http' | 'https' | 'tls' | 'tcp' | 'udp' }
+  | { type: 'gateway'; namespace: string; name: string; listener: string; port: number; scheme: ListenerScheme }
   | { type: 'istio-gateway'; namespace: string; name: string; port: number; scheme: 'http' | 'https' }
   | { type: 'mesh'; from: string }
 
@@ -329,7 +332,7 @@ function bothViews(views: readonly View[], kind: string, namespace: string, name
   return out
 }
 
-const ROUTE_SCHEME: Record<string, 'http' | 'https' | 'tls' | 'tcp' | 'udp'> = {
+const ROUTE_SCHEME: Record<string, ListenerScheme> = {
   HTTP: 'http',
   HTTPS: 'https',
   TLS: 'tls',

@@ -4,7 +4,7 @@
  * table per hostname for a pull request comment. The library behind cli/diff.ts; the engine is
  * impact.ts, the same the webhook runs.
  */
-import { canonicalJSON, idOf, type K8sObject, kindKeyOf, nsOf } from '../model/object.js'
+import { canonicalJSON, idOf, type K8sObject, kindKeyOf, nameOf, nsOf } from '../model/object.js'
 import { backendShares, defaultPort, redirectLocation, requestTarget, type TraceResult } from '../routing/types.js'
 import { trafficTakeovers, type Ownership } from '../rules/conflicts/traffic-takeover.js'
 import type { Finding } from '../rules/types.js'
@@ -100,7 +100,7 @@ export function diffJSON(d: DiffResult): Record<string, unknown> {
     total: d.impact.total,
     objects: d.changes.map((c) => {
       const o = (c.after ?? c.before)!
-      return { kind: String(o.kind), namespace: nsOf(o), name: String(o.metadata?.name ?? ''), change: c.before && c.after ? 'changed' : c.after ? 'added' : 'removed' }
+      return { kind: String(o.kind), namespace: nsOf(o), name: nameOf(o), change: c.before && c.after ? 'changed' : c.after ? 'added' : 'removed' }
     }),
     ...(d.takeovers.length ? { takeovers: d.takeovers } : {}),
   }

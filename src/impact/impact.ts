@@ -207,23 +207,17 @@ export function admissionImpact(view: ClusterView, change: Change, opts: Admissi
   const after: Traced = { results: [], outcomes: [] }
   // a Gateway's new listener is an entry only the view after the change has
   const entriesChange = [change.before, change.after].some((o) => o && (kindKeyOf(o) === KIND.Gateway || kindKeyOf(o) === KIND.IstioGateway))
-  if (entriesChange) {
-    bounded(budget / 4, () => {
-      set.stopAt = start + budget / 8
-      set.addChange(change, [view])
-      view.trial(trialChanges(change), () => {
-        set.stopAt = start + budget / 4
-        set.addChange(change, [view])
-      })
-    })
-  } else {
-    // a route's or DestinationRule's classes come from its two versions and its competitors,
-    // which both views hold alike: read once, from the view as it is
-    bounded(budget / 4, () => {
+  // a route's or DestinationRule's classes come from its two versions and its competitors,
+  // which both views hold alike: read once, from the view as it is
+  bounded(budget / 4, () => {
+    set.stopAt = start + (entriesChange ? budget / 8 : budget / 4)
+    set.addChange(change, [view])
+    if (!entriesChange) return
+    view.trial(trialChanges(change), () => {
       set.stopAt = start + budget / 4
       set.addChange(change, [view])
     })
-  }
+  })
   // the side before first: only requests somebody served can be taken from anyone (`served`);
   // a route on a hostname nobody serves traces no request after the change at all
   bounded(Math.max(1, start + budget / 2 - performance.now()), () => traceInto(view, set.classes, set.classes.length, before))
