@@ -61,7 +61,8 @@ export const ISTIO_RESOURCES: Resource[] = ['VirtualService', 'DestinationRule',
 export const GATEWAY_API_RESOURCES: Resource[] = ['HTTPRoute', 'GRPCRoute', 'Gateway', 'ReferenceGrant', 'BackendTLSPolicy'].map((kind) => ({
   group: 'gateway.networking.k8s.io',
   version: 'v1',
-  plural: kind === 'BackendTLSPolicy' ? 'backendtlspolicies' : `${kind.toLowerCase()}s`,
+  // as the API server's default plural: a consonant and `y` → `ies` (policy → policies), else `s`
+  plural: kind.toLowerCase().replace(/([^aeiou])y$/, '$1ie') + 's',
   kind,
   namespaced: true,
 }))

@@ -278,11 +278,15 @@ export class ClassSet {
   servedOnly = false
   constructor(private readonly max: number) {}
 
-  /** Adds the classes of `change`, read from `views` (before and after, or one of them). */
+  /**
+   * Adds the classes of `change` (its two versions, and what they compete with in `views`: the
+   * view before and after, or one of them); past `max` they are only counted.
+   */
   addChange(change: Change, views: readonly View[]): void {
     addClasses(this, change, views)
   }
 
+  /** One class, unless the same request at the same entry is there already; counted either way until full. */
   add(entry: Entry, req: TraceRequest): void {
     if (this.full) {
       // counted, not kept (nor de-duplicated: `total` is then an upper bound)
@@ -296,6 +300,7 @@ export class ClassSet {
     if (this.classes.length < this.max) this.classes.push({ entry, req })
   }
 
+  /** `max` classes kept: the rest are counted, not built. */
   get full(): boolean {
     return this.classes.length >= this.max
   }

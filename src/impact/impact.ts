@@ -234,7 +234,7 @@ export function admissionImpact(view: ClusterView, change: Change, opts: Admissi
 }
 
 /** Was the request served before (a route, or a Service answering without one)? Only then can a change take it. */
-export function served(r: TraceResult): boolean {
+function served(r: TraceResult): boolean {
   return r.route !== null || r.status < 400
 }
 

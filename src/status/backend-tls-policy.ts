@@ -85,7 +85,7 @@ export function caCertificateProblems(policy: K8sObject, view: View): RefProblem
 /** Policies in `namespace` with a targetRef to core Service `service` and this `sectionName` (undefined: none). */
 function policiesFor(view: View, namespace: string, service: string, sectionName: string | undefined): K8sObject[] {
   const out: K8sObject[] = []
-  for (const p of view.objectsIn(KIND.BackendTLSPolicy, namespace)) {
+  for (const p of view.backendTLSPoliciesFor(namespace, service)) {
     if (targetsOf(p).some((t) => t.kind === 'Service' && t.group === '' && t.name === service && t.sectionName === sectionName)) out.push(p)
   }
   return out.sort(compareAge)

@@ -165,6 +165,8 @@ export interface View {
   serviceRoutesMatching(host: string): Iterable<ServiceRoutePosting>
   /** Service and ServiceEntry hosts matching `host` (Istio wildcard rule, either direction). */
   serviceHostsMatching(host: string): Iterable<ServiceHostPosting>
+  /** BackendTLSPolicies with a targetRef to core Service `namespace/service` (any sectionName). */
+  backendTLSPoliciesFor(namespace: string, service: string): Iterable<K8sObject>
   /** ReferenceGrants in a namespace. */
   referenceGrantsIn(namespace: string): Iterable<K8sObject>
   /** DestinationRules whose `spec.host` (FQDN-expanded in their namespace) is exactly `host`. */
@@ -233,6 +235,8 @@ export class ClusterView implements View {
   private readonly wildcardDestinationRules = new HostTrie<{ obj: K8sObject; host: string }>()
   private readonly servicesByNamespace = new MultiMap<string, K8sObject>()
   private readonly grantsByNamespace = new MultiMap<string, K8sObject>()
+  /** BackendTLSPolicies by the core Service a targetRef names (`namespace`, `name`, length-prefixed) */
+  private readonly backendTLSPolicies = new MultiMap<string, K8sObject>()
   private readonly serviceHosts = new HostTrie<ServiceHostPosting>()
   private readonly listeners: ((id: string) => void)[] = []
   private coverage: Set<KindKey> | undefined
@@ -399,6 +403,10 @@ export class ClusterView implements View {
     return this.serviceHosts.matching(host)
   }
 
+  backendTLSPoliciesFor(namespace: string, service: string): Iterable<K8sObject> {
+    return this.backendTLSPolicies.get(lengthPrefixed([namespace, service]))
+  }
+
   referenceGrantsIn(namespace: string): Iterable<K8sObject> {
     return this.grantsByNamespace.get(namespace)
   }
@@ -502,6 +510,16 @@ export class ClusterView implements View {
       case KIND.ReferenceGrant: {
         if (add) this.grantsByNamespace.add(nsOf(obj), obj)
         else this.grantsByNamespace.remove(nsOf(obj), (o) => o === obj)
+        break
+      }
+      case KIND.BackendTLSPolicy: {
+        // targetRefs are local to the policy's namespace; other kinds than Service are not indexed
+        const services = new Set(arr(rec(obj.spec).targetRefs).map(rec).filter((t) => (str(t.group) ?? '') === '' && str(t.kind) === 'Service').map((t) => str(t.name) ?? ''))
+        for (const name of services) {
+          const key = lengthPrefixed([nsOf(obj), name])
+          if (add) this.backendTLSPolicies.add(key, obj)
+          else this.backendTLSPolicies.remove(key, (o) => o === obj)
+        }
         break
       }
       case KIND.Service: {
