@@ -9,7 +9,7 @@
  * request neither side can serve (Istio 503, Gateway API 500) is not a difference.
  * At most MAX_CLASSES requests per VirtualService.
  */
-import { arr, type K8sObject, KIND, kindKeyOf, nsOf, rec, str, strs } from '../model/object.js'
+import { arr, type K8sObject, KIND, kindKeyOf, nsOf, rec, strs } from '../model/object.js'
 import { serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, MESH_GATEWAY } from '../model/istio.js'
 import { describeRequest, exampleHost } from '../routing/examples.js'
@@ -122,8 +122,7 @@ export function routingDifferences(vs: K8sObject, input: ClusterView, output: Cl
       const server = istioGateway(igw).servers.find((s) => s.hosts.length > 0)
       if (!server) continue
       // a server with TLS (or HTTPS) takes HTTPS requests: the converted listener is HTTPS too
-      const raw = rec(arr(rec(igw.spec).servers)[server.index])
-      const tls = raw.tls !== undefined || /^HTTPS$/i.test(str(rec(raw.port).protocol) ?? '')
+      const tls = server.https
       for (const plain of requestClasses(vs, host, server.port)) {
         const req = tls ? { ...plain, scheme: 'https', sni: host } : plain
         if (gaps.length >= 10) return gaps

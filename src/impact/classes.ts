@@ -25,6 +25,7 @@ import { attachment, effectiveHostnames, GATEWAY_GROUP, isGatewayParent, isServi
 import { hostsMatch, serviceFQDN, serviceOfFQDN, toFQDN } from '../model/hosts.js'
 import { gatewayRef, istioGateway, virtualService } from '../model/istio.js'
 import { exampleHost, regexExample, stringMatchValue } from '../routing/examples.js'
+import { serverAdmits } from '../routing/istio.js'
 import type { TraceRequest } from '../routing/types.js'
 import { parentKey, type View } from '../view/view.js'
 
@@ -446,12 +447,11 @@ function virtualServiceClasses(out: ClassSet, views: readonly View[], obj: K8sOb
     const ref = gatewayRef(g, ns)
     for (const igw of bothViews(views, KIND.IstioGateway, ref.namespace, ref.name)) {
       for (const server of istioGateway(igw).servers) {
-        const raw = rec(arr(rec(igw.spec).servers)[server.index])
-        const https = raw.tls !== undefined || /^HTTPS$/i.test(str(rec(raw.port).protocol) ?? '')
+        const https = server.https
         const entry: Entry = { type: 'istio-gateway', namespace: ref.namespace, name: ref.name, port: server.port, scheme: https ? 'https' : 'http' }
         for (const h of f.hosts) {
-          // a server host is `[namespace/]host`; the VirtualService host must match one of them
-          if (!server.hosts.some((sh) => hostsMatch(sh.includes('/') ? sh.slice(sh.indexOf('/') + 1) : sh, h))) continue
+          // a server host is `[namespace/]host`: it must admit this VirtualService for the host
+          if (!server.hosts.some((sh) => serverAdmits(sh, ref.namespace, ns, h))) continue
           if (++fanout > MAX_ENTRIES) return
           const values = new Values(out.stopAt)
           values.own(obj)

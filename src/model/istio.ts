@@ -216,6 +216,8 @@ export interface IstioGatewayServer {
   port: number
   bind: string
   hosts: string[]
+  /** the server takes HTTPS requests: it has `tls`, or its port protocol is HTTPS */
+  https: boolean
 }
 
 export interface IstioGatewayFacts {
@@ -239,7 +241,7 @@ function computeIstioGateway(obj: K8sObject): IstioGatewayFacts {
     selectorString: selectorString(selector),
     servers: arr(spec.servers).map((s, index) => {
       const server = rec(s)
-      return { index, port: num(rec(server.port).number) ?? 0, bind: str(server.bind) ?? '', hosts: strs(server.hosts) }
+      return { index, port: num(rec(server.port).number) ?? 0, bind: str(server.bind) ?? '', hosts: strs(server.hosts), https: server.tls !== undefined || /^HTTPS$/i.test(str(rec(server.port).protocol) ?? '') }
     }),
   }
 }

@@ -289,7 +289,7 @@ export function traceIstioMesh(view: View, fromNamespace: string, req: TraceRequ
 }
 
 /** Does an Istio Gateway server host (`ns/host`, `host`) admit a VirtualService in `vsNs` for the request host? */
-function serverAdmits(serverHost: string, gatewayNs: string, vsNs: string | undefined, host: string): boolean {
+export function serverAdmits(serverHost: string, gatewayNs: string, vsNs: string | undefined, host: string): boolean {
   const slash = serverHost.indexOf('/')
   const ns = slash < 0 ? '*' : serverHost.slice(0, slash)
   const h = slash < 0 ? serverHost : serverHost.slice(slash + 1)
