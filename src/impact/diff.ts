@@ -5,7 +5,8 @@
  * impact.ts, the same the webhook runs.
  */
 import { canonicalJSON, idOf, type K8sObject, kindKeyOf, nameOf, nsOf } from '../model/object.js'
-import { backendShares, defaultPort, redirectLocation, requestTarget, type TraceResult } from '../routing/types.js'
+import { requestURL } from '../routing/examples.js'
+import { backendShares, redirectLocation, requestTarget, type TraceResult } from '../routing/types.js'
 import { trafficTakeovers, type Ownership } from '../rules/conflicts/traffic-takeover.js'
 import type { Finding } from '../rules/types.js'
 import type { ClusterView } from '../view/view.js'
@@ -70,12 +71,6 @@ export function diffViews(before: ClusterView, after: ClusterView, ownership?: O
   return { changes, impact, takeovers }
 }
 
-/** `scheme://host[:port]/path?query`. */
-function url(m: Move): string {
-  const r = m.req
-  return `${r.scheme}://${r.host ?? '<address>'}${r.port === defaultPort(r.scheme) ? '' : `:${r.port}`}${requestTarget(r.path, r.query)}`
-}
-
 /** One side in the shape of `trace -o json`. */
 function traceShape(r: TraceResult): Record<string, unknown> {
   return { status: r.status, route: r.route, backends: r.backends, backendRequest: r.backendRequest, redirect: r.redirect }
@@ -90,7 +85,7 @@ function via(m: Move): string {
 export function diffJSON(d: DiffResult): Record<string, unknown> {
   return {
     changes: d.impact.moves.map((m) => ({
-      request: { method: m.req.method, url: url(m), headers: m.req.headers, ...(m.entry.type === 'mesh' ? { from: m.entry.from } : {}) },
+      request: { method: m.req.method, url: requestURL(m.req), headers: m.req.headers, ...(m.entry.type === 'mesh' ? { from: m.entry.from } : {}) },
       via: via(m),
       differs: m.differs,
       before: traceShape(m.before),

@@ -107,8 +107,12 @@ export function describeRequest(req: TraceRequest): string {
   if (req.scheme === 'tcp' || req.scheme === 'udp') return `${req.scheme}://${req.host ?? '<address>'}:${req.port}`
   if (req.scheme === 'tls') return `tls://${req.sni ?? req.host ?? '<address>'}:${req.port}`
   const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`)
-  const port = req.port === defaultPort(req.scheme) ? '' : `:${req.port}`
-  return `${req.method} ${req.scheme}://${req.host ?? '<address>'}${port}${requestTarget(req.path, req.query)}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`
+  return `${req.method} ${requestURL(req)}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`
+}
+
+/** `scheme://host[:port]/path?query`, the port only when it is not the scheme's default (`<address>` without a host). */
+export function requestURL(req: TraceRequest): string {
+  return `${req.scheme}://${req.host ?? '<address>'}${req.port === defaultPort(req.scheme) ? '' : `:${req.port}`}${requestTarget(req.path, req.query)}`
 }
 
 /** Where a traced request ends: `goes to HTTPRoute ns/name rule 0`, `is redirected (301)`, `gets 404`. */
