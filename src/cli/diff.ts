@@ -10,6 +10,7 @@ import { duplicateProblems, type LoadedObject, loadObjects } from '../analyze/lo
 import { type K8sObject, kindKeyOf, nameOf, nsOf } from '../model/object.js'
 import { CliExit, type ExitCode, fail, type Io } from './io.js'
 
+/** Registers `diff` on the program; sets `exit.code` 0 (nothing changes) or 1 (requests change). */
 export function registerDiff(program: Command, io: Io, exit: ExitCode): void {
   program
     .command('diff')

@@ -33,11 +33,16 @@ import { parentKey, type View } from '../view/view.js'
 /** How requests reach a Gateway API listener, by its protocol. */
 type ListenerScheme = 'http' | 'https' | 'tls' | 'tcp' | 'udp'
 
+/**
+ * Where a request enters: a Gateway API listener (by name and port), an Istio Gateway server
+ * port, or a sidecar in namespace `from` (the request's host names the mesh host).
+ */
 export type Entry =
   | { type: 'gateway'; namespace: string; name: string; listener: string; port: number; scheme: ListenerScheme }
   | { type: 'istio-gateway'; namespace: string; name: string; port: number; scheme: 'http' | 'https' }
   | { type: 'mesh'; from: string }
 
+/** One request to trace (`req.port` is the entry's for Gateways) at one entry. */
 export interface RequestClass {
   entry: Entry
   req: TraceRequest

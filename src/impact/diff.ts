@@ -16,6 +16,7 @@ import { describeShares, type Impact, moveLines, type Move, viewsImpact } from '
 /** Classes `diff` traces at most (more than one review: a change set). */
 export const MAX_DIFF_CLASSES = 4 * MAX_CLASSES
 
+/** What `routeguard diff` found: the changed objects, the requests that differ, and RG0106 findings. */
 export interface DiffResult {
   changes: Change[]
   impact: Impact

@@ -37,6 +37,7 @@ export interface Move extends RequestClass {
   differs: Aspect[]
 }
 
+/** The requests a change moves; `evaluated` of `total` classes traced on both sides (the rest over the cap or the budget). */
 export interface Impact {
   moves: Move[]
   /** classes traced on both sides */
@@ -179,6 +180,7 @@ export function viewsImpact(before: View, after: View, changes: readonly Change[
   return { moves: movesOf(set.classes, b, a), evaluated: set.classes.length, total: set.total }
 }
 
+/** Bounds of `admissionImpact`. */
 export interface AdmissionImpactOptions {
   /** classes at most (default MAX_CLASSES) */
   max?: number

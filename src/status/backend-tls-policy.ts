@@ -26,12 +26,14 @@ import { finding } from '../rules/messages.js'
 import type { Finding } from '../rules/types.js'
 import { knowsObjectsIn, type View } from '../view/view.js'
 
+/** A policy status condition (Gateway API `PolicyAncestorStatus.conditions`), without message and times. */
 export interface PolicyCondition {
   type: 'Accepted' | 'ResolvedRefs'
   status: 'True' | 'False'
   reason: string
 }
 
+/** Predicted conditions of one BackendTLSPolicy, the same for each ancestor, and the RG0213 findings for the False ones. */
 export interface BackendTLSPolicyStatus {
   conditions: PolicyCondition[]
   findings: Finding[]
