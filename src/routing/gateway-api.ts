@@ -413,18 +413,19 @@ function hits(obj: K8sObject, req: TraceRequest, hostname: string): Hit[] {
 }
 
 /** Picks the winner among candidate routes; `served` gives the hostname each serves the request under. */
-function choose(view: View, routes: { obj: K8sObject; hostname: string }[], req: TraceRequest, listenerPort: number, via: string, candidates: Candidate[], meshService?: { namespace: string; name: string }): TraceResult {
+function choose(view: View, routes: { obj: K8sObject; hostname: string }[], req: TraceRequest, listenerPort: number, via: string, candidates: Candidate[], meshService?: { namespace: string; name: string }, explain = true): TraceResult {
   const all: Hit[] = []
   for (const r of routes) {
     const h = hits(r.obj, req, r.hostname)
-    if (h.length === 0) candidates.push({ kind: String(r.obj.kind), namespace: nsOf(r.obj), name: nameOf(r.obj), rule: null, result: 'no-match', why: 'no rule matches the request' })
+    if (h.length === 0 && explain) candidates.push({ kind: String(r.obj.kind), namespace: nsOf(r.obj), name: nameOf(r.obj), rule: null, result: 'no-match', why: 'no rule matches the request' })
     all.push(...h)
   }
   all.sort(byPrecedence)
   const win = all[0]
   if (!win) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via, candidates }
   const seen = new Set<string>()
-  for (const h of all.slice(1)) {
+  // the routes that lost, and why (not for a caller tracing in bulk: `explain` false)
+  for (const h of explain ? all.slice(1) : []) {
     const key = `${describeRef(refOf(h.obj))}#${h.rule}`
     if (seen.has(key) || (h.obj === win.obj && h.rule === win.rule)) continue
     seen.add(key)
@@ -471,9 +472,10 @@ function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean
 /**
  * What `traceGateway` found attached under one listener and hostname, kept by a caller that
  * traces many requests on one unchanged view (impact/impact.ts): the per-request work is then the
- * match precedence only, and the routes that were not attached or lost on the hostname are not
- * listed again among the candidates (the first trace of the key lists them). Keyed by Gateway,
- * listener, route kinds and host.
+ * match precedence only. Such a caller reads outcomes, not explanations: with a memo the
+ * candidates hold the winner (and, on the first trace of a key, the routes not attached or
+ * losing on the hostname), not the routes that matched and lost. Keyed by Gateway, listener,
+ * route kinds and host.
  */
 export type GatewayTraceMemo = Map<string, { routes: { obj: K8sObject; hostname: string }[] }>
 
@@ -535,7 +537,7 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, 
     candidates.unshift({ kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, result: 'won', why: `SNI ${req.sni} matches ${win.hostname}` })
     return { status: ok ? 200 : 500, route: { kind: 'TLSRoute', namespace: nsOf(win.obj), name: nameOf(win.obj), rule: 0, match: null }, backends, backendRequest: ok ? unchanged(req) : null, redirect: null, via, candidates }
   }
-  return choose(view, competing, req, listener.port ?? req.port, via, candidates)
+  return choose(view, competing, req, listener.port ?? req.port, via, candidates, undefined, memo === undefined)
 }
 
 /**
