@@ -26,7 +26,7 @@
  *   with no route the request goes to the Service itself.
  */
 import { arr, describeRef, type K8sObject, KIND, nameOf, nsOf, num, rec, refOf, str } from '../model/object.js'
-import { serviceFQDN } from '../model/hosts.js'
+import { hostSpecificity, serviceFQDN } from '../model/hosts.js'
 import { fullMatch } from './regex.js'
 import { attachment, effectiveHostnames, type Listener, listeners, referenceGranted, route, servicePortName, servicePorts, trimPrefix, unsupportedFilterValue } from '../model/gatewayapi.js'
 import { parentKey, type View } from '../view/view.js'
@@ -52,7 +52,8 @@ import {
 
 /** How a matching route match ranks; higher sorts first, field by field. */
 interface Rank {
-  host: [number, number]
+  /** `hostSpecificity` of the hostname the route serves the request under */
+  host: number
   exact: number
   prefix: number
   method: number
@@ -157,18 +158,13 @@ export function byPrecedence(a: Hit, b: Hit): number {
   const ra = a.rank
   const rb = b.rank
   const d =
-    rb.host[0] - ra.host[0] || rb.host[1] - ra.host[1] || rb.exact - ra.exact || rb.prefix - ra.prefix || rb.method - ra.method || rb.headers - ra.headers || rb.query - ra.query
+    rb.host - ra.host || rb.exact - ra.exact || rb.prefix - ra.prefix || rb.method - ra.method || rb.headers - ra.headers || rb.query - ra.query
   if (d) return d
   const age = a.obj === b.obj ? 0 : byAge(a.obj, b.obj)
   if (age) return age
   return a.rule - b.rule || (a.match ?? -1) - (b.match ?? -1)
 }
 
-/** Specificity of a hostname that matched a request host: exact names first, then longer wildcards, `*` last. */
-function hostRank(h: string): [number, number] {
-  if (h === '*') return [0, 0]
-  return h.startsWith('*') ? [1, h.length] : [2, h.length]
-}
 
 /** Does a Gateway API hostname (`*.example.com` covers one or more labels) match the request host? */
 export function hostnameMatches(hostname: string, host: string | undefined): boolean {
@@ -191,10 +187,9 @@ function servedHostname(obj: K8sObject, listener: Listener | undefined, host: st
   return best
 }
 
+/** More specific hostname first (exact names, then longer wildcards, `*` last): < 0 when `a` is. */
 function byHostRank(a: string, b: string): number {
-  const ra = hostRank(a)
-  const rb = hostRank(b)
-  return rb[0] - ra[0] || rb[1] - ra[1]
+  return hostSpecificity(b) - hostSpecificity(a)
 }
 
 /**
@@ -406,7 +401,7 @@ function hits(obj: K8sObject, req: TraceRequest, hostname: string): Hit[] {
       const m = grpc ? grpcMatch(list[i], req) : httpMatch(list[i], req)
       if (!m) continue
       const { matchedPrefix, ...rank } = m as Omit<Rank, 'host'> & { matchedPrefix?: string }
-      out.push({ obj, rule: r, match: matches.length ? i : null, rank: { host: hostRank(hostname), ...rank }, ...(matchedPrefix ? { prefix: matchedPrefix } : {}), hostname })
+      out.push({ obj, rule: r, match: matches.length ? i : null, rank: { host: hostSpecificity(hostname), ...rank }, ...(matchedPrefix ? { prefix: matchedPrefix } : {}), hostname })
     }
   }
   return out
@@ -423,9 +418,9 @@ function choose(view: View, routes: { obj: K8sObject; hostname: string }[], req:
   all.sort(byPrecedence)
   const win = all[0]
   if (!win) return { status: 404, route: null, backends: [], backendRequest: null, redirect: null, via, candidates }
-  const seen = new Set<string>()
+  const seen = explain ? new Set<string>() : undefined
   // the routes that lost, and why (not for a caller tracing in bulk: `explain` false)
-  for (const h of explain ? all.slice(1) : []) {
+  if (seen) for (const h of all.slice(1)) {
     const key = `${describeRef(refOf(h.obj))}#${h.rule}`
     if (seen.has(key) || (h.obj === win.obj && h.rule === win.rule)) continue
     seen.add(key)
@@ -441,7 +436,7 @@ function outrankedBy(win: Hit, lost: Hit): string {
   const w = win.rank
   const l = lost.rank
   const by = `${describeRef(refOf(win.obj))} rule ${win.rule}`
-  if (w.host[0] !== l.host[0] || w.host[1] !== l.host[1]) return `${by} is under the more specific hostname ${win.hostname}`
+  if (w.host !== l.host) return `${by} is under the more specific hostname ${win.hostname}`
   if (w.exact !== l.exact) return `${by} matches the path exactly`
   if (w.prefix !== l.prefix) return `${by} matches a longer path prefix (${win.prefix ?? '(regex)'})`
   if (w.method !== l.method) return `${by} also matches the method`
@@ -477,7 +472,7 @@ function listenerFor(gateway: K8sObject, req: TraceRequest, passthrough: boolean
  * losing on the hostname), not the routes that matched and lost. Keyed by Gateway, listener,
  * route kinds and host.
  */
-export type GatewayTraceMemo = Map<string, { routes: { obj: K8sObject; hostname: string }[] }>
+export type GatewayTraceMemo = Map<string, { competing: { obj: K8sObject; hostname: string }[] }>
 
 export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, memo?: GatewayTraceMemo): TraceResult {
   if (req.scheme === 'tcp' || req.scheme === 'udp') return traceL4(view, gateway, req)
@@ -492,14 +487,13 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, 
   const via = `${gwRef} listener ${listener.name}`
   const kinds = passthroughListener ? [KIND.TLSRoute] : req.grpc ? [KIND.GRPCRoute, KIND.HTTPRoute] : [KIND.HTTPRoute]
   const parent = parentKey({ index: 0, group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: nsOf(gateway), name: nameOf(gateway) })
-  let routes: { obj: K8sObject; hostname: string }[] = []
+  const routes: { obj: K8sObject; hostname: string }[] = []
   // the routes on this Gateway whose hostnames can match the request's (and those without
   // hostnames): a bucket lookup, not every route of a shared Gateway
   const host = passthroughListener ? req.sni : req.host
   const memoKey = memo ? `${nsOf(gateway)}/${nameOf(gateway)}\0${listener.name}\0${kinds.join()}\0${host ?? ''}` : ''
   const memoized = memo?.get(memoKey)
-  if (memoized) routes = memoized.routes
-  else for (const kind of kinds) {
+  if (!memoized) for (const kind of kinds) {
     const seen = new Set<K8sObject>()
     for (const p of view.routesOnParent(kind, parent, host)) {
       if (seen.has(p.obj)) continue
@@ -521,11 +515,11 @@ export function traceGateway(view: View, gateway: K8sObject, req: TraceRequest, 
     }
     if (routes.length && kind === KIND.GRPCRoute) break
   }
-  if (memo && !memoized) memo.set(memoKey, { routes })
   // one virtual host per hostname: only routes under the most specific matching hostname compete
   let top: string | undefined
   for (const r of routes) if (top === undefined || byHostRank(r.hostname, top) < 0) top = r.hostname
-  const competing = routes.filter((r) => r.hostname === top)
+  const competing = memoized?.competing ?? routes.filter((r) => r.hostname === top)
+  if (memo && !memoized) memo.set(memoKey, { competing })
   for (const r of routes) if (r.hostname !== top) candidates.push({ kind: String(r.obj.kind), namespace: nsOf(r.obj), name: nameOf(r.obj), rule: null, result: 'hostname', why: `hostname ${top} is more specific than its ${r.hostname}` })
   if (passthroughListener) {
     // TLSRoutes under one hostname: the oldest wins (the spec's tie-break)
